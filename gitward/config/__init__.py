@@ -1,0 +1,1 @@
+"""Settings as frozen dataclasses, validated at the edge. Imports nothing above it."""

@@ -1,0 +1,59 @@
+"""The apps a config repository declares in ``gitward.yaml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class SourceKind(str, Enum):
+    """How an app's path is rendered; detected from the files it holds."""
+
+    HELM = "helm"
+    KUSTOMIZE = "kustomize"
+    DIRECTORY = "directory"
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    """Fields another controller owns: left out of diff and apply.
+
+    An empty ``kind``/``name``/``namespace``/``group`` matches any.
+    ``json_pointers`` are RFC 6901 pointers (``/spec/replicas``).
+    """
+
+    json_pointers: tuple[str, ...]
+    group: str = ""
+    kind: str = ""
+    name: str = ""
+    namespace: str = ""
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    name: str
+    path: str
+    namespace: str
+    create_namespace: bool = False
+    prune: bool = True
+    auto_sync: bool = False
+    self_heal: bool = False
+    depends_on: tuple[str, ...] = ()
+    ignore: tuple[IgnoreRule, ...] = ()
+    release_name: str = ""
+    values_files: tuple[str, ...] = field(default=())
+
+    @property
+    def release(self) -> str:
+        """The Helm release name: ``releaseName`` if set, else the app name."""
+        return self.release_name or self.name
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    """The whole of ``gitward.yaml``: apps in the order their ``dependsOn`` allows."""
+
+    apps: tuple[AppSpec, ...]
+
+    def app(self, name: str) -> AppSpec | None:
+        return next((a for a in self.apps if a.name == name), None)

@@ -11,6 +11,9 @@ from typing import Any
 
 Body = dict[str, Any]
 
+# The field manager gitward applies as; its managedFields entry is what we own.
+FIELD_MANAGER = "gitward"
+
 
 def group_of(api_version: str) -> str:
     """``apps/v1`` -> ``apps``; ``v1`` -> ``""`` (the core group)."""

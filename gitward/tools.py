@@ -35,8 +35,8 @@ _PROVIDER = {
 def pins() -> dict[str, str]:
     """The pinned versions, e.g. ``{"HELM": "v4.3.1", ...}``."""
     out: dict[str, str] = {}
-    for line in _PINS.read_text().splitlines():
-        line = line.strip()
+    for raw in _PINS.read_text().splitlines():
+        line = raw.strip()
         if line and not line.startswith("#") and "=" in line:
             key, _, value = line.partition("=")
             out[key.removesuffix("_VERSION")] = value

@@ -57,6 +57,7 @@ build() {
       return 1
     fi
   done
+  chmod 755 "$out"
   rm -rf "$dest" "$tools_dir/$name-$version.failed"
   mv "$out" "$dest"
   say "$name $version: done in $((SECONDS - start))s"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class SourceKind(str, Enum):
+class SourceKind(StrEnum):
     """How an app's path is rendered; detected from the files it holds."""
 
     HELM = "helm"

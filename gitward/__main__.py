@@ -1,0 +1,3 @@
+from gitward.cli.main import main
+
+main()

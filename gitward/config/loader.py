@@ -1,0 +1,130 @@
+"""Reading and validating ``gitward.yaml``, with errors that name the line."""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from gitward.config.apps import AppSpec, IgnoreRule, RepoConfig
+from gitward.config.schema import SCHEMA
+from gitward.errors import ConfigError
+
+FILENAME = "gitward.yaml"
+
+
+def _line_of(node: yaml.Node | None, path: deque[str | int]) -> int | None:
+    """1-based line of the YAML node at ``path`` (as jsonschema reports it)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in path:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            break
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def load_repo_config(root: Path) -> RepoConfig:
+    """Load ``root/gitward.yaml``; raise :class:`ConfigError` naming file and line."""
+    path = root / FILENAME
+    try:
+        text = path.read_text()
+    except FileNotFoundError as e:
+        raise ConfigError(f"{FILENAME}: not found at the root of the config repository") from e
+    return parse_repo_config(text, filename=FILENAME)
+
+
+def parse_repo_config(text: str, *, filename: str = FILENAME) -> RepoConfig:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        doc: Any = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(f"{filename}{where}: {problem}") from e
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        err = errors[0]
+        line = _line_of(node, err.absolute_path)
+        where = f":{line}" if line else ""
+        field = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise ConfigError(f"{filename}{where}: {field}: {err.message}")
+    apps = tuple(_app(a) for a in doc["apps"])
+    _check_names_and_order(apps, node, filename)
+    return RepoConfig(apps=_topological(apps))
+
+
+def _app(raw: dict[str, Any]) -> AppSpec:
+    return AppSpec(
+        name=raw["name"],
+        path=raw["path"].strip("/"),
+        namespace=raw.get("namespace", ""),
+        create_namespace=raw.get("createNamespace", False),
+        prune=raw.get("prune", True),
+        auto_sync=raw.get("autoSync", False),
+        self_heal=raw.get("selfHeal", False),
+        depends_on=tuple(raw.get("dependsOn", ())),
+        release_name=raw.get("releaseName", ""),
+        values_files=tuple(raw.get("valuesFiles", ())),
+        ignore=tuple(
+            IgnoreRule(
+                json_pointers=tuple(r["jsonPointers"]),
+                group=r.get("group", ""),
+                kind=r.get("kind", ""),
+                name=r.get("name", ""),
+                namespace=r.get("namespace", ""),
+            )
+            for r in raw.get("ignore", ())
+        ),
+    )
+
+
+def _check_names_and_order(
+    apps: tuple[AppSpec, ...], node: yaml.Node | None, filename: str
+) -> None:
+    names: set[str] = set()
+    for i, app in enumerate(apps):
+        if app.name in names:
+            line = _line_of(node, deque(["apps", i, "name"]))
+            raise ConfigError(f"{filename}:{line}: app {app.name!r} is declared twice")
+        names.add(app.name)
+    for i, app in enumerate(apps):
+        for dep in app.depends_on:
+            if dep not in names:
+                line = _line_of(node, deque(["apps", i, "dependsOn"]))
+                raise ConfigError(
+                    f"{filename}:{line}: app {app.name!r} depends on unknown app {dep!r}"
+                )
+
+
+def _topological(apps: tuple[AppSpec, ...]) -> tuple[AppSpec, ...]:
+    """Apps ordered so each comes after what it depends on; stable otherwise."""
+    by_name = {a.name: a for a in apps}
+    done: list[AppSpec] = []
+    state: dict[str, int] = {}
+
+    def visit(app: AppSpec, trail: list[str]) -> None:
+        if state.get(app.name) == 2:
+            return
+        if state.get(app.name) == 1:
+            cycle = " -> ".join([*trail[trail.index(app.name) :], app.name])
+            raise ConfigError(f"{FILENAME}: dependsOn cycle: {cycle}")
+        state[app.name] = 1
+        for dep in app.depends_on:
+            visit(by_name[dep], [*trail, app.name])
+        state[app.name] = 2
+        done.append(app)
+
+    for app in apps:
+        visit(app, [])
+    return tuple(done)

@@ -1,0 +1,71 @@
+"""Errors from the API server, mapped from HTTP status, plus transport failures.
+
+``Unavailable`` is the one temporary error: the caller may retry it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitward.errors import GitwardError
+
+
+class KubeError(GitwardError):
+    """The API server refused a request, or could not be reached."""
+
+    status: int = 0
+
+    def __init__(self, message: str, *, reason: str = "", details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.details = details or {}
+
+
+class Unauthorized(KubeError):
+    status = 401
+
+
+class Forbidden(KubeError):
+    status = 403
+
+
+class NotFound(KubeError):
+    status = 404
+
+
+class Conflict(KubeError):
+    status = 409
+
+
+class Gone(KubeError):
+    """A watch or list asked for a resourceVersion that has been compacted."""
+
+    status = 410
+
+
+class Invalid(KubeError):
+    status = 422
+
+
+class Unavailable(KubeError):
+    """Transport failure, timeout or 5xx: temporary, worth a retry."""
+
+    status = 503
+
+
+_BY_STATUS: dict[int, type[KubeError]] = {
+    c.status: c for c in (Unauthorized, Forbidden, NotFound, Conflict, Gone, Invalid)
+}
+
+
+def from_status(code: int, subject: str, payload: dict[str, Any] | None) -> KubeError:
+    """Build the error for an HTTP ``code``; ``payload`` is the API's ``Status`` if any."""
+    payload = payload or {}
+    message = str(payload.get("message") or f"HTTP {code}")
+    reason = str(payload.get("reason") or "")
+    details = payload.get("details") or {}
+    cls = _BY_STATUS.get(code)
+    if cls is None:
+        cls = Unavailable if code >= 500 or code == 429 else KubeError
+    err = cls(f"{subject}: {message}", reason=reason, details=details)
+    return err

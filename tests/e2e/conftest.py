@@ -1,0 +1,105 @@
+"""The real control plane for e2e tests: started once per session, or reused.
+
+A cluster already running from ``gitward dev up`` is reused and left running;
+one this session started is stopped at its end. Each test gets a namespace of
+its own, removed afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from gitward.dev import cluster as devcluster
+from gitward.kube import Kube, load_kubeconfig
+from gitward.objects import Body
+
+T = TypeVar("T")
+
+
+def run(coro: Awaitable[T]) -> T:
+    async def wrap() -> T:
+        return await coro
+
+    return asyncio.run(wrap())
+
+
+class Cluster:
+    """Synchronous helpers over the async client, one connection per call."""
+
+    def __init__(self, dev: devcluster.DevCluster) -> None:
+        self.dev = dev
+        self.config = load_kubeconfig(Path(dev.kubeconfig))
+
+    def call(self, fn: Callable[[Kube], Awaitable[T]]) -> T:
+        async def go() -> T:
+            async with Kube(self.config) as kube:
+                return await fn(kube)
+
+        return asyncio.run(go())
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> Body | None:
+        async def go(kube: Kube) -> Body | None:
+            res = await kube.resource_for(api_version, kind)
+            assert res is not None, f"no {kind} in {api_version}"
+            return await kube.get(res, name=name, namespace=namespace)
+
+        return self.call(go)
+
+    def list(self, api_version: str, kind: str, namespace: str = "") -> list[Body]:
+        async def go(kube: Kube) -> list[Body]:
+            res = await kube.resource_for(api_version, kind)
+            assert res is not None
+            return (await kube.list(res, namespace=namespace))[0]
+
+        return self.call(go)
+
+    def apply(self, body: Body, **kw: Any) -> Body:
+        return self.call(lambda kube: kube.apply(body, **kw))
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str = "") -> bool:
+        async def go(kube: Kube) -> bool:
+            res = await kube.resource_for(api_version, kind)
+            assert res is not None
+            return await kube.delete(res, name=name, namespace=namespace)
+
+        return self.call(go)
+
+    def wait_for(
+        self, check: Callable[[], T], *, timeout: float = 60.0, what: str = "condition"
+    ) -> T:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = check()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            time.sleep(0.25)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    result = devcluster.up()
+    os.environ["KUBECONFIG"] = result.cluster.kubeconfig
+    os.environ["GITWARD_REGISTRY"] = result.cluster.registry
+    try:
+        yield Cluster(result.cluster)
+    finally:
+        if not result.already_running:
+            devcluster.down()
+
+
+@pytest.fixture
+def namespace(cluster: Cluster) -> Iterator[str]:
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    yield name
+    cluster.delete("v1", "Namespace", name)

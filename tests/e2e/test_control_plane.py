@@ -1,0 +1,61 @@
+"""The local control plane is real: scheduler, controller-manager and kwok all do their jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.conftest import Cluster
+
+
+def deployment(name: str, namespace: str, replicas: int) -> dict[str, Any]:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "app", "image": "example.com/app:1"}]},
+            },
+        },
+    }
+
+
+def test_deployment_pods_are_scheduled_on_kwok_nodes_and_become_ready(
+    cluster: Cluster, namespace: str
+) -> None:
+    cluster.apply(deployment("web", namespace, 3))
+
+    def ready() -> bool:
+        d = cluster.get("apps/v1", "Deployment", "web", namespace) or {}
+        return (d.get("status") or {}).get("readyReplicas") == 3
+
+    cluster.wait_for(ready, timeout=90, what="3 ready replicas")
+    pods = cluster.list("v1", "Pod", namespace)
+    running = [p for p in pods if p["status"].get("phase") == "Running"]
+    assert len(running) == 3
+    nodes = {n["metadata"]["name"]: n for n in cluster.list("v1", "Node")}
+    for pod in running:
+        node = nodes[pod["spec"]["nodeName"]]
+        assert node["metadata"]["annotations"].get("kwok.x-k8s.io/node") == "fake"
+    # The ReplicaSet exists only because kube-controller-manager made it.
+    assert len(cluster.list("apps/v1", "ReplicaSet", namespace)) == 1
+
+
+def test_second_server_side_apply_of_same_object_leaves_resource_version_unchanged(
+    cluster: Cluster, namespace: str
+) -> None:
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": namespace},
+        "data": {"colour": "blue"},
+    }
+    first = cluster.apply(cm)
+    second = cluster.apply(cm)
+    assert first["metadata"]["resourceVersion"] == second["metadata"]["resourceVersion"]
+    changed = cluster.apply({**cm, "data": {"colour": "red"}})
+    assert changed["metadata"]["resourceVersion"] != first["metadata"]["resourceVersion"]

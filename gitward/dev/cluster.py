@@ -80,6 +80,8 @@ def _state_file() -> Path:
 def _kwok_env() -> dict[str, str]:
     env = dict(os.environ)
     env["KWOK_WORKDIR"] = str(state_dir() / "kwok")
+    # kwokctl adds and removes its context in $KUBECONFIG: keep it to our own file.
+    env["KUBECONFIG"] = str(state_dir() / "kubeconfig")
     env["KWOK_KUBE_VERSION"] = pins()["KUBERNETES"]
     return env
 

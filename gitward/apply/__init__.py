@@ -1,0 +1,1 @@
+"""Carrying out a plan: staged server-side apply, hooks, prune."""

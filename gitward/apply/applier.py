@@ -1,0 +1,190 @@
+"""Applying a :class:`~gitward.plan.model.Plan` to the cluster.
+
+Only objects the plan marks as changing are written; unchanged objects cause
+no request at all. Objects go in the plan's order, one (phase, stage, wave)
+group at a time with bounded concurrency inside a group; CRDs are waited on
+until Established before anything else, and prune runs last, in reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from gitward.apply.changes import Change, ChangeSet, Outcome
+from gitward.apply.hooks import HookFailed, run_hook
+from gitward.kube import Kube, KubeError
+from gitward.objects import Body, ObjectRef
+from gitward.plan.model import Action, Plan, PlannedObject
+from gitward.plan.order import Phase
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    force_conflicts: bool = False
+    concurrency: int = 16
+    crd_timeout: float = 60.0
+    hook_timeout: float = 300.0
+
+
+class ApplyFailed(KubeError):
+    """Some objects could not be applied; the change set says which."""
+
+
+async def apply_plan(
+    *, kube: Kube, plan: Plan, options: ApplyOptions = ApplyOptions()
+) -> tuple[ChangeSet, dict[ObjectRef, Body]]:
+    """Carry out ``plan``. Returns what happened and the bodies the server returned."""
+    changes: list[Change] = []
+    applied: dict[ObjectRef, Body] = {}
+    sem = asyncio.Semaphore(options.concurrency)
+    if not plan.changes:
+        return ChangeSet(tuple(_unchanged(plan))), applied
+
+    hook_event = "upgrade" if plan.installed else "install"
+    for phase, group in itertools.groupby(
+        (o for o in plan.objects if o.action is not Action.PRUNE), key=lambda o: o.sort_key[0]
+    ):
+        members = list(group)
+        if phase != Phase.SYNC:
+            prefix = "pre" if phase == Phase.PRE_SYNC else "post"
+            for hook in members:
+                if hook.action is Action.HOOK:
+                    changes.append(
+                        await run_hook(
+                            kube=kube,
+                            hook=hook,
+                            event=f"{prefix}-{hook_event}",
+                            timeout=options.hook_timeout,
+                        )
+                    )
+            continue
+        for _, wave in itertools.groupby(members, key=lambda o: o.sort_key[1:3]):
+            batch = list(wave)
+            results = await asyncio.gather(
+                *(_bounded(sem, _apply_one(kube, o, options)) for o in batch)
+            )
+            for o, (change, body) in zip(batch, results, strict=True):
+                changes.append(change)
+                if body is not None:
+                    applied[o.ref] = body
+            if any(c.outcome is Outcome.FAILED for c, _ in results):
+                raise ApplyFailed(
+                    f"app {plan.app}: "
+                    + "; ".join(
+                        f"{c.ref}: {c.message}" for c, _ in results if c.outcome is Outcome.FAILED
+                    ),
+                )
+            crds = [
+                b
+                for o, (_, b) in zip(batch, results, strict=True)
+                if o.ref.kind == "CustomResourceDefinition" and b
+            ]
+            if crds:
+                await _wait_established(kube, crds, options.crd_timeout)
+
+    for o in reversed(plan.of(Action.PRUNE)):
+        changes.append(await _prune_one(kube, o))
+    changes.extend(Change(o.ref, Outcome.SKIPPED, o.reason) for o in plan.of(Action.SKIP))
+    return ChangeSet(tuple(changes)), applied
+
+
+def _unchanged(plan: Plan) -> list[Change]:
+    out = []
+    for o in plan.objects:
+        if o.action is Action.SKIP:
+            out.append(Change(o.ref, Outcome.SKIPPED, o.reason))
+        elif o.action is Action.UNCHANGED:
+            out.append(Change(o.ref, Outcome.UNCHANGED))
+    return out
+
+
+async def _bounded(sem: asyncio.Semaphore, coro: Awaitable[_T]) -> _T:
+    async with sem:
+        return await coro
+
+
+async def _apply_one(
+    kube: Kube, o: PlannedObject, options: ApplyOptions
+) -> tuple[Change, Body | None]:
+    if o.action is Action.UNCHANGED:
+        return Change(o.ref, Outcome.UNCHANGED), o.live
+    if o.action in (Action.SKIP, Action.HOOK) or o.desired is None:
+        return Change(o.ref, Outcome.SKIPPED, o.reason), None
+    try:
+        if o.action is Action.RECREATE:
+            await _delete_and_wait(kube, o)
+        body = await kube.apply(o.desired, force=options.force_conflicts)
+    except KubeError as e:
+        return Change(o.ref, Outcome.FAILED, str(e).split(": ", 1)[-1]), None
+    outcome = {
+        Action.CREATE: Outcome.CREATED,
+        Action.UPDATE: Outcome.CONFIGURED,
+        Action.RECREATE: Outcome.RECREATED,
+    }[o.action]
+    return Change(o.ref, outcome), body
+
+
+async def _delete_and_wait(kube: Kube, o: PlannedObject, timeout: float = 60.0) -> None:
+    res = await kube.resource_for(o.api_version, o.ref.kind)
+    if res is None:
+        return
+    await kube.delete(res, name=o.ref.name, namespace=o.ref.namespace, propagation="Foreground")
+    await _until(
+        lambda: _gone(kube, o), timeout=timeout, what=f"{o.ref}: still present after delete"
+    )
+
+
+async def _gone(kube: Kube, o: PlannedObject) -> bool:
+    res = await kube.resource_for(o.api_version, o.ref.kind)
+    return res is None or await kube.get(res, name=o.ref.name, namespace=o.ref.namespace) is None
+
+
+async def _until(check: Callable[[], Awaitable[bool]], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while not await check():
+        if time.monotonic() > deadline:
+            raise ApplyFailed(what)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
+async def _wait_established(kube: Kube, crds: list[Body], timeout: float) -> None:
+    res = await kube.resource_for("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+    assert res is not None
+
+    async def established() -> bool:
+        for crd in crds:
+            live = await kube.get(res, name=crd["metadata"]["name"])
+            conds = ((live or {}).get("status") or {}).get("conditions") or []
+            if not any(c.get("type") == "Established" and c.get("status") == "True" for c in conds):
+                return False
+        return True
+
+    names = ", ".join(c["metadata"]["name"] for c in crds)
+    await _until(
+        established, timeout=timeout, what=f"CustomResourceDefinition {names}: not Established"
+    )
+    await kube.discover(refresh=True)
+
+
+async def _prune_one(kube: Kube, o: PlannedObject) -> Change:
+    res = await kube.resource_for(o.api_version, o.ref.kind)
+    if res is None:
+        return Change(o.ref, Outcome.SKIPPED, "kind no longer served")
+    uid = ((o.live or {}).get("metadata") or {}).get("uid")
+    try:
+        await kube.delete(res, name=o.ref.name, namespace=o.ref.namespace, uid=uid)
+    except KubeError as e:
+        return Change(o.ref, Outcome.FAILED, str(e).split(": ", 1)[-1])
+    return Change(o.ref, Outcome.PRUNED)
+
+
+__all__ = ["ApplyFailed", "ApplyOptions", "HookFailed", "apply_plan"]

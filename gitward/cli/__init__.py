@@ -1,0 +1,1 @@
+"""The command line: argv -> calls. The only layer that prints, colours, and exits."""

@@ -1,0 +1,66 @@
+"""Results as plain dicts, for ``--output json|yaml`` and for tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitward.plan.model import Plan
+from gitward.status import AppStatus
+from gitward.sync import SyncResult
+
+
+def plan_view(plan: Plan) -> dict[str, Any]:
+    return {
+        "app": plan.app,
+        "inSync": plan.in_sync,
+        "objects": [
+            {
+                "object": str(o.ref),
+                "action": o.action.value,
+                "source": o.source,
+                **({"diff": o.diff} if o.diff else {}),
+                **({"reason": o.reason} if o.reason else {}),
+            }
+            for o in plan.objects
+        ],
+        "errors": [str(e) for e in plan.errors],
+    }
+
+
+def sync_view(result: SyncResult) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "app": result.app,
+        "revision": result.revision.sha,
+        "dryRun": result.changes is None,
+        "succeeded": result.succeeded,
+        "recorded": result.recorded,
+        "durationSeconds": round(result.duration_seconds, 3),
+    }
+    if result.changes is not None:
+        view["changes"] = [c.to_dict() for c in result.changes.changes]
+    else:
+        view["plan"] = plan_view(result.plan)["objects"]
+    if result.health is not None:
+        view["health"] = result.health.status.value
+    return view
+
+
+def status_view(status: AppStatus) -> dict[str, Any]:
+    return {
+        "app": status.app,
+        "sync": status.sync.value,
+        "health": status.health.status.value,
+        "revision": status.revision,
+        "lastSyncedRevision": status.last_synced_revision,
+        "lastSyncedAt": status.last_synced_at,
+        "objects": [
+            {
+                "object": o.object,
+                "sync": o.sync.value,
+                "health": o.health.status.value,
+                "message": o.health.message,
+            }
+            for o in status.objects
+        ],
+        "errors": list(status.errors),
+    }

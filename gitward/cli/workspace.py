@@ -1,0 +1,55 @@
+"""From ``--repo``/``--revision`` to a config repo on disk and its apps."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitward.config.apps import AppSpec, RepoConfig
+from gitward.config.loader import load_repo_config
+from gitward.errors import ConfigError
+from gitward.kube import Kube
+from gitward.render import Rendered, render_app
+from gitward.render.cache import RenderCache
+from gitward.source.workspace import open_source
+from gitward.sync import RevisionInfo
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    revision: RevisionInfo
+    config: RepoConfig
+
+
+@dataclass(frozen=True)
+class OpenedApp:
+    workspace: Workspace
+    app: AppSpec
+    rendered: Rendered
+
+
+def open_workspace(*, repo: str, revision: str | None) -> Workspace:
+    root, rev = open_source(repo=repo, revision=revision)
+    info = RevisionInfo(sha=rev.sha, ref=rev.ref, author=rev.author, subject=rev.subject)
+    return Workspace(root=root, revision=info, config=load_repo_config(root))
+
+
+def render_app_in(ws: Workspace, app: AppSpec) -> Rendered:
+    return render_app(app=app, root=ws.root, cache=RenderCache())
+
+
+def open_app(*, repo: str, revision: str | None, app: str) -> OpenedApp:
+    ws = open_workspace(repo=repo, revision=revision)
+    spec = ws.config.app(app)
+    if spec is None:
+        raise ConfigError(f"gitward.yaml: no app named {app!r}")
+    return OpenedApp(workspace=ws, app=spec, rendered=render_app_in(ws, spec))
+
+
+def connect() -> Kube:
+    from gitward.kube import load_kubeconfig
+
+    path = os.environ.get("KUBECONFIG")
+    return Kube.connect(load_kubeconfig(Path(path) if path else None))

@@ -1,0 +1,72 @@
+"""The plan: every object of an app with the action a sync would take on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from gitward.objects import Body, ObjectRef
+
+
+class Action(StrEnum):
+    """What a sync does to one object, in the past tense once it is done."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    RECREATE = "recreate"
+    UNCHANGED = "unchanged"
+    PRUNE = "prune"
+    HOOK = "hook"
+    SKIP = "skip"  # would be pruned, but opted out or the app does not prune
+
+    @property
+    def changes(self) -> bool:
+        return self in (Action.CREATE, Action.UPDATE, Action.RECREATE, Action.PRUNE)
+
+
+@dataclass(frozen=True)
+class PlannedObject:
+    ref: ObjectRef
+    api_version: str
+    action: Action
+    source: str
+    sort_key: tuple[int, int, int, int, str, str, str]
+    desired: Body | None = field(default=None, compare=False, repr=False)
+    live: Body | None = field(default=None, compare=False, repr=False)
+    diff: str = ""
+    desired_hash: str = ""
+    ignore: tuple[str, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ObjectError:
+    """A problem that stops the whole sync before anything is written."""
+
+    ref: ObjectRef | None
+    source: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f" ({self.source})" if self.source else ""
+        subject = str(self.ref) if self.ref else self.source
+        return f"{subject}{where if self.ref else ''}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    app: str
+    objects: tuple[PlannedObject, ...]
+    errors: tuple[ObjectError, ...] = ()
+    installed: bool = False  # the app has an inventory: hooks are upgrades
+
+    @property
+    def changes(self) -> tuple[PlannedObject, ...]:
+        return tuple(o for o in self.objects if o.action.changes)
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.changes and not self.errors
+
+    def of(self, action: Action) -> tuple[PlannedObject, ...]:
+        return tuple(o for o in self.objects if o.action is action)

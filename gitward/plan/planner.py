@@ -1,0 +1,387 @@
+"""Building a :class:`Plan` by asking the API server, never by guessing.
+
+Every object that may have changed is server-side applied with ``dryRun=All``
+and the result compared with the live object, so defaulting, admission and
+other managers' fields appear on both sides. Objects whose manifest and whose
+gitward-managed field set are both what the inventory recorded are proven
+unchanged without any request beyond one LIST per kind and namespace: that is
+what makes a no-op sync cheap and write-free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from gitward.config.apps import AppSpec
+from gitward.kube import Conflict, Invalid, Kube, KubeError, Resource
+from gitward.objects import Body, Manifest, ObjectRef, group_of
+from gitward.plan import normalize, pointers
+from gitward.plan.diff import unified
+from gitward.plan.inventory import Inventory, desired_hash, fields_hash
+from gitward.plan.model import Action, ObjectError, Plan, PlannedObject
+from gitward.plan.order import InvalidAnnotation, hook_events, sort_key
+
+PRUNE_ANNOTATION = "gitward.io/prune"
+RECREATE_ANNOTATION = "gitward.io/recreate"
+# Objects in a namespace that does not exist yet are validated here instead.
+_STAND_IN_NAMESPACE = "default"
+
+
+@dataclass
+class _Prepared:
+    manifest: Manifest
+    body: Body
+    resource: Resource | None  # None: its CRD is part of this same sync
+    key: tuple[int, int, int, int, str, str, str]
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef.of(self.body)
+
+
+async def build_plan(
+    *,
+    kube: Kube,
+    app: AppSpec,
+    manifests: Iterable[Manifest],
+    inventory: Inventory | None,
+    force_conflicts: bool = False,
+    concurrency: int = 16,
+) -> Plan:
+    errors: list[ObjectError] = []
+    manifests = list(manifests)
+    crd_kinds = _crd_kinds(manifests)
+    prepared: list[_Prepared] = []
+    seen: dict[ObjectRef, str] = {}
+    ns_res = await kube.resource_for("v1", "Namespace")
+    assert ns_res is not None
+    namespaces = {n["metadata"]["name"] for n in (await kube.list(ns_res))[0]}
+
+    for m in manifests:
+        p = await _prepare(kube, app, m, crd_kinds, errors)
+        if p is None:
+            continue
+        if p.ref in seen and not hook_events(m):
+            errors.append(ObjectError(p.ref, m.source, f"rendered twice (also in {seen[p.ref]})"))
+            continue
+        seen[p.ref] = m.source
+        prepared.append(p)
+
+    declared_ns = {p.ref.name for p in prepared if p.ref.kind == "Namespace" and not p.ref.group}
+    extra: list[PlannedObject] = []
+    if app.namespace and app.namespace not in namespaces and app.namespace not in declared_ns:
+        if app.create_namespace:
+            body: Body = {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": app.namespace},
+            }
+            m = Manifest(body=body, source="(createNamespace)")
+            extra.append(
+                PlannedObject(
+                    ref=m.ref,
+                    api_version="v1",
+                    action=Action.CREATE,
+                    source=m.source,
+                    sort_key=sort_key(m),
+                    desired=body,
+                    diff=unified(None, body, label=str(m.ref)),
+                )
+            )
+        else:
+            errors.append(
+                ObjectError(
+                    None,
+                    f"app {app.name}",
+                    f"namespace {app.namespace} does not exist; set createNamespace: true",
+                )
+            )
+    will_exist = namespaces | declared_ns | ({app.namespace} if app.create_namespace else set())
+    for p in prepared:
+        if p.ref.namespace and p.ref.namespace not in will_exist:
+            errors.append(
+                ObjectError(p.ref, p.manifest.source, f"namespace {p.ref.namespace} does not exist")
+            )
+
+    live = await _fetch_live(kube, [p for p in prepared if not hook_events(p.manifest)])
+    by_ref = inventory.by_ref() if inventory else {}
+    sem = asyncio.Semaphore(concurrency)
+
+    async def plan_one(p: _Prepared) -> PlannedObject | ObjectError:
+        async with sem:
+            return await _plan_object(
+                kube=kube,
+                app=app,
+                p=p,
+                live=live.get(p.ref),
+                entry_hash=(by_ref[p.ref].desired, by_ref[p.ref].uid, by_ref[p.ref].fields)
+                if p.ref in by_ref
+                else None,
+                namespaces=namespaces,
+                force=force_conflicts,
+            )
+
+    results = await asyncio.gather(*(plan_one(p) for p in prepared))
+    planned: list[PlannedObject] = list(extra)
+    for r in results:
+        if isinstance(r, ObjectError):
+            errors.append(r)
+        else:
+            planned.append(r)
+
+    desired_refs = {p.ref for p in prepared if not hook_events(p.manifest)}
+    planned.extend(await _plan_prune(kube, app, inventory, desired_refs))
+    planned.sort(key=lambda o: o.sort_key)
+    return Plan(
+        app=app.name,
+        objects=tuple(planned),
+        errors=tuple(errors),
+        installed=inventory is not None,
+    )
+
+
+def _crd_kinds(manifests: list[Manifest]) -> dict[tuple[str, str], bool]:
+    """(group, kind) -> namespaced, for every CRD among the manifests."""
+    out: dict[tuple[str, str], bool] = {}
+    for m in manifests:
+        if m.body.get("kind") == "CustomResourceDefinition":
+            spec = m.body.get("spec") or {}
+            kind = (spec.get("names") or {}).get("kind")
+            if kind:
+                out[(str(spec.get("group", "")), str(kind))] = spec.get("scope") != "Cluster"
+    return out
+
+
+async def _prepare(
+    kube: Kube,
+    app: AppSpec,
+    m: Manifest,
+    crd_kinds: dict[tuple[str, str], bool],
+    errors: list[ObjectError],
+) -> _Prepared | None:
+    body = copy.deepcopy(m.body)
+    ref = ObjectRef.of(body)
+    if not ref.name:
+        errors.append(ObjectError(None, m.source, f"{ref.kind} has no metadata.name"))
+        return None
+    try:
+        key = sort_key(m)
+    except InvalidAnnotation as e:
+        errors.append(ObjectError(ref, m.source, str(e).split(": ", 1)[-1]))
+        return None
+    resource = await kube.resource_for(m.api_version, ref.kind)
+    if resource is None:
+        group = group_of(m.api_version)
+        if (group, ref.kind) not in crd_kinds:
+            errors.append(
+                ObjectError(
+                    ref,
+                    m.source,
+                    f"the server has no kind {ref.kind} in {m.api_version}; is its CRD installed?",
+                )
+            )
+            return None
+        namespaced = crd_kinds[(group, ref.kind)]
+    else:
+        namespaced = resource.namespaced
+    meta = body.setdefault("metadata", {})
+    if namespaced:
+        if not meta.get("namespace"):
+            if not app.namespace:
+                errors.append(
+                    ObjectError(
+                        ref,
+                        m.source,
+                        f"namespaced {ref.kind} has no namespace and app {app.name} sets none",
+                    )
+                )
+                return None
+            meta["namespace"] = app.namespace
+    else:
+        meta.pop("namespace", None)
+    return _Prepared(manifest=m, body=body, resource=resource, key=key)
+
+
+async def _fetch_live(kube: Kube, prepared: list[_Prepared]) -> dict[ObjectRef, Body]:
+    """Live objects by ref, one LIST per resource and namespace."""
+    groups: dict[tuple[Resource, str], set[str]] = defaultdict(set)
+    for p in prepared:
+        if p.resource is not None:
+            groups[(p.resource, p.ref.namespace)].add(p.ref.name)
+
+    async def one(res: Resource, ns: str, names: set[str]) -> list[Body]:
+        if len(names) == 1:
+            got = await kube.get(res, name=next(iter(names)), namespace=ns)
+            return [got] if got else []
+        items, _ = await kube.list(res, namespace=ns)
+        return [i for i in items if i["metadata"]["name"] in names]
+
+    lists = await asyncio.gather(*(one(r, ns, names) for (r, ns), names in groups.items()))
+    out: dict[ObjectRef, Body] = {}
+    for (res, _), items in zip(groups, lists, strict=True):
+        for item in items:
+            item["apiVersion"] = res.api_version
+            item["kind"] = res.kind
+            out[ObjectRef.of(item)] = item
+    return out
+
+
+def _with_live_ignored(desired: Body, live: Body | None, ignore: tuple[str, ...]) -> Body:
+    """``desired`` with ignored fields set to their live values.
+
+    Leaving an ignored field out of the apply would make the API server remove
+    a field gitward co-owns (``spec.replicas`` back to 1 under an HPA); keeping
+    the live value means apply never changes it, yet it is still set on create.
+    """
+    if live is None or not ignore:
+        return desired
+    out = copy.deepcopy(desired)
+    for pointer in ignore:
+        value = pointers.get(live, pointer)
+        if value is None:
+            pointers.remove(out, pointer)
+        else:
+            pointers.put(out, pointer, value)
+    return out
+
+
+async def _plan_object(
+    *,
+    kube: Kube,
+    app: AppSpec,
+    p: _Prepared,
+    live: Body | None,
+    entry_hash: tuple[str, str, str] | None,
+    namespaces: set[str],
+    force: bool,
+) -> PlannedObject | ObjectError:
+    ref, m = p.ref, p.manifest
+    ignore = pointers.ignored_pointers(app.ignore, ref)
+    base = PlannedObject(
+        ref=ref,
+        api_version=m.api_version,
+        action=Action.UNCHANGED,
+        source=m.source,
+        sort_key=p.key,
+        desired_hash=desired_hash(p.body, ignore),
+        ignore=ignore,
+    )
+    if hook_events(m):
+        return replace(base, action=Action.HOOK, desired=p.body)
+    desired = _with_live_ignored(p.body, live, ignore)
+    base = replace(base, desired=desired, live=live)
+
+    if live is not None and entry_hash is not None:
+        want_hash, uid, fields = entry_hash
+        live_uid = (live.get("metadata") or {}).get("uid")
+        if (
+            want_hash == base.desired_hash
+            and uid == live_uid
+            and fields
+            and fields_hash(live, ignore) == fields
+        ):
+            return base
+
+    if p.resource is None:
+        # Its CRD is applied earlier in this sync; the server cannot validate it yet.
+        return replace(
+            base,
+            action=Action.CREATE,
+            diff=unified(None, normalize.normalize(desired, ignore=ignore), label=str(ref)),
+            reason="validated after its CustomResourceDefinition is established",
+        )
+
+    probe = desired
+    if ref.namespace and ref.namespace not in namespaces:
+        probe = copy.deepcopy(desired)
+        probe["metadata"]["namespace"] = _STAND_IN_NAMESPACE
+    try:
+        dry = await kube.apply(probe, dry_run=True, force=force)
+    except Conflict as e:
+        fields_in_conflict = ", ".join(
+            sorted({str(c.get("field", "")) for c in e.details.get("causes", [])})
+        )
+        return ObjectError(
+            ref,
+            m.source,
+            f"conflicts with another field manager on {fields_in_conflict or 'some fields'}; "
+            "use --force-conflicts or drop the fields: " + _detail(e),
+        )
+    except Invalid as e:
+        message = _detail(e)
+        if "immutable" in message and live is not None:
+            if m.annotations.get(RECREATE_ANNOTATION) == "true":
+                return replace(
+                    base,
+                    action=Action.RECREATE,
+                    diff=_diff(live, desired, ignore, ref),
+                    reason="immutable field changed",
+                )
+            message += f"; annotate it {RECREATE_ANNOTATION}: 'true' to delete and recreate it"
+        return ObjectError(ref, m.source, message)
+    except KubeError as e:
+        return ObjectError(ref, m.source, _detail(e))
+
+    if probe is not desired:
+        dry["metadata"]["namespace"] = ref.namespace
+    if live is not None and normalize.normalize(dry, ignore=ignore) == normalize.normalize(
+        live, ignore=ignore
+    ):
+        return base
+    return replace(
+        base,
+        action=Action.CREATE if live is None else Action.UPDATE,
+        diff=_diff(live, dry, ignore, ref),
+    )
+
+
+def _detail(e: KubeError) -> str:
+    """The server's message without our subject prefix."""
+    return str(e).split(": ", 1)[-1]
+
+
+def _diff(old: Body | None, new: Body | None, ignore: tuple[str, ...], ref: ObjectRef) -> str:
+    shown_old, shown_new = normalize.mask_secrets(
+        normalize.normalize(old, ignore=ignore) if old is not None else None,
+        normalize.normalize(new, ignore=ignore) if new is not None else None,
+    )
+    return unified(shown_old, shown_new, label=str(ref))
+
+
+async def _plan_prune(
+    kube: Kube, app: AppSpec, inventory: Inventory | None, desired: set[ObjectRef]
+) -> list[PlannedObject]:
+    if inventory is None:
+        return []
+    out: list[PlannedObject] = []
+    for entry in inventory.entries:
+        if entry.ref in desired:
+            continue
+        res = await kube.resource_for(entry.api_version, entry.kind)
+        if res is None:
+            continue
+        live = await kube.get(res, name=entry.name, namespace=entry.namespace)
+        if live is None:
+            continue
+        if entry.uid and live["metadata"].get("uid") != entry.uid:
+            continue  # a different object with the same name: not ours
+        m = Manifest(body=live, source="(inventory)")
+        base = PlannedObject(
+            ref=entry.ref,
+            api_version=entry.api_version,
+            action=Action.PRUNE,
+            source=m.source,
+            sort_key=sort_key(m),
+            live=live,
+        )
+        if not app.prune:
+            out.append(replace(base, action=Action.SKIP, reason="app does not prune"))
+        elif m.annotations.get(PRUNE_ANNOTATION) == "false":
+            out.append(replace(base, action=Action.SKIP, reason=f"{PRUNE_ANNOTATION}: 'false'"))
+        else:
+            out.append(replace(base, diff=_diff(live, None, (), entry.ref)))
+    return out

@@ -1,0 +1,69 @@
+"""Sync history, kept in the cluster: the last N syncs of each app.
+
+A sync that changed nothing at a revision already recorded leaves the history
+as it is: the newest record already says that revision is deployed, and a
+no-op sync must make no write request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from gitward.kube import Kube
+from gitward.record import store
+
+DEFAULT_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class ObjectAction:
+    object: str
+    outcome: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class SyncRecord:
+    app: str
+    revision: str
+    ref: str
+    author: str
+    subject: str
+    started_at: str
+    duration_seconds: float
+    result: str  # "succeeded" | "failed"
+    message: str = ""
+    charts: tuple[str, ...] = ()  # "name@version"
+    counts: dict[str, int] = field(default_factory=dict)
+    actions: tuple[ObjectAction, ...] = ()  # every object that changed or failed
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> SyncRecord:
+        doc = dict(doc)
+        doc["charts"] = tuple(doc.get("charts", ()))
+        doc["actions"] = tuple(ObjectAction(**a) for a in doc.get("actions", ()))
+        return cls(**doc)
+
+
+def configmap_name(app: str) -> str:
+    return f"gitward-history-{app}"
+
+
+async def load(kube: Kube, app: str) -> list[SyncRecord]:
+    """Newest first."""
+    doc = await store.read(kube, configmap_name(app))
+    return [SyncRecord.from_doc(r) for r in (doc or {}).get("records", [])]
+
+
+async def append(kube: Kube, record: SyncRecord, *, limit: int = DEFAULT_LIMIT) -> None:
+    records = [record, *await load(kube, record.app)][: max(limit, 1)]
+    await store.write(
+        kube,
+        configmap_name(record.app),
+        {"records": [r.to_doc() for r in records]},
+        labels={"gitward.io/app": record.app, "gitward.io/record": "history"},
+    )

@@ -1,0 +1,25 @@
+"""Loading and saving an app's inventory in the cluster."""
+
+from __future__ import annotations
+
+from gitward.kube import Kube
+from gitward.plan.inventory import Inventory
+from gitward.record import store
+
+
+def configmap_name(app: str) -> str:
+    return f"gitward-inventory-{app}"
+
+
+async def load(kube: Kube, app: str) -> Inventory | None:
+    doc = await store.read(kube, configmap_name(app))
+    return Inventory.from_doc(doc) if doc else None
+
+
+async def save(kube: Kube, inventory: Inventory) -> None:
+    await store.write(
+        kube,
+        configmap_name(inventory.app),
+        inventory.to_doc(),
+        labels={"gitward.io/app": inventory.app, "gitward.io/record": "inventory"},
+    )

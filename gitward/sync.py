@@ -1,0 +1,293 @@
+"""One sync of one app: plan, apply, prune, record, and optionally wait for health.
+
+This is the seam the CLI and the controller share. It never prints; it returns
+a :class:`SyncResult` or raises a :class:`~gitward.errors.GitwardError`.
+
+Crash safety: before the first write, the inventory is widened to the union of
+what was applied before and what is about to be applied. A sync killed at any
+point therefore leaves every object it may have created in some inventory, and
+the next sync adopts or prunes it: no orphans, and server-side apply by name
+makes duplicates impossible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from gitward.apply.applier import ApplyFailed, ApplyOptions, apply_plan
+from gitward.apply.changes import Change, ChangeSet, Outcome
+from gitward.apply.hooks import HookFailed
+from gitward.config.apps import AppSpec
+from gitward.errors import GitwardError, PlanError
+from gitward.health import Health, HealthStatus, aggregate, assess
+from gitward.kube import Kube
+from gitward.objects import Body, Manifest, ObjectRef
+from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash
+from gitward.plan.model import Action, ObjectError, Plan
+from gitward.plan.planner import build_plan
+from gitward.record import history, inventory
+from gitward.record.history import ObjectAction, SyncRecord
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    """Which commit is being synced; empty fields when syncing a plain directory."""
+
+    sha: str = ""
+    ref: str = ""
+    author: str = ""
+    subject: str = ""
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    dry_run: bool = False
+    wait: bool = False
+    timeout: float = 300.0
+    force_conflicts: bool = False
+    concurrency: int = 16
+    history_limit: int = history.DEFAULT_LIMIT
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    app: str
+    revision: RevisionInfo
+    plan: Plan
+    changes: ChangeSet | None = None
+    health: Health | None = None
+    duration_seconds: float = 0.0
+    recorded: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        if self.changes is not None and self.changes.failed:
+            return False
+        return self.health is None or self.health.status is HealthStatus.HEALTHY
+
+
+class PlanInvalid(PlanError):
+    """The plan has errors; ``errors`` lists every one. Nothing was applied."""
+
+    def __init__(self, app: str, errors: tuple[ObjectError, ...]):
+        first = str(errors[0])
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"app {app}: {first}{more}; nothing was applied")
+        self.errors = errors
+
+
+class HealthTimeout(GitwardError):
+    def __init__(self, message: str, health: Health):
+        super().__init__(message)
+        self.health = health
+
+
+async def plan_app(
+    *, kube: Kube, app: AppSpec, manifests: tuple[Manifest, ...], options: SyncOptions
+) -> tuple[Plan, Inventory | None]:
+    inv = await inventory.load(kube, app.name)
+    plan = await build_plan(
+        kube=kube,
+        app=app,
+        manifests=manifests,
+        inventory=inv,
+        force_conflicts=options.force_conflicts,
+        concurrency=options.concurrency,
+    )
+    return plan, inv
+
+
+async def sync_app(
+    *,
+    kube: Kube,
+    app: AppSpec,
+    manifests: tuple[Manifest, ...],
+    revision: RevisionInfo,
+    charts: tuple[str, ...] = (),
+    options: SyncOptions = SyncOptions(),
+) -> SyncResult:
+    started = time.monotonic()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    plan, old_inv = await plan_app(kube=kube, app=app, manifests=manifests, options=options)
+    if plan.errors:
+        raise PlanInvalid(app.name, plan.errors)
+    result = SyncResult(app=app.name, revision=revision, plan=plan)
+    if options.dry_run:
+        return replace(result, duration_seconds=time.monotonic() - started)
+
+    desired = [o for o in plan.objects if o.action not in (Action.PRUNE, Action.SKIP, Action.HOOK)]
+    desired = [o for o in desired if o.source != "(createNamespace)"]
+    old_entries = old_inv.by_ref() if old_inv else {}
+    new_refs = [o for o in desired if o.ref not in old_entries]
+    if new_refs:
+        pending = Inventory(
+            app=app.name,
+            revision=old_inv.revision if old_inv else "",
+            entries=(
+                *(old_inv.entries if old_inv else ()),
+                *(_entry(o.ref, o.api_version) for o in new_refs),
+            ),
+        )
+        await inventory.save(kube, pending)
+
+    error: GitwardError | None = None
+    applied: dict[ObjectRef, Body] = {}
+    try:
+        changes, applied = await apply_plan(
+            kube=kube,
+            plan=plan,
+            options=ApplyOptions(
+                force_conflicts=options.force_conflicts, concurrency=options.concurrency
+            ),
+        )
+    except (ApplyFailed, HookFailed) as e:
+        error = e
+        changes = ChangeSet((Change(ObjectRef("", "", "", app.name), Outcome.FAILED, str(e)),))
+
+    entries: list[InventoryEntry] = []
+    for o in desired:
+        body = applied.get(o.ref) or o.live
+        if body is None:
+            if error is not None:
+                entries.append(old_entries.get(o.ref) or _entry(o.ref, o.api_version))
+            continue
+        entries.append(
+            _entry(
+                o.ref,
+                o.api_version,
+                uid=str(body["metadata"].get("uid", "")),
+                desired=o.desired_hash if o.ref in applied or o.action is Action.UNCHANGED else "",
+                fields=fields_hash(body, o.ignore),
+            )
+        )
+    if error is not None:
+        # Keep what was not pruned yet: the next sync must still be able to prune it.
+        kept = {e.ref for e in entries}
+        entries.extend(e for ref, e in old_entries.items() if ref not in kept)
+    new_inv = Inventory(app=app.name, revision=revision.sha, entries=tuple(entries))
+    await inventory.save(kube, new_inv)
+
+    last = await history.load(kube, app.name)
+    recorded = False
+    if changes.wrote or error is not None or not last or last[0].revision != revision.sha:
+        await history.append(
+            kube,
+            _record(app, revision, charts, changes, started_at, time.monotonic() - started, error),
+            limit=options.history_limit,
+        )
+        recorded = True
+    result = replace(result, changes=changes, recorded=recorded)
+    if error is not None:
+        raise error
+    if options.wait:
+        health = await wait_healthy(kube=kube, plan=plan, timeout=options.timeout)
+        result = replace(result, health=health)
+    return replace(result, duration_seconds=time.monotonic() - started)
+
+
+def _entry(
+    ref: ObjectRef, api_version: str, *, uid: str = "", desired: str = "", fields: str = ""
+) -> InventoryEntry:
+    return InventoryEntry(
+        group=ref.group,
+        kind=ref.kind,
+        namespace=ref.namespace,
+        name=ref.name,
+        version=api_version.rsplit("/", maxsplit=1)[-1],
+        uid=uid,
+        desired=desired,
+        fields=fields,
+    )
+
+
+def _record(
+    app: AppSpec,
+    revision: RevisionInfo,
+    charts: tuple[str, ...],
+    changes: ChangeSet,
+    started_at: str,
+    duration: float,
+    error: GitwardError | None,
+) -> SyncRecord:
+    counts: dict[str, int] = {}
+    for c in changes.changes:
+        counts[c.outcome.value] = counts.get(c.outcome.value, 0) + 1
+    return SyncRecord(
+        app=app.name,
+        revision=revision.sha,
+        ref=revision.ref,
+        author=revision.author,
+        subject=revision.subject,
+        started_at=started_at,
+        duration_seconds=round(duration, 3),
+        result="failed" if error else "succeeded",
+        message=str(error) if error else "",
+        charts=charts,
+        counts=counts,
+        actions=tuple(
+            ObjectAction(object=str(c.ref), outcome=c.outcome.value, message=c.message)
+            for c in changes.changes
+            if c.outcome not in (Outcome.UNCHANGED, Outcome.SKIPPED)
+        ),
+    )
+
+
+async def live_health(*, kube: Kube, refs: list[tuple[ObjectRef, str]]) -> dict[ObjectRef, Health]:
+    """Health of each (ref, apiVersion), read live."""
+
+    async def one(ref: ObjectRef, api_version: str) -> Health:
+        res = await kube.resource_for(api_version, ref.kind)
+        body = None if res is None else await kube.get(res, name=ref.name, namespace=ref.namespace)
+        if body is not None:
+            body.setdefault("apiVersion", api_version)
+            body.setdefault("kind", ref.kind)
+        return assess(body)
+
+    healths = await asyncio.gather(*(one(r, v) for r, v in refs))
+    return dict(zip((r for r, _ in refs), healths, strict=True))
+
+
+async def wait_healthy(*, kube: Kube, plan: Plan, timeout: float) -> Health:
+    """Poll until every applied object is Healthy; fail fast on Degraded."""
+    refs = [
+        (o.ref, o.api_version)
+        for o in plan.objects
+        if o.action not in (Action.PRUNE, Action.SKIP, Action.HOOK)
+    ]
+    deadline = time.monotonic() + timeout
+    while True:
+        per_object = await live_health(kube=kube, refs=refs)
+        worst_ref, worst = _worst(per_object)
+        if worst.status is HealthStatus.HEALTHY:
+            return worst
+        if worst.status is HealthStatus.DEGRADED:
+            raise HealthTimeout(f"{worst_ref}: Degraded: {worst.message}", worst)
+        if time.monotonic() > deadline:
+            raise HealthTimeout(
+                f"{worst_ref}: still {worst.status.value} after {timeout:.0f}s: " + worst.message,
+                worst,
+            )
+        await asyncio.sleep(0.5)
+
+
+def _worst(per_object: dict[ObjectRef, Health]) -> tuple[ObjectRef | None, Health]:
+    if not per_object:
+        return None, aggregate([])
+    ref = max(per_object, key=lambda r: per_object[r].status)
+    return ref, per_object[ref]
+
+
+__all__ = [
+    "HealthTimeout",
+    "PlanInvalid",
+    "RevisionInfo",
+    "SyncOptions",
+    "SyncResult",
+    "plan_app",
+    "sync_app",
+    "wait_healthy",
+]
+_ = field

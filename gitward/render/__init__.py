@@ -1,0 +1,19 @@
+"""Config-repo app paths -> Kubernetes objects.
+
+``render_app`` is the entry point: it detects how an app directory is
+rendered (a Helm umbrella chart, a kustomization, or plain YAML/JSON files)
+and returns a :class:`Rendered` of :class:`~gitward.objects.Manifest` s.
+Failures raise :class:`~gitward.errors.RenderError` with a one-line message
+that starts with the file (and line) or chart at fault.
+
+Modules: ``rendering`` (dispatch), ``directory``, ``kustomize``, ``helm``
+(one per kind), ``documents`` (YAML stream -> objects), ``cache``
+(``RenderCache``), ``results`` (the result types) and ``running`` (the one
+seam that starts external programs).
+"""
+
+from gitward.render.cache import RenderCache
+from gitward.render.rendering import detect, render_app
+from gitward.render.results import ChartDependency, Rendered
+
+__all__ = ["ChartDependency", "RenderCache", "Rendered", "detect", "render_app"]

@@ -1,0 +1,91 @@
+"""One app of a checked-out config repository -> its objects.
+
+The entry point of the package: find the app's directory, tell how it is
+rendered from the files it holds, and hand it to the renderer for that kind.
+Only Helm renders go through the cache: they are the slow ones (dependency
+downloads, a helm process), while plain YAML costs as much to hash as to
+read, and kustomize may read outside the app directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gitward.config.apps import AppSpec, SourceKind
+from gitward.errors import RenderError
+from gitward.render.cache import RenderCache
+from gitward.render.directory import render_directory
+from gitward.render.helm import (
+    helm_identity,
+    local_chart_dirs,
+    read_chart,
+    render_helm,
+    values_file_paths,
+)
+from gitward.render.kustomize import KUSTOMIZATION_FILES, render_kustomize
+from gitward.render.results import Rendered
+
+
+def detect(path: Path) -> SourceKind:
+    """``Chart.yaml`` -> HELM; a kustomization file -> KUSTOMIZE; else DIRECTORY."""
+    if not path.is_dir():
+        raise RenderError(f"{path}: not found" if not path.exists() else f"{path}: not a directory")
+    if (path / "Chart.yaml").is_file():
+        return SourceKind.HELM
+    if any((path / name).is_file() for name in KUSTOMIZATION_FILES):
+        return SourceKind.KUSTOMIZE
+    return SourceKind.DIRECTORY
+
+
+def render_app(*, app: AppSpec, root: Path, cache: RenderCache | None = None) -> Rendered:
+    """Render ``app`` (its ``path`` is relative to the checkout ``root``).
+
+    Every ``Manifest.source`` is relative to the app directory. Raises
+    :class:`RenderError` with a one-line message naming the file (and line)
+    or the chart at fault.
+    """
+    root = Path(os.path.abspath(root))
+    app_dir = Path(os.path.normpath(root / app.path))
+    if app_dir != root and root not in app_dir.parents:
+        raise RenderError(f"{app.path}: app {app.name} points outside the repository")
+    if not app_dir.exists():
+        raise RenderError(f"{app.path}: app {app.name} has no such directory in the repository")
+    if not app_dir.is_dir():
+        raise RenderError(f"{app.path}: app {app.name} must be a directory, not a file")
+    label = app_dir.relative_to(root).as_posix()
+    kind = detect(app_dir)
+    if kind is SourceKind.DIRECTORY:
+        return Rendered(kind=kind, manifests=tuple(render_directory(app_dir=app_dir, label=label)))
+    if kind is SourceKind.KUSTOMIZE:
+        manifests = render_kustomize(app_dir=app_dir, label=label, root=root)
+        return Rendered(kind=kind, manifests=tuple(manifests))
+
+    chart = read_chart(app_dir=app_dir, label=label)
+    key: str | None = None
+    if cache is not None and chart.cacheable:
+        extra = [
+            *local_chart_dirs(chart, root=root).values(),
+            *values_file_paths(app.values_files, app_dir=app_dir, root=root),
+        ]
+        key = cache.key(
+            app=app,
+            app_dir=app_dir,
+            tool=helm_identity(),
+            lock_digest=chart.lock_digest,
+            extra=[p for p in extra if app_dir not in p.parents],
+        )
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    result = render_helm(
+        chart=chart,
+        root=root,
+        release=app.release,
+        namespace=app.namespace,
+        values_files=app.values_files,
+    )
+    rendered = Rendered(kind=kind, manifests=tuple(result.manifests), charts=tuple(result.charts))
+    if cache is not None and key is not None:
+        cache.put(key, rendered)
+    return rendered

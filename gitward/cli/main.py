@@ -203,6 +203,7 @@ def diff(app: str, repo: str, revision: str | None, fmt: str, force_conflicts: b
 @click.option("--wait", is_flag=True, help="Wait until every object is healthy.")
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds for --wait.")
 @click.option("--force-conflicts", is_flag=True, help="Take over fields other managers own.")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
 @errors_to_exit
 def sync(
     app: str | None,
@@ -213,6 +214,7 @@ def sync(
     wait: bool,
     timeout: float,
     force_conflicts: bool,
+    concurrency: int,
 ) -> None:
     """Make the cluster match git for APP, or for every app in dependsOn order."""
     from gitward.cli.views import sync_view
@@ -228,7 +230,11 @@ def sync(
             raise ConfigError(f"gitward.yaml: no app named {app!r}")
         apps = (chosen,)
     options = SyncOptions(
-        dry_run=dry_run, wait=wait, timeout=timeout, force_conflicts=force_conflicts
+        dry_run=dry_run,
+        wait=wait,
+        timeout=timeout,
+        force_conflicts=force_conflicts,
+        concurrency=concurrency,
     )
     views = []
 

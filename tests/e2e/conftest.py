@@ -103,3 +103,24 @@ def namespace(cluster: Cluster) -> Iterator[str]:
     cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     yield name
     cluster.delete("v1", "Namespace", name)
+
+
+@pytest.fixture(scope="session")
+def oci_charts(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The example charts pushed to the dev registry; returns the ``oci://`` repository."""
+    from tests.e2e.helpers import EXAMPLE_CHARTS, helm, package_chart
+
+    out = tmp_path_factory.mktemp("charts")
+    repo = f"oci://{cluster.dev.registry}/e2e"
+    for chart, version in (("web", "0.1.0"), ("web", "0.2.0"), ("worker", "0.1.0")):
+        tgz = package_chart(EXAMPLE_CHARTS / chart, version, out)
+        helm("push", str(tgz), repo, "--plain-http")
+    return repo
+
+
+@pytest.fixture
+def app_name(namespace: str, cluster: Cluster) -> Iterator[str]:
+    """An app named after the test's namespace; its records are removed afterwards."""
+    yield namespace
+    for record in ("inventory", "history"):
+        cluster.delete("v1", "ConfigMap", f"gitward-{record}-{namespace}", "gitward-system")

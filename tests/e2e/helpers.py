@@ -44,6 +44,7 @@ def package_chart(src: Path, version: str, out: Path, *, name: str | None = None
     subprocess.run(["cp", "-r", str(src), str(work)], check=True)
     chart = yaml.safe_load((work / "Chart.yaml").read_text())
     chart["version"] = version
+    chart["appVersion"] = version
     if name:
         chart["name"] = name
     (work / "Chart.yaml").write_text(yaml.safe_dump(chart))

@@ -1,0 +1,157 @@
+"""The one place in :mod:`gitward.source` that starts git.
+
+Every call gets the same guarantees:
+
+* git never waits for a person: terminal prompts and askpass helpers are off
+  and it runs in its own session, so ssh has no terminal to prompt on;
+* git never outlives its timeout: on expiry the whole process group (git,
+  ``git-remote-https``, ssh) is killed and a :class:`SourceError` is raised;
+* only the transports :mod:`gitward.source.urls` accepts are allowed, even
+  through ``url.<base>.insteadOf`` rewrites or redirects;
+* environment variables that would point git at another repository
+  (``GIT_DIR`` from a hook, say) are dropped;
+* failures become one line naming the repository and git's own explanation,
+  with every secret scrubbed out.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from gitward.errors import SourceError
+from gitward.tools import find_tool
+
+# Variables that would make git operate on a repository other than ours.
+_LOCATORS = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_COMMON_DIR",
+        "GIT_NAMESPACE",
+        "GIT_PREFIX",
+    }
+)
+
+_QUIET = {
+    "GIT_TERMINAL_PROMPT": "0",
+    # Empty (not unset) so git skips core.askPass and SSH_ASKPASS too.
+    "GIT_ASKPASS": "",
+    "SSH_ASKPASS_REQUIRE": "never",
+    "GIT_ALLOW_PROTOCOL": "file:git:http:https:ssh",
+    # Messages are quoted to users; keep them in one language.
+    "LC_ALL": "C",
+}
+
+# Lines git adds after the real reason; they never say what went wrong.
+_BOILERPLATE = (
+    "could not read from remote repository.",
+    "please make sure you have the correct access rights",
+    "and the repository exists.",
+)
+
+
+class Git:
+    """Runs git for one repository, as ``subject`` in messages."""
+
+    def __init__(
+        self,
+        *,
+        subject: str,
+        timeout: float,
+        config: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+        secrets: Sequence[str] = (),
+    ) -> None:
+        self.subject = subject
+        self.timeout = timeout
+        self._config = dict(config or {})
+        self._env = dict(env or {})
+        self._secrets = tuple(s for s in secrets if s)
+
+    def run(
+        self,
+        *args: str,
+        git_dir: Path | None = None,
+        work_tree: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        settings: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run ``git args...``; a non-zero exit raises unless ``check`` is false.
+
+        ``settings`` are passed as ``-c key=value``: only for values that are
+        not secret, since argv is visible to every user.
+        """
+        argv = [str(find_tool("git"))]
+        for key, value in (settings or {}).items():
+            argv += ["-c", f"{key}={value}"]
+        if git_dir is not None:
+            argv.append(f"--git-dir={git_dir}")
+        if work_tree is not None:
+            argv.append(f"--work-tree={work_tree}")
+        argv += args
+        verb = args[0]
+        with subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self._environment(env or {}),
+            start_new_session=True,
+        ) as proc:
+            try:
+                stdout, stderr = proc.communicate(timeout=self.timeout)
+            except subprocess.TimeoutExpired as e:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                raise SourceError(
+                    f"{self.subject}: git {verb} timed out after {self.timeout:g}s"
+                ) from e
+        result = subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+        if check and result.returncode != 0:
+            raise SourceError(f"{self.subject}: git {verb} failed: {self.reason(result)}")
+        return result
+
+    def reason(self, result: subprocess.CompletedProcess[bytes]) -> str:
+        """git's explanation of a failure, in one scrubbed line."""
+        lines = [
+            line.strip()
+            for line in result.stderr.decode(errors="replace").replace("\r", "\n").splitlines()
+        ]
+        useful = [
+            line
+            for line in lines
+            if line
+            and not line.startswith("hint:")
+            and line.lower().removeprefix("fatal: ") not in _BOILERPLATE
+        ]
+        last = useful[-1] if useful else f"exit status {result.returncode}"
+        for prefix in ("fatal: ", "error: "):
+            last = last.removeprefix(prefix)
+        return self.scrub(last)
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _environment(self, extra: Mapping[str, str]) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in _LOCATORS}
+        env |= _QUIET | self._env | dict(extra)
+        # Append to any GIT_CONFIG_COUNT the caller's environment already uses.
+        given = env.get("GIT_CONFIG_COUNT", "")
+        count = int(given) if given.isdigit() else 0
+        for key, value in self._config.items():
+            env[f"GIT_CONFIG_KEY_{count}"] = key
+            env[f"GIT_CONFIG_VALUE_{count}"] = value
+            count += 1
+        if count:
+            env["GIT_CONFIG_COUNT"] = str(count)
+        return env

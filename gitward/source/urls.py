@@ -1,0 +1,95 @@
+"""Repository URLs: which forms gitward accepts, how they are shown, where they are cached.
+
+git accepts far more than a GitOps tool should: ``ext::`` runs a command,
+``fd::`` talks to a file descriptor. We accept the five forms people put in a
+config (``https://``, ``ssh://``, ``git@host:path``, ``file://`` and a plain
+local path) and refuse the rest before git sees them.
+
+A URL may carry a password (``https://bot:secret@host/repo.git``). git still
+gets it as given, but everything else -- messages and the cache key -- uses the
+*display* form without it, so rotating a password keeps the cache and no
+message ever prints it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from gitward.errors import SourceError
+
+_ACCEPTED = "https://, ssh://, git@host:path, file:// or a local path"
+
+# git reads ``<helper>::<address>`` as "run git-remote-<helper>", whatever follows.
+_REMOTE_HELPER = re.compile(r"[A-Za-z0-9][A-Za-z0-9+.-]*::")
+
+# URL scheme -> the transport git will use for it.
+_TRANSPORTS = {
+    "file": "file",
+    "http": "http",
+    "https": "http",
+    "ssh": "ssh",
+    "git+ssh": "ssh",
+    "ssh+git": "ssh",
+    "git": "git",
+}
+
+
+@dataclass(frozen=True)
+class RepoUrl:
+    """A repository location, parsed once.
+
+    ``for_git`` is what git is told, ``display`` is what people are shown, and
+    ``transport`` is ``file``, ``http``, ``ssh`` or ``git``: it decides which
+    credentials apply.
+    """
+
+    for_git: str
+    display: str
+    transport: str
+    password: str | None = None
+
+    @property
+    def key(self) -> str:
+        """A short, stable directory name for this repository's cache."""
+        return hashlib.sha256(self.display.encode()).hexdigest()[:20]
+
+
+def parse_url(url: str) -> RepoUrl:
+    """Parse ``url``; a form gitward does not accept raises :class:`SourceError`."""
+    if not url.strip():
+        raise SourceError("git source: the repository URL is empty")
+    if _REMOTE_HELPER.match(url):
+        raise SourceError(f"{url}: unsupported repository URL; use {_ACCEPTED}")
+    if "://" in url:
+        return _parse_scheme_url(url)
+    if _is_scp_like(url):
+        return RepoUrl(for_git=url, display=url, transport="ssh")
+    # A plain path: made absolute now so that a later chdir cannot change
+    # which repository (and which cache) this is.
+    path = str(Path(url).expanduser().resolve())
+    return RepoUrl(for_git=path, display=path, transport="file")
+
+
+def _parse_scheme_url(url: str) -> RepoUrl:
+    scheme = url.partition("://")[0].lower()
+    transport = _TRANSPORTS.get(scheme)
+    if transport is None:
+        raise SourceError(f"{url}: unsupported repository URL; use {_ACCEPTED}")
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not (at and colon):
+        return RepoUrl(for_git=url, display=url, transport=transport)
+    display = parts._replace(netloc=f"{user}@{hostport}").geturl()
+    return RepoUrl(for_git=url, display=display, transport=transport, password=password or None)
+
+
+def _is_scp_like(url: str) -> bool:
+    """git's own rule: ``host:path`` is ssh when the colon comes before any slash."""
+    colon = url.find(":")
+    slash = url.find("/")
+    return colon > 0 and (slash == -1 or colon < slash)

@@ -1,0 +1,72 @@
+"""``--repo``/``--revision`` to a directory of config files and the revision it holds.
+
+A local directory without a revision is used as it is on disk, so ``gitward
+diff`` shows uncommitted edits before they are pushed; its revision is HEAD's
+(with ``-dirty`` when the tree has changes). Anything else is fetched through
+:class:`~gitward.source.GitSource` and checked out at the asked revision (the
+remote's HEAD when none is given).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gitward.source.credentials import GitCredentials
+from gitward.source.fetching import GitSource
+from gitward.source.revisions import Revision
+
+_NO_REVISION = Revision(
+    sha="", ref="", author="", subject="", committed_at=datetime.fromtimestamp(0, UTC)
+)
+
+
+def credentials_from_env() -> GitCredentials:
+    key = os.environ.get("GITWARD_GIT_SSH_KEY")
+    return GitCredentials(
+        token=os.environ.get("GITWARD_GIT_TOKEN") or None,
+        ssh_key=Path(key) if key else None,
+        username=os.environ.get("GITWARD_GIT_USERNAME", "git"),
+    )
+
+
+def open_source(*, repo: str, revision: str | None) -> tuple[Path, Revision]:
+    local = Path(repo)
+    if revision is None and "://" not in repo and local.is_dir():
+        return local.resolve(), _working_tree_revision(local)
+    url = str(local.resolve()) if "://" not in repo and local.is_dir() else repo
+    source = GitSource(url=url, credentials=credentials_from_env())
+    checkout = source.checkout(revision or "HEAD")
+    return checkout.path, checkout.revision
+
+
+def _git(path: Path, *args: str) -> str | None:
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(path), *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def _working_tree_revision(path: Path) -> Revision:
+    line = _git(path, "log", "-1", "--format=%H%x00%an <%ae>%x00%s%x00%cI")
+    if not line:
+        return _NO_REVISION
+    sha, author, subject, when = line.split("\0")
+    dirty = bool(_git(path, "status", "--porcelain"))
+    return Revision(
+        sha=sha + ("-dirty" if dirty else ""),
+        ref="working tree",
+        author=author,
+        subject=subject,
+        committed_at=datetime.fromisoformat(when),
+    )

@@ -1,0 +1,159 @@
+"""Bad input: one clear line, a non-zero exit, and the cluster and inventory untouched."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.e2e.conftest import Cluster
+from tests.e2e.helpers import ConfigRepo, gitward
+
+BASELINE = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\ndata:\n  a: '1'\n"
+
+
+def chart_with(dep: dict[str, str]) -> dict[str, object]:
+    return {"apiVersion": "v2", "name": "umbrella", "version": "1.0.0", "dependencies": [dep]}
+
+
+def malformed_yaml(repo: ConfigRepo, oci: str) -> str:
+    repo.write("app/broken.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x: y\n")
+    return "app/broken.yaml:4"
+
+
+def unknown_chart_version(repo: ConfigRepo, oci: str) -> str:
+    repo.remove("app/keep.yaml")
+    repo.write("app/Chart.yaml", chart_with({"name": "web", "version": "9.9.9", "repository": oci}))
+    return "9.9.9"
+
+
+def unreachable_chart_repo(repo: ConfigRepo, oci: str) -> str:
+    repo.remove("app/keep.yaml")
+    repo.write(
+        "app/Chart.yaml",
+        chart_with({"name": "web", "version": "0.1.0", "repository": "http://127.0.0.1:9/charts"}),
+    )
+    return "127.0.0.1:9"
+
+
+def lock_mismatch(repo: ConfigRepo, oci: str) -> str:
+    repo.remove("app/keep.yaml")
+    repo.write("app/Chart.yaml", chart_with({"name": "web", "version": "0.1.0", "repository": oci}))
+    repo.lock("app")
+    repo.write("app/Chart.yaml", chart_with({"name": "web", "version": "0.2.0", "repository": oci}))
+    return "web"
+
+
+def schema_violation(repo: ConfigRepo, oci: str) -> str:
+    repo.write("app/extra.yaml", BASELINE.replace("keep", "extra"))
+    repo.write(
+        "app/deploy.yaml",
+        """\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: web
+        spec:
+          replicas: many
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec: {containers: [{name: web, image: nginx}]}
+        """,
+    )
+    return "Deployment"
+
+
+def missing_crd(repo: ConfigRepo, oci: str) -> str:
+    repo.write(
+        "app/gadget.yaml", "apiVersion: nope.example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n"
+    )
+    return "Gadget"
+
+
+def namespace_less_object(repo: ConfigRepo, oci: str) -> str:
+    config = yaml.safe_load((repo.path / "gitward.yaml").read_text())
+    del config["apps"][0]["namespace"]
+    repo.write("gitward.yaml", config)
+    return "has no namespace"
+
+
+CASES: dict[str, Callable[[ConfigRepo, str], str]] = {
+    f.__name__: f
+    for f in (
+        malformed_yaml,
+        unknown_chart_version,
+        unreachable_chart_repo,
+        lock_mismatch,
+        schema_violation,
+        missing_crd,
+        namespace_less_object,
+    )
+}
+
+
+def snapshot(cluster: Cluster, namespace: str, app: str) -> dict[str, str]:
+    out = {}
+    for api, kind, ns in (
+        ("v1", "ConfigMap", namespace),
+        ("apps/v1", "Deployment", namespace),
+    ):
+        for o in cluster.list(api, kind, ns):
+            out[f"{kind}/{o['metadata']['name']}"] = o["metadata"]["resourceVersion"]
+    for record in ("inventory", "history"):
+        cm = cluster.get("v1", "ConfigMap", f"gitward-{record}-{app}", "gitward-system")
+        assert cm is not None
+        out[record] = cm["metadata"]["resourceVersion"]
+    return out
+
+
+@pytest.fixture
+def synced(
+    cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
+) -> ConfigRepo:
+    repo = ConfigRepo(tmp_path / "config")
+    repo.write(
+        "gitward.yaml", {"apps": [{"name": app_name, "path": "app", "namespace": namespace}]}
+    )
+    repo.write("app/keep.yaml", BASELINE)
+    repo.commit("baseline")
+    result = gitward("sync", app_name, "--repo", repo.url, "--revision", "main")
+    assert result.returncode == 0, result.stderr
+    return repo
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_fails_in_one_line_and_changes_nothing(
+    case: str,
+    cluster: Cluster,
+    synced: ConfigRepo,
+    namespace: str,
+    app_name: str,
+    oci_charts: str,
+) -> None:
+    before = snapshot(cluster, namespace, app_name)
+    expected = CASES[case](synced, oci_charts)
+    synced.commit(case)
+
+    result = gitward("sync", app_name, "--repo", synced.url, "--revision", "main")
+
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert expected in lines[0], lines[0]
+    assert snapshot(cluster, namespace, app_name) == before
+
+
+def test_a_revision_that_does_not_exist_fails_in_one_line_and_changes_nothing(
+    cluster: Cluster, synced: ConfigRepo, namespace: str, app_name: str
+) -> None:
+    before = snapshot(cluster, namespace, app_name)
+    result = gitward("sync", app_name, "--repo", synced.url, "--revision", "no-such-branch")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "revision 'no-such-branch' not found" in lines[0]
+    assert snapshot(cluster, namespace, app_name) == before

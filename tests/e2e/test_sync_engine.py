@@ -20,7 +20,8 @@ from tests.e2e.helpers import ConfigRepo, gitward, run_git
 
 def configmaps(n: int, prefix: str) -> str:
     return "".join(
-        f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {prefix}-{i}\ndata:\n  i: '{i}'\n"
+        "---\napiVersion: v1\nkind: ConfigMap\n"
+        f"metadata:\n  name: {prefix}-{i}\ndata:\n  i: '{i}'\n"
         for i in range(n)
     )
 
@@ -189,7 +190,8 @@ def test_a_crd_and_its_custom_resource_apply_in_one_sync(
     # The custom resource sorts first by file name; order must come from the engine.
     repo.write(
         "app/a-widget.yaml",
-        f"apiVersion: e2e.gitward.io/v1\nkind: {kind}\nmetadata:\n  name: small\nspec:\n  size: 1\n",
+        f"apiVersion: e2e.gitward.io/v1\nkind: {kind}\n"
+        "metadata:\n  name: small\nspec:\n  size: 1\n",
     )
     repo.write("app/b-crd.yaml", CRD.format(plural=plural, singular=f"widget{suffix}", kind=kind))
     repo.commit("crd and cr")

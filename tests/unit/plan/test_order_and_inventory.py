@@ -47,7 +47,7 @@ def test_hooks_go_in_their_phase_ordered_by_weight() -> None:
 
 
 def test_a_non_integer_wave_is_an_error_naming_the_object() -> None:
-    with pytest.raises(InvalidAnnotation, match="ConfigMap/c .* is not an integer"):
+    with pytest.raises(InvalidAnnotation, match=r"ConfigMap/c .* is not an integer"):
         sort_key(manifest("ConfigMap", "c", {"gitward.io/sync-wave": "soon"}))
 
 

@@ -74,13 +74,11 @@ async def apply_plan(
                 changes.append(change)
                 if body is not None:
                     applied[o.ref] = body
-            if any(c.outcome is Outcome.FAILED for c, _ in results):
-                raise ApplyFailed(
-                    f"app {plan.app}: "
-                    + "; ".join(
-                        f"{c.ref}: {c.message}" for c, _ in results if c.outcome is Outcome.FAILED
-                    ),
-                )
+            failed = [c for c, _ in results if c.outcome is Outcome.FAILED]
+            if failed:
+                shown = "; ".join(f"{c.ref}: {c.message}" for c in failed[:3])
+                more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
+                raise ApplyFailed(f"app {plan.app}: {shown}{more}")
             crds = [
                 b
                 for o, (_, b) in zip(batch, results, strict=True)

@@ -170,9 +170,16 @@ def _run_kwokctl(
 
 
 def up(
-    *, apiserver_port: int = DEFAULT_APISERVER_PORT, registry_port: int = DEFAULT_REGISTRY_PORT
+    *,
+    apiserver_port: int = DEFAULT_APISERVER_PORT,
+    registry_port: int = DEFAULT_REGISTRY_PORT,
+    audit_policy: Path | None = None,
 ) -> UpResult:
-    """Start the control plane, kwok nodes and the registry; reuse them if they run."""
+    """Start the control plane, kwok nodes and the registry; reuse them if they run.
+
+    With ``audit_policy``, the API server writes an audit log (see :func:`audit_log`),
+    which the benchmarks use to count each tool's requests by user agent.
+    """
     existing = current()
     if existing is not None and _healthy(existing.apiserver, existing.kubeconfig):
         return UpResult(cluster=existing, already_running=True)
@@ -225,9 +232,14 @@ def up(
         str(bins["kube-scheduler"]),
         "--kwok-controller-binary",
         str(bins["kwok"]),
+        # Room for thousands of Services (the default /24 holds 254): benchmarks need it.
+        "--extra-args",
+        "kube-apiserver=service-cluster-ip-range=10.0.0.0/16",
         "--wait",
         "120s",
     ]
+    if audit_policy is not None:
+        args += ["--kube-audit-policy", str(audit_policy)]
     proc = _run_kwokctl(bins["kwokctl"], args, timeout=300)
     if proc.returncode != 0:
         _run_kwokctl(bins["kwokctl"], ["delete", "cluster"], timeout=120)
@@ -247,6 +259,11 @@ def up(
     )
     _state_file().write_text(json.dumps(asdict(cluster), indent=2))
     return UpResult(cluster=cluster, already_running=False)
+
+
+def audit_log() -> Path:
+    """Where the API server of a cluster started with an audit policy writes its log."""
+    return state_dir() / "kwok" / "clusters" / CLUSTER_NAME / "logs" / "audit.log"
 
 
 def _start_registry(binary: str, root: Path, port: int) -> int:

@@ -83,12 +83,11 @@ def managed_fields(body: Body, manager: str = FIELD_MANAGER) -> dict[str, Any] |
 def fields_hash(body: Body, ignore: tuple[str, ...]) -> str:
     """Hash of gitward's managed field set, without the ignored pointers.
 
-    Returns ``""`` when the set cannot be trusted for the fast path: gitward
-    manages nothing on the object, or an ignore rule points into a list.
+    An object on which gitward manages no field (a Namespace with just a
+    name) hashes as the empty set. Returns ``""`` when the set cannot be
+    trusted for the fast path: an ignore rule points into a list.
     """
-    fields = managed_fields(body)
-    if fields is None:
-        return ""
+    fields = managed_fields(body) or {}
     for pointer in ignore:
         keys = pointers.split(pointer)
         if any(k.isdigit() for k in keys):

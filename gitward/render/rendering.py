@@ -2,9 +2,10 @@
 
 The entry point of the package: find the app's directory, tell how it is
 rendered from the files it holds, and hand it to the renderer for that kind.
-Only Helm renders go through the cache: they are the slow ones (dependency
-downloads, a helm process), while plain YAML costs as much to hash as to
-read, and kustomize may read outside the app directory.
+Helm and plain-YAML renders go through the cache: Helm for its downloads and
+process, plain YAML because hashing a thousand objects' files takes a
+millisecond while parsing them takes half a second. Kustomize renders are not
+cached: a kustomization may read outside the app directory.
 """
 
 from __future__ import annotations
@@ -56,7 +57,15 @@ def render_app(*, app: AppSpec, root: Path, cache: RenderCache | None = None) ->
     label = app_dir.relative_to(root).as_posix()
     kind = detect(app_dir)
     if kind is SourceKind.DIRECTORY:
-        return Rendered(kind=kind, manifests=tuple(render_directory(app_dir=app_dir, label=label)))
+        key = cache.key(app=app, app_dir=app_dir, tool="directory") if cache else None
+        if cache is not None and key is not None and (hit := cache.get(key)) is not None:
+            return hit
+        rendered = Rendered(
+            kind=kind, manifests=tuple(render_directory(app_dir=app_dir, label=label))
+        )
+        if cache is not None and key is not None:
+            cache.put(key, rendered)
+        return rendered
     if kind is SourceKind.KUSTOMIZE:
         manifests = render_kustomize(app_dir=app_dir, label=label, root=root)
         return Rendered(kind=kind, manifests=tuple(manifests))

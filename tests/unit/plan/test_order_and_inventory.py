@@ -82,6 +82,11 @@ def test_fields_hash_ignores_ignored_fields() -> None:
     assert before["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:replicas"] == {}
 
 
-def test_fields_hash_is_empty_when_gitward_owns_nothing_or_rules_point_into_lists() -> None:
-    assert fields_hash(_with_fields({}, manager="helm"), ()) == ""
+def test_owning_nothing_hashes_as_the_empty_set_and_differs_from_owning_something() -> None:
+    nothing = fields_hash(_with_fields({}, manager="helm"), ())
+    assert nothing and nothing == fields_hash({"metadata": {}}, ())
+    assert nothing != fields_hash(_with_fields({"f:spec": {"f:replicas": {}}}), ())
+
+
+def test_fields_hash_is_unusable_when_an_ignore_rule_points_into_a_list() -> None:
     assert fields_hash(_with_fields({"f:spec": {}}), ("/spec/containers/0/image",)) == ""

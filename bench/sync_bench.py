@@ -65,7 +65,7 @@ def free_port() -> int:
 
 
 def workload(prefix: str, objects: int, namespaces: int) -> list[dict[str, Any]]:
-    """``objects`` objects in ``namespaces`` namespaces: 40% ConfigMaps, 30% Services, 30% Deployments."""
+    """``objects`` objects over ``namespaces``: 40% ConfigMaps, 30% Services, 30% Deployments."""
     out: list[dict[str, Any]] = []
     per_ns = objects // namespaces
     for n in range(namespaces):
@@ -314,24 +314,30 @@ def report(results: dict[str, ToolResult], objects: int, namespaces: int) -> str
         "noop": "≤ 0.3x kubectl, 0 writes",
         "one_change": "≤ 0.2x helm",
     }
+
+    def row(label: str, values: list[float], shown: list[str], target: str) -> None:
+        g_, k_, h_ = values
+        cells = " | ".join(shown)
+        lines.append(f"| {label} | {cells} | {ratio(g_, k_)} | {ratio(g_, h_)} | {target} |")
+
     for step in ("cold", "noop", "one_change"):
-        gs, ks, hs = getattr(g, step), getattr(k, step), getattr(h, step)
-        lines.append(
-            f"| {step} time | {gs.seconds:.2f}s | {ks.seconds:.2f}s | {hs.seconds:.2f}s "
-            f"| {ratio(gs.seconds, ks.seconds)} | {ratio(gs.seconds, hs.seconds)} | {targets[step]} |"
+        steps = [getattr(r, step) for r in (g, k, h)]
+        row(
+            f"{step} time",
+            [s.seconds for s in steps],
+            [f"{s.seconds:.2f}s" for s in steps],
+            targets[step],
         )
-        lines.append(
-            f"| {step} requests (writes) | {gs.requests} ({gs.writes}) | {ks.requests} ({ks.writes}) "
-            f"| {hs.requests} ({hs.writes}) | {ratio(gs.requests, ks.requests)} | {ratio(gs.requests, hs.requests)} | |"
+        row(
+            f"{step} requests (writes)",
+            [s.requests for s in steps],
+            [f"{s.requests} ({s.writes})" for s in steps],
+            "",
         )
-    peak = {
-        t: max(getattr(r, s).peak_rss_mib for s in ("cold", "noop", "one_change"))
-        for t, r in results.items()
-    }
-    lines.append(
-        f"| peak RSS | {peak['gitward']:.0f} MiB | {peak['kubectl']:.0f} MiB | {peak['helm']:.0f} MiB "
-        f"| {ratio(peak['gitward'], peak['kubectl'])} | {ratio(peak['gitward'], peak['helm'])} | ≤ 200 MiB |"
-    )
+    peaks = [
+        max(getattr(r, s).peak_rss_mib for s in ("cold", "noop", "one_change")) for r in (g, k, h)
+    ]
+    row("peak RSS", peaks, [f"{p:.0f} MiB" for p in peaks], "≤ 200 MiB")
     return "\n".join(lines) + "\n"
 
 

@@ -57,15 +57,7 @@ def render_app(*, app: AppSpec, root: Path, cache: RenderCache | None = None) ->
     label = app_dir.relative_to(root).as_posix()
     kind = detect(app_dir)
     if kind is SourceKind.DIRECTORY:
-        key = cache.key(app=app, app_dir=app_dir, tool="directory") if cache else None
-        if cache is not None and key is not None and (hit := cache.get(key)) is not None:
-            return hit
-        rendered = Rendered(
-            kind=kind, manifests=tuple(render_directory(app_dir=app_dir, label=label))
-        )
-        if cache is not None and key is not None:
-            cache.put(key, rendered)
-        return rendered
+        return _render_directory_cached(app=app, app_dir=app_dir, label=label, cache=cache)
     if kind is SourceKind.KUSTOMIZE:
         manifests = render_kustomize(app_dir=app_dir, label=label, root=root)
         return Rendered(kind=kind, manifests=tuple(manifests))
@@ -95,6 +87,21 @@ def render_app(*, app: AppSpec, root: Path, cache: RenderCache | None = None) ->
         values_files=app.values_files,
     )
     rendered = Rendered(kind=kind, manifests=tuple(result.manifests), charts=tuple(result.charts))
+    if cache is not None and key is not None:
+        cache.put(key, rendered)
+    return rendered
+
+
+def _render_directory_cached(
+    *, app: AppSpec, app_dir: Path, label: str, cache: RenderCache | None
+) -> Rendered:
+    key = cache.key(app=app, app_dir=app_dir, tool="directory") if cache else None
+    if cache is not None and key is not None and (hit := cache.get(key)) is not None:
+        return hit
+    rendered = Rendered(
+        kind=SourceKind.DIRECTORY,
+        manifests=tuple(render_directory(app_dir=app_dir, label=label)),
+    )
     if cache is not None and key is not None:
         cache.put(key, rendered)
     return rendered

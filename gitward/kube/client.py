@@ -24,6 +24,9 @@ from gitward.kube.errors import KubeError, NotFound, Unavailable, from_status
 from gitward.kube.kubeconfig import KubeConfig, load_kubeconfig
 from gitward.objects import FIELD_MANAGER, Body, ObjectRef, group_of
 
+_AGGREGATED_DISCOVERY = (
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+)
 _WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 
 
@@ -98,10 +101,13 @@ class Kube:
         params: Mapping[str, str] | None = None,
         body: Any = None,
         content_type: str = "application/json",
+        accept: str | None = None,
     ) -> Any:
         self.stats.by_verb[verb] += 1
         content = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": content_type} if content is not None else None
+        headers = {"Content-Type": content_type} if content is not None else {}
+        if accept:
+            headers["Accept"] = accept
         try:
             resp = await self._http.request(
                 method, path, params=params, content=content, headers=headers
@@ -124,32 +130,70 @@ class Kube:
         async with self._discovery_lock:
             if self._discovered and not refresh:
                 return self.mapper
-            mapper = RestMapper()
-            core = await self._request("discovery", "GET", "/api/v1", subject="discovery /api/v1")
-            self._add_resources(mapper, "", "v1", core, preferred=True)
-            groups = await self._request("discovery", "GET", "/apis", subject="discovery /apis")
-            fetches = []
-            for g in groups.get("groups", []):
-                preferred = g.get("preferredVersion", {}).get("version")
-                for v in g.get("versions", []):
-                    fetches.append((g["name"], v["version"], v["version"] == preferred))
-            docs = await asyncio.gather(
-                *(
-                    self._request(
-                        "discovery", "GET", f"/apis/{gr}/{ver}", subject=f"discovery {gr}/{ver}"
-                    )
-                    for gr, ver, _ in fetches
-                ),
-                return_exceptions=True,
-            )
-            for (gr, ver, pref), doc in zip(fetches, docs, strict=True):
-                if isinstance(doc, BaseException):
-                    # An aggregated API that is down must not hide the rest.
-                    continue
-                self._add_resources(mapper, gr, ver, doc, preferred=pref)
+            mapper = await self._discover_aggregated() or await self._discover_per_group()
             self.mapper = mapper
             self._discovered = True
             return mapper
+
+    async def _discover_aggregated(self) -> RestMapper | None:
+        """Two requests for every group and version (Kubernetes 1.30+); ``None`` if unsupported."""
+        mapper = RestMapper()
+        for path in ("/api", "/apis"):
+            doc = await self._request(
+                "discovery",
+                "GET",
+                path,
+                subject=f"discovery {path}",
+                accept=_AGGREGATED_DISCOVERY,
+            )
+            if not isinstance(doc, dict) or doc.get("kind") != "APIGroupDiscoveryList":
+                return None
+            for group in doc.get("items", []):
+                name = (group.get("metadata") or {}).get("name", "")
+                for i, version in enumerate(group.get("versions", [])):
+                    for r in version.get("resources", []):
+                        kind = (r.get("responseKind") or {}).get("kind")
+                        if not kind:
+                            continue
+                        mapper.add(
+                            Resource(
+                                group=name,
+                                version=version["version"],
+                                kind=kind,
+                                plural=r["resource"],
+                                namespaced=r.get("scope") == "Namespaced",
+                                verbs=frozenset(r.get("verbs", [])),
+                            ),
+                            preferred=i == 0,
+                        )
+        return mapper
+
+    async def _discover_per_group(self) -> RestMapper:
+        """The pre-1.30 way: one request per group version."""
+        mapper = RestMapper()
+        core = await self._request("discovery", "GET", "/api/v1", subject="discovery /api/v1")
+        self._add_resources(mapper, "", "v1", core, preferred=True)
+        groups = await self._request("discovery", "GET", "/apis", subject="discovery /apis")
+        fetches = []
+        for g in groups.get("groups", []):
+            preferred = g.get("preferredVersion", {}).get("version")
+            for v in g.get("versions", []):
+                fetches.append((g["name"], v["version"], v["version"] == preferred))
+        docs = await asyncio.gather(
+            *(
+                self._request(
+                    "discovery", "GET", f"/apis/{gr}/{ver}", subject=f"discovery {gr}/{ver}"
+                )
+                for gr, ver, _ in fetches
+            ),
+            return_exceptions=True,
+        )
+        for (gr, ver, pref), doc in zip(fetches, docs, strict=True):
+            if isinstance(doc, BaseException):
+                # An aggregated API that is down must not hide the rest.
+                continue
+            self._add_resources(mapper, gr, ver, doc, preferred=pref)
+        return mapper
 
     @staticmethod
     def _add_resources(

@@ -59,3 +59,23 @@ def test_second_server_side_apply_of_same_object_leaves_resource_version_unchang
     assert first["metadata"]["resourceVersion"] == second["metadata"]["resourceVersion"]
     changed = cluster.apply({**cm, "data": {"colour": "red"}})
     assert changed["metadata"]["resourceVersion"] != first["metadata"]["resourceVersion"]
+
+
+def test_aggregated_discovery_maps_the_same_kinds_as_per_group_discovery_in_two_requests(
+    cluster: Cluster,
+) -> None:
+    from gitward.kube import Kube
+
+    async def go(kube: Kube) -> tuple[set[tuple[str, str, str, str, bool]], ...]:
+        fast = await kube.discover()
+        requests = kube.stats.by_verb["discovery"]
+        slow = await kube._discover_per_group()
+        assert requests == 2
+        return tuple(
+            {(r.group, r.version, r.kind, r.plural, r.namespaced) for r in m._versioned.values()}
+            for m in (fast, slow)
+        )
+
+    fast, slow = cluster.call(go)
+    assert fast == slow
+    assert ("apps", "v1", "Deployment", "deployments", True) in fast

@@ -43,7 +43,9 @@ class AppStatus:
 async def app_status(
     *, kube: Kube, app: AppSpec, manifests: tuple[Manifest, ...], revision: RevisionInfo
 ) -> AppStatus:
-    plan, _ = await plan_app(kube=kube, app=app, manifests=manifests, options=SyncOptions())
+    plan, _ = await plan_app(
+        kube=kube, app=app, manifests=manifests, options=SyncOptions(), diffs=False
+    )
     tracked = [o for o in plan.objects if o.action not in (Action.HOOK, Action.SKIP)]
     healths = await live_health(kube=kube, refs=[(o.ref, o.api_version) for o in tracked])
     objects = tuple(

@@ -86,7 +86,12 @@ class HealthTimeout(GitwardError):
 
 
 async def plan_app(
-    *, kube: Kube, app: AppSpec, manifests: tuple[Manifest, ...], options: SyncOptions
+    *,
+    kube: Kube,
+    app: AppSpec,
+    manifests: tuple[Manifest, ...],
+    options: SyncOptions,
+    diffs: bool = True,
 ) -> tuple[Plan, Inventory | None]:
     inv = await inventory.load(kube, app.name)
     plan = await build_plan(
@@ -96,6 +101,7 @@ async def plan_app(
         inventory=inv,
         force_conflicts=options.force_conflicts,
         concurrency=options.concurrency,
+        diffs=diffs,
     )
     return plan, inv
 
@@ -111,7 +117,9 @@ async def sync_app(
 ) -> SyncResult:
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    plan, old_inv = await plan_app(kube=kube, app=app, manifests=manifests, options=options)
+    plan, old_inv = await plan_app(
+        kube=kube, app=app, manifests=manifests, options=options, diffs=options.dry_run
+    )
     if plan.errors:
         raise PlanInvalid(app.name, plan.errors)
     result = SyncResult(app=app.name, revision=revision, plan=plan)

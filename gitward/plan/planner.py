@@ -51,7 +51,10 @@ async def build_plan(
     inventory: Inventory | None,
     force_conflicts: bool = False,
     concurrency: int = 16,
+    diffs: bool = True,
 ) -> Plan:
+    """Plan a sync of ``app``. With ``diffs=False`` no diff text is made (a sync
+    that shows none need not pay for rendering a thousand bodies as YAML)."""
     errors: list[ObjectError] = []
     manifests = list(manifests)
     crd_kinds = _crd_kinds(manifests)
@@ -123,6 +126,7 @@ async def build_plan(
                 else None,
                 namespaces=namespaces,
                 force=force_conflicts,
+                diffs=diffs,
             )
 
     results = await asyncio.gather(*(plan_one(p) for p in prepared))
@@ -258,6 +262,7 @@ async def _plan_object(
     entry_hash: tuple[str, str, str] | None,
     namespaces: set[str],
     force: bool,
+    diffs: bool,
 ) -> PlannedObject | ObjectError:
     ref, m = p.ref, p.manifest
     ignore = pointers.ignored_pointers(app.ignore, ref)
@@ -291,7 +296,7 @@ async def _plan_object(
         return replace(
             base,
             action=Action.CREATE,
-            diff=unified(None, normalize.normalize(desired, ignore=ignore), label=str(ref)),
+            diff=_diff(None, desired, ignore, ref) if diffs else "",
             reason="validated after its CustomResourceDefinition is established",
         )
 
@@ -318,7 +323,7 @@ async def _plan_object(
                 return replace(
                     base,
                     action=Action.RECREATE,
-                    diff=_diff(live, desired, ignore, ref),
+                    diff=_diff(live, desired, ignore, ref) if diffs else "",
                     reason="immutable field changed",
                 )
             message += f"; annotate it {RECREATE_ANNOTATION}: 'true' to delete and recreate it"
@@ -335,7 +340,7 @@ async def _plan_object(
     return replace(
         base,
         action=Action.CREATE if live is None else Action.UPDATE,
-        diff=_diff(live, dry, ignore, ref),
+        diff=_diff(live, dry, ignore, ref) if diffs else "",
     )
 
 

@@ -382,6 +382,74 @@ def history(app: str, fmt: str) -> None:
     )
 
 
+@cli.command()
+@click.option("--repo", envvar="GITWARD_REPO", required=True, help="Config repository URL.")
+@click.option("--revision", envvar="GITWARD_REVISION", default="main", show_default=True)
+@click.option("--poll-interval", type=float, default=60.0, show_default=True, help="Seconds.")
+@click.option(
+    "--listen",
+    default="127.0.0.1:8080",
+    show_default=True,
+    help="HOST:PORT of the HTTP API (webhooks, status, metrics).",
+)
+@click.option(
+    "--leader-election/--no-leader-election",
+    default=True,
+    show_default=True,
+    help="Run active/standby on a Lease (for more than one replica).",
+)
+@click.option("--lease-name", default="gitward-controller", show_default=True)
+@click.option("--lease-seconds", type=float, default=15.0, show_default=True)
+@errors_to_exit
+def controller(
+    repo: str,
+    revision: str,
+    poll_interval: float,
+    listen: str,
+    leader_election: bool,
+    lease_name: str,
+    lease_seconds: float,
+) -> None:
+    """Reconcile every app continuously; put hand edits back (selfHeal).
+
+    Webhook secret: env GITWARD_WEBHOOK_SECRET. Records namespace: GITWARD_NAMESPACE.
+    """
+    import logging
+    import os
+
+    from gitward.cli.workspace import connect
+    from gitward.errors import ConfigError
+    from gitward.heal.controller import ControllerOptions
+    from gitward.heal.leader import LeaseConfig
+    from gitward.heal.runner import RunOptions
+    from gitward.heal.runner import run as run_controller
+    from gitward.record.store import record_namespace
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--listen {listen!r}: expected HOST:PORT")
+    options = RunOptions(
+        controller=ControllerOptions(repo=repo, revision=revision, poll_interval=poll_interval),
+        host=host,
+        port=int(port),
+        leader_election=leader_election,
+        lease=LeaseConfig(
+            name=lease_name,
+            namespace=record_namespace(),
+            lease_seconds=lease_seconds,
+            renew_every=max(lease_seconds / 3, 0.5),
+        ),
+        webhook_secret=os.environ.get("GITWARD_WEBHOOK_SECRET", ""),
+    )
+
+    async def go() -> None:
+        async with connect() as kube:
+            await run_controller(options, kube=kube)
+
+    run(go())
+
+
 def main() -> None:
     cli(prog_name="gitward")
 

@@ -234,7 +234,7 @@ async def _fetch_live(kube: Kube, prepared: list[_Prepared]) -> dict[ObjectRef, 
     return out
 
 
-def _with_live_ignored(desired: Body, live: Body | None, ignore: tuple[str, ...]) -> Body:
+def with_live_ignored(desired: Body, live: Body | None, ignore: tuple[str, ...]) -> Body:
     """``desired`` with ignored fields set to their live values.
 
     Leaving an ignored field out of the apply would make the API server remove
@@ -277,7 +277,7 @@ async def _plan_object(
     )
     if hook_events(m):
         return replace(base, action=Action.HOOK, desired=p.body)
-    desired = _with_live_ignored(p.body, live, ignore)
+    desired = with_live_ignored(p.body, live, ignore)
     base = replace(base, desired=desired, live=live)
 
     if live is not None and entry_hash is not None:

@@ -1,0 +1,322 @@
+"""The controller: drift latency against a bare-watch floor, idle cost, cold start.
+
+On a control plane of its own, one run measures:
+
+* cold start: from ``gitward controller`` starting to every app Synced, for
+  ``--apps`` apps of ``--objects`` objects each (default 200 x 10);
+* idle cost: the controller's RSS and CPU share over ``--idle`` seconds once
+  everything is synced;
+* drift latency over ``--drifts`` injected drifts each of a scale (a
+  Deployment's replicas changed by another field manager) and a delete (a
+  ConfigMap removed): injection -> detected, injection -> corrected, and the
+  floor: injection -> a bare watch on that object sees the event.
+
+Prints a table and writes JSON and Markdown to bench/results/.
+
+    .venv/bin/python bench/controller_bench.py [--apps 200] [--objects 10] [--drifts 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import yaml
+
+from gitward.kube import Kube, Resource, load_kubeconfig
+
+HERE = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def app_objects(app: str, objects: int) -> list[dict[str, Any]]:
+    """One Deployment (1 replica) and ``objects - 1`` ConfigMaps."""
+    labels = {"app": app}
+    docs: list[dict[str, Any]] = [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "web", "image": "example.com/web:1"}]},
+                },
+            },
+        }
+    ]
+    for i in range(objects - 1):
+        docs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": f"cm-{i}"},
+                "data": {"i": str(i)},
+            }
+        )
+    return docs
+
+
+def make_repo(path: Path, apps: int, objects: int) -> None:
+    spec = []
+    for a in range(apps):
+        name = f"app-{a}"
+        spec.append(
+            {
+                "name": name,
+                "path": f"apps/{name}",
+                "namespace": name,
+                "createNamespace": True,
+                "autoSync": True,
+                "selfHeal": True,
+            }
+        )
+        target = path / "apps" / name / "objects.yaml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump_all(app_objects(name, objects)))
+    (path / "gitward.yaml").write_text(yaml.safe_dump({"apps": spec}))
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@b",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@b",
+    }
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "bench"]):
+        subprocess.run(["git", "-C", str(path), *args], check=True, env=env)
+
+
+def parse_time(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+async def bare_watch(
+    kube: Kube,
+    res: Resource,
+    namespace: str,
+    name: str,
+    version: str,
+    seen_at: list[float],
+    seen: asyncio.Event,
+) -> None:
+    """The floor: the first change to ``name`` a plain watch sees."""
+    async for ev in kube.watch(
+        res, namespace=namespace, resource_version=version, timeout_seconds=30
+    ):
+        if ev.object["metadata"]["name"] == name and ev.type in ("MODIFIED", "DELETED"):
+            seen_at.append(time.time())
+            seen.set()
+            return
+
+
+async def inject(kube: Kube, url: str, apps: int, drifts: int, kind: str) -> dict[str, list[float]]:
+    """``drifts`` drifts on distinct apps; per drift the floor, detection and correction times."""
+    floor: list[float] = []
+    detect: list[float] = []
+    correct: list[float] = []
+    api = httpx.AsyncClient(base_url=url, timeout=10)
+    try:
+        for i in range(drifts):
+            app = f"app-{i % apps}"
+            obj_kind, name = ("Deployment", "web") if kind == "scale" else ("ConfigMap", "cm-0")
+            res = await kube.resource_for("apps/v1" if obj_kind == "Deployment" else "v1", obj_kind)
+            assert res is not None
+            before = len((await api.get(f"/api/v1/apps/{app}/drifts")).json()["drifts"])
+            live = await kube.get(res, name=name, namespace=app)
+            assert live is not None
+            seen = asyncio.Event()
+            seen_at: list[float] = []
+
+            watcher = asyncio.create_task(
+                bare_watch(kube, res, app, name, live["metadata"]["resourceVersion"], seen_at, seen)
+            )
+            await asyncio.sleep(0.05)
+            t0 = time.time()
+            if kind == "scale":
+                await kube.apply(
+                    {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "metadata": {"name": name, "namespace": app},
+                        "spec": {"replicas": 3},
+                    },
+                    field_manager="bench-scaler",
+                    force=True,
+                )
+            else:
+                await kube.delete(res, name=name, namespace=app)
+            await asyncio.wait_for(seen.wait(), timeout=10)
+            watcher.cancel()
+            floor.append(seen_at[0] - t0)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                records = (await api.get(f"/api/v1/apps/{app}/drifts")).json()["drifts"]
+                if len(records) > before and records[0].get("corrected_at"):
+                    detect.append(parse_time(records[0]["detected_at"]) - t0)
+                    correct.append(parse_time(records[0]["corrected_at"]) - t0)
+                    break
+                await asyncio.sleep(0.02)
+            else:
+                raise SystemExit(f"drift {i} on {app} was not corrected")
+    finally:
+        await api.aclose()
+    return {"floor": floor, "detect": detect, "correct": correct}
+
+
+def summarise(samples: dict[str, list[float]]) -> dict[str, float]:
+    out = {}
+    for key, values in samples.items():
+        out[f"{key}_p50"] = round(statistics.median(values), 3)
+        out[f"{key}_p95"] = round(percentile(values, 95), 3)
+    out["detect_over_floor_p95"] = round(out["detect_p95"] - out["floor_p95"], 3)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--apps", type=int, default=200)
+    parser.add_argument("--objects", type=int, default=10)
+    parser.add_argument("--drifts", type=int, default=100)
+    parser.add_argument("--idle", type=float, default=30.0)
+    args = parser.parse_args()
+
+    from gitward.dev import cluster as devcluster
+
+    with tempfile.TemporaryDirectory(prefix="gitward-cbench-") as tmp:
+        work = Path(tmp)
+        os.environ["GITWARD_STATE"] = str(work / "state")
+        os.environ["GITWARD_NAMESPACE"] = "gitward-cbench"
+        print("starting a control plane for the benchmark ...", file=sys.stderr)
+        up = devcluster.up(apiserver_port=free_port(), registry_port=free_port())
+        proc: subprocess.Popen[bytes] | None = None
+        try:
+            repo = work / "config"
+            make_repo(repo, args.apps, args.objects)
+            port = free_port()
+            env = {
+                **os.environ,
+                "KUBECONFIG": up.cluster.kubeconfig,
+                "GITWARD_CACHE": str(work / "cache"),
+            }
+            log = (work / "controller.log").open("w")
+            t0 = time.monotonic()
+            proc = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "gitward"),
+                    "controller",
+                    "--repo",
+                    f"file://{repo}",
+                    "--revision",
+                    "main",
+                    "--listen",
+                    f"127.0.0.1:{port}",
+                    "--no-leader-election",
+                    "--poll-interval",
+                    "600",
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            url = f"http://127.0.0.1:{port}"
+            print(f"cold start of {args.apps} apps x {args.objects} objects ...", file=sys.stderr)
+            while True:
+                if proc.poll() is not None:
+                    raise SystemExit((work / "controller.log").read_text()[-3000:])
+                try:
+                    apps = httpx.get(url + "/api/v1/apps", timeout=5).json()["apps"]
+                    if len(apps) == args.apps and all(a["sync"] == "Synced" for a in apps):
+                        break
+                except (httpx.HTTPError, ValueError, KeyError):
+                    pass
+                time.sleep(0.5)
+            cold = time.monotonic() - t0
+
+            print(f"idle for {args.idle:.0f}s ...", file=sys.stderr)
+            time.sleep(5)
+            ps = psutil.Process(proc.pid)
+            cpu0 = sum(ps.cpu_times()[:2])
+            time.sleep(args.idle)
+            idle_cpu = (sum(ps.cpu_times()[:2]) - cpu0) / args.idle * 100
+            rss = ps.memory_info().rss / 2**20
+
+            async def drifts() -> dict[str, dict[str, float]]:
+                async with Kube(load_kubeconfig(Path(up.cluster.kubeconfig))) as kube:
+                    out = {}
+                    for kind in ("scale", "delete"):
+                        print(f"{args.drifts} {kind} drifts ...", file=sys.stderr)
+                        out[kind] = summarise(await inject(kube, url, args.apps, args.drifts, kind))
+                    return out
+
+            latency = asyncio.run(drifts())
+            rss_after = ps.memory_info().rss / 2**20
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
+            devcluster.down()
+
+    result = {
+        "cores": os.cpu_count(),
+        "apps": args.apps,
+        "objects_per_app": args.objects,
+        "cold_start_seconds": round(cold, 2),
+        "idle_rss_mib": round(rss, 1),
+        "rss_after_drifts_mib": round(rss_after, 1),
+        "idle_cpu_percent_of_one_core": round(idle_cpu, 2),
+        "latency_seconds": latency,
+    }
+    lines = [
+        f"# controller benchmark: {args.apps} apps x {args.objects} objects, "
+        f"{os.cpu_count()} cores",
+        "",
+        f"- cold start to all Synced: {cold:.1f}s",
+        f"- idle: {rss:.0f} MiB RSS (target < 300), {idle_cpu:.2f}% of one core (target < 5%)",
+        "",
+        "| drift | floor p50/p95 | detected p50/p95 | corrected p50/p95 "
+        "| detected over floor p95 |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for kind, s in latency.items():
+        cells = [
+            f"{s[f'{m}_p50']:.3f}/{s[f'{m}_p95']:.3f}s" for m in ("floor", "detect", "correct")
+        ]
+        lines.append(f"| {kind} | {' | '.join(cells)} | {s['detect_over_floor_p95']:.3f}s |")
+    lines.append("")
+    lines.append("Targets: p95 detection < 1 s, p95 correction < 2 s.")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / f"controller-{stamp}.md").write_text(text)
+    (HERE / "results" / f"controller-{stamp}.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The controller: continuous reconcile from git, watch-based drift detection, self-heal."""

@@ -1,0 +1,442 @@
+"""The controller: keeps every app of a config repository in sync, continuously.
+
+It reuses the deploy engine (:func:`gitward.sync.sync_app`) for every sync and
+adds what a CI job cannot do: it watches each managed object and, the moment
+a field gitward manages changes or the object disappears, records who did it
+and (with ``selfHeal``) re-applies just that object.
+
+Two fingerprints from the engine's inventory make detection exact and cheap:
+the object's uid and the hash of the fields gitward manages. An event whose
+gitward field set still hashes the same is not drift, whatever else changed
+(status, an extra label, fields an app ignores).
+
+While a sync or a heal of an app runs, events for its objects are parked and
+judged afterwards against the new fingerprints, so gitward never mistakes its
+own writes for drift.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gitward.config.apps import AppSpec, RepoConfig
+from gitward.config.loader import load_repo_config
+from gitward.errors import GitwardError
+from gitward.heal import backoff, events
+from gitward.heal.affected import is_affected
+from gitward.heal.fieldsets import actor_of, dotted, gitward_fields, lost_paths
+from gitward.heal.records import DriftKind, DriftOutcome, DriftRecord
+from gitward.heal.watches import WatchHub
+from gitward.kube import Kube, KubeError
+from gitward.objects import Body, ObjectRef
+from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash
+from gitward.plan.model import Action, Plan
+from gitward.plan.planner import with_live_ignored
+from gitward.record import inventory as inventories
+from gitward.render import RenderCache, render_app
+from gitward.source import GitSource
+from gitward.source.revisions import Revision
+from gitward.status import SyncState
+from gitward.sync import RevisionInfo, SyncOptions, plan_app, sync_app
+
+log = logging.getLogger("gitward.controller")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class Tracked:
+    """One object an app manages, and what it looked like when gitward last wrote it."""
+
+    app: str
+    ref: ObjectRef
+    api_version: str
+    desired: Body
+    ignore: tuple[str, ...]
+    uid: str = ""
+    fields_hash: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    heal_task: asyncio.Task[None] | None = None
+
+
+@dataclass
+class AppState:
+    spec: AppSpec
+    revision: str = ""
+    sync: SyncState = SyncState.UNKNOWN
+    message: str = ""
+    last_sync_at: str = ""
+    last_sync_result: str = ""
+    fighting: str = ""
+    drifts: deque[DriftRecord] = field(default_factory=lambda: deque(maxlen=200))
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    busy: bool = False
+
+
+@dataclass(frozen=True)
+class ControllerOptions:
+    repo: str
+    revision: str = "main"
+    poll_interval: float = 60.0
+    sync_timeout: float = 300.0
+    concurrency: int = 16
+
+
+class Controller:
+    """Reconciles from git and heals drift; :meth:`lead` runs it until cancelled."""
+
+    def __init__(
+        self,
+        *,
+        kube: Kube,
+        source: GitSource,
+        options: ControllerOptions,
+        metrics: Any = None,
+    ) -> None:
+        self.kube = kube
+        self.source = source
+        self.options = options
+        self.metrics = metrics
+        self.apps: dict[str, AppState] = {}
+        self.config: RepoConfig | None = None
+        self.revision: Revision | None = None
+        self.git_error = ""
+        self.ready = asyncio.Event()
+        self._tracked: dict[ObjectRef, Tracked] = {}
+        self._parked: dict[ObjectRef, tuple[str, Body]] = {}
+        self._backoffs = backoff.Backoffs()
+        self._trigger = asyncio.Event()
+        self._hub: WatchHub | None = None
+        self._render_cache = RenderCache()
+        self.heal_applies = 0
+
+    # -- the loop ----------------------------------------------------------
+
+    def trigger(self) -> None:
+        """Fetch git now (a webhook arrived) instead of at the next poll."""
+        self._trigger.set()
+
+    async def lead(self) -> None:
+        """Reconcile until cancelled. Failures are recorded and retried, never fatal."""
+        self._hub = WatchHub(
+            kube=self.kube, on_event=self._on_event, on_restart=self._watch_restarted
+        )
+        delay = 1.0
+        try:
+            while True:
+                try:
+                    await self.refresh()
+                    delay = 1.0
+                    wait = self.options.poll_interval
+                except (KubeError, OSError) as e:
+                    log.warning("reconcile failed, retrying in %.0fs: %s", delay, e)
+                    wait, delay = delay, min(delay * 2, 60.0)
+                self.ready.set()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._trigger.wait(), timeout=wait)
+                self._trigger.clear()
+        finally:
+            for t in self._tracked.values():
+                if t.heal_task is not None:
+                    t.heal_task.cancel()
+            await self._hub.close()
+            self._hub = None
+
+    async def refresh(self) -> None:
+        """Fetch the branch; reconcile the apps the new commit touches (all, the first time)."""
+        started = time.monotonic()
+        try:
+            rev = await asyncio.to_thread(self.source.resolve, self.options.revision)
+            self.git_error = ""
+        except GitwardError as e:
+            self.git_error = str(e)  # keep serving the last good revision
+            return
+        finally:
+            self._observe("git_fetch_duration_seconds", time.monotonic() - started)
+        first = self.revision is None
+        if not first and self.revision is not None and rev.sha == self.revision.sha:
+            return
+        checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
+        changed = None
+        if self.revision is not None:
+            changed = await asyncio.to_thread(self.source.changed_paths, self.revision.sha, rev.sha)
+        try:
+            config = load_repo_config(checkout.path)
+        except GitwardError as e:
+            self.git_error = str(e)
+            return
+        self.config, self.revision = config, rev
+        for spec in config.apps:
+            state = self.apps.get(spec.name)
+            if state is None:
+                state = self.apps[spec.name] = AppState(spec=spec)
+            state.spec = spec
+        for spec in config.apps:
+            if changed is None or is_affected(spec, checkout.path, changed):
+                await self.reconcile_app(spec, checkout.path, rev)
+            else:
+                self.apps[spec.name].revision = rev.sha
+
+    async def reconcile_app(self, spec: AppSpec, root: Path, rev: Revision) -> None:
+        """Sync (autoSync) or just plan one app; a failure is kept in its status."""
+        state = self.apps[spec.name]
+        info = RevisionInfo(sha=rev.sha, ref=rev.ref, author=rev.author, subject=rev.subject)
+        started = time.monotonic()
+        async with state.lock:
+            state.busy = True
+            try:
+                rendered = await asyncio.to_thread(
+                    render_app, app=spec, root=root, cache=self._render_cache
+                )
+                options = SyncOptions(
+                    timeout=self.options.sync_timeout, concurrency=self.options.concurrency
+                )
+                if spec.auto_sync:
+                    result = await sync_app(
+                        kube=self.kube,
+                        app=spec,
+                        manifests=rendered.manifests,
+                        revision=info,
+                        charts=tuple(f"{c.name}@{c.version}" for c in rendered.charts),
+                        options=options,
+                    )
+                    plan = result.plan
+                    state.sync, state.last_sync_result = SyncState.SYNCED, "succeeded"
+                    state.last_sync_at = _now()
+                    self._count("sync_total", app=spec.name, outcome="succeeded")
+                else:
+                    plan, _ = await plan_app(
+                        kube=self.kube,
+                        app=spec,
+                        manifests=rendered.manifests,
+                        options=options,
+                        diffs=False,
+                    )
+                    state.sync = SyncState.SYNCED if plan.in_sync else SyncState.OUT_OF_SYNC
+                state.revision, state.message = rev.sha, ""
+                inv = await inventories.load(self.kube, spec.name)
+                await self._track(spec, plan, inv)
+            except GitwardError as e:
+                state.sync, state.message = SyncState.OUT_OF_SYNC, str(e)
+                state.last_sync_result = "failed"
+                self._count("sync_total", app=spec.name, outcome="failed")
+            finally:
+                state.busy = False
+                self._observe(
+                    "reconcile_duration_seconds", time.monotonic() - started, app=spec.name
+                )
+        await self._release_parked(spec.name)
+
+    # -- tracking ------------------------------------------------------------
+
+    async def _track(self, spec: AppSpec, plan: Plan, inv: Inventory | None) -> None:
+        entries: dict[ObjectRef, InventoryEntry] = inv.by_ref() if inv else {}
+        keep: set[ObjectRef] = set()
+        assert self._hub is not None
+        for o in plan.objects:
+            if o.action in (Action.PRUNE, Action.SKIP, Action.HOOK) or o.desired is None:
+                continue
+            if o.source == "(createNamespace)":
+                continue
+            entry = entries.get(o.ref)
+            old = self._tracked.get(o.ref)
+            t = Tracked(
+                app=spec.name,
+                ref=o.ref,
+                api_version=o.api_version,
+                desired=o.desired,
+                ignore=o.ignore,
+                uid=entry.uid if entry else "",
+                fields_hash=entry.fields if entry else "",
+                fields=old.fields if old and entry and old.fields_hash == entry.fields else {},
+                heal_task=old.heal_task if old else None,
+            )
+            self._tracked[o.ref] = t
+            keep.add(o.ref)
+            res = await self.kube.resource_for(o.api_version, o.ref.kind)
+            if res is not None:
+                self._hub.ensure(res, o.ref.namespace)
+        for ref in [r for r, t in self._tracked.items() if t.app == spec.name and r not in keep]:
+            del self._tracked[ref]
+
+    async def _release_parked(self, app: str) -> None:
+        for ref in [r for r, t in self._tracked.items() if t.app == app and r in self._parked]:
+            kind, body = self._parked.pop(ref)
+            await self._judge(kind, body)
+
+    def _watch_restarted(self, resource: str) -> None:
+        self._count("watch_restarts_total", resource=resource)
+
+    async def _on_event(self, kind: str, body: Body) -> None:
+        ref = ObjectRef.of(body)
+        t = self._tracked.get(ref)
+        if t is None:
+            return
+        state = self.apps.get(t.app)
+        if state is not None and (state.busy or (t.heal_task and not t.heal_task.done())):
+            self._parked[ref] = (kind, body)
+            return
+        await self._judge(kind, body)
+
+    async def _judge(self, kind: str, body: Body) -> None:
+        ref = ObjectRef.of(body)
+        t = self._tracked.get(ref)
+        if t is None:
+            return
+        uid = str((body.get("metadata") or {}).get("uid", ""))
+        if kind == "DELETED":
+            if uid and t.uid and uid != t.uid:
+                return  # an older object of the same name went away
+            await self._drift(t, body, DriftKind.DELETED, ("(object)",), "unknown")
+            return
+        if not t.uid:
+            # Not yet fingerprinted (e.g. created by a sync killed before it recorded it).
+            t.uid, t.fields_hash, t.fields = uid, fields_hash(body, t.ignore), gitward_fields(body)
+            return
+        if uid != t.uid:
+            await self._drift(t, body, DriftKind.REPLACED, ("(object)",), actor_of(body, []))
+            return
+        current = gitward_fields(body)
+        if fields_hash(body, t.ignore) == t.fields_hash:
+            t.fields = current
+            return
+        lost = lost_paths(t.fields, current) if t.fields else []
+        shown = tuple(dotted(p) for p in lost) or ("(managed fields)",)
+        await self._drift(t, body, DriftKind.MODIFIED, shown, actor_of(body, lost))
+
+    # -- drift and heal ------------------------------------------------------
+
+    async def _drift(
+        self, t: Tracked, body: Body, kind: DriftKind, fields: tuple[str, ...], actor: str
+    ) -> None:
+        state = self.apps[t.app]
+        if t.heal_task is not None and not t.heal_task.done():
+            return  # already being put back
+        record = DriftRecord(
+            app=t.app,
+            object=str(t.ref),
+            kind=kind,
+            fields=fields,
+            actor=actor,
+            detected_at=_now(),
+            detected_monotonic=time.monotonic(),
+            outcome=DriftOutcome.PENDING if state.spec.self_heal else DriftOutcome.REPORTED,
+        )
+        self._count("drift_detected_total", app=t.app, kind=kind.value)
+        await events.emit(
+            self.kube,
+            ref=t.ref,
+            api_version=t.api_version,
+            uid=t.uid,
+            reason="DriftDetected",
+            message=f"{kind.value} by {actor}: {', '.join(fields)}",
+            warning=True,
+        )
+        if not state.spec.self_heal:
+            state.sync = SyncState.OUT_OF_SYNC
+            state.drifts.appendleft(record)
+            return
+        b = self._backoffs.of(str(t.ref))
+        delay = b.delay(time.monotonic())
+        if b.fighting:
+            state.fighting = (
+                f"fighting with field manager {actor} over {t.ref}; next correction in {delay:.0f}s"
+            )
+        state.drifts.appendleft(record)
+        t.heal_task = asyncio.create_task(self._heal(t, record, delay))
+
+    async def _heal(self, t: Tracked, record: DriftRecord, delay: float) -> None:
+        state = self.apps[t.app]
+        if delay:
+            await asyncio.sleep(delay)
+        async with state.lock:
+            try:
+                res = await self.kube.resource_for(t.api_version, t.ref.kind)
+                live = None
+                if res is not None:
+                    live = await self.kube.get(res, name=t.ref.name, namespace=t.ref.namespace)
+                body = with_live_ignored(t.desired, live, t.ignore)
+                self.heal_applies += 1
+                out = await self.kube.apply(body, force=True)
+            except KubeError as e:
+                self._settle(state, record, DriftOutcome.FAILED, message=str(e))
+                return
+            t.uid = str(out["metadata"].get("uid", ""))
+            t.fields_hash = fields_hash(out, t.ignore)
+            t.fields = gitward_fields(out)
+            self._backoffs.of(str(t.ref)).last_correction = time.monotonic()
+            self._settle(state, record, DriftOutcome.CORRECTED)
+            self._count("drift_corrected_total", app=t.app, kind=record.kind.value)
+            await self._update_inventory(t)
+        await events.emit(
+            self.kube,
+            ref=t.ref,
+            api_version=t.api_version,
+            uid=t.uid,
+            reason="DriftCorrected",
+            message=f"re-applied from git after {record.kind.value} by {record.actor}",
+            warning=False,
+        )
+        parked = self._parked.pop(t.ref, None)
+        if parked is not None:
+            version = str((parked[1].get("metadata") or {}).get("resourceVersion", "0"))
+            mine = str(out["metadata"].get("resourceVersion", "0"))
+            if version.isdigit() and mine.isdigit() and int(version) > int(mine):
+                t.heal_task = None
+                await self._judge(*parked)
+
+    def _settle(
+        self, state: AppState, record: DriftRecord, outcome: DriftOutcome, message: str = ""
+    ) -> None:
+        done = record.settled(outcome, at=_now(), message=message)
+        for i, r in enumerate(state.drifts):
+            if r is record:
+                state.drifts[i] = done
+                break
+        if not self._backoffs.of(record.object).fighting:
+            state.fighting = ""
+
+    async def _update_inventory(self, t: Tracked) -> None:
+        """Keep the inventory's fingerprint current, so prune still recognises the object."""
+        inv = await inventories.load(self.kube, t.app)
+        if inv is None:
+            return
+        entries = [
+            replace(e, uid=t.uid, fields=t.fields_hash) if e.ref == t.ref else e
+            for e in inv.entries
+        ]
+        await inventories.save(
+            self.kube, Inventory(app=inv.app, revision=inv.revision, entries=tuple(entries))
+        )
+
+    # -- metrics ---------------------------------------------------------------
+
+    def _count(self, name: str, **labels: str) -> None:
+        if self.metrics is not None:
+            getattr(self.metrics, name).labels(**labels).inc()
+
+    def _observe(self, name: str, value: float, **labels: str) -> None:
+        if self.metrics is None:
+            return
+        metric = getattr(self.metrics, name)
+        (metric.labels(**labels) if labels else metric).observe(value)
+
+    # -- views -------------------------------------------------------------------
+
+    @property
+    def tracked(self) -> dict[ObjectRef, Tracked]:
+        return self._tracked
+
+    def drift_records(self, app: str) -> list[dict[str, Any]]:
+        state = self.apps.get(app)
+        return [r.to_dict() for r in state.drifts] if state else []

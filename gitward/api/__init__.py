@@ -1,0 +1,42 @@
+"""The controller's HTTP surface: health, metrics, app status and forge webhooks.
+
+Self-contained by design. It imports nothing from the engine, and the
+controller reaches it through one Protocol (:class:`StatusSource`). The
+controller can change without touching the API, and the API is tested with a
+fake source and no cluster.
+
+Modules:
+
+- :mod:`~gitward.api.metrics`: a Prometheus registry and the controller's metrics.
+- :mod:`~gitward.api.webhooks`: pure per-forge verification of push and merge events.
+- :mod:`~gitward.api.protocols`: :class:`StatusSource`, which the controller implements.
+- :mod:`~gitward.api.server`: the asyncio HTTP/1.1 server and its routes.
+- :mod:`~gitward.api.openapi`: the OpenAPI 3.1 document served at ``/openapi.json``.
+"""
+
+from gitward.api.metrics import (
+    ControllerMetrics,
+    Counter,
+    Gauge,
+    Histogram,
+    Registry,
+    controller_metrics,
+)
+from gitward.api.protocols import JSONObject, StatusSource
+from gitward.api.server import ApiServer, serve
+from gitward.api.webhooks import VERIFIERS, WebhookEvent
+
+__all__ = [
+    "VERIFIERS",
+    "ApiServer",
+    "ControllerMetrics",
+    "Counter",
+    "Gauge",
+    "Histogram",
+    "JSONObject",
+    "Registry",
+    "StatusSource",
+    "WebhookEvent",
+    "controller_metrics",
+    "serve",
+]

@@ -1,0 +1,59 @@
+"""The one seam between the HTTP API and the controller behind it.
+
+The server knows nothing about reconciles, watches or the cluster. It asks a
+:class:`StatusSource`, which the controller implements. Tests pass a fake with
+canned data. The payloads are plain JSON-ready dicts that the controller
+builds, so the API needs no second model of an app beside the controller's own.
+
+Reads are synchronous because they come from the controller's memory, except
+:meth:`StatusSource.history`, which reads the history ConfigMaps from the
+cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any, Protocol, TypeAlias
+
+from gitward.api.webhooks import WebhookEvent
+
+__all__ = ["JSONObject", "StatusSource"]
+
+#: A JSON object as ``json.dumps`` takes it: str keys, JSON-ready values.
+JSONObject: TypeAlias = dict[str, Any]
+
+
+class StatusSource(Protocol):
+    """What the controller tells the API. Every method must be cheap, except ``history``."""
+
+    def ready(self) -> bool:
+        """Whether the controller has loaded its config and started its watches."""
+        ...
+
+    def app_names(self) -> Collection[str]:
+        """The names of the apps the controller manages, in display order."""
+        ...
+
+    def app_summary(self, name: str) -> JSONObject:
+        """One app in a list: sync status, health, revision. ``name`` is in ``app_names()``."""
+        ...
+
+    def app_detail(self, name: str) -> JSONObject | None:
+        """One app in full, or ``None`` when the controller does not manage ``name``."""
+        ...
+
+    def drift_records(self, name: str) -> Sequence[JSONObject]:
+        """The drift the controller saw for app ``name`` and what it did, newest first."""
+        ...
+
+    async def history(self, name: str) -> Sequence[JSONObject]:
+        """The syncs of app ``name`` recorded in the cluster, newest first."""
+        ...
+
+    def webhook_secret(self) -> str:
+        """The shared webhook secret; empty when webhooks are not configured."""
+        ...
+
+    async def on_webhook(self, event: WebhookEvent) -> None:
+        """Take a verified webhook. Must return promptly: queue a fetch, do not reconcile."""
+        ...

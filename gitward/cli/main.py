@@ -399,7 +399,7 @@ def history(app: str, fmt: str) -> None:
     help="Run active/standby on a Lease (for more than one replica).",
 )
 @click.option("--lease-name", default="gitward-controller", show_default=True)
-@click.option("--lease-seconds", type=float, default=15.0, show_default=True)
+@click.option("--lease-seconds", type=click.FloatRange(min=1.0), default=15.0, show_default=True)
 @errors_to_exit
 def controller(
     repo: str,

@@ -1,0 +1,392 @@
+"""Active/standby between controller replicas, on a ``coordination.k8s.io/v1`` Lease.
+
+Two controllers reconciling the same apps would fight over every object, so
+only the replica holding the Lease works; the others wait to take over.
+
+Why expiry is judged by *our* monotonic clock: the Lease's ``renewTime`` was
+written by another machine's wall clock, and clocks across machines drift. So
+a standby never compares ``renewTime`` with its own time; it only notes *when
+it saw* ``(holderIdentity, renewTime)`` change, and the holder counts as gone
+once ``leaseDurationSeconds`` pass on the local monotonic clock without a
+change. The same rule lets a standby start a fresh count every time it
+restarts, at the cost of waiting one full lease after a restart.
+
+Every write is an optimistic ``replace`` carrying the ``resourceVersion`` that
+was read, so when two standbys grab an expired Lease at once the API server
+lets exactly one through; the other gets 409 Conflict and stays a standby.
+
+A leader that cannot renew (API server unreachable, conflicts) steps down once
+``lease_seconds`` have passed since it *sent* its last successful renewal:
+the standbys start counting no earlier than the server stored that renewal,
+so the old leader stops before anyone else may start.
+
+Timeline of a leader killed without releasing (``L`` = lease_seconds)::
+
+    leader    renew ── renew ──X (killed)
+    standby   sees change ─────────── L passes ─── takes over (+ retry_every at most)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from math import ceil
+
+from gitward.kube import Conflict, Forbidden, Kube, KubeError, Resource
+from gitward.objects import Body
+
+log = logging.getLogger("gitward.leader")
+
+LEASE_API_VERSION = "coordination.k8s.io/v1"
+
+Callback = Callable[[], Awaitable[None]]
+
+
+def default_identity() -> str:
+    """``<hostname>_<pid>``: the pod name in a cluster, unique per process on one machine."""
+    return f"{socket.gethostname()}_{os.getpid()}"
+
+
+def micro_time(moment: datetime | None = None) -> str:
+    """RFC 3339 with microseconds, as a Lease's ``MicroTime`` fields want it."""
+    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class LeaseConfig:
+    """Which Lease to compete for, as whom, and how often.
+
+    ``renew_every`` must be well below ``lease_seconds`` so that a renewal or
+    two may fail without losing the lease; ``retry_every`` is how often a
+    standby looks at the Lease (and how often a leader retries a failed renewal).
+    """
+
+    name: str = "gitward-controller"
+    namespace: str = "gitward-system"
+    identity: str = field(default_factory=default_identity)
+    lease_seconds: float = 15
+    renew_every: float = 5
+    retry_every: float = 2
+
+    def __post_init__(self) -> None:
+        if not self.identity:
+            raise ValueError("LeaseConfig: identity must not be empty")
+        if not 0 < self.renew_every < self.lease_seconds:
+            raise ValueError(
+                f"LeaseConfig: renew_every ({self.renew_every}s) must be positive and "
+                f"shorter than lease_seconds ({self.lease_seconds}s)"
+            )
+        if self.retry_every <= 0:
+            raise ValueError("LeaseConfig: retry_every must be positive")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LeaseConfig:
+        """Defaults, overridden by ``GITWARD_LEASE_NAME`` and ``GITWARD_LEASE_NAMESPACE``.
+
+        The namespace falls back to ``POD_NAMESPACE`` (the Helm chart sets both
+        from the downward API), so the Lease lives next to the controller.
+        """
+        env = os.environ if environ is None else environ
+        namespace = env.get("GITWARD_LEASE_NAMESPACE") or env.get("POD_NAMESPACE")
+        return cls(
+            name=env.get("GITWARD_LEASE_NAME") or cls.name,
+            namespace=namespace or cls.namespace,
+        )
+
+    @property
+    def duration_seconds(self) -> int:
+        """``leaseDurationSeconds`` is an integer in the API; never round down to zero."""
+        return max(1, ceil(self.lease_seconds))
+
+    def __str__(self) -> str:
+        return f"Lease/{self.namespace}/{self.name}"
+
+
+class _Attempt(enum.Enum):
+    """What one try to acquire or renew the Lease came to."""
+
+    HELD = "held"  # we hold it now
+    TAKEN = "taken"  # someone else holds it and it has not expired
+    FAILED = "failed"  # could not tell: API error, conflict, timeout
+
+
+@dataclass(frozen=True)
+class _Observation:
+    """The Lease's holder and renewTime, and when (monotonic) we saw them change."""
+
+    holder: str
+    renew_time: str
+    duration: float
+    seen_at: float
+
+    def remaining(self, now: float) -> float:
+        return self.seen_at + self.duration - now
+
+
+class LeaderElector:
+    """Competes for one Lease; use one per process.
+
+    ``run`` alternates between standby and leading until it is cancelled or
+    :meth:`release` is called. Callbacks are awaited inline: they should start
+    or stop work and return promptly, not do the work, since the Lease is not
+    renewed while they run. An exception from a callback ends ``run``.
+    """
+
+    def __init__(self, *, kube: Kube, config: LeaseConfig | None = None) -> None:
+        self.kube = kube
+        self.config = config or LeaseConfig()
+        self._leading = False
+        self._observed: _Observation | None = None
+        self._released = asyncio.Event()
+        self._write_lock = asyncio.Lock()
+        self._resource: Resource | None = None
+        self._namespace_checked = False
+
+    @property
+    def is_leader(self) -> bool:
+        return self._leading
+
+    @property
+    def identity(self) -> str:
+        return self.config.identity
+
+    async def run(self, *, on_started_leading: Callback, on_stopped_leading: Callback) -> None:
+        """Stand by, lead while the Lease is ours, stand by again when it is lost; repeat.
+
+        Returns after :meth:`release`; otherwise runs until cancelled. If
+        cancelled while leading, ``on_stopped_leading`` is still awaited, but
+        the Lease is left to expire (call :meth:`release` to hand it over now).
+        """
+        owed_stop = False  # on_started_leading ran and on_stopped_leading has not
+        try:
+            while not self._released.is_set():
+                acquired_at = await self._stand_by()
+                if acquired_at is None or self._released.is_set():
+                    return
+                self._leading = True
+                log.info("%s: %s is leading", self.config, self.identity)
+                owed_stop = True
+                await on_started_leading()
+                await self._lead(since=acquired_at)
+                self._leading = False
+                log.info("%s: %s stopped leading", self.config, self.identity)
+                owed_stop = False
+                await on_stopped_leading()
+        finally:
+            self._leading = False
+            if owed_stop:
+                await on_stopped_leading()
+
+    async def release(self) -> None:
+        """Stop competing and, if the Lease is ours, hand it over at once.
+
+        Writes an empty ``holderIdentity`` with ``leaseDurationSeconds: 1`` so
+        a standby takes over at its next look instead of waiting for expiry.
+        Errors are logged, not raised: the Lease then simply expires.
+        """
+        self._released.set()
+        async with self._write_lock:
+            held = self._leading or (
+                self._observed is not None and self._observed.holder == self.identity
+            )
+            self._leading = False
+            if not held:
+                return
+            try:
+                resource = await self._lease_resource()
+                lease = await self.kube.get(
+                    resource, name=self.config.name, namespace=self.config.namespace
+                )
+                if lease is None or _spec(lease).get("holderIdentity") != self.identity:
+                    return
+                now = micro_time()
+                spec = dict(_spec(lease))
+                spec.update(
+                    holderIdentity="",
+                    leaseDurationSeconds=1,
+                    acquireTime=now,
+                    renewTime=now,
+                )
+                await self.kube.replace({**lease, "spec": spec})
+                log.info("%s: released by %s", self.config, self.identity)
+            except (KubeError, TimeoutError) as e:
+                log.warning("%s: release failed, the lease will expire instead: %s", self.config, e)
+
+    # -- the two states ------------------------------------------------------
+
+    async def _stand_by(self) -> float | None:
+        """Try until the Lease is ours or we are released (``None``).
+
+        Returns when (monotonic) the acquiring write was sent: the Lease runs
+        from no earlier than that, whatever the latency of the answer.
+        """
+        self._observed = None  # a fresh count: never trust what we saw as leader
+        while not self._released.is_set():
+            started = time.monotonic()
+            outcome = await self._attempt(timeout=self.config.lease_seconds)
+            if outcome is _Attempt.HELD:
+                return started
+            now = time.monotonic()
+            delay = self.config.retry_every - (now - started)
+            expires_in = self._expires_in(now)
+            if outcome is _Attempt.TAKEN and expires_in is not None:
+                # Look again right when the holder's lease runs out, if that is sooner.
+                delay = min(delay, expires_in)
+            await self._sleep(max(delay, 0.05))
+        return None
+
+    async def _lead(self, *, since: float) -> None:
+        """Renew every ``renew_every`` until renewal fails for ``lease_seconds`` or we lose.
+
+        ``since`` is when the acquiring write was sent; each deadline counts
+        from the sending of the last successful write, never from its answer.
+        """
+        last_renewal = since
+        while not self._released.is_set():
+            await self._sleep(self.config.renew_every)
+            while not self._released.is_set():
+                deadline = last_renewal + self.config.lease_seconds
+                sent = time.monotonic()
+                if sent >= deadline:
+                    log.warning(
+                        "%s: %s could not renew for %.1fs; stepping down",
+                        self.config,
+                        self.identity,
+                        self.config.lease_seconds,
+                    )
+                    return
+                outcome = await self._attempt(timeout=deadline - sent)
+                if outcome is _Attempt.HELD:
+                    last_renewal = sent
+                    break
+                if outcome is _Attempt.TAKEN:
+                    log.warning("%s: %s lost the lease to another", self.config, self.identity)
+                    return
+                await self._sleep(min(self.config.retry_every, deadline - time.monotonic()))
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but wake at once on :meth:`release`."""
+        if seconds <= 0:
+            return
+        try:
+            await asyncio.wait_for(self._released.wait(), timeout=seconds)
+        except TimeoutError:
+            return
+
+    # -- one attempt -----------------------------------------------------------
+
+    async def _attempt(self, *, timeout: float) -> _Attempt:
+        """Acquire or renew once; never raises for API trouble or lost races."""
+        try:
+            async with self._write_lock, asyncio.timeout(max(timeout, 0.05)):
+                if self._released.is_set():
+                    return _Attempt.FAILED
+                return await self._acquire_or_renew()
+        except Conflict:
+            return _Attempt.FAILED  # someone wrote in between; the next read tells who
+        except (KubeError, TimeoutError) as e:
+            log.info("%s: %s cannot reach the lease: %s", self.config, self.identity, e)
+            return _Attempt.FAILED
+
+    async def _acquire_or_renew(self) -> _Attempt:
+        resource = await self._lease_resource()
+        await self._ensure_namespace()
+        cfg = self.config
+        lease = await self.kube.get(resource, name=cfg.name, namespace=cfg.namespace)
+        now = micro_time()
+        if lease is None:
+            created = await self.kube.create(
+                {
+                    "apiVersion": LEASE_API_VERSION,
+                    "kind": "Lease",
+                    "metadata": {"name": cfg.name, "namespace": cfg.namespace},
+                    "spec": {
+                        "holderIdentity": self.identity,
+                        "leaseDurationSeconds": cfg.duration_seconds,
+                        "acquireTime": now,
+                        "renewTime": now,
+                        "leaseTransitions": 0,
+                    },
+                }
+            )
+            self._observe(created)
+            return _Attempt.HELD
+        self._observe(lease)
+        spec = _spec(lease)
+        holder = str(spec.get("holderIdentity") or "")
+        ours = holder == self.identity
+        expires_in = self._expires_in(time.monotonic())
+        if holder and not ours and expires_in is not None and expires_in > 0:
+            return _Attempt.TAKEN
+        new_spec = dict(spec)
+        new_spec.update(
+            holderIdentity=self.identity,
+            leaseDurationSeconds=cfg.duration_seconds,
+            renewTime=now,
+        )
+        if not ours:
+            new_spec["acquireTime"] = now
+            new_spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
+            log.info("%s: %s takes over from %r", cfg, self.identity, holder)
+        replaced = await self.kube.replace({**lease, "spec": new_spec})
+        self._observe(replaced)
+        return _Attempt.HELD
+
+    def _observe(self, lease: Body) -> None:
+        """Restart the expiry count whenever the holder or its renewTime changed."""
+        spec = _spec(lease)
+        holder = str(spec.get("holderIdentity") or "")
+        renew_time = str(spec.get("renewTime") or "")
+        duration = float(spec.get("leaseDurationSeconds") or self.config.duration_seconds)
+        seen = self._observed
+        if seen is not None and (seen.holder, seen.renew_time) == (holder, renew_time):
+            if seen.duration != duration:
+                self._observed = _Observation(holder, renew_time, duration, seen.seen_at)
+            return
+        self._observed = _Observation(holder, renew_time, duration, time.monotonic())
+
+    def _expires_in(self, now: float) -> float | None:
+        """Seconds until the holder we last saw counts as gone; ``None`` if we saw none."""
+        return None if self._observed is None else self._observed.remaining(now)
+
+    async def _lease_resource(self) -> Resource:
+        if self._resource is None:
+            found = await self.kube.resource_for(LEASE_API_VERSION, "Lease")
+            if found is None:
+                raise KubeError(f"{self.config}: the API server serves no {LEASE_API_VERSION}")
+            self._resource = found
+        return self._resource
+
+    async def _ensure_namespace(self) -> None:
+        """Create the Lease's namespace if missing; someone else creating it first is fine."""
+        if self._namespace_checked:
+            return
+        ns = await self.kube.resource_for("v1", "Namespace")
+        if ns is None:
+            raise KubeError("Namespace: the API server serves no v1 Namespace")
+        name = self.config.namespace
+        try:
+            if await self.kube.get(ns, name=name) is None:
+                await self.kube.create(
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+                )
+        except Conflict:
+            pass  # created meanwhile (AlreadyExists is a 409)
+        except Forbidden:
+            pass  # not ours to check; the Lease write will tell if it is missing
+        self._namespace_checked = True
+
+
+def _spec(lease: Body) -> Body:
+    spec = lease.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+__all__ = ["LEASE_API_VERSION", "LeaderElector", "LeaseConfig", "default_identity", "micro_time"]

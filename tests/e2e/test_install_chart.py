@@ -1,0 +1,226 @@
+"""gitward's own Helm chart, installed on the real control plane, with least-privilege RBAC."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+
+from gitward.kube import Kube
+from tests.e2e.conftest import Cluster
+from tests.e2e.helpers import REPO_ROOT, helm
+
+CHART = REPO_ROOT / "deploy" / "chart" / "gitward"
+RELEASE = "gw"
+FULLNAME = f"{RELEASE}-gitward"
+
+
+@dataclass(frozen=True)
+class Install:
+    namespace: str
+
+    @property
+    def user(self) -> str:
+        return f"system:serviceaccount:{self.namespace}:{FULLNAME}"
+
+    @property
+    def groups(self) -> list[str]:
+        return ["system:serviceaccounts", f"system:serviceaccounts:{self.namespace}"]
+
+    @property
+    def cluster_names(self) -> list[str]:
+        return [f"{self.namespace}-{FULLNAME}-{suffix}" for suffix in ("read", "manage")]
+
+
+@contextmanager
+def install(cluster: Cluster, namespace: str, *values: str, wait: bool) -> Iterator[Install]:
+    sets = [arg for value in values for arg in ("--set", value)]
+    args = ["--namespace", namespace, "--kubeconfig", cluster.dev.kubeconfig]
+    waiting = ["--wait", "--timeout", "90s"] if wait else []
+    helm("install", RELEASE, str(CHART), *args, *sets, *waiting)
+    done = Install(namespace)
+    try:
+        yield done
+    finally:
+        try:
+            helm("uninstall", RELEASE, *args, "--wait", "--timeout", "60s")
+        finally:
+            # Cluster-scoped objects outlive the test namespace: never leave them behind.
+            for name in done.cluster_names:
+                cluster.delete("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", name)
+                cluster.delete("rbac.authorization.k8s.io/v1", "ClusterRole", name)
+
+
+@pytest.fixture
+def installed(cluster: Cluster, namespace: str) -> Iterator[Install]:
+    with install(
+        cluster,
+        namespace,
+        "repo.url=https://git.example.invalid/platform/config.git",
+        "repo.revision=v1",
+        f"recordsNamespace={namespace}",
+        "secret.gitToken=token-123",
+        "secret.webhookSecret=hook-456",
+        wait=True,
+    ) as done:
+        yield done
+
+
+def allowed(
+    cluster: Cluster,
+    who: Install,
+    verb: str,
+    resource: str,
+    *,
+    group: str = "",
+    namespace: str = "",
+    name: str = "",
+    subresource: str = "",
+) -> bool:
+    """What the API server's authorizer says to the controller's ServiceAccount."""
+    attributes = {"verb": verb, "group": group, "resource": resource, "namespace": namespace}
+    if name:
+        attributes["name"] = name
+    if subresource:
+        attributes["subresource"] = subresource
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": {"user": who.user, "groups": who.groups, "resourceAttributes": attributes},
+    }
+
+    async def ask(kube: Kube) -> bool:
+        answer = await kube.create(review)
+        return bool(answer.get("status", {}).get("allowed"))
+
+    return cluster.call(ask)
+
+
+def test_chart_passes_helm_lint() -> None:
+    out = helm("lint", "--strict", str(CHART))
+    assert "0 chart(s) failed" in out
+
+
+def test_install_runs_two_ready_replicas_with_a_hardened_pod(
+    cluster: Cluster, installed: Install
+) -> None:
+    ns = installed.namespace
+    deployment = cluster.get("apps/v1", "Deployment", FULLNAME, ns)
+    assert deployment is not None
+    assert deployment["spec"]["replicas"] == 2
+    conditions = {c["type"]: c["status"] for c in deployment["status"].get("conditions", [])}
+    assert conditions.get("Available") == "True"
+    assert deployment["status"].get("readyReplicas") == 2
+
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == FULLNAME
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    (container,) = pod["containers"]
+    assert container["image"] == "ghcr.io/gitward/gitward:0.1.0"
+    args = container["args"]
+    assert args[0] == "controller"
+    assert args[args.index("--repo") + 1] == "https://git.example.invalid/platform/config.git"
+    assert args[args.index("--revision") + 1] == "v1"
+    assert args[args.index("--listen") + 1] == "0.0.0.0:8080"
+    assert args[args.index("--lease-name") + 1] == FULLNAME
+    hardening = container["securityContext"]
+    assert hardening["readOnlyRootFilesystem"] is True
+    assert hardening["allowPrivilegeEscalation"] is False
+    assert hardening["capabilities"]["drop"] == ["ALL"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+
+    env = {e["name"]: e for e in container["env"]}
+    assert env["GITWARD_CACHE"]["value"] == "/var/cache/gitward"
+    assert env["GITWARD_NAMESPACE"]["value"] == ns
+    assert env["GITWARD_GIT_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == FULLNAME
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert "emptyDir" in volumes[mounts["/var/cache/gitward"]]
+
+    assert cluster.get("v1", "ServiceAccount", FULLNAME, ns) is not None
+    service = cluster.get("v1", "Service", FULLNAME, ns)
+    assert service is not None
+    assert [p["port"] for p in service["spec"]["ports"]] == [8080]
+    secret = cluster.get("v1", "Secret", FULLNAME, ns)
+    assert secret is not None
+    assert base64.b64decode(secret["data"]["gitToken"]) == b"token-123"
+    assert base64.b64decode(secret["data"]["webhookSecret"]) == b"hook-456"
+    for name in installed.cluster_names:  # named after the namespace: installs never clash
+        assert cluster.get("rbac.authorization.k8s.io/v1", "ClusterRole", name) is not None
+    pods = [
+        p
+        for p in cluster.list("v1", "Pod", ns)
+        if p["metadata"]["labels"].get("app.kubernetes.io/instance") == RELEASE
+    ]
+    assert len(pods) == 2
+
+
+def test_service_account_reads_everything_and_runs_its_lease(
+    cluster: Cluster, installed: Install
+) -> None:
+    ns = installed.namespace
+    for verb in ("get", "list", "watch"):
+        assert allowed(cluster, installed, verb, "pods"), f"{verb} pods cluster-wide"
+        assert allowed(cluster, installed, verb, "deployments", group="apps", namespace="default")
+    lease = {"group": "coordination.k8s.io", "namespace": ns}
+    assert allowed(cluster, installed, "create", "leases", **lease)
+    assert allowed(cluster, installed, "update", "leases", name=FULLNAME, **lease)
+    assert allowed(cluster, installed, "get", "leases", name=FULLNAME, **lease)
+    assert not allowed(cluster, installed, "update", "leases", name="someone-else", **lease)
+    assert not allowed(cluster, installed, "delete", "leases", name=FULLNAME, **lease)
+    assert allowed(cluster, installed, "update", "configmaps", namespace=ns)
+    assert allowed(cluster, installed, "create", "events", namespace=ns)
+
+
+def test_service_account_writes_only_the_managed_kinds(
+    cluster: Cluster, installed: Install
+) -> None:
+    for verb in ("create", "update", "patch", "delete"):
+        assert allowed(cluster, installed, verb, "deployments", group="apps", namespace="shop")
+        assert allowed(cluster, installed, verb, "configmaps", namespace="shop")
+    assert allowed(cluster, installed, "create", "namespaces")
+    assert allowed(
+        cluster, installed, "create", "customresourcedefinitions", group="apiextensions.k8s.io"
+    )
+    rbac = "rbac.authorization.k8s.io"
+    assert allowed(cluster, installed, "create", "roles", group=rbac, namespace="shop")
+    # No way to grant itself more than it holds.
+    assert not allowed(cluster, installed, "create", "clusterroles", group=rbac)
+    assert not allowed(cluster, installed, "create", "clusterrolebindings", group=rbac)
+    assert not allowed(cluster, installed, "escalate", "roles", group=rbac, namespace="shop")
+    assert not allowed(cluster, installed, "bind", "clusterroles", group=rbac)
+    assert not allowed(cluster, installed, "impersonate", "users")
+    # Kinds outside rbac.manage: readable, not writable.
+    storage = "storage.k8s.io"
+    assert allowed(cluster, installed, "list", "storageclasses", group=storage)
+    assert not allowed(cluster, installed, "create", "storageclasses", group=storage)
+    assert not allowed(cluster, installed, "delete", "nodes")
+    assert not allowed(cluster, installed, "create", "pods", namespace="shop")
+    assert not allowed(cluster, installed, "create", "pods", namespace="shop", subresource="exec")
+    assert not allowed(cluster, installed, "deletecollection", "secrets", namespace="shop")
+
+
+def test_namespaced_install_writes_only_in_its_namespace(cluster: Cluster, namespace: str) -> None:
+    with install(
+        cluster,
+        namespace,
+        "repo.url=https://git.example.invalid/platform/config.git",
+        f"recordsNamespace={namespace}",
+        "rbac.clusterWide=false",
+        "replicaCount=1",
+        wait=False,
+    ) as who:
+        assert allowed(cluster, who, "create", "deployments", group="apps", namespace=namespace)
+        assert not allowed(cluster, who, "create", "deployments", group="apps", namespace="shop")
+        assert not allowed(cluster, who, "create", "namespaces")
+        # Reads stay cluster-wide: watches and discovery need them.
+        assert allowed(cluster, who, "list", "deployments", group="apps", namespace="shop")
+        read, manage = who.cluster_names
+        rbac = "rbac.authorization.k8s.io/v1"
+        assert cluster.get(rbac, "ClusterRoleBinding", read) is not None
+        assert cluster.get(rbac, "ClusterRoleBinding", manage) is None
+        assert cluster.get(rbac, "RoleBinding", f"{FULLNAME}-manage", namespace) is not None

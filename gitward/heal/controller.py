@@ -67,6 +67,7 @@ class Tracked:
     fields_hash: str = ""
     fields: dict[str, Any] = field(default_factory=dict)
     heal_task: asyncio.Task[None] | None = None
+    live: Body | None = None  # the latest body a watch delivered: health needs no request
 
 
 @dataclass
@@ -260,6 +261,7 @@ class Controller:
                 fields_hash=entry.fields if entry else "",
                 fields=old.fields if old and entry and old.fields_hash == entry.fields else {},
                 heal_task=old.heal_task if old else None,
+                live=old.live if old else o.live,
             )
             self._tracked[o.ref] = t
             keep.add(o.ref)
@@ -282,6 +284,7 @@ class Controller:
         t = self._tracked.get(ref)
         if t is None:
             return
+        t.live = None if kind == "DELETED" else body
         state = self.apps.get(t.app)
         if state is not None and (state.busy or (t.heal_task and not t.heal_task.done())):
             self._parked[ref] = (kind, body)

@@ -23,12 +23,11 @@ from gitward.api.server import serve
 from gitward.api.webhooks import WebhookEvent
 from gitward.heal.controller import Controller, ControllerOptions
 from gitward.heal.leader import LeaderElector, LeaseConfig
-from gitward.health import aggregate
+from gitward.health import Health, aggregate, assess
 from gitward.kube import Kube
 from gitward.record import history as histories
 from gitward.source import GitSource
 from gitward.source.workspace import credentials_from_env
-from gitward.sync import live_health
 
 
 @dataclass(frozen=True)
@@ -95,14 +94,12 @@ class ControllerStatus:
     async def on_webhook(self, event: WebhookEvent) -> None:
         self.controller.trigger()
 
-    async def refresh_health(self) -> None:
-        """Health per app from the live objects; run on a slow timer, not per request."""
-        for name in list(self.controller.apps):
-            refs = [
-                (ref, t.api_version) for ref, t in self.controller.tracked.items() if t.app == name
-            ]
-            healths = await live_health(kube=self.controller.kube, refs=refs)
-            self._health[name] = aggregate(healths.values()).status.value
+    def refresh_health(self) -> None:
+        """Health per app from the bodies the watches delivered: no request at all."""
+        per_app: dict[str, list[Health]] = {}
+        for t in self.controller.tracked.values():
+            per_app.setdefault(t.app, []).append(assess(t.live))
+        self._health = {app: aggregate(hs).status.value for app, hs in per_app.items()}
 
 
 async def run(options: RunOptions, *, kube: Kube) -> None:
@@ -139,9 +136,8 @@ async def run(options: RunOptions, *, kube: Kube) -> None:
 
     async def health_timer() -> None:
         while True:
-            with contextlib.suppress(Exception):
-                await status.refresh_health()
-            await asyncio.sleep(5.0)
+            status.refresh_health()
+            await asyncio.sleep(2.0)
 
     elector: LeaderElector | None = None
     tasks = [asyncio.create_task(health_timer())]

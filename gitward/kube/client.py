@@ -5,7 +5,7 @@ objects of any kind (whatever a chart renders, CRDs included), so typed models
 buy nothing and cost memory and import time; what it needs is discovery-based
 REST mapping, server-side apply with dry-run, list/watch with resourceVersion
 resume, and a count of every request by verb. That is a few hundred lines over
-httpx, which also gives HTTP/2 so hundreds of watches share one connection.
+httpx, which also gives HTTP/2 for the many short requests of a sync.
 """
 
 from __future__ import annotations
@@ -67,13 +67,24 @@ class Kube:
         self.mapper = RestMapper()
         self._discovered = False
         self._discovery_lock = asyncio.Lock()
+        tls = config.ssl_context()
         self._http = httpx.AsyncClient(
             base_url=config.server,
-            verify=config.ssl_context(),
+            verify=tls,
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=10.0),
             http2=True,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        )
+        # Watches get HTTP/1.1 connections of their own: long-lived idle streams on
+        # the shared HTTP/2 connection stall other requests in httpcore, and the
+        # server caps streams per connection (100 here).
+        self._watch_http = httpx.AsyncClient(
+            base_url=config.server,
+            verify=tls,
+            headers=headers,
+            http2=False,
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
         )
 
     @classmethod
@@ -88,6 +99,7 @@ class Kube:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        await self._watch_http.aclose()
 
     # -- transport ---------------------------------------------------------
 
@@ -385,7 +397,7 @@ class Kube:
         self.stats.by_verb["watch"] += 1
         subject = f"{resource.kind} watch"
         try:
-            async with self._http.stream(
+            async with self._watch_http.stream(
                 "GET",
                 resource.path(namespace=namespace),
                 params=params,

@@ -229,3 +229,27 @@ def test_standby_takes_over_a_sync_its_killed_leader_left_half_done(
     finally:
         a.stop()
         b.stop()
+
+
+def test_sigterm_stops_cleanly_and_hands_the_lease_over_at_once(
+    cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
+) -> None:
+    repo = two_apps(tmp_path, namespace, app_name, autoSync=True)
+    lease = f"lease-term-{namespace}"
+    running = start_controller(repo, tmp_path, leader_election=True, lease=lease)
+    try:
+        eventually(lambda: running.app(app_name)["sync"] == "Synced", what="synced")
+        holder = (cluster.get("coordination.k8s.io/v1", "Lease", lease, "gitward-system") or {})[
+            "spec"
+        ]
+        assert holder["holderIdentity"]
+        running.proc.send_signal(signal.SIGTERM)
+        assert running.proc.wait(timeout=30) == 0, running.log.read_text()[-2000:]
+        spec = (cluster.get("coordination.k8s.io/v1", "Lease", lease, "gitward-system") or {})[
+            "spec"
+        ]
+        assert not spec.get("holderIdentity"), "the lease was not handed over"
+    finally:
+        running.stop()
+        cleanup_records(cluster, f"{app_name}-b")
+        cluster.delete("coordination.k8s.io/v1", "Lease", lease, "gitward-system")

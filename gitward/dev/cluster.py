@@ -276,25 +276,37 @@ def _start_registry(binary: str, root: Path, port: int) -> int:
         f"storage: {{filesystem: {{rootdirectory: {data}}}, delete: {{enabled: true}}}}\n"
         f"http: {{addr: '127.0.0.1:{port}'}}\n"
     )
-    log = (root / "registry.log").open("a")
-    proc = subprocess.Popen(
-        [binary, "serve", str(config)],
-        stdout=log,
-        stderr=log,
-        stdin=subprocess.DEVNULL,
+    log = root / "registry.log"
+    # Detached through a shell that exits at once: the registry then belongs to
+    # init, not to whoever called ``up`` (a test process, say), which would
+    # otherwise have to reap it.
+    started = subprocess.run(
+        [
+            "sh",
+            "-c",
+            'nohup "$0" serve "$1" >>"$2" 2>&1 </dev/null & echo $!',
+            binary,
+            str(config),
+            str(log),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=10,
         start_new_session=True,
     )
+    pid = int(started.stdout.strip() or 0)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise DevClusterError(f"dev up: the registry exited; log: {root / 'registry.log'}")
+        if not pid or not Path(f"/proc/{pid}").exists():
+            raise DevClusterError(f"dev up: the registry exited; log: {log}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code == 200:
-                return proc.pid
+                return pid
         except httpx.HTTPError:
             time.sleep(0.1)
-    proc.kill()
-    raise DevClusterError(f"dev up: the registry did not answer; log: {root / 'registry.log'}")
+    os.kill(pid, signal.SIGKILL)
+    raise DevClusterError(f"dev up: the registry did not answer; log: {log}")
 
 
 def _is_our_registry(pid: int) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from gitward.apply.applier import ApplyFailed, ApplyOptions, apply_plan
@@ -298,4 +298,3 @@ __all__ = [
     "sync_app",
     "wait_healthy",
 ]
-_ = field

@@ -139,7 +139,8 @@ class Controller:
                     await self.refresh()
                     delay = 1.0
                     wait = self.options.poll_interval
-                except (KubeError, OSError) as e:
+                except (GitwardError, OSError) as e:
+                    # API server or git unreachable: keep serving, retry with backoff.
                     log.warning("reconcile failed, retrying in %.0fs: %s", delay, e)
                     wait, delay = delay, min(delay * 2, 60.0)
                 self.ready.set()
@@ -164,8 +165,10 @@ class Controller:
             return
         finally:
             self._observe("git_fetch_duration_seconds", time.monotonic() - started)
-        first = self.revision is None
-        if not first and self.revision is not None and rev.sha == self.revision.sha:
+        if self.revision is not None and rev.sha == self.revision.sha:
+            # Nothing new in git; apps whose last reconcile failed (API server
+            # down, a chart repo unreachable) are retried on every poll.
+            await self._retry_failed(rev)
             return
         checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
         changed = None
@@ -187,6 +190,14 @@ class Controller:
                 await self.reconcile_app(spec, checkout.path, rev)
             else:
                 self.apps[spec.name].revision = rev.sha
+
+    async def _retry_failed(self, rev: Revision) -> None:
+        failed = [s.spec for s in self.apps.values() if s.last_sync_result == "failed"]
+        if not failed:
+            return
+        checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
+        for spec in failed:
+            await self.reconcile_app(spec, checkout.path, rev)
 
     async def reconcile_app(self, spec: AppSpec, root: Path, rev: Revision) -> None:
         """Sync (autoSync) or just plan one app; a failure is kept in its status."""
@@ -224,6 +235,7 @@ class Controller:
                         diffs=False,
                     )
                     state.sync = SyncState.SYNCED if plan.in_sync else SyncState.OUT_OF_SYNC
+                    state.last_sync_result = ""
                 state.revision, state.message = rev.sha, ""
                 inv = await inventories.load(self.kube, spec.name)
                 await self._track(spec, plan, inv)

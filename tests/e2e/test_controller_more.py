@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.conftest import Cluster
 from tests.e2e.helpers import ConfigRepo
@@ -253,3 +254,36 @@ def test_sigterm_stops_cleanly_and_hands_the_lease_over_at_once(
         running.stop()
         cleanup_records(cluster, f"{app_name}-b")
         cluster.delete("coordination.k8s.io/v1", "Lease", lease, "gitward-system")
+
+
+def test_an_unreachable_api_server_never_stops_the_controller(
+    tmp_path: Path, git_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = ConfigRepo(tmp_path / "config")
+    repo.write("gitward.yaml", {"apps": [{"name": "x", "path": "app", "namespace": "x"}]})
+    repo.write("app/cm.yaml", SETTINGS.format("blue"))
+    repo.commit("initial")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: gone\n"
+        "clusters: [{name: gone, cluster: {server: 'https://127.0.0.1:9',"
+        " insecure-skip-tls-verify: true}}]\n"
+        "contexts: [{name: gone, context: {cluster: gone, user: u}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+    )
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    running = start_controller(repo, tmp_path, poll=1)
+    try:
+        time.sleep(5)
+        assert running.proc.poll() is None, running.log.read_text()[-2000:]
+        assert httpx.get(running.url + "/healthz").status_code == 200
+        app = running.app("x")
+        assert app["sync"] == "OutOfSync" and "unreachable" in app["message"]
+        failures = [
+            line
+            for line in httpx.get(running.url + "/metrics").text.splitlines()
+            if line.startswith('gitward_sync_total{app="x",outcome="failed"}')
+        ]
+        assert failures and float(failures[0].split()[-1]) >= 2, "failed syncs are retried"
+    finally:
+        running.stop()

@@ -72,6 +72,12 @@ class Cluster:
 
         return self.call(go)
 
+    def forget_apps(self, *apps: str) -> None:
+        """Delete the inventory and history gitward keeps for ``apps``."""
+        for app in apps:
+            for record in ("inventory", "history"):
+                self.delete("v1", "ConfigMap", f"gitward-{record}-{app}", "gitward-system")
+
     def wait_for(
         self, check: Callable[[], T], *, timeout: float = 60.0, what: str = "condition"
     ) -> T:
@@ -122,5 +128,4 @@ def oci_charts(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> st
 def app_name(namespace: str, cluster: Cluster) -> Iterator[str]:
     """An app named after the test's namespace; its records are removed afterwards."""
     yield namespace
-    for record in ("inventory", "history"):
-        cluster.delete("v1", "ConfigMap", f"gitward-{record}-{namespace}", "gitward-system")
+    cluster.forget_apps(namespace)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -94,3 +95,22 @@ def gitward(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         env={**os.environ, **(env or {})},
         timeout=300,
     )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def kubectl(kubeconfig: str, *args: str, env: dict[str, str] | None = None) -> str:
+    """The pinned kubectl against ``kubeconfig``; fails the test on a non-zero exit."""
+    proc = subprocess.run(
+        [str(find_tool("kubectl")), "--kubeconfig", kubeconfig, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout

@@ -18,10 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from gitward.tools import find_tool
+from tests.e2e import helpers
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import ConfigRepo
-from tests.e2e.test_dev_cluster import free_port
+from tests.e2e.helpers import ConfigRepo, free_port
 
 SECRET = "s3cret-webhook"
 
@@ -140,15 +139,7 @@ def show(running: RunningController, app: str) -> str:
 
 
 def kubectl(cluster: Cluster, *args: str, env: dict[str, str] | None = None) -> str:
-    proc = subprocess.run(
-        [str(find_tool("kubectl")), "--kubeconfig", cluster.dev.kubeconfig, *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+    return helpers.kubectl(cluster.dev.kubeconfig, *args, env=env)
 
 
 @pytest.fixture

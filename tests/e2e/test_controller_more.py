@@ -39,12 +39,6 @@ def two_apps(tmp_path: Path, namespace: str, app_name: str, **second: object) ->
     return repo
 
 
-def cleanup_records(cluster: Cluster, *apps: str) -> None:
-    for app in apps:
-        for record in ("inventory", "history"):
-            cluster.delete("v1", "ConfigMap", f"gitward-{record}-{app}", "gitward-system")
-
-
 def test_a_manual_app_is_only_marked_out_of_sync_and_self_heal_off_only_reports(
     cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
 ) -> None:
@@ -81,7 +75,7 @@ def test_a_manual_app_is_only_marked_out_of_sync_and_self_heal_off_only_reports(
         assert running.app(app_name)["sync"] == "OutOfSync"
     finally:
         running.stop()
-        cleanup_records(cluster, other)
+        cluster.forget_apps(other)
 
 
 def test_a_commit_reconciles_only_the_apps_it_touches_and_a_broken_app_does_not_stop_others(
@@ -109,7 +103,7 @@ def test_a_commit_reconciles_only_the_apps_it_touches_and_a_broken_app_does_not_
         assert "web.yaml" in broken
     finally:
         running.stop()
-        cleanup_records(cluster, other)
+        cluster.forget_apps(other)
 
 
 def test_git_outage_keeps_the_last_good_revision_and_shows_the_error(
@@ -134,7 +128,7 @@ def test_git_outage_keeps_the_last_good_revision_and_shows_the_error(
         eventually(lambda: not running.app(app_name)["gitError"], what="error cleared")
     finally:
         running.stop()
-        cleanup_records(cluster, f"{app_name}-b")
+        cluster.forget_apps(f"{app_name}-b")
 
 
 def test_drift_becomes_kubernetes_events_and_metrics(
@@ -165,7 +159,7 @@ def test_drift_becomes_kubernetes_events_and_metrics(
         assert httpx.get(running.url + "/readyz").status_code == 200
     finally:
         running.stop()
-        cleanup_records(cluster, f"{app_name}-b")
+        cluster.forget_apps(f"{app_name}-b")
 
 
 def test_standby_takes_over_a_sync_its_killed_leader_left_half_done(
@@ -252,7 +246,7 @@ def test_sigterm_stops_cleanly_and_hands_the_lease_over_at_once(
         assert not spec.get("holderIdentity"), "the lease was not handed over"
     finally:
         running.stop()
-        cleanup_records(cluster, f"{app_name}-b")
+        cluster.forget_apps(f"{app_name}-b")
         cluster.delete("coordination.k8s.io/v1", "Lease", lease, "gitward-system")
 
 

@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from gitward.tools import pinned_build
+from tests.e2e.helpers import free_port
 
 
 def gitward(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -24,12 +25,6 @@ def gitward(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
         env={**os.environ, **env},
         timeout=400,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

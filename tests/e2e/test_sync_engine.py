@@ -149,9 +149,7 @@ def test_depends_on_syncs_the_dependency_first(
         assert infra and app
         assert int(infra["metadata"]["resourceVersion"]) < int(app["metadata"]["resourceVersion"])
     finally:
-        for name in (first, second):
-            for record in ("inventory", "history"):
-                cluster.delete("v1", "ConfigMap", f"gitward-{record}-{name}", "gitward-system")
+        cluster.forget_apps(first, second)
 
 
 CRD = """\

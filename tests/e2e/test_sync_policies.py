@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
-from gitward.tools import find_tool
+from tests.e2e import helpers
 from tests.e2e.conftest import Cluster
 from tests.e2e.helpers import ConfigRepo, gitward
 
@@ -39,11 +38,7 @@ def repo_with(
 
 
 def kubectl(cluster: Cluster, *args: str) -> None:
-    subprocess.run(
-        [str(find_tool("kubectl")), "--kubeconfig", cluster.dev.kubeconfig, *args],
-        check=True,
-        capture_output=True,
-    )
+    helpers.kubectl(cluster.dev.kubeconfig, *args)
 
 
 def test_ignored_replicas_survive_diff_and_sync_while_other_changes_apply(

@@ -61,6 +61,7 @@ class SyncResult:
     health: Health | None = None
     duration_seconds: float = 0.0
     recorded: bool = False
+    inventory: Inventory | None = None  # as the sync left it in the cluster
 
     @property
     def succeeded(self) -> bool:
@@ -122,7 +123,7 @@ async def sync_app(
     )
     if plan.errors:
         raise PlanInvalid(app.name, plan.errors)
-    result = SyncResult(app=app.name, revision=revision, plan=plan)
+    result = SyncResult(app=app.name, revision=revision, plan=plan, inventory=old_inv)
     if options.dry_run:
         return replace(result, duration_seconds=time.monotonic() - started)
 
@@ -185,9 +186,10 @@ async def sync_app(
             kube,
             _record(app, revision, charts, changes, started_at, time.monotonic() - started, error),
             limit=options.history_limit,
+            previous=last,
         )
         recorded = True
-    result = replace(result, changes=changes, recorded=recorded)
+    result = replace(result, changes=changes, recorded=recorded, inventory=new_inv)
     if error is not None:
         raise error
     if options.wait:

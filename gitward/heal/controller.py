@@ -222,12 +222,12 @@ class Controller:
                         charts=tuple(f"{c.name}@{c.version}" for c in rendered.charts),
                         options=options,
                     )
-                    plan = result.plan
+                    plan, inv = result.plan, result.inventory
                     state.sync, state.last_sync_result = SyncState.SYNCED, "succeeded"
                     state.last_sync_at = _now()
                     self._count("sync_total", app=spec.name, outcome="succeeded")
                 else:
-                    plan, _ = await plan_app(
+                    plan, inv = await plan_app(
                         kube=self.kube,
                         app=spec,
                         manifests=rendered.manifests,
@@ -237,7 +237,6 @@ class Controller:
                     state.sync = SyncState.SYNCED if plan.in_sync else SyncState.OUT_OF_SYNC
                     state.last_sync_result = ""
                 state.revision, state.message = rev.sha, ""
-                inv = await inventories.load(self.kube, spec.name)
                 await self._track(spec, plan, inv)
             except GitwardError as e:
                 state.sync, state.message = SyncState.OUT_OF_SYNC, str(e)

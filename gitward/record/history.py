@@ -59,8 +59,17 @@ async def load(kube: Kube, app: str) -> list[SyncRecord]:
     return [SyncRecord.from_doc(r) for r in (doc or {}).get("records", [])]
 
 
-async def append(kube: Kube, record: SyncRecord, *, limit: int = DEFAULT_LIMIT) -> None:
-    records = [record, *await load(kube, record.app)][: max(limit, 1)]
+async def append(
+    kube: Kube,
+    record: SyncRecord,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    previous: list[SyncRecord] | None = None,
+) -> None:
+    """Add ``record`` as the newest; ``previous`` spares a read when the caller has it."""
+    if previous is None:
+        previous = await load(kube, record.app)
+    records = [record, *previous][: max(limit, 1)]
     await store.write(
         kube,
         configmap_name(record.app),

@@ -38,6 +38,7 @@ class AppStatus:
     last_synced_at: str
     objects: tuple[ObjectStatus, ...]
     errors: tuple[str, ...] = ()
+    inventory_rebuilt: int = 0  # objects found by tracking annotation: the inventory was lost
 
 
 async def app_status(
@@ -57,7 +58,7 @@ async def app_status(
         )
         for o in tracked
     )
-    records = await history.load(kube, app.name)
+    records = await history.load(kube, app.id.key)
     state = (
         SyncState.UNKNOWN
         if plan.errors
@@ -72,4 +73,5 @@ async def app_status(
         last_synced_at=records[0].started_at if records else "",
         objects=objects,
         errors=tuple(str(e) for e in plan.errors),
+        inventory_rebuilt=plan.rebuilt,
     )

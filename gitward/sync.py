@@ -25,7 +25,7 @@ from gitward.errors import GitwardError, PlanError
 from gitward.health import Health, HealthStatus, aggregate, assess
 from gitward.kube import Kube
 from gitward.objects import Body, Manifest, ObjectRef
-from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash
+from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash, values_hash
 from gitward.plan.model import Action, ObjectError, Plan
 from gitward.plan.planner import build_plan
 from gitward.record import history, inventory
@@ -47,9 +47,11 @@ class SyncOptions:
     dry_run: bool = False
     wait: bool = False
     timeout: float = 300.0
-    force_conflicts: bool = False
+    # Git wins for the fields git sets, as in Flux's and Argo CD's server-side apply.
+    force_conflicts: bool = True
     concurrency: int = 16
     history_limit: int = history.DEFAULT_LIMIT
+    adopt: bool = False  # take the app over from the source its records name
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,10 @@ class PlanInvalid(PlanError):
         self.errors = errors
 
 
+class RecordsOwnedElsewhere(PlanError):
+    """The app's records name another source; nothing was applied."""
+
+
 class HealthTimeout(GitwardError):
     def __init__(self, message: str, health: Health):
         super().__init__(message)
@@ -94,7 +100,15 @@ async def plan_app(
     options: SyncOptions,
     diffs: bool = True,
 ) -> tuple[Plan, Inventory | None]:
-    inv = await inventory.load(kube, app.name)
+    ident = app.id
+    inv = await inventory.load(kube, ident.key)
+    if inv is not None and inv.source and inv.source != ident.source and not options.adopt:
+        raise RecordsOwnedElsewhere(
+            f"app {ident.key}: its records (ConfigMap {inventory.where(ident.key)}) belong to "
+            f"source {inv.source}; this sync is from {ident.source or '(unknown source)'}. "
+            "Nothing was applied. To hand the app over to this source, sync with --adopt; "
+            "to keep both, rename one app or give one repository an environment"
+        )
     plan = await build_plan(
         kube=kube,
         app=app,
@@ -103,6 +117,7 @@ async def plan_app(
         force_conflicts=options.force_conflicts,
         concurrency=options.concurrency,
         diffs=diffs,
+        adopt=options.adopt,
     )
     return plan, inv
 
@@ -129,11 +144,13 @@ async def sync_app(
 
     desired = [o for o in plan.objects if o.action not in (Action.PRUNE, Action.SKIP, Action.HOOK)]
     desired = [o for o in desired if o.source != "(createNamespace)"]
+    ident = app.id
     old_entries = old_inv.by_ref() if old_inv else {}
     new_refs = [o for o in desired if o.ref not in old_entries]
-    if new_refs:
+    if new_refs or (old_inv is not None and old_inv.source != ident.source):
         pending = Inventory(
-            app=app.name,
+            app=ident.key,
+            source=ident.source,
             revision=old_inv.revision if old_inv else "",
             entries=(
                 *(old_inv.entries if old_inv else ()),
@@ -169,17 +186,20 @@ async def sync_app(
                 o.api_version,
                 uid=str(body["metadata"].get("uid", "")),
                 desired=o.desired_hash if o.ref in applied or o.action is Action.UNCHANGED else "",
-                fields=fields_hash(body, o.ignore),
+                fields=fields_hash(body, o.ignore, ident.field_manager),
+                values=values_hash(body, o.ignore, ident.field_manager),
             )
         )
     if error is not None:
         # Keep what was not pruned yet: the next sync must still be able to prune it.
         kept = {e.ref for e in entries}
         entries.extend(e for ref, e in old_entries.items() if ref not in kept)
-    new_inv = Inventory(app=app.name, revision=revision.sha, entries=tuple(entries))
+    new_inv = Inventory(
+        app=ident.key, source=ident.source, revision=revision.sha, entries=tuple(entries)
+    )
     await inventory.save(kube, new_inv)
 
-    last = await history.load(kube, app.name)
+    last = await history.load(kube, ident.key)
     recorded = False
     if changes.wrote or error is not None or not last or last[0].revision != revision.sha:
         await history.append(
@@ -199,7 +219,13 @@ async def sync_app(
 
 
 def _entry(
-    ref: ObjectRef, api_version: str, *, uid: str = "", desired: str = "", fields: str = ""
+    ref: ObjectRef,
+    api_version: str,
+    *,
+    uid: str = "",
+    desired: str = "",
+    fields: str = "",
+    values: str = "",
 ) -> InventoryEntry:
     return InventoryEntry(
         group=ref.group,
@@ -210,6 +236,7 @@ def _entry(
         uid=uid,
         desired=desired,
         fields=fields,
+        values=values,
     )
 
 
@@ -226,7 +253,7 @@ def _record(
     for c in changes.changes:
         counts[c.outcome.value] = counts.get(c.outcome.value, 0) + 1
     return SyncRecord(
-        app=app.name,
+        app=app.id.key,
         revision=revision.sha,
         ref=revision.ref,
         author=revision.author,
@@ -293,6 +320,7 @@ def _worst(per_object: dict[ObjectRef, Health]) -> tuple[ObjectRef | None, Healt
 __all__ = [
     "HealthTimeout",
     "PlanInvalid",
+    "RecordsOwnedElsewhere",
     "RevisionInfo",
     "SyncOptions",
     "SyncResult",

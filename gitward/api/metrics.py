@@ -321,6 +321,7 @@ class ControllerMetrics:
     sync_total: Counter
     git_fetch_duration_seconds: Histogram
     watch_restarts_total: Counter
+    ownership_conflicts_total: Counter
     leader: Gauge
 
 
@@ -374,6 +375,13 @@ def controller_metrics(registry: Registry) -> ControllerMetrics:
                 "gitward_watch_restarts_total",
                 help="Watches restarted after they ended or failed, by resource.",
                 labelnames=("resource",),
+            )
+        ),
+        ownership_conflicts_total=registry.register(
+            Counter(
+                "gitward_ownership_conflicts_total",
+                help="Syncs refused because another app or source owns an object or the records.",
+                labelnames=("app",),
             )
         ),
         leader=registry.register(

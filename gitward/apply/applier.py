@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from gitward.apply.changes import Change, ChangeSet, Outcome
 from gitward.apply.hooks import HookFailed, run_hook
+from gitward.config.identity import SHARED_FIELD_MANAGER
 from gitward.kube import Kube, KubeError
 from gitward.objects import Body, ObjectRef
 from gitward.plan.model import Action, Plan, PlannedObject
@@ -68,7 +69,7 @@ async def apply_plan(
         for _, wave in itertools.groupby(members, key=lambda o: o.sort_key[1:3]):
             batch = list(wave)
             results = await asyncio.gather(
-                *(_bounded(sem, _apply_one(kube, o, options)) for o in batch)
+                *(_bounded(sem, _apply_one(kube, o, options, plan.field_manager)) for o in batch)
             )
             for o, (change, body) in zip(batch, results, strict=True):
                 changes.append(change)
@@ -109,16 +110,21 @@ async def _bounded(sem: asyncio.Semaphore, coro: Awaitable[_T]) -> _T:
 
 
 async def _apply_one(
-    kube: Kube, o: PlannedObject, options: ApplyOptions
+    kube: Kube, o: PlannedObject, options: ApplyOptions, manager: str
 ) -> tuple[Change, Body | None]:
     if o.action is Action.UNCHANGED:
         return Change(o.ref, Outcome.UNCHANGED), o.live
     if o.action in (Action.SKIP, Action.HOOK) or o.desired is None:
         return Change(o.ref, Outcome.SKIPPED, o.reason), None
+    shared = o.moves_from_shared_manager
     try:
         if o.action is Action.RECREATE:
             await _delete_and_wait(kube, o)
-        body = await kube.apply(o.desired, force=options.force_conflicts)
+        body = await kube.apply(
+            o.desired, force=options.force_conflicts or shared, field_manager=manager
+        )
+        if shared:
+            body = await _release_shared_manager(kube, o.desired)
     except KubeError as e:
         return Change(o.ref, Outcome.FAILED, str(e).split(": ", 1)[-1]), None
     outcome = {
@@ -126,7 +132,25 @@ async def _apply_one(
         Action.UPDATE: Outcome.CONFIGURED,
         Action.RECREATE: Outcome.RECREATED,
     }[o.action]
-    return Change(o.ref, outcome), body
+    return Change(o.ref, outcome, o.reason), body
+
+
+async def _release_shared_manager(kube: Kube, desired: Body) -> Body:
+    """Drop every field the shared manager holds; the app's own manager holds them now.
+
+    An apply of an empty configuration releases what that manager owned; a
+    field it no longer owns alone stays.
+    """
+    meta = desired["metadata"]
+    empty: Body = {
+        "apiVersion": desired["apiVersion"],
+        "kind": desired["kind"],
+        "metadata": {
+            "name": meta["name"],
+            **({"namespace": meta["namespace"]} if meta.get("namespace") else {}),
+        },
+    }
+    return await kube.apply(empty, field_manager=SHARED_FIELD_MANAGER)
 
 
 async def _delete_and_wait(kube: Kube, o: PlannedObject, timeout: float = 60.0) -> None:
@@ -178,6 +202,9 @@ async def _prune_one(kube: Kube, o: PlannedObject) -> Change:
     if res is None:
         return Change(o.ref, Outcome.SKIPPED, "kind no longer served")
     uid = ((o.live or {}).get("metadata") or {}).get("uid")
+    if not uid:
+        # Without a uid precondition a same-named object made since could go.
+        return Change(o.ref, Outcome.SKIPPED, "not pruned: no uid to make the delete safe")
     try:
         await kube.delete(res, name=o.ref.name, namespace=o.ref.namespace, uid=uid)
     except KubeError as e:

@@ -164,7 +164,13 @@ def render(app: str, repo: str, revision: str | None) -> None:
 @repo_option
 @revision_option
 @output_option
-@click.option("--force-conflicts", is_flag=True, help="Take over fields other managers own.")
+@click.option(
+    "--force-conflicts/--no-force-conflicts",
+    default=True,
+    show_default=True,
+    help="Take back fields git sets from other writers (a hand edit, say); "
+    "--no-force-conflicts refuses instead.",
+)
 @errors_to_exit
 def diff(app: str, repo: str, revision: str | None, fmt: str, force_conflicts: bool) -> None:
     """Show what a sync of APP would change. Exit 1 when anything would."""
@@ -190,7 +196,8 @@ def diff(app: str, repo: str, revision: str | None, fmt: str, force_conflicts: b
         output.emit(plan_view(plan), fmt)
     else:
         for o in plan.changes:
-            click.echo(f"{output.colour(o.action.value)} {o.ref} ({o.source})")
+            reason = f": {o.reason}" if o.reason else ""
+            click.echo(f"{output.colour(o.action.value)} {o.ref} ({o.source}){reason}")
             output.diff(o.diff)
         if plan.in_sync:
             click.echo(f"{app}: in sync ({len(plan.objects)} objects)")
@@ -205,8 +212,19 @@ def diff(app: str, repo: str, revision: str | None, fmt: str, force_conflicts: b
 @click.option("--dry-run", is_flag=True, help="Plan and validate only; write nothing.")
 @click.option("--wait", is_flag=True, help="Wait until every object is healthy.")
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds for --wait.")
-@click.option("--force-conflicts", is_flag=True, help="Take over fields other managers own.")
+@click.option(
+    "--force-conflicts/--no-force-conflicts",
+    default=True,
+    show_default=True,
+    help="Take back fields git sets from other writers (a hand edit, say); "
+    "--no-force-conflicts refuses instead.",
+)
 @click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="Hand the app over to this repository when its records name another source.",
+)
 @errors_to_exit
 def sync(
     app: str | None,
@@ -218,6 +236,7 @@ def sync(
     timeout: float,
     force_conflicts: bool,
     concurrency: int,
+    adopt: bool,
 ) -> None:
     """Make the cluster match git for APP, or for every app in dependsOn order."""
     from gitward.cli.views import sync_view
@@ -238,6 +257,7 @@ def sync(
         timeout=timeout,
         force_conflicts=force_conflicts,
         concurrency=concurrency,
+        adopt=adopt,
     )
     views = []
 
@@ -269,6 +289,11 @@ def _print_sync(result: Any, elapsed: float) -> None:
     from gitward.apply.changes import Outcome
 
     changes = result.changes
+    if result.plan.rebuilt:
+        click.echo(
+            f"  inventory rebuilt from tracking annotations: {result.plan.rebuilt} object(s) "
+            "in the cluster name this app"
+        )
     if changes is None:
         for o in result.plan.changes:
             click.echo(f"  {output.colour(o.action.value)} {o.ref}")
@@ -341,6 +366,11 @@ def status(app: str | None, repo: str, revision: str | None, fmt: str) -> None:
         )
         for v in views:
             click.echo("")
+            if v["inventoryRebuilt"]:
+                click.echo(
+                    f"{v['app']}: no inventory; rebuilt from tracking annotations "
+                    f"({v['inventoryRebuilt']} object(s) name this app)"
+                )
             output.table(
                 ["OBJECT", "SYNC", "HEALTH", "MESSAGE"],
                 [[o["object"], o["sync"], o["health"], o["message"]] for o in v["objects"]],

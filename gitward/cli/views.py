@@ -24,6 +24,7 @@ def plan_view(plan: Plan) -> dict[str, Any]:
             for o in plan.objects
         ],
         "errors": [str(e) for e in plan.errors],
+        "inventoryRebuilt": plan.rebuilt,
     }
 
 
@@ -63,4 +64,5 @@ def status_view(status: AppStatus) -> dict[str, Any]:
             for o in status.objects
         ],
         "errors": list(status.errors),
+        "inventoryRebuilt": status.inventory_rebuilt,
     }

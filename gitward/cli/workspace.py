@@ -12,7 +12,7 @@ from gitward.errors import ConfigError
 from gitward.kube import Kube
 from gitward.render import Rendered, render_app
 from gitward.render.cache import RenderCache
-from gitward.source.workspace import open_source
+from gitward.source.workspace import open_source, source_of
 from gitward.sync import RevisionInfo
 
 
@@ -33,7 +33,8 @@ class OpenedApp:
 def open_workspace(*, repo: str, revision: str | None) -> Workspace:
     root, rev = open_source(repo=repo, revision=revision)
     info = RevisionInfo(sha=rev.sha, ref=rev.ref, author=rev.author, subject=rev.subject)
-    return Workspace(root=root, revision=info, config=load_repo_config(root))
+    config = load_repo_config(root).from_source(source_of(repo))
+    return Workspace(root=root, revision=info, config=config)
 
 
 def render_app_in(ws: Workspace, app: AppSpec) -> Rendered:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+
+from gitward.config.identity import AppId
 
 
 class SourceKind(StrEnum):
@@ -42,11 +44,17 @@ class AppSpec:
     ignore: tuple[IgnoreRule, ...] = ()
     release_name: str = ""
     values_files: tuple[str, ...] = field(default=())
+    environment: str = ""  # gitward.yaml's top-level ``environment``
+    source: str = ""  # the repository it was read from, set by whoever opened it
 
     @property
     def release(self) -> str:
         """The Helm release name: ``releaseName`` if set, else the app name."""
         return self.release_name or self.name
+
+    @property
+    def id(self) -> AppId:
+        return AppId(name=self.name, environment=self.environment, source=self.source)
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,11 @@ class RepoConfig:
     """The whole of ``gitward.yaml``: apps in the order their ``dependsOn`` allows."""
 
     apps: tuple[AppSpec, ...]
+    environment: str = ""
 
     def app(self, name: str) -> AppSpec | None:
         return next((a for a in self.apps if a.name == name), None)
+
+    def from_source(self, source: str) -> RepoConfig:
+        """The same apps, identified as coming from ``source``."""
+        return replace(self, apps=tuple(replace(a, source=source) for a in self.apps))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +60,10 @@ def parse_repo_config(text: str, *, filename: str = FILENAME) -> RepoConfig:
         where = f":{line}" if line else ""
         field = ".".join(str(p) for p in err.absolute_path) or "(top level)"
         raise ConfigError(f"{filename}{where}: {field}: {err.message}")
-    apps = tuple(_app(a) for a in doc["apps"])
+    environment = str(doc.get("environment", ""))
+    apps = tuple(replace(_app(a), environment=environment) for a in doc["apps"])
     _check_names_and_order(apps, node, filename)
-    return RepoConfig(apps=_topological(apps))
+    return RepoConfig(apps=_topological(apps), environment=environment)
 
 
 def _app(raw: dict[str, Any]) -> AppSpec:

@@ -14,6 +14,7 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["apps"],
     "properties": {
+        "environment": _NAME,
         "apps": {
             "type": "array",
             "items": {
@@ -48,6 +49,6 @@ SCHEMA: dict[str, Any] = {
                     },
                 },
             },
-        }
+        },
     },
 }

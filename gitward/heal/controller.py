@@ -32,22 +32,36 @@ from gitward.config.loader import load_repo_config
 from gitward.errors import GitwardError
 from gitward.heal import backoff, events
 from gitward.heal.affected import is_affected
-from gitward.heal.fieldsets import actor_of, dotted, gitward_fields, lost_paths
 from gitward.heal.records import DriftKind, DriftOutcome, DriftRecord
 from gitward.heal.watches import WatchHub
 from gitward.kube import Kube, KubeError
 from gitward.objects import Body, ObjectRef
-from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash
+from gitward.plan.fieldsets import actor_of, dotted, gitward_fields, lost_paths
+from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash, values_hash
 from gitward.plan.model import Action, Plan
 from gitward.plan.planner import with_live_ignored
 from gitward.record import inventory as inventories
 from gitward.render import RenderCache, render_app
 from gitward.source import GitSource
 from gitward.source.revisions import Revision
+from gitward.source.workspace import source_of
 from gitward.status import SyncState
-from gitward.sync import RevisionInfo, SyncOptions, plan_app, sync_app
+from gitward.sync import (
+    PlanInvalid,
+    RecordsOwnedElsewhere,
+    RevisionInfo,
+    SyncOptions,
+    plan_app,
+    sync_app,
+)
 
 log = logging.getLogger("gitward.controller")
+
+
+def _is_ownership_conflict(e: GitwardError) -> bool:
+    if isinstance(e, RecordsOwnedElsewhere):
+        return True
+    return isinstance(e, PlanInvalid) and any(x.ownership for x in e.errors)
 
 
 def _now() -> str:
@@ -63,8 +77,10 @@ class Tracked:
     api_version: str
     desired: Body
     ignore: tuple[str, ...]
+    manager: str = ""  # the app's field manager
     uid: str = ""
     fields_hash: str = ""
+    values_hash: str = ""
     fields: dict[str, Any] = field(default_factory=dict)
     heal_task: asyncio.Task[None] | None = None
     live: Body | None = None  # the latest body a watch delivered: health needs no request
@@ -120,6 +136,7 @@ class Controller:
         self._hub: WatchHub | None = None
         self._render_cache = RenderCache()
         self.heal_applies = 0
+        self.source_id = source_of(options.repo)
 
     # -- the loop ----------------------------------------------------------
 
@@ -175,7 +192,7 @@ class Controller:
         if self.revision is not None:
             changed = await asyncio.to_thread(self.source.changed_paths, self.revision.sha, rev.sha)
         try:
-            config = load_repo_config(checkout.path)
+            config = load_repo_config(checkout.path).from_source(self.source_id)
         except GitwardError as e:
             self.git_error = str(e)
             return
@@ -242,6 +259,8 @@ class Controller:
                 state.sync, state.message = SyncState.OUT_OF_SYNC, str(e)
                 state.last_sync_result = "failed"
                 self._count("sync_total", app=spec.name, outcome="failed")
+                if _is_ownership_conflict(e):
+                    self._count("ownership_conflicts_total", app=spec.name)
             finally:
                 state.busy = False
                 self._observe(
@@ -268,8 +287,10 @@ class Controller:
                 api_version=o.api_version,
                 desired=o.desired,
                 ignore=o.ignore,
+                manager=plan.field_manager,
                 uid=entry.uid if entry else "",
                 fields_hash=entry.fields if entry else "",
+                values_hash=entry.values if entry else "",
                 fields=old.fields if old and entry and old.fields_hash == entry.fields else {},
                 heal_task=old.heal_task if old else None,
                 live=old.live if old else o.live,
@@ -315,18 +336,34 @@ class Controller:
             return
         if not t.uid:
             # Not yet fingerprinted (e.g. created by a sync killed before it recorded it).
-            t.uid, t.fields_hash, t.fields = uid, fields_hash(body, t.ignore), gitward_fields(body)
+            self._fingerprint(t, body)
             return
         if uid != t.uid:
-            await self._drift(t, body, DriftKind.REPLACED, ("(object)",), actor_of(body, []))
+            await self._drift(
+                t, body, DriftKind.REPLACED, ("(object)",), actor_of(body, [], t.manager)
+            )
             return
-        current = gitward_fields(body)
-        if fields_hash(body, t.ignore) == t.fields_hash:
+        current = gitward_fields(body, t.manager)
+        same_fields = fields_hash(body, t.ignore, t.manager) == t.fields_hash
+        if same_fields and values_hash(body, t.ignore, t.manager) == t.values_hash:
             t.fields = current
             return
         lost = lost_paths(t.fields, current) if t.fields else []
-        shown = tuple(dotted(p) for p in lost) or ("(managed fields)",)
-        await self._drift(t, body, DriftKind.MODIFIED, shown, actor_of(body, lost))
+        if same_fields:
+            # Our fields, other values: someone wrote under our own manager's name.
+            shown: tuple[str, ...] = ("(values of managed fields)",)
+            actor = f"{t.manager} (another writer using this app's field manager)"
+        else:
+            shown = tuple(dotted(p) for p in lost) or ("(managed fields)",)
+            actor = actor_of(body, lost, t.manager)
+        await self._drift(t, body, DriftKind.MODIFIED, shown, actor)
+
+    @staticmethod
+    def _fingerprint(t: Tracked, body: Body) -> None:
+        t.uid = str((body.get("metadata") or {}).get("uid", ""))
+        t.fields_hash = fields_hash(body, t.ignore, t.manager)
+        t.values_hash = values_hash(body, t.ignore, t.manager)
+        t.fields = gitward_fields(body, t.manager)
 
     # -- drift and heal ------------------------------------------------------
 
@@ -381,13 +418,11 @@ class Controller:
                     live = await self.kube.get(res, name=t.ref.name, namespace=t.ref.namespace)
                 body = with_live_ignored(t.desired, live, t.ignore)
                 self.heal_applies += 1
-                out = await self.kube.apply(body, force=True)
+                out = await self.kube.apply(body, force=True, field_manager=t.manager)
             except KubeError as e:
                 self._settle(state, record, DriftOutcome.FAILED, message=str(e))
                 return
-            t.uid = str(out["metadata"].get("uid", ""))
-            t.fields_hash = fields_hash(out, t.ignore)
-            t.fields = gitward_fields(out)
+            self._fingerprint(t, out)
             self._backoffs.of(str(t.ref)).last_correction = time.monotonic()
             self._settle(state, record, DriftOutcome.CORRECTED)
             self._count("drift_corrected_total", app=t.app, kind=record.kind.value)
@@ -422,16 +457,16 @@ class Controller:
 
     async def _update_inventory(self, t: Tracked) -> None:
         """Keep the inventory's fingerprint current, so prune still recognises the object."""
-        inv = await inventories.load(self.kube, t.app)
+        inv = await inventories.load(self.kube, self.apps[t.app].spec.id.key)
         if inv is None:
             return
-        entries = [
-            replace(e, uid=t.uid, fields=t.fields_hash) if e.ref == t.ref else e
+        entries = tuple(
+            replace(e, uid=t.uid, fields=t.fields_hash, values=t.values_hash)
+            if e.ref == t.ref
+            else e
             for e in inv.entries
-        ]
-        await inventories.save(
-            self.kube, Inventory(app=inv.app, revision=inv.revision, entries=tuple(entries))
         )
+        await inventories.save(self.kube, replace(inv, entries=entries))
 
     # -- metrics ---------------------------------------------------------------
 

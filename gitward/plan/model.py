@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from gitward.config.identity import SHARED_FIELD_MANAGER
 from gitward.objects import Body, ObjectRef
 
 
@@ -38,6 +39,14 @@ class PlannedObject:
     ignore: tuple[str, ...] = ()
     reason: str = ""
 
+    @property
+    def moves_from_shared_manager(self) -> bool:
+        """Its fields are still held by the field manager all apps once shared."""
+        return self.live is not None and any(
+            e.get("manager") == SHARED_FIELD_MANAGER and e.get("operation") == "Apply"
+            for e in (self.live.get("metadata") or {}).get("managedFields") or []
+        )
+
 
 @dataclass(frozen=True)
 class ObjectError:
@@ -46,6 +55,7 @@ class ObjectError:
     ref: ObjectRef | None
     source: str
     message: str
+    ownership: bool = False  # another app or source owns the object
 
     def __str__(self) -> str:
         where = f" ({self.source})" if self.source else ""
@@ -59,6 +69,8 @@ class Plan:
     objects: tuple[PlannedObject, ...]
     errors: tuple[ObjectError, ...] = ()
     installed: bool = False  # the app has an inventory: hooks are upgrades
+    field_manager: str = SHARED_FIELD_MANAGER  # the app's own (see gitward.config.identity)
+    rebuilt: int = 0  # objects found by their tracking annotation when the inventory was lost
 
     @property
     def changes(self) -> tuple[PlannedObject, ...]:

@@ -6,22 +6,43 @@ other managers' fields appear on both sides. Objects whose manifest and whose
 gitward-managed field set are both what the inventory recorded are proven
 unchanged without any request beyond one LIST per kind and namespace: that is
 what makes a no-op sync cheap and write-free.
+
+Ownership is checked on the live objects the plan reads anyway, so it costs
+no request: an object whose tracking annotation names another app is refused,
+and prune only deletes what names this app. When an app's inventory is lost,
+the same LISTs find the objects that name it, and the inventory is rebuilt.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from gitward.config.apps import AppSpec
+from gitward.config.identity import (
+    SHARED_FIELD_MANAGER,
+    TRACKING_ANNOTATION,
+    AppId,
+    owner_of,
+    records_namespace,
+)
 from gitward.kube import Conflict, Invalid, Kube, KubeError, Resource
 from gitward.objects import Body, Manifest, ObjectRef, group_of
 from gitward.plan import normalize, pointers
 from gitward.plan.diff import unified
-from gitward.plan.inventory import Inventory, desired_hash, fields_hash
+from gitward.plan.fieldsets import taken_back
+from gitward.plan.inventory import (
+    Inventory,
+    InventoryEntry,
+    desired_hash,
+    fields_hash,
+    managed_fields,
+    values_hash,
+)
 from gitward.plan.model import Action, ObjectError, Plan, PlannedObject
 from gitward.plan.order import InvalidAnnotation, hook_events, sort_key
 
@@ -52,9 +73,11 @@ async def build_plan(
     force_conflicts: bool = False,
     concurrency: int = 16,
     diffs: bool = True,
+    adopt: bool = False,
 ) -> Plan:
     """Plan a sync of ``app``. With ``diffs=False`` no diff text is made (a sync
-    that shows none need not pay for rendering a thousand bodies as YAML)."""
+    that shows none need not pay for rendering a thousand bodies as YAML).
+    ``adopt`` takes over objects the same app key owns from another source."""
     errors: list[ObjectError] = []
     manifests = list(manifests)
     crd_kinds = _crd_kinds(manifests)
@@ -62,7 +85,13 @@ async def build_plan(
     seen: dict[ObjectRef, str] = {}
     ns_res = await kube.resource_for("v1", "Namespace")
     assert ns_res is not None
-    namespaces = {n["metadata"]["name"] for n in (await kube.list(ns_res))[0]}
+    ns_items = (await kube.list(ns_res))[0]
+    namespaces = {n["metadata"]["name"] for n in ns_items}
+    terminating = {
+        n["metadata"]["name"]
+        for n in ns_items
+        if (n.get("status") or {}).get("phase") == "Terminating"
+    }
 
     for m in manifests:
         p = await _prepare(kube, app, m, crd_kinds, errors)
@@ -104,13 +133,15 @@ async def build_plan(
                 )
             )
     will_exist = namespaces | declared_ns | ({app.namespace} if app.create_namespace else set())
-    for p in prepared:
-        if p.ref.namespace and p.ref.namespace not in will_exist:
-            errors.append(
-                ObjectError(p.ref, p.manifest.source, f"namespace {p.ref.namespace} does not exist")
-            )
+    errors.extend(_namespace_errors(app, prepared, will_exist, terminating))
 
-    live = await _fetch_live(kube, [p for p in prepared if not hook_events(p.manifest)])
+    ident = app.id
+    live, found = await _fetch_live(
+        kube,
+        [p for p in prepared if not hook_events(p.manifest)],
+        # Without an inventory, the LISTs also find what this app owns.
+        owner=ident.tracking_id if inventory is None else None,
+    )
     by_ref = inventory.by_ref() if inventory else {}
     sem = asyncio.Semaphore(concurrency)
 
@@ -121,12 +152,18 @@ async def build_plan(
                 app=app,
                 p=p,
                 live=live.get(p.ref),
-                entry_hash=(by_ref[p.ref].desired, by_ref[p.ref].uid, by_ref[p.ref].fields)
+                entry_hash=(
+                    by_ref[p.ref].desired,
+                    by_ref[p.ref].uid,
+                    by_ref[p.ref].fields,
+                    by_ref[p.ref].values,
+                )
                 if p.ref in by_ref
                 else None,
                 namespaces=namespaces,
                 force=force_conflicts,
                 diffs=diffs,
+                adopt=adopt,
             )
 
     results = await asyncio.gather(*(plan_one(p) for p in prepared))
@@ -138,13 +175,80 @@ async def build_plan(
             planned.append(r)
 
     desired_refs = {p.ref for p in prepared if not hook_events(p.manifest)}
-    planned.extend(await _plan_prune(kube, app, inventory, desired_refs))
+    rebuilt = None
+    if inventory is None and found:
+        rebuilt = Inventory(
+            app=ident.key,
+            source=ident.source,
+            entries=tuple(_entry_of(b) for b in found if ObjectRef.of(b) not in desired_refs),
+        )
+    planned.extend(await _plan_prune(kube, app, inventory or rebuilt, desired_refs, adopt=adopt))
     planned.sort(key=lambda o: o.sort_key)
     return Plan(
         app=app.name,
         objects=tuple(planned),
         errors=tuple(errors),
-        installed=inventory is not None,
+        installed=inventory is not None or bool(found),
+        field_manager=ident.field_manager,
+        rebuilt=len(found) if inventory is None else 0,
+    )
+
+
+def _namespace_errors(
+    app: AppSpec, prepared: list[_Prepared], will_exist: set[str], terminating: set[str]
+) -> list[ObjectError]:
+    records = records_namespace()
+    errors: list[ObjectError] = []
+    if app.namespace == records:
+        errors.append(
+            ObjectError(
+                None,
+                f"app {app.name}",
+                f"namespace {records} holds gitward's records; no app may deploy to it",
+            )
+        )
+    elif app.namespace in terminating:
+        errors.append(
+            ObjectError(
+                None,
+                f"app {app.name}",
+                f"namespace {app.namespace} is Terminating; sync again once it is gone",
+            )
+        )
+    for p in prepared:
+        ns = p.ref.namespace
+        if ns == records or (
+            p.ref.kind == "Namespace" and not p.ref.group and p.ref.name == records
+        ):
+            errors.append(
+                ObjectError(
+                    p.ref,
+                    p.manifest.source,
+                    f"namespace {records} holds gitward's records; no app may render objects in it",
+                )
+            )
+        elif ns and ns not in will_exist:
+            errors.append(ObjectError(p.ref, p.manifest.source, f"namespace {ns} does not exist"))
+        elif ns and ns in terminating and ns != app.namespace:
+            errors.append(
+                ObjectError(
+                    p.ref,
+                    p.manifest.source,
+                    f"namespace {ns} is Terminating; sync again once it is gone",
+                )
+            )
+    return errors
+
+
+def _entry_of(body: Body) -> InventoryEntry:
+    ref = ObjectRef.of(body)
+    return InventoryEntry(
+        group=ref.group,
+        kind=ref.kind,
+        namespace=ref.namespace,
+        name=ref.name,
+        version=str(body.get("apiVersion", "")).rsplit("/", maxsplit=1)[-1],
+        uid=str(body["metadata"].get("uid", "")),
     )
 
 
@@ -207,31 +311,64 @@ async def _prepare(
             meta["namespace"] = app.namespace
     else:
         meta.pop("namespace", None)
+    if not hook_events(m):
+        meta.setdefault("annotations", {})[TRACKING_ANNOTATION] = app.id.tracking_id
+    if ref.kind == "Secret" and not ref.group:
+        _string_data_as_data(body)
     return _Prepared(manifest=m, body=body, resource=resource, key=key)
 
 
-async def _fetch_live(kube: Kube, prepared: list[_Prepared]) -> dict[ObjectRef, Body]:
-    """Live objects by ref, one LIST per resource and namespace."""
+def _string_data_as_data(secret: Body) -> None:
+    """Fold ``stringData`` into ``data``, as the API server would on write.
+
+    ``stringData`` is write-only: the live object never shows it, so gitward
+    would own a field that cannot drift and miss a hand edit of ``data``.
+    Applying ``data`` makes gitward own the stored values themselves.
+    """
+    string_data = secret.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = dict(secret.get("data") or {})
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        secret["data"] = data
+
+
+async def _fetch_live(
+    kube: Kube, prepared: list[_Prepared], *, owner: str | None
+) -> tuple[dict[ObjectRef, Body], list[Body]]:
+    """Live objects by ref, one LIST per resource and namespace; with ``owner``,
+    also every listed object whose tracking annotation is ``owner``."""
     groups: dict[tuple[Resource, str], set[str]] = defaultdict(set)
     for p in prepared:
         if p.resource is not None:
             groups[(p.resource, p.ref.namespace)].add(p.ref.name)
 
     async def one(res: Resource, ns: str, names: set[str]) -> list[Body]:
-        if len(names) == 1:
+        if len(names) == 1 and owner is None:
             got = await kube.get(res, name=next(iter(names)), namespace=ns)
             return [got] if got else []
         items, _ = await kube.list(res, namespace=ns)
-        return [i for i in items if i["metadata"]["name"] in names]
+        return [
+            i
+            for i in items
+            if i["metadata"]["name"] in names or (owner is not None and _tracking_id(i) == owner)
+        ]
 
     lists = await asyncio.gather(*(one(r, ns, names) for (r, ns), names in groups.items()))
     out: dict[ObjectRef, Body] = {}
+    found: list[Body] = []
     for (res, _), items in zip(groups, lists, strict=True):
         for item in items:
             item["apiVersion"] = res.api_version
             item["kind"] = res.kind
             out[ObjectRef.of(item)] = item
-    return out
+            if owner is not None and _tracking_id(item) == owner:
+                found.append(item)
+    return out, found
+
+
+def _tracking_id(body: Body) -> str | None:
+    return ((body.get("metadata") or {}).get("annotations") or {}).get(TRACKING_ANNOTATION)
 
 
 def with_live_ignored(desired: Body, live: Body | None, ignore: tuple[str, ...]) -> Body:
@@ -259,12 +396,15 @@ async def _plan_object(
     app: AppSpec,
     p: _Prepared,
     live: Body | None,
-    entry_hash: tuple[str, str, str] | None,
+    entry_hash: tuple[str, str, str, str] | None,
     namespaces: set[str],
     force: bool,
     diffs: bool,
+    adopt: bool,
 ) -> PlannedObject | ObjectError:
     ref, m = p.ref, p.manifest
+    ident = app.id
+    manager = ident.field_manager
     ignore = pointers.ignored_pointers(app.ignore, ref)
     base = PlannedObject(
         ref=ref,
@@ -279,17 +419,26 @@ async def _plan_object(
         return replace(base, action=Action.HOOK, desired=p.body)
     desired = with_live_ignored(p.body, live, ignore)
     base = replace(base, desired=desired, live=live)
+    # Fields still held by the manager all apps shared before each had its own.
+    shared = live is not None and bool(managed_fields(live, SHARED_FIELD_MANAGER))
 
-    if live is not None and entry_hash is not None:
-        want_hash, uid, fields = entry_hash
+    if live is not None and entry_hash is not None and not shared:
+        want_hash, uid, fields, values = entry_hash
         live_uid = (live.get("metadata") or {}).get("uid")
         if (
             want_hash == base.desired_hash
             and uid == live_uid
             and fields
-            and fields_hash(live, ignore) == fields
+            and values
+            and fields_hash(live, ignore, manager) == fields
+            and values_hash(live, ignore, manager) == values
         ):
             return base
+
+    if live is not None:
+        refused = _ownership_error(ident, live, adopt=adopt)
+        if refused:
+            return ObjectError(ref, m.source, refused, ownership=True)
 
     if p.resource is None:
         # Its CRD is applied earlier in this sync; the server cannot validate it yet.
@@ -305,7 +454,7 @@ async def _plan_object(
         probe = copy.deepcopy(desired)
         probe["metadata"]["namespace"] = _STAND_IN_NAMESPACE
     try:
-        dry = await kube.apply(probe, dry_run=True, force=force)
+        dry = await kube.apply(probe, dry_run=True, force=force or shared, field_manager=manager)
     except Conflict as e:
         fields_in_conflict = ", ".join(
             sorted({str(c.get("field", "")) for c in e.details.get("causes", [])})
@@ -314,7 +463,7 @@ async def _plan_object(
             ref,
             m.source,
             f"conflicts with another field manager on {fields_in_conflict or 'some fields'}; "
-            "use --force-conflicts or drop the fields: " + _detail(e),
+            "sync without --no-force-conflicts to let git win, or drop the fields: " + _detail(e),
         )
     except Invalid as e:
         message = _detail(e)
@@ -336,12 +485,56 @@ async def _plan_object(
     if live is not None and normalize.normalize(dry, ignore=ignore) == normalize.normalize(
         live, ignore=ignore
     ):
-        return base
+        if not shared:
+            return base
+        # Same values, but held by the shared manager: write once to move them
+        # to this app's own manager, so other writers show up as themselves.
+        return replace(base, action=Action.UPDATE, reason=f"moves to field manager {manager}")
     return replace(
         base,
         action=Action.CREATE if live is None else Action.UPDATE,
         diff=_diff(live, dry, ignore, ref) if diffs else "",
+        reason=_taken_back_reason(live, dry, manager) if live is not None else "",
     )
+
+
+def _taken_back_reason(live: Body, dry: Body, manager: str) -> str:
+    """Which fields git takes back from which other writer (a hand edit, say)."""
+    taken = taken_back(live, dry, manager)
+    return "; ".join(
+        f"takes {', '.join(fields[:5])}{' …' if len(fields) > 5 else ''} back from {who}"
+        for who, fields in sorted(taken.items())
+    )
+
+
+def _ownership_error(ident: AppId, live: Body, *, adopt: bool) -> str | None:
+    """Why this app may not apply ``live``'s object, or ``None`` when it may."""
+    owner = owner_of((live.get("metadata") or {}).get("annotations"))
+    if owner is not None:
+        if owner.key != ident.key:
+            return (
+                f"owned by {owner.describe()}; {ident.describe()} renders it too. "
+                "An object has exactly one owner app: remove it from one of them"
+            )
+        if owner.source != ident.source and not adopt:
+            return (
+                f"owned by {owner.describe()}; this sync is from {ident.source}. "
+                f"To hand app {ident.key} over to this source, sync with --adopt"
+            )
+        return None
+    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+        manager = str(entry.get("manager", ""))
+        if (
+            manager.startswith("gitward/")
+            and manager != ident.field_manager
+            and entry.get("operation") == "Apply"
+        ):
+            other = manager.removeprefix("gitward/")
+            return (
+                f"applied by app {other} (field manager {manager}); {ident.describe()} "
+                "renders it too. An object has exactly one owner app: remove it from one of them"
+            )
+    return None
 
 
 def _detail(e: KubeError) -> str:
@@ -358,10 +551,16 @@ def _diff(old: Body | None, new: Body | None, ignore: tuple[str, ...], ref: Obje
 
 
 async def _plan_prune(
-    kube: Kube, app: AppSpec, inventory: Inventory | None, desired: set[ObjectRef]
+    kube: Kube,
+    app: AppSpec,
+    inventory: Inventory | None,
+    desired: set[ObjectRef],
+    *,
+    adopt: bool,
 ) -> list[PlannedObject]:
     if inventory is None:
         return []
+    ident = app.id
     out: list[PlannedObject] = []
     for entry in inventory.entries:
         if entry.ref in desired:
@@ -383,10 +582,30 @@ async def _plan_prune(
             sort_key=sort_key(m),
             live=live,
         )
-        if not app.prune:
+        not_ours = _not_ours(ident, entry, live, adopt=adopt)
+        if not_ours:
+            out.append(replace(base, action=Action.SKIP, reason=not_ours))
+        elif not app.prune:
             out.append(replace(base, action=Action.SKIP, reason="app does not prune"))
         elif m.annotations.get(PRUNE_ANNOTATION) == "false":
             out.append(replace(base, action=Action.SKIP, reason=f"{PRUNE_ANNOTATION}: 'false'"))
         else:
             out.append(replace(base, diff=_diff(live, None, (), entry.ref)))
     return out
+
+
+def _not_ours(ident: AppId, entry: InventoryEntry, live: Body, *, adopt: bool) -> str:
+    """Why prune must leave ``live`` alone although the inventory lists it; ``""`` if ours."""
+    owner = owner_of((live.get("metadata") or {}).get("annotations"))
+    if owner is not None:
+        if owner.key == ident.key and (owner.source == ident.source or adopt):
+            return ""
+        return f"not pruned: owned by {owner.describe()}"
+    # No tracking annotation: only what gitward applied before objects carried
+    # one, recorded with its uid, may go.
+    if entry.uid and (
+        managed_fields(live, SHARED_FIELD_MANAGER) is not None
+        or managed_fields(live, ident.field_manager) is not None
+    ):
+        return ""
+    return f"not pruned: it carries no {TRACKING_ANNOTATION} naming {ident.describe()}"

@@ -7,12 +7,17 @@ from gitward.plan.inventory import Inventory
 from gitward.record import store
 
 
-def configmap_name(app: str) -> str:
-    return f"gitward-inventory-{app}"
+def configmap_name(key: str) -> str:
+    """Records are named by the app's key (``<environment>.<name>`` or ``<name>``)."""
+    return f"gitward-inventory-{key}"
 
 
-async def load(kube: Kube, app: str) -> Inventory | None:
-    doc = await store.read(kube, configmap_name(app))
+def where(key: str) -> str:
+    return f"{store.record_namespace()}/{configmap_name(key)}"
+
+
+async def load(kube: Kube, key: str) -> Inventory | None:
+    doc = await store.read(kube, configmap_name(key))
     return Inventory.from_doc(doc) if doc else None
 
 

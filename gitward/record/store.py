@@ -6,17 +6,22 @@ import base64
 import contextlib
 import gzip
 import json
-import os
 from typing import Any
 
-from gitward.kube import Kube, NotFound
+from gitward.config.identity import SHARED_FIELD_MANAGER, records_namespace
+from gitward.errors import GitwardError
+from gitward.kube import Conflict, Kube, NotFound
 from gitward.objects import Body
 
 KEY = "doc.json.gz"
 
 
+class RecordConflict(GitwardError):
+    pass
+
+
 def record_namespace() -> str:
-    return os.environ.get("GITWARD_NAMESPACE", "gitward-system")
+    return records_namespace()
 
 
 def encode(doc: Any) -> str:
@@ -63,7 +68,14 @@ async def write(kube: Kube, name: str, doc: Any, *, labels: dict[str, str]) -> N
         "metadata": {"name": name, "namespace": namespace, "labels": labels},
         "binaryData": {KEY: data},
     }
-    await kube.apply(body, force=True)
+    # Never forced: a record some other writer holds fields of is not ours to overwrite.
+    try:
+        await kube.apply(body, field_manager=SHARED_FIELD_MANAGER)
+    except Conflict as e:
+        raise RecordConflict(
+            f"ConfigMap/{namespace}/{name}: another writer holds fields of this gitward "
+            f"record ({e}); gitward will not overwrite it. Delete the ConfigMap and sync again"
+        ) from e
 
 
 async def delete(kube: Kube, name: str) -> None:

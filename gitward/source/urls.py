@@ -93,3 +93,25 @@ def _is_scp_like(url: str) -> bool:
     colon = url.find(":")
     slash = url.find("/")
     return colon > 0 and (slash == -1 or colon < slash)
+
+
+def source_identity(url: str) -> str:
+    """The repository as an app's identity names it: the same for every spelling
+    of one repository, and never holding credentials.
+
+    ``/srv/config``, ``file:///srv/config/`` and ``./config`` run from ``/srv``
+    are one source; so are ``https://bot:pw@Git.example.com/org/config.git``
+    and ``https://git.example.com/org/config``.
+    """
+    parsed = parse_url(url)
+    if parsed.transport == "file":
+        path = parsed.for_git.removeprefix("file://") if "://" in parsed.for_git else parsed.for_git
+        return "file://" + str(Path(path).resolve())
+    if "://" not in parsed.for_git:  # git@host:org/repo
+        host, _, path = parsed.for_git.partition(":")
+        scheme, hostport, path = "ssh", host.rpartition("@")[2], "/" + path.lstrip("/")
+    else:
+        parts = urlsplit(parsed.for_git)
+        scheme, hostport, path = parts.scheme, parts.netloc.rpartition("@")[2], parts.path
+    path = path.rstrip("/").removesuffix(".git")
+    return f"{scheme.lower()}://{hostport.lower()}{path}"

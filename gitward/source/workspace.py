@@ -17,6 +17,7 @@ from pathlib import Path
 from gitward.source.credentials import GitCredentials
 from gitward.source.fetching import GitSource
 from gitward.source.revisions import Revision
+from gitward.source.urls import source_identity
 
 _NO_REVISION = Revision(
     sha="", ref="", author="", subject="", committed_at=datetime.fromtimestamp(0, UTC)
@@ -40,6 +41,21 @@ def open_source(*, repo: str, revision: str | None) -> tuple[Path, Revision]:
     source = GitSource(url=url, credentials=credentials_from_env())
     checkout = source.checkout(revision or "HEAD")
     return checkout.path, checkout.revision
+
+
+def source_of(repo: str) -> str:
+    """The source an app from ``repo`` is identified by (see gitward.config.identity).
+
+    A working copy is identified by the repository it was cloned from, not
+    by where it sits: a CI job checks out into a new directory on every run,
+    and each run must still be the same source.
+    """
+    local = Path(repo)
+    if "://" not in repo and local.is_dir():
+        origin = _git(local, "config", "--get", "remote.origin.url")
+        if origin:
+            return source_identity(origin)
+    return source_identity(repo)
 
 
 def _git(path: Path, *args: str) -> str | None:

@@ -163,6 +163,7 @@ def test_controller_metrics_defines_exactly_the_documented_metrics() -> None:
         "gitward_drift_detected_total": "counter",
         "gitward_drift_corrected_total": "counter",
         "gitward_sync_total": "counter",
+        "gitward_ownership_conflicts_total": "counter",
         "gitward_git_fetch_duration_seconds": "histogram",
         "gitward_watch_restarts_total": "counter",
         "gitward_leader": "gauge",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from gitward.heal.backoff import CAP, ObjectBackoff
-from gitward.heal.fieldsets import actor_of, dotted, leaves, lost_paths
+from gitward.plan.fieldsets import actor_of, dotted, leaves, lost_paths
 
 DEPLOY_FIELDS: dict[str, Any] = {
     "f:metadata": {"f:labels": {"f:app": {}}},
@@ -53,7 +53,7 @@ def test_a_scaled_deployment_lost_replicas_to_kubectl() -> None:
         ("kube-controller-manager", "2026-01-01T00:00:05Z", {"f:status": {"f:replicas": {}}}),
         ("kubectl", "2026-01-01T00:00:03Z", {"f:spec": {"f:replicas": {}}}),
     )
-    assert actor_of(live, lost) == "kubectl"
+    assert actor_of(live, lost, "gitward") == "kubectl"
 
 
 def test_actor_falls_back_to_the_most_recent_other_manager() -> None:
@@ -62,8 +62,8 @@ def test_actor_falls_back_to_the_most_recent_other_manager() -> None:
         ("a", "2026-01-01T00:00:01Z", {"f:x": {}}),
         ("b", "2026-01-01T00:00:09Z", {"f:y": {}}),
     )
-    assert actor_of(live, []) == "b"
-    assert actor_of(body(("gitward", "t", {})), []) == "unknown"
+    assert actor_of(live, [], "gitward") == "b"
+    assert actor_of(body(("gitward", "t", {})), [], "gitward") == "unknown"
 
 
 def test_backoff_heals_first_drift_at_once_then_triples_up_to_the_cap() -> None:

@@ -72,21 +72,23 @@ def _with_fields(fields: dict[str, Any], manager: str = "gitward") -> dict[str, 
 def test_fields_hash_sees_a_field_leaving_gitwards_ownership() -> None:
     before = _with_fields({"f:spec": {"f:replicas": {}, "f:paused": {}}})
     after = _with_fields({"f:spec": {"f:paused": {}}})
-    assert fields_hash(before, ()) != fields_hash(after, ())
+    assert fields_hash(before, (), "gitward") != fields_hash(after, (), "gitward")
 
 
 def test_fields_hash_ignores_ignored_fields() -> None:
     before = _with_fields({"f:spec": {"f:replicas": {}, "f:paused": {}}})
     after = _with_fields({"f:spec": {"f:paused": {}}})
-    assert fields_hash(before, ("/spec/replicas",)) == fields_hash(after, ("/spec/replicas",))
+    assert fields_hash(before, ("/spec/replicas",), "gitward") == fields_hash(
+        after, ("/spec/replicas",), "gitward"
+    )
     assert before["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:replicas"] == {}
 
 
 def test_owning_nothing_hashes_as_the_empty_set_and_differs_from_owning_something() -> None:
-    nothing = fields_hash(_with_fields({}, manager="helm"), ())
-    assert nothing and nothing == fields_hash({"metadata": {}}, ())
-    assert nothing != fields_hash(_with_fields({"f:spec": {"f:replicas": {}}}), ())
+    nothing = fields_hash(_with_fields({}, manager="helm"), (), "gitward")
+    assert nothing and nothing == fields_hash({"metadata": {}}, (), "gitward")
+    assert nothing != fields_hash(_with_fields({"f:spec": {"f:replicas": {}}}), (), "gitward")
 
 
 def test_fields_hash_is_unusable_when_an_ignore_rule_points_into_a_list() -> None:
-    assert fields_hash(_with_fields({"f:spec": {}}), ("/spec/containers/0/image",)) == ""
+    assert fields_hash(_with_fields({"f:spec": {}}), ("/spec/containers/0/image",), "gitward") == ""

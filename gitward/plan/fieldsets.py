@@ -1,7 +1,7 @@
 """Reading ``managedFields``: which fields gitward lost, and to whom.
 
 A hand edit of a field gitward applied moves that field's ownership from
-manager ``gitward`` to the editor (``kubectl-edit``, ``kubectl``, a
+the app's field manager (``gitward/<app>``) to the editor (``kubectl-edit``, ``kubectl``, a
 controller). So drift shows up as fields leaving gitward's set, and the
 manager that now holds them is the actor. Fields that gitward never owned
 (an extra label added by hand) never enter the comparison: they are not drift.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gitward.objects import FIELD_MANAGER, Body
+from gitward.objects import Body
 
 Path = tuple[str, ...]
 
@@ -66,9 +66,10 @@ def manager_sets(body: Body) -> list[tuple[str, str, dict[str, Any]]]:
     return out
 
 
-def gitward_fields(body: Body) -> dict[str, Any]:
-    for manager, _, fields in manager_sets(body):
-        if manager == FIELD_MANAGER:
+def gitward_fields(body: Body, manager: str) -> dict[str, Any]:
+    """The field set the app's own field manager holds."""
+    for name, _, fields in manager_sets(body):
+        if name == manager:
             return fields
     return {}
 
@@ -78,11 +79,28 @@ def lost_paths(before: dict[str, Any], after: dict[str, Any]) -> list[Path]:
     return sorted(leaves(before) - leaves(after))
 
 
-def actor_of(body: Body, lost: list[Path]) -> str:
+def actor_of(body: Body, lost: list[Path], manager: str) -> str:
     """The manager that now owns the most of ``lost``; else the most recent other manager."""
-    others = [(m, t, f) for m, t, f in manager_sets(body) if m != FIELD_MANAGER]
+    others = [(m, t, f) for m, t, f in manager_sets(body) if m != manager]
     if not others:
         return "unknown"
     wanted = set(lost)
     best = max(others, key=lambda e: (len(leaves(e[2]) & wanted), e[1]))
     return best[0] or "unknown"
+
+
+def taken_back(live: Body, applied: Body, manager: str) -> dict[str, list[str]]:
+    """Other managers' fields that ``manager`` holds in ``applied`` but not in ``live``:
+    what an apply takes back, by the manager that held it."""
+    before = leaves(gitward_fields(live, manager))
+    gained = leaves(gitward_fields(applied, manager)) - before
+    out: dict[str, list[str]] = {}
+    if not gained:
+        return out
+    for name, _, fields in manager_sets(live):
+        if name == manager:
+            continue
+        lost = sorted(gained & leaves(fields))
+        if lost:
+            out[name] = [dotted(p) for p in lost]
+    return out

@@ -15,10 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gitward.dev.ports import free_port
 from gitward.kube import Kube
 from gitward.tools import find_tool
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import REPO_ROOT, ConfigRepo, free_port, gitward, helm
+from tests.e2e.helpers import REPO_ROOT, ConfigRepo, gitward, helm
 
 CHART = REPO_ROOT / "deploy" / "chart" / "gitward"
 RELEASE = "gw"

@@ -249,6 +249,7 @@ class Controller:
                 corrupt = isinstance(e, RecordCorrupt)
                 state.sync = SyncState.UNKNOWN if corrupt else SyncState.OUT_OF_SYNC
                 state.message, state.last_sync_result = str(e), "failed"
+                log.warning("app %s: reconcile failed: %s", spec.name, e)
                 self._count("sync_total", app=spec.name, outcome="failed")
             finally:
                 state.busy = False

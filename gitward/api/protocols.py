@@ -76,5 +76,8 @@ class StatusSource(Protocol):
         ...
 
     async def on_webhook(self, event: WebhookEvent) -> None:
-        """Take a verified webhook. Must return promptly: queue a fetch, do not reconcile."""
+        """Take a verified webhook. Must return promptly: queue a fetch, do not reconcile.
+
+        Raises :class:`SourceError` when it cannot take it (a standby would drop it).
+        """
         ...

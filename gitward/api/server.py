@@ -194,9 +194,6 @@ def routes(source: StatusSource, registry: Registry) -> list[Route]:
         return json_response(200, {"history": list(await source.history(name))})
 
     async def webhook(request: Request, params: Mapping[str, str]) -> Response:
-        # A standby would drop the event: say so, and the forge shows a failed delivery.
-        if refused := app_routes_unavailable():
-            return refused
         forge = params["forge"]
         verify = VERIFIERS.get(forge)
         if verify is None:

@@ -15,7 +15,8 @@ What the probes and the API say, by role:
   rolling update, which waits for new pods to be ready, can proceed while the
   old leader still leads).
 * The app routes of a standby answer 503 ``standby: the leader is <pod>``,
-  never a list that would look like "no apps".
+  never a list that would look like "no apps"; so does a webhook it verified,
+  which it would otherwise drop.
 
 SIGTERM finishes or abandons the in-flight work within a grace period, then
 hands the lease over at once rather than letting a standby wait it out.
@@ -156,6 +157,9 @@ class ControllerStatus:
         return self._secret
 
     async def on_webhook(self, event: WebhookEvent) -> None:
+        if not self._leading.is_set():
+            # Dropping it silently would hide the lost trigger; a 503 shows in the forge.
+            raise SourceError(f"webhook {event.forge}: {self.unavailable()}", status=503)
         self.controller.trigger()
 
     def refresh_health(self) -> None:

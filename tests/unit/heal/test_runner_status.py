@@ -11,6 +11,8 @@ from typing import TypeVar
 import pytest
 
 from gitward.api.protocols import SourceError
+from gitward.api.webhooks import WebhookEvent
+from gitward.config.apps import RepoConfig
 from gitward.heal.controller import Controller, ControllerOptions
 from gitward.heal.runner import RECONCILE_LOOP, ControllerStatus
 from gitward.heal.supervise import Supervisor
@@ -125,3 +127,23 @@ def test_history_with_the_api_server_unreachable_is_unavailable_with_the_reason(
     assert error.status == 503
     assert error.message.startswith("app shop: history unavailable: ")
     assert "unreachable" in error.message
+
+
+def test_a_standby_refuses_a_webhook_it_would_drop_and_a_leader_takes_it(tmp_path: Path) -> None:
+    event = WebhookEvent("github", "push", "refs/heads/main")
+
+    async def scenario(
+        status: ControllerStatus, leading: asyncio.Event, supervisor: Supervisor
+    ) -> None:
+        with pytest.raises(SourceError) as caught:
+            await status.on_webhook(event)
+        assert (caught.value.status, caught.value.message) == (
+            503,
+            "webhook github: standby: no leader elected yet",
+        )
+        leading.set()
+        status.controller.config = RepoConfig(apps=())
+        await status.on_webhook(event)
+        assert status.unavailable() == ""
+
+    with_status(tmp_path, scenario)

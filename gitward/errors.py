@@ -12,6 +12,7 @@ so the CLI can print it as-is. Layers subclass it and chain the cause::
     │   ├── NotFound, Conflict, Invalid, Forbidden, Unauthorized
     │   └── Unavailable    transport failures; temporary
     ├── PlanError          validation of a whole change set          (gitward.plan)
+    ├── RecordCorrupt      an inventory or history that does not decode (gitward.record)
     ├── ToolError          a missing or failed external binary       (gitward.tools)
     └── DevClusterError    the local control plane                   (gitward.dev)
 """
@@ -43,3 +44,7 @@ class ToolError(GitwardError):
 
 class PlanError(GitwardError):
     """A change set failed validation; nothing was applied."""
+
+
+class RecordCorrupt(GitwardError):
+    """A record gitward keeps in the cluster does not decode; names its ConfigMap and the fix."""

@@ -139,6 +139,9 @@ async def sync_app(
     if plan.errors:
         raise PlanInvalid(app.name, plan.errors)
     result = SyncResult(app=app.name, revision=revision, plan=plan, inventory=old_inv)
+    # Both records must decode before the first write: a corrupt one fails the
+    # sync (and its dry run) here, with nothing applied, rather than after the apply.
+    last = await history.load(kube, app.id.key)
     if options.dry_run:
         return replace(result, duration_seconds=time.monotonic() - started)
 
@@ -199,7 +202,6 @@ async def sync_app(
     )
     await inventory.save(kube, new_inv)
 
-    last = await history.load(kube, ident.key)
     recorded = False
     if changes.wrote or error is not None or not last or last[0].revision != revision.sha:
         await history.append(

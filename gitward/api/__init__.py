@@ -10,6 +10,7 @@ Modules:
 - :mod:`~gitward.api.metrics`: a Prometheus registry and the controller's metrics.
 - :mod:`~gitward.api.webhooks`: pure per-forge verification of push and merge events.
 - :mod:`~gitward.api.protocols`: :class:`StatusSource`, which the controller implements.
+- :mod:`~gitward.api.auth`: when the API needs a bearer token, and checking it.
 - :mod:`~gitward.api.server`: the asyncio HTTP/1.1 server and its routes.
 - :mod:`~gitward.api.openapi`: the OpenAPI 3.1 document served at ``/openapi.json``.
 """
@@ -22,7 +23,7 @@ from gitward.api.metrics import (
     Registry,
     controller_metrics,
 )
-from gitward.api.protocols import JSONObject, StatusSource
+from gitward.api.protocols import JSONObject, SourceError, StatusSource
 from gitward.api.server import ApiServer, serve
 from gitward.api.webhooks import VERIFIERS, WebhookEvent
 
@@ -35,6 +36,7 @@ __all__ = [
     "Histogram",
     "JSONObject",
     "Registry",
+    "SourceError",
     "StatusSource",
     "WebhookEvent",
     "controller_metrics",

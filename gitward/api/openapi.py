@@ -2,9 +2,9 @@
 
 It is written by hand as a dict, next to the server, and not generated from
 handlers: there are nine endpoints, and we have no framework to generate it
-from. Two tests keep it honest. One checks that its paths and methods are
-exactly the server's routes. The other validates real responses against its
-schemas.
+from. Tests keep it honest: its paths and methods are exactly the server's
+routes, the routes it marks public (``security: []``) are exactly the ones the
+server serves without a token, and real responses validate against its schemas.
 
 App summaries, app details, drift records and history records are built by
 the controller (see :class:`gitward.api.protocols.StatusSource`). Here they
@@ -34,6 +34,15 @@ def _text(description: str, media_type: str = "text/plain") -> dict[str, Any]:
 
 
 _ERROR = _json("An error; the message starts with its subject.", "Error")
+_UNAUTHORIZED = _json(
+    "The controller has an API token and the request did not carry it as a bearer token.",
+    "Error",
+)
+_UNAVAILABLE = _json(
+    "This replica cannot answer: `standby: the leader is <pod>` on a standby (ask the "
+    "leader, or retry through the Service), or the leader has no config from git yet.",
+    "Error",
+)
 
 _APP_NAME = {
     "name": "name",
@@ -44,13 +53,32 @@ _APP_NAME = {
 }
 
 
-def _get(summary: str, ok: dict[str, Any], others: dict[str, Any] | None = None) -> dict[str, Any]:
-    responses: dict[str, Any] = {"200": ok, **(others or {}), "default": _ERROR}
-    return {"get": {"summary": summary, "responses": responses}}
+def _get(
+    summary: str,
+    ok: dict[str, Any],
+    others: dict[str, Any] | None = None,
+    *,
+    public: bool = False,
+) -> dict[str, Any]:
+    """A GET operation; unless ``public``, it needs the bearer token when one is set."""
+    responses: dict[str, Any] = {"200": ok, **(others or {})}
+    operation: dict[str, Any] = {"summary": summary}
+    if public:
+        operation["security"] = []
+    else:
+        responses["401"] = _UNAUTHORIZED
+    operation["responses"] = {**responses, "default": _ERROR}
+    return {"get": operation}
 
 
-def _app_get(summary: str, ok: dict[str, Any]) -> dict[str, Any]:
-    path = _get(summary, ok, {"404": _json("No app by that name.", "Error")})
+def _app_get(
+    summary: str, ok: dict[str, Any], others: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    path = _get(
+        summary,
+        ok,
+        {"404": _json("No app by that name.", "Error"), "503": _UNAVAILABLE, **(others or {})},
+    )
     path["parameters"] = [_APP_NAME]
     return path
 
@@ -65,15 +93,26 @@ def document() -> dict[str, Any]:
             "version": __version__,
             "description": (
                 "Health, metrics, app status and forge webhooks of a running gitward "
-                "controller. Every error body is an Error object."
+                "controller. Every error body is an Error object. When the controller "
+                "has an API token (required unless it listens on loopback), every "
+                "operation but the probes and the webhooks needs it as a bearer token. "
+                "Only the leader answers the app routes; a standby answers 503."
             ),
         },
+        "security": [{"bearer": []}],
         "paths": {
-            "/healthz": _get("Liveness: ok while the event loop runs.", _text("Always `ok`.")),
-            "/readyz": _get(
-                "Readiness: config loaded and watches started.",
+            "/healthz": _get(
+                "Liveness: every long-lived task of the controller is running.",
                 _text("`ok`"),
-                {"503": _text("`not ready`")},
+                {"503": _text("Which task died and waits for its restart.")},
+                public=True,
+            ),
+            "/readyz": _get(
+                "Readiness: the leader has reconciled once and its reconcile loop runs, or a "
+                "standby can read the Lease.",
+                _text("`ok`"),
+                {"503": _text("`not ready: <reason>`")},
+                public=True,
             ),
             "/metrics": _get(
                 "Prometheus metrics.",
@@ -86,7 +125,9 @@ def document() -> dict[str, Any]:
                     "content": {"application/json": {"schema": {"type": "object"}}},
                 },
             ),
-            "/api/v1/apps": _get("Every app, summarised.", _json("The apps.", "AppList")),
+            "/api/v1/apps": _get(
+                "Every app, summarised.", _json("The apps.", "AppList"), {"503": _UNAVAILABLE}
+            ),
             "/api/v1/apps/{name}": _app_get("One app in full.", _json("The app.", "AppDetail")),
             "/api/v1/apps/{name}/drifts": _app_get(
                 "Drift the controller saw in one app and what it did, newest first.",
@@ -95,6 +136,18 @@ def document() -> dict[str, Any]:
             "/api/v1/apps/{name}/history": _app_get(
                 "The syncs of one app recorded in the cluster, newest first.",
                 _json("The sync records.", "History"),
+                {
+                    "500": _json(
+                        "The history ConfigMap does not decode; the message names it and "
+                        "says how to recover.",
+                        "Error",
+                    ),
+                    "503": _json(
+                        "This replica is a standby, or the API server could not be read "
+                        "(the message says which).",
+                        "Error",
+                    ),
+                },
             ),
             "/api/v1/webhooks/{forge}": {
                 "parameters": [
@@ -108,6 +161,7 @@ def document() -> dict[str, Any]:
                 ],
                 "post": {
                     "summary": "A push or merge event from a forge: fetch git now.",
+                    "security": [],
                     "description": (
                         "Verified with the controller's shared secret: github "
                         "`X-Hub-Signature-256: sha256=<hmac>`, gitlab `X-Gitlab-Token`, "
@@ -126,13 +180,24 @@ def document() -> dict[str, Any]:
                         "401": _json("The signature or token did not verify.", "Error"),
                         "404": _json("Unknown forge.", "Error"),
                         "413": _json("The body is larger than 1 MiB.", "Error"),
-                        "503": _json("No webhook secret is configured.", "Error"),
+                        "503": _json(
+                            "No webhook secret is configured, or this replica is a standby "
+                            "(the event is not taken; the leader still polls git).",
+                            "Error",
+                        ),
                         "default": _ERROR,
                     },
                 },
             },
         },
         "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "`--api-token-file` or `$GITWARD_API_TOKEN` of the controller.",
+                }
+            },
             "schemas": {
                 "Error": {
                     "type": "object",
@@ -174,6 +239,6 @@ def document() -> dict[str, Any]:
                     "properties": {"accepted": {"const": True}},
                     "additionalProperties": False,
                 },
-            }
+            },
         },
     }

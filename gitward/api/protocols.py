@@ -8,6 +8,10 @@ builds, so the API needs no second model of an app beside the controller's own.
 Reads are synchronous because they come from the controller's memory, except
 :meth:`StatusSource.history`, which reads the history ConfigMaps from the
 cluster.
+
+A source that cannot answer for a reason it knows (the cluster is unreachable,
+a record is corrupt) raises :class:`SourceError` with the HTTP status and a
+message that starts with its subject. Anything else is a bug: a bare 500.
 """
 
 from __future__ import annotations
@@ -17,17 +21,34 @@ from typing import Any, Protocol, TypeAlias
 
 from gitward.api.webhooks import WebhookEvent
 
-__all__ = ["JSONObject", "StatusSource"]
+__all__ = ["JSONObject", "SourceError", "StatusSource"]
 
 #: A JSON object as ``json.dumps`` takes it: str keys, JSON-ready values.
 JSONObject: TypeAlias = dict[str, Any]
 
 
+class SourceError(Exception):
+    """A known reason the source cannot answer: the API answers ``status`` with ``message``."""
+
+    def __init__(self, message: str, *, status: int = 503) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
 class StatusSource(Protocol):
     """What the controller tells the API. Every method must be cheap, except ``history``."""
 
-    def ready(self) -> bool:
-        """Whether the controller has loaded its config and started its watches."""
+    def liveness(self) -> str:
+        """Empty while the process works; else why it should be restarted (a task is down)."""
+        ...
+
+    def readiness(self) -> str:
+        """Empty when this replica should take traffic; else why not."""
+        ...
+
+    def unavailable(self) -> str:
+        """Empty when the app routes can answer here; else why not (e.g. this is a standby)."""
         ...
 
     def app_names(self) -> Collection[str]:
@@ -55,5 +76,8 @@ class StatusSource(Protocol):
         ...
 
     async def on_webhook(self, event: WebhookEvent) -> None:
-        """Take a verified webhook. Must return promptly: queue a fetch, do not reconcile."""
+        """Take a verified webhook. Must return promptly: queue a fetch, do not reconcile.
+
+        Raises :class:`SourceError` when it cannot take it (a standby would drop it).
+        """
         ...

@@ -18,8 +18,14 @@ What it does, exactly:
   ``Expect: 100-continue`` is honoured.
 - Routes are a table of ``(method, template)``. A path that matches with
   another method gets 405 and ``Allow``; no match gets 404.
-- A handler that raises gets 500 with a JSON error. The exception is logged and
-  the server carries on.
+- With a token, every route but the probes and the webhooks (which carry their
+  own signature) needs ``Authorization: Bearer <token>``; 401 otherwise (see
+  :mod:`~gitward.api.auth`).
+- The app routes answer 503 with the reason while the source cannot answer
+  them (a standby, or no config loaded yet), never an empty list.
+- A handler that raises :class:`~gitward.api.protocols.SourceError` gets its
+  status and message. Any other exception is a bug: 500 with a JSON error. It
+  is logged and the server carries on.
 
 Every error body is ``{"error": "..."}``. The message starts with its subject.
 """
@@ -37,8 +43,9 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from gitward.api import openapi
+from gitward.api.auth import bearer_matches
 from gitward.api.metrics import Registry
-from gitward.api.protocols import StatusSource
+from gitward.api.protocols import SourceError, StatusSource
 from gitward.api.webhooks import VERIFIERS
 
 __all__ = [
@@ -109,6 +116,8 @@ class Route:
     method: str
     template: str
     handler: Handler
+    #: Served without the bearer token: the probes, and webhooks (they carry their own HMAC).
+    public: bool = False
     _parts: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -139,11 +148,17 @@ def routes(source: StatusSource, registry: Registry) -> list[Route]:
     def app_missing(name: str) -> Response:
         return error_response(404, f"app {name} not found")
 
+    def app_routes_unavailable() -> Response | None:
+        reason = source.unavailable()
+        return error_response(503, reason) if reason else None
+
     async def healthz(request: Request, params: Mapping[str, str]) -> Response:
-        return text_response(200, "ok")
+        reason = source.liveness()
+        return text_response(503, reason) if reason else text_response(200, "ok")
 
     async def readyz(request: Request, params: Mapping[str, str]) -> Response:
-        return text_response(200, "ok") if source.ready() else text_response(503, "not ready")
+        reason = source.readiness()
+        return text_response(503, f"not ready: {reason}") if reason else text_response(200, "ok")
 
     async def metrics(request: Request, params: Mapping[str, str]) -> Response:
         return text_response(200, registry.render(), content_type=METRICS_CONTENT_TYPE)
@@ -152,20 +167,28 @@ def routes(source: StatusSource, registry: Registry) -> list[Route]:
         return Response(status=200, body=openapi_body)
 
     async def apps(request: Request, params: Mapping[str, str]) -> Response:
+        if refused := app_routes_unavailable():
+            return refused
         return json_response(200, {"apps": [source.app_summary(n) for n in source.app_names()]})
 
     async def app(request: Request, params: Mapping[str, str]) -> Response:
+        if refused := app_routes_unavailable():
+            return refused
         detail = source.app_detail(params["name"])
         return app_missing(params["name"]) if detail is None else json_response(200, detail)
 
     async def drifts(request: Request, params: Mapping[str, str]) -> Response:
         name = params["name"]
+        if refused := app_routes_unavailable():
+            return refused
         if name not in source.app_names():
             return app_missing(name)
         return json_response(200, {"drifts": list(source.drift_records(name))})
 
     async def history(request: Request, params: Mapping[str, str]) -> Response:
         name = params["name"]
+        if refused := app_routes_unavailable():
+            return refused
         if name not in source.app_names():
             return app_missing(name)
         return json_response(200, {"history": list(await source.history(name))})
@@ -188,15 +211,15 @@ def routes(source: StatusSource, registry: Registry) -> list[Route]:
         return json_response(202, {"accepted": True})
 
     return [
-        Route("GET", "/healthz", healthz),
-        Route("GET", "/readyz", readyz),
+        Route("GET", "/healthz", healthz, public=True),
+        Route("GET", "/readyz", readyz, public=True),
         Route("GET", "/metrics", metrics),
         Route("GET", "/openapi.json", openapi_json),
         Route("GET", "/api/v1/apps", apps),
         Route("GET", "/api/v1/apps/{name}", app),
         Route("GET", "/api/v1/apps/{name}/drifts", drifts),
         Route("GET", "/api/v1/apps/{name}/history", history),
-        Route("POST", "/api/v1/webhooks/{forge}", webhook),
+        Route("POST", "/api/v1/webhooks/{forge}", webhook, public=True),
     ]
 
 
@@ -289,10 +312,15 @@ class ApiServer:
     """A running API server. ``port`` is the bound port, so ``port=0`` works."""
 
     def __init__(
-        self, *, routes: Sequence[Route], read_timeout: float = DEFAULT_READ_TIMEOUT
+        self,
+        *,
+        routes: Sequence[Route],
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        token: str = "",
     ) -> None:
         self.routes = tuple(routes)
         self.read_timeout = read_timeout
+        self._token = token
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[Any]] = set()
 
@@ -331,8 +359,21 @@ class ApiServer:
             if route.method != request.method:
                 allowed.append(route.method)
                 continue
+            if (
+                self._token
+                and not route.public
+                and not bearer_matches(request.headers, self._token)
+            ):
+                return error_response(
+                    401,
+                    f"{request.method} {request.path}: unauthorized; "
+                    "send Authorization: Bearer <API token>",
+                    **{"WWW-Authenticate": 'Bearer realm="gitward"'},
+                )
             try:
                 return await route.handler(request, params)
+            except SourceError as e:
+                return error_response(e.status, e.message)
             except Exception:
                 log.exception("%s %s: handler failed", request.method, request.path)
                 return error_response(
@@ -418,8 +459,12 @@ async def serve(
     source: StatusSource,
     registry: Registry,
     read_timeout: float = DEFAULT_READ_TIMEOUT,
+    token: str = "",
 ) -> ApiServer:
-    """Start the API on ``host:port`` and return it; stop it with ``await server.close()``."""
-    server = ApiServer(routes=routes(source, registry), read_timeout=read_timeout)
+    """Start the API on ``host:port`` and return it; stop it with ``await server.close()``.
+
+    With a ``token``, every route but the public ones needs it as a bearer token.
+    """
+    server = ApiServer(routes=routes(source, registry), read_timeout=read_timeout, token=token)
     await server.start(host=host, port=port)
     return server

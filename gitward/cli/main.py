@@ -433,6 +433,12 @@ def history(app: str, fmt: str) -> None:
 )
 @click.option("--lease-name", default="gitward-controller", show_default=True)
 @click.option("--lease-seconds", type=click.FloatRange(min=1.0), default=15.0, show_default=True)
+@click.option(
+    "--api-token-file",
+    default=None,
+    help="File holding the API's bearer token (else env GITWARD_API_TOKEN). "
+    "Required when --listen is not a loopback address.",
+)
 @errors_to_exit
 def controller(
     repo: str,
@@ -442,14 +448,17 @@ def controller(
     leader_election: bool,
     lease_name: str,
     lease_seconds: float,
+    api_token_file: str | None,
 ) -> None:
     """Reconcile every app continuously; put hand edits back (selfHeal).
 
-    Webhook secret: env GITWARD_WEBHOOK_SECRET. Records namespace: GITWARD_NAMESPACE.
+    Webhook secret: env GITWARD_WEBHOOK_SECRET. API token: env GITWARD_API_TOKEN or
+    --api-token-file. Records namespace: GITWARD_NAMESPACE.
     """
     import logging
     import os
 
+    from gitward.api.auth import is_loopback
     from gitward.cli.workspace import connect
     from gitward.errors import ConfigError
     from gitward.heal.controller import ControllerOptions
@@ -465,9 +474,15 @@ def controller(
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(f"--listen {listen!r}: expected HOST:PORT")
+    token = _api_token(api_token_file)
+    if not token and not is_loopback(host):
+        raise ConfigError(
+            f"--listen {listen}: not a loopback address, so the API needs a token; "
+            "set $GITWARD_API_TOKEN or --api-token-file"
+        )
     options = RunOptions(
         controller=ControllerOptions(repo=repo, revision=revision, poll_interval=poll_interval),
-        host=host,
+        host=host.strip("[]"),
         port=int(port),
         leader_election=leader_election,
         lease=LeaseConfig(
@@ -477,6 +492,7 @@ def controller(
             renew_every=max(lease_seconds / 3, 0.5),
         ),
         webhook_secret=os.environ.get("GITWARD_WEBHOOK_SECRET", ""),
+        api_token=token,
     )
 
     async def go() -> None:
@@ -484,6 +500,24 @@ def controller(
             await run_controller(options, kube=kube)
 
     run(go())
+
+
+def _api_token(path: str | None) -> str:
+    """The API token from ``path`` if given, else ``$GITWARD_API_TOKEN``; ``""`` if neither."""
+    import os
+
+    from gitward.errors import ConfigError
+
+    if path is None:
+        return os.environ.get("GITWARD_API_TOKEN", "").strip()
+    try:
+        with open(path, encoding="utf-8") as f:
+            token = f.read().strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"--api-token-file {path}: cannot read it: {e}") from e
+    if not token:
+        raise ConfigError(f"--api-token-file {path}: the file is empty")
+    return token
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 from gitward.config.apps import AppSpec, RepoConfig
 from gitward.config.loader import load_repo_config
-from gitward.errors import GitwardError
+from gitward.errors import GitwardError, RecordCorrupt
 from gitward.heal import backoff, events
 from gitward.heal.affected import is_affected
 from gitward.heal.records import DriftKind, DriftOutcome, DriftRecord
@@ -145,7 +145,13 @@ class Controller:
         self._trigger.set()
 
     async def lead(self) -> None:
-        """Reconcile until cancelled. Failures are recorded and retried, never fatal."""
+        """Reconcile until cancelled. Failures are recorded and retried, never fatal.
+
+        Every start (a new leader, or a loop restarted after a crash) reconciles
+        every app afresh, which also re-opens the watches of the objects they track.
+        """
+        self.revision = None
+        self.ready.clear()
         self._hub = WatchHub(
             kube=self.kube, on_event=self._on_event, on_restart=self._watch_restarted
         )
@@ -256,8 +262,11 @@ class Controller:
                 state.revision, state.message = rev.sha, ""
                 await self._track(spec, plan, inv)
             except GitwardError as e:
-                state.sync, state.message = SyncState.OUT_OF_SYNC, str(e)
-                state.last_sync_result = "failed"
+                # A record that does not decode says nothing about the cluster: Unknown.
+                corrupt = isinstance(e, RecordCorrupt)
+                state.sync = SyncState.UNKNOWN if corrupt else SyncState.OUT_OF_SYNC
+                state.message, state.last_sync_result = str(e), "failed"
+                log.warning("app %s: reconcile failed: %s", spec.name, e)
                 self._count("sync_total", app=spec.name, outcome="failed")
                 if _is_ownership_conflict(e):
                     self._count("ownership_conflicts_total", app=spec.name)
@@ -407,6 +416,17 @@ class Controller:
         t.heal_task = asyncio.create_task(self._heal(t, record, delay))
 
     async def _heal(self, t: Tracked, record: DriftRecord, delay: float) -> None:
+        """Put one drifted object back; a failure of any kind settles the record as failed."""
+        try:
+            await self._heal_once(t, record, delay)
+        except Exception as e:
+            # Nobody awaits this task: say why here, or the drift would stay pending forever.
+            log.exception("%s: heal failed", t.ref)
+            self._settle(
+                self.apps[t.app], record, DriftOutcome.FAILED, message=f"{t.ref}: heal failed: {e}"
+            )
+
+    async def _heal_once(self, t: Tracked, record: DriftRecord, delay: float) -> None:
         state = self.apps[t.app]
         if delay:
             await asyncio.sleep(delay)
@@ -457,7 +477,14 @@ class Controller:
 
     async def _update_inventory(self, t: Tracked) -> None:
         """Keep the inventory's fingerprint current, so prune still recognises the object."""
-        inv = await inventories.load(self.kube, self.apps[t.app].spec.id.key)
+        try:
+            inv = await inventories.load(self.kube, self.apps[t.app].spec.id.key)
+        except RecordCorrupt as e:
+            # The object is back as git says; the app fails until its record is mended,
+            # and every poll retries it.
+            state = self.apps[t.app]
+            state.sync, state.message, state.last_sync_result = SyncState.UNKNOWN, str(e), "failed"
+            return
         if inv is None:
             return
         entries = tuple(
@@ -485,6 +512,11 @@ class Controller:
     @property
     def tracked(self) -> dict[ObjectRef, Tracked]:
         return self._tracked
+
+    @property
+    def down(self) -> dict[str, str]:
+        """Watches that failed and wait for their restart: name to the reason."""
+        return self._hub.down if self._hub is not None else {}
 
     def drift_records(self, app: str) -> list[dict[str, Any]]:
         state = self.apps.get(app)

@@ -144,6 +144,7 @@ class LeaderElector:
         self.config = config or LeaseConfig()
         self._leading = False
         self._observed: _Observation | None = None
+        self._contact_at: float | None = None  # monotonic time of the last Lease read or write
         self._released = asyncio.Event()
         self._write_lock = asyncio.Lock()
         self._resource: Resource | None = None
@@ -156,6 +157,20 @@ class LeaderElector:
     @property
     def identity(self) -> str:
         return self.config.identity
+
+    @property
+    def holder(self) -> str:
+        """Who held the Lease when we last read it; empty if nobody, or not read yet."""
+        return self._observed.holder if self._observed is not None else ""
+
+    def in_contact(self) -> bool:
+        """Whether a read or write of the Lease succeeded within the last ``lease_seconds``.
+
+        A standby out of contact could not take over; it is not a healthy standby.
+        """
+        if self._contact_at is None:
+            return False
+        return time.monotonic() - self._contact_at < self.config.lease_seconds
 
     async def run(self, *, on_started_leading: Callback, on_stopped_leading: Callback) -> None:
         """Stand by, lead while the Lease is ours, stand by again when it is lost; repeat.
@@ -341,6 +356,7 @@ class LeaderElector:
 
     def _observe(self, lease: Body) -> None:
         """Restart the expiry count whenever the holder or its renewTime changed."""
+        self._contact_at = time.monotonic()
         spec = _spec(lease)
         holder = str(spec.get("holderIdentity") or "")
         renew_time = str(spec.get("renewTime") or "")

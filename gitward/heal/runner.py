@@ -1,9 +1,22 @@
 """``gitward controller``: the controller, its HTTP API, leader election and shutdown.
 
-Only the leader reconciles; a standby keeps its API up (answering ``/readyz``
-and ``/healthz``) and takes over when the lease expires. All state is in git
-and in the cluster, so a new leader starts with a full reconcile and resumes
-where the old one stopped.
+Only the leader reconciles; a standby keeps its API up and takes over when the
+lease expires. All state is in git and in the cluster, so a new leader starts
+with a full reconcile and resumes where the old one stopped.
+
+What the probes and the API say, by role:
+
+* ``/healthz`` is 503 while one of the long-lived tasks (leader election, the
+  reconcile loop, a watch) has died and waits for its restart; the reason names
+  it. The supervisor restarts it with backoff; a kubelet restarts a pod whose
+  tasks keep dying.
+* ``/readyz`` is 200 on the leader once its first reconcile has run and while
+  its reconcile loop runs, and on a standby that can read the Lease (so a
+  rolling update, which waits for new pods to be ready, can proceed while the
+  old leader still leads).
+* The app routes of a standby answer 503 ``standby: the leader is <pod>``,
+  never a list that would look like "no apps"; so does a webhook it verified,
+  which it would otherwise drop.
 
 SIGTERM finishes or abandons the in-flight work within a grace period, then
 hands the lease over at once rather than letting a standby wait it out.
@@ -13,21 +26,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from gitward.api.metrics import Registry, controller_metrics
+from gitward.api.protocols import SourceError
 from gitward.api.server import serve
 from gitward.api.webhooks import WebhookEvent
+from gitward.errors import RecordCorrupt
 from gitward.heal.controller import Controller, ControllerOptions
 from gitward.heal.leader import LeaderElector, LeaseConfig
+from gitward.heal.supervise import Supervisor
 from gitward.health import Health, aggregate, assess
-from gitward.kube import Kube
+from gitward.kube import Kube, KubeError
 from gitward.record import history as histories
 from gitward.source import GitSource
 from gitward.source.workspace import credentials_from_env
+
+log = logging.getLogger("gitward.controller")
+
+RECONCILE_LOOP = "reconcile loop"
 
 
 @dataclass(frozen=True)
@@ -38,20 +59,58 @@ class RunOptions:
     leader_election: bool = True
     lease: LeaseConfig | None = None
     webhook_secret: str = ""
+    #: Bearer token the API requires (all routes but probes and webhooks); empty: none.
+    api_token: str = ""
     grace_seconds: float = 20.0
 
 
 class ControllerStatus:
     """The controller as the HTTP API sees it (:class:`gitward.api.protocols.StatusSource`)."""
 
-    def __init__(self, controller: Controller, *, webhook_secret: str, leading: asyncio.Event):
+    def __init__(
+        self,
+        controller: Controller,
+        *,
+        webhook_secret: str,
+        leading: asyncio.Event,
+        supervisor: Supervisor,
+        elector: LeaderElector | None = None,
+    ):
         self.controller = controller
         self._secret = webhook_secret
         self._leading = leading
+        self._supervisor = supervisor
+        self._elector = elector
         self._health: dict[str, str] = {}
 
-    def ready(self) -> bool:
-        return not self._leading.is_set() or self.controller.ready.is_set()
+    def liveness(self) -> str:
+        down = {**self._supervisor.down, **self.controller.down}
+        return "; ".join(down.values())
+
+    def readiness(self) -> str:
+        if self._leading.is_set():
+            if not self._supervisor.running(RECONCILE_LOOP) or RECONCILE_LOOP in (
+                self._supervisor.down
+            ):
+                return "leader: the reconcile loop is not running"
+            if not self.controller.ready.is_set():
+                return "leader: the first reconcile has not finished"
+            return ""
+        if self._elector is None or not self._elector.in_contact():
+            return "standby: cannot read the Lease"
+        return ""
+
+    def unavailable(self) -> str:
+        if not self._leading.is_set():
+            holder = self._elector.holder if self._elector is not None else ""
+            if holder:
+                return f"standby: the leader is {holder}; ask it"
+            return "standby: no leader elected yet"
+        if self.controller.config is None:
+            # Before the first gitward.yaml loads, an empty list would read as "no apps".
+            reason = self.controller.git_error or "not loaded yet"
+            return f"leader: no config from git yet: {reason}"
+        return ""
 
     def app_names(self) -> Collection[str]:
         return list(self.controller.apps)
@@ -86,12 +145,21 @@ class ControllerStatus:
         return self.controller.drift_records(name)
 
     async def history(self, name: str) -> Sequence[dict[str, Any]]:
-        return [r.to_doc() for r in await histories.load(self.controller.kube, name)]
+        try:
+            records = await histories.load(self.controller.kube, name)
+        except RecordCorrupt as e:
+            raise SourceError(str(e), status=500) from e
+        except KubeError as e:
+            raise SourceError(f"app {name}: history unavailable: {e}", status=503) from e
+        return [r.to_doc() for r in records]
 
     def webhook_secret(self) -> str:
         return self._secret
 
     async def on_webhook(self, event: WebhookEvent) -> None:
+        if not self._leading.is_set():
+            # Dropping it silently would hide the lost trigger; a 503 shows in the forge.
+            raise SourceError(f"webhook {event.forge}: {self.unavailable()}", status=503)
         self.controller.trigger()
 
     def refresh_health(self) -> None:
@@ -109,44 +177,51 @@ async def run(options: RunOptions, *, kube: Kube) -> None:
     source = GitSource(url=options.controller.repo, credentials=credentials_from_env())
     controller = Controller(kube=kube, source=source, options=options.controller, metrics=metrics)
     leading = asyncio.Event()
-    status = ControllerStatus(controller, webhook_secret=options.webhook_secret, leading=leading)
-    server = await serve(host=options.host, port=options.port, source=status, registry=registry)
+    supervisor = Supervisor(log=log)
+    elector: LeaderElector | None = None
+    if options.leader_election:
+        elector = LeaderElector(kube=kube, config=options.lease or LeaseConfig())
+    status = ControllerStatus(
+        controller,
+        webhook_secret=options.webhook_secret,
+        leading=leading,
+        supervisor=supervisor,
+        elector=elector,
+    )
+    server = await serve(
+        host=options.host,
+        port=options.port,
+        source=status,
+        registry=registry,
+        token=options.api_token,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    work: asyncio.Task[None] | None = None
-
     async def started_leading() -> None:
-        nonlocal work
         leading.set()
         metrics.leader.set(1)
-        work = asyncio.create_task(controller.lead())
+        supervisor.start(RECONCILE_LOOP, controller.lead)
 
     async def stopped_leading() -> None:
-        nonlocal work
         leading.clear()
         metrics.leader.set(0)
-        if work is not None:
-            work.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await work
-            work = None
+        await supervisor.stop(RECONCILE_LOOP)
 
     async def health_timer() -> None:
         while True:
             status.refresh_health()
             await asyncio.sleep(2.0)
 
-    elector: LeaderElector | None = None
-    tasks = [asyncio.create_task(health_timer())]
-    if options.leader_election:
-        elector = LeaderElector(kube=kube, config=options.lease or LeaseConfig())
-        tasks.append(
-            asyncio.create_task(
-                elector.run(on_started_leading=started_leading, on_stopped_leading=stopped_leading)
-            )
+    supervisor.start("health refresh", health_timer)
+    if elector is not None:
+        supervisor.start(
+            "leader election",
+            lambda: elector.run(
+                on_started_leading=started_leading, on_stopped_leading=stopped_leading
+            ),
         )
     else:
         await started_leading()
@@ -157,11 +232,7 @@ async def run(options: RunOptions, *, kube: Kube) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(state.lock.acquire(), timeout=options.grace_seconds)
     await stopped_leading()
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+    await supervisor.close()
     if elector is not None:
         with contextlib.suppress(Exception):
             await elector.release()

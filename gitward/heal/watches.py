@@ -5,16 +5,22 @@ the API server; a watch delivers each change as it happens. Each watch starts
 with a LIST (so changes made while nobody watched are seen too), then follows
 the resourceVersion the list returned; bookmarks keep that version fresh, an
 expired version (410 Gone) re-lists, and a broken stream retries with backoff.
+Anything else that ends a watch (a failing event handler) is logged and the
+watch restarted by a :class:`~gitward.heal.supervise.Supervisor`, with a fresh
+LIST so nothing it missed meanwhile is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 
+from gitward.heal.supervise import Supervisor
 from gitward.kube import Gone, Kube, KubeError, Resource
 from gitward.objects import Body
+
+log = logging.getLogger("gitward.watches")
 
 EventHandler = Callable[[str, Body], Awaitable[None]]
 
@@ -32,30 +38,31 @@ class WatchHub:
         self._on_event = on_event
         self._on_restart = on_restart
         self._timeout = timeout_seconds
-        self._tasks: dict[tuple[Resource, str], asyncio.Task[None]] = {}
+        self._supervisor = Supervisor(log=log)
         self._synced: dict[tuple[Resource, str], asyncio.Event] = {}
 
     def ensure(self, resource: Resource, namespace: str) -> asyncio.Event:
         """Watch ``resource`` in ``namespace`` (``""``: cluster-wide); set once listed."""
         key = (resource, namespace if resource.namespaced else "")
-        if key not in self._tasks:
+        if key not in self._synced:
             self._synced[key] = asyncio.Event()
-            self._tasks[key] = asyncio.create_task(
-                self._run(*key), name=f"watch {resource.plural} {namespace}"
-            )
+            where = key[1] or "(all namespaces)"
+            name = f"watch {resource.api_version} {resource.plural} in {where}"
+            self._supervisor.start(name, lambda: self._run(*key))
         return self._synced[key]
 
     @property
     def count(self) -> int:
-        return len(self._tasks)
+        return len(self._synced)
+
+    @property
+    def down(self) -> dict[str, str]:
+        """Watches that failed and wait for their restart: name to the reason."""
+        return self._supervisor.down
 
     async def close(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
-        for task in self._tasks.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        await self._supervisor.close()
+        self._synced.clear()
 
     async def _run(self, resource: Resource, namespace: str) -> None:
         key = (resource, namespace)

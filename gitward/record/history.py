@@ -49,13 +49,72 @@ class SyncRecord:
         return cls(**doc)
 
 
+_TEXT = {"type": "string"}
+
+#: What :meth:`SyncRecord.from_doc` accepts, and nothing else.
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["records"],
+    "properties": {
+        "records": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": [
+                    "app",
+                    "revision",
+                    "ref",
+                    "author",
+                    "subject",
+                    "started_at",
+                    "duration_seconds",
+                    "result",
+                ],
+                "properties": {
+                    "app": _TEXT,
+                    "revision": _TEXT,
+                    "ref": _TEXT,
+                    "author": _TEXT,
+                    "subject": _TEXT,
+                    "started_at": _TEXT,
+                    "duration_seconds": {"type": "number"},
+                    "result": _TEXT,
+                    "message": _TEXT,
+                    "charts": {"type": "array", "items": _TEXT},
+                    "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "actions": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["object", "outcome"],
+                            "properties": {"object": _TEXT, "outcome": _TEXT, "message": _TEXT},
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+
+KIND = store.RecordKind(
+    what="sync history",
+    schema=SCHEMA,
+    remedy=(
+        "delete it (kubectl -n {namespace} delete configmap {name}) or restore it from a "
+        "backup; deleting loses only the list of past syncs"
+    ),
+)
+
+
 def configmap_name(app: str) -> str:
     return f"gitward-history-{app}"
 
 
 async def load(kube: Kube, app: str) -> list[SyncRecord]:
-    """Newest first."""
-    doc = await store.read(kube, configmap_name(app))
+    """Newest first. Raises ``RecordCorrupt`` if the history does not decode."""
+    doc = await store.read(kube, configmap_name(app), kind=KIND)
     return [SyncRecord.from_doc(r) for r in (doc or {}).get("records", [])]
 
 

@@ -2,9 +2,52 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from gitward.kube import Kube
 from gitward.plan.inventory import Inventory
 from gitward.record import store
+
+_TEXT = {"type": "string"}
+
+#: What :meth:`Inventory.from_doc` accepts, and nothing else.
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["app"],
+    "properties": {
+        "app": {"type": "string", "minLength": 1},
+        "revision": _TEXT,
+        "source": _TEXT,
+        "entries": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["group", "kind", "namespace", "name", "version"],
+                "properties": {
+                    "group": _TEXT,
+                    "kind": {"type": "string", "minLength": 1},
+                    "namespace": _TEXT,
+                    "name": {"type": "string", "minLength": 1},
+                    "version": {"type": "string", "minLength": 1},
+                    "uid": _TEXT,
+                    "desired": _TEXT,
+                    "fields": _TEXT,
+                    "values": _TEXT,
+                },
+            },
+        },
+    },
+}
+
+KIND = store.RecordKind(
+    what="inventory",
+    schema=SCHEMA,
+    remedy=(
+        "delete it (kubectl -n {namespace} delete configmap {name}): the next sync "
+        "rebuilds it from the tracking annotations on the app's objects"
+    ),
+)
 
 
 def configmap_name(key: str) -> str:
@@ -17,8 +60,9 @@ def where(key: str) -> str:
 
 
 async def load(kube: Kube, key: str) -> Inventory | None:
-    doc = await store.read(kube, configmap_name(key))
-    return Inventory.from_doc(doc) if doc else None
+    """The app's inventory; ``None`` if it has none. Raises ``RecordCorrupt`` if unreadable."""
+    doc = await store.read(kube, configmap_name(key), kind=KIND)
+    return Inventory.from_doc(doc) if doc is not None else None
 
 
 async def save(kube: Kube, inventory: Inventory) -> None:

@@ -1,19 +1,47 @@
-"""Compressed JSON documents in ConfigMaps: the storage under inventory and history."""
+"""Compressed JSON documents in ConfigMaps: the storage under inventory and history.
+
+Anyone with write access to the records namespace can change a record, and a
+hand edit, a bad restore or a disk error can leave one that does not decode.
+Every read therefore checks the whole chain (base64, gzip, JSON, and the
+document's shape against a JSON Schema) and turns any failure into one
+:class:`~gitward.errors.RecordCorrupt` that names the ConfigMap and says how to
+recover. The app whose record it is fails; nothing else does.
+"""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
 import gzip
+import io
 import json
+import zlib
+from dataclasses import dataclass
 from typing import Any
 
+import jsonschema
+from jsonschema.exceptions import best_match
+
 from gitward.config.identity import SHARED_FIELD_MANAGER, records_namespace
-from gitward.errors import GitwardError
+from gitward.errors import GitwardError, RecordCorrupt
 from gitward.kube import Conflict, Kube, NotFound
 from gitward.objects import Body
 
 KEY = "doc.json.gz"
+# A ConfigMap holds at most 1 MiB; a record that inflates past this is not ours
+# (and reading it whole would let a crafted one exhaust the controller's memory).
+MAX_DOCUMENT_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """One kind of record: what it is called, its shape, and what deleting it costs."""
+
+    what: str
+    schema: dict[str, Any]
+    #: How to recover, with ``{namespace}`` and ``{name}`` filled in.
+    remedy: str
 
 
 class RecordConflict(GitwardError):
@@ -30,7 +58,46 @@ def encode(doc: Any) -> str:
 
 
 def decode(data: str) -> Any:
-    return json.loads(gzip.decompress(base64.b64decode(data)))
+    """The document in a ``binaryData`` value; raises ``ValueError`` naming what is wrong."""
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise ValueError(f"not base64: {e}") from e
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
+            inflated = f.read(MAX_DOCUMENT_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as e:
+        raise ValueError(f"not gzip: {e}") from e
+    if len(inflated) > MAX_DOCUMENT_BYTES:
+        raise ValueError(f"inflates to more than {MAX_DOCUMENT_BYTES} bytes")
+    try:
+        return json.loads(inflated)
+    except ValueError as e:
+        raise ValueError(f"not JSON: {e}") from e
+
+
+def decode_record(body: Body, *, kind: RecordKind) -> Any:
+    """The checked document in ConfigMap ``body``; :class:`RecordCorrupt` if it is not one."""
+    meta = body.get("metadata") or {}
+    namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+
+    def corrupt(problem: str) -> RecordCorrupt:
+        return RecordCorrupt(
+            f"ConfigMap/{namespace}/{name}: not a valid gitward {kind.what} record ({problem}); "
+            + kind.remedy.format(namespace=namespace, name=name)
+        )
+
+    data = (body.get("binaryData") or {}).get(KEY)
+    if not isinstance(data, str) or not data:
+        raise corrupt(f"no binaryData key {KEY}")
+    try:
+        doc = decode(data)
+    except ValueError as e:
+        raise corrupt(str(e)) from e
+    error = best_match(jsonschema.Draft202012Validator(kind.schema).iter_errors(doc))
+    if error is not None:
+        raise corrupt(f"{error.json_path}: {error.message}") from error
+    return doc
 
 
 async def ensure_namespace(kube: Kube, namespace: str) -> None:
@@ -40,15 +107,19 @@ async def ensure_namespace(kube: Kube, namespace: str) -> None:
         await kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
 
 
-async def read(kube: Kube, name: str) -> Any | None:
-    """The document in ConfigMap ``name``, or ``None`` when there is none."""
+async def read(kube: Kube, name: str, *, kind: RecordKind) -> Any | None:
+    """The checked document in ConfigMap ``name``, or ``None`` when there is none.
+
+    Raises :class:`RecordCorrupt` when the ConfigMap exists but holds no valid record.
+    """
     cm = await kube.resource_for("v1", "ConfigMap")
     assert cm is not None
-    body = await kube.get(cm, name=name, namespace=record_namespace())
+    namespace = record_namespace()
+    body = await kube.get(cm, name=name, namespace=namespace)
     if body is None:
         return None
-    data = (body.get("binaryData") or {}).get(KEY)
-    return decode(data) if data else None
+    body.setdefault("metadata", {}).update(namespace=namespace, name=name)
+    return decode_record(body, kind=kind)
 
 
 async def write(kube: Kube, name: str, doc: Any, *, labels: dict[str, str]) -> None:

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import pytest
 
+from gitward.dev.ports import free_port
 from gitward.kube import Kube
+from gitward.tools import find_tool
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import REPO_ROOT, helm
+from tests.e2e.helpers import REPO_ROOT, ConfigRepo, gitward, helm
 
 CHART = REPO_ROOT / "deploy" / "chart" / "gitward"
 RELEASE = "gw"
@@ -159,13 +167,18 @@ def test_install_runs_two_ready_replicas_with_a_hardened_pod(
     assert len(pods) == 2
 
 
-def test_service_account_reads_everything_and_runs_its_lease(
+def test_service_account_reads_every_kind_but_secrets_and_runs_its_lease(
     cluster: Cluster, installed: Install
 ) -> None:
     ns = installed.namespace
     for verb in ("get", "list", "watch"):
         assert allowed(cluster, installed, verb, "pods"), f"{verb} pods cluster-wide"
         assert allowed(cluster, installed, verb, "deployments", group="apps", namespace="default")
+        assert allowed(cluster, installed, verb, "storageclasses", group="storage.k8s.io")
+        # No Secret anywhere unless listed in rbac.secrets.namespaces (empty by default).
+        assert not allowed(cluster, installed, verb, "secrets"), f"{verb} secrets cluster-wide"
+        assert not allowed(cluster, installed, verb, "secrets", namespace="shop")
+        assert not allowed(cluster, installed, verb, "secrets", namespace=ns)
     lease = {"group": "coordination.k8s.io", "namespace": ns}
     assert allowed(cluster, installed, "create", "leases", **lease)
     assert allowed(cluster, installed, "update", "leases", name=FULLNAME, **lease)
@@ -187,13 +200,19 @@ def test_service_account_writes_only_the_managed_kinds(
         cluster, installed, "create", "customresourcedefinitions", group="apiextensions.k8s.io"
     )
     rbac = "rbac.authorization.k8s.io"
-    assert allowed(cluster, installed, "create", "roles", group=rbac, namespace="shop")
-    # No way to grant itself more than it holds.
-    assert not allowed(cluster, installed, "create", "clusterroles", group=rbac)
-    assert not allowed(cluster, installed, "create", "clusterrolebindings", group=rbac)
-    assert not allowed(cluster, installed, "escalate", "roles", group=rbac, namespace="shop")
-    assert not allowed(cluster, installed, "bind", "clusterroles", group=rbac)
+    # No way to grant itself more than it holds: no RBAC writes, bind, escalate or impersonate.
+    for verb in ("create", "update", "patch", "delete"):
+        for kind in ("roles", "rolebindings"):
+            assert not allowed(cluster, installed, verb, kind, group=rbac, namespace="shop")
+        for kind in ("clusterroles", "clusterrolebindings"):
+            assert not allowed(cluster, installed, verb, kind, group=rbac)
+        assert not allowed(cluster, installed, verb, "secrets", namespace="shop")
+    for verb in ("bind", "escalate"):
+        assert not allowed(cluster, installed, verb, "roles", group=rbac, namespace="shop")
+        assert not allowed(cluster, installed, verb, "clusterroles", group=rbac)
     assert not allowed(cluster, installed, "impersonate", "users")
+    assert not allowed(cluster, installed, "impersonate", "groups")
+    assert not allowed(cluster, installed, "impersonate", "serviceaccounts", namespace="shop")
     # Kinds outside rbac.manage: readable, not writable.
     storage = "storage.k8s.io"
     assert allowed(cluster, installed, "list", "storageclasses", group=storage)
@@ -224,3 +243,148 @@ def test_namespaced_install_writes_only_in_its_namespace(cluster: Cluster, names
         assert cluster.get(rbac, "ClusterRoleBinding", read) is not None
         assert cluster.get(rbac, "ClusterRoleBinding", manage) is None
         assert cluster.get(rbac, "RoleBinding", f"{FULLNAME}-manage", namespace) is not None
+
+
+def minimal(namespace: str, *values: str) -> tuple[str, ...]:
+    """Values for an install the tests only ask the authorizer about."""
+    return (
+        "repo.url=https://git.example.invalid/platform/config.git",
+        f"recordsNamespace={namespace}",
+        "replicaCount=1",
+        *values,
+    )
+
+
+def test_secrets_are_read_and_written_only_in_the_listed_namespaces(
+    cluster: Cluster, namespace: str
+) -> None:
+    values = minimal(namespace, f"rbac.secrets.namespaces={{{namespace}}}")
+    with install(cluster, namespace, *values, wait=False) as who:
+        for verb in ("get", "list", "watch", "create", "update", "patch", "delete"):
+            assert allowed(cluster, who, verb, "secrets", namespace=namespace), verb
+            assert not allowed(cluster, who, verb, "secrets", namespace="shop"), verb
+            assert not allowed(cluster, who, verb, "secrets"), f"{verb} secrets cluster-wide"
+
+
+def test_rbac_kinds_are_written_only_when_an_operator_lists_them(
+    cluster: Cluster, namespace: str
+) -> None:
+    rbac = "rbac.authorization.k8s.io"
+    values = minimal(
+        namespace,
+        f"rbac.manage[0].apiGroups={{{rbac}}}",
+        "rbac.manage[0].resources={roles,rolebindings}",
+    )
+    with install(cluster, namespace, *values, wait=False) as who:
+        assert allowed(cluster, who, "create", "roles", group=rbac, namespace="shop")
+        assert allowed(cluster, who, "create", "rolebindings", group=rbac, namespace="shop")
+        # Still no way past its own rights.
+        assert not allowed(cluster, who, "bind", "clusterroles", group=rbac)
+        assert not allowed(cluster, who, "escalate", "roles", group=rbac, namespace="shop")
+        assert not allowed(cluster, who, "create", "clusterrolebindings", group=rbac)
+
+
+def test_impersonation_is_granted_only_when_enabled_and_only_on_the_listed_accounts(
+    cluster: Cluster, namespace: str
+) -> None:
+    def may_impersonate(who: Install, name: str, ns: str = namespace) -> bool:
+        return allowed(cluster, who, "impersonate", "serviceaccounts", namespace=ns, name=name)
+
+    with install(cluster, namespace, *minimal(namespace), wait=False) as who:
+        assert not may_impersonate(who, "deployer")
+    values = minimal(
+        namespace,
+        "rbac.impersonate.enabled=true",
+        f"rbac.impersonate.serviceAccounts[0].namespace={namespace}",
+        "rbac.impersonate.serviceAccounts[0].name=deployer",
+    )
+    with install(cluster, namespace, *values, wait=False) as who:
+        assert may_impersonate(who, "deployer")
+        assert not may_impersonate(who, "other")
+        assert not may_impersonate(who, "deployer", ns="shop")
+        assert not allowed(cluster, who, "impersonate", "users")
+        assert not allowed(cluster, who, "impersonate", "groups")
+
+
+@pytest.mark.parametrize(
+    ("values", "refusal"),
+    [
+        ("rbac:\n  read: [{apiGroups: ['*'], resources: ['*']}]\n", "rbac.read: "),
+        ("rbac:\n  manage: [{apiGroups: [''], resources: [secrets]}]\n", "rbac.manage: "),
+        ("rbac:\n  manageVerbs: [create, bind]\n", 'rbac.manageVerbs: "bind"'),
+        ("rbac:\n  manageVerbs: [escalate]\n", 'rbac.manageVerbs: "escalate"'),
+        ("rbac:\n  impersonate: {enabled: true}\n", "rbac.impersonate.enabled: "),
+    ],
+)
+def test_the_chart_refuses_values_that_open_secrets_or_escalation(
+    tmp_path: Path, values: str, refusal: str
+) -> None:
+    file = tmp_path / "values.yaml"
+    file.write_text(values)
+    proc = subprocess.run(
+        [str(find_tool("helm")), "template", RELEASE, str(CHART), "-f", str(file)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert refusal in proc.stderr, proc.stderr
+
+
+def test_the_api_needs_the_token_from_the_charts_secret_off_loopback(
+    cluster: Cluster, installed: Install, tmp_path: Path, git_env: dict[str, str]
+) -> None:
+    secret = cluster.get("v1", "Secret", FULLNAME, installed.namespace)
+    assert secret is not None
+    token = base64.b64decode(secret["data"]["apiToken"]).decode()
+    assert len(token) >= 32, "the chart generates a strong token"
+    repo = ConfigRepo(tmp_path / "config")
+    repo.write("gitward.yaml", {"apps": []})
+    repo.commit("no apps")
+    port = free_port()
+    args = ["controller", "--repo", repo.url, "--no-leader-election"]
+    args += ["--listen", f"0.0.0.0:{port}"]
+
+    refused = gitward(*args, env={"GITWARD_API_TOKEN": ""})
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        f"error: --listen 0.0.0.0:{port}: not a loopback address, so the API needs a token; "
+        "set $GITWARD_API_TOKEN or --api-token-file"
+    )
+
+    token_file = tmp_path / "api-token"
+    token_file.write_text(token + "\n")
+    log = tmp_path / "controller.log"
+    env = {**os.environ, "GITWARD_CACHE": str(tmp_path / "cache"), "GITWARD_API_TOKEN": ""}
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gitward", *args, "--api-token-file", str(token_file)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{url}/api/v1/apps", headers=auth, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        for path in ("/api/v1/apps", "/metrics", "/openapi.json"):
+            for headers in ({}, {"Authorization": "Bearer not-the-token"}):
+                answer = httpx.get(url + path, headers=headers, timeout=5)
+                assert answer.status_code == 401, (path, headers)
+            assert httpx.get(url + path, headers=auth, timeout=5).status_code == 200
+        assert httpx.get(f"{url}/api/v1/apps", headers=auth).json() == {"apps": []}
+        for probe in ("/healthz", "/readyz"):
+            assert httpx.get(url + probe, timeout=5).text == "ok"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

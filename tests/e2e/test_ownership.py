@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from gitward.config.identity import TRACKING_ANNOTATION
+from gitward.record import inventory as inventories
 from gitward.record import store
 from tests.e2e import helpers
 from tests.e2e.conftest import Cluster
@@ -325,10 +326,9 @@ def test_records_of_the_previous_format_are_picked_up_with_no_orphan_and_no_dupl
         managers = {e["manager"] for e in live["metadata"]["managedFields"]}
         assert managers == {f"gitward/{app_name}"}, managers
         assert TRACKING_ANNOTATION in live["metadata"]["annotations"]
-    inventory = cluster.call(lambda kube: store.read(kube, f"gitward-inventory-{app_name}"))
-    assert isinstance(inventory, dict)
-    assert inventory["source"] == f"file://{repo.path}"
-    assert sorted(e["name"] for e in inventory["entries"]) == ["old-0", "old-1"]
+    inventory = cluster.call(lambda kube: inventories.load(kube, app_name))
+    assert inventory is not None and inventory.source == f"file://{repo.path}"
+    assert sorted(e.name for e in inventory.entries) == ["old-0", "old-1"]
     assert gitward("diff", app_name, "--repo", repo.url, "--revision", "main").returncode == 0
 
 

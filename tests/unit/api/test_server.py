@@ -15,7 +15,8 @@ import jsonschema
 
 from gitward.api import openapi
 from gitward.api.metrics import Registry, controller_metrics
-from gitward.api.server import MAX_BODY_BYTES, ApiServer, serve
+from gitward.api.protocols import SourceError
+from gitward.api.server import MAX_BODY_BYTES, ApiServer, routes, serve
 from gitward.api.webhooks import WebhookEvent
 
 SECRET = "hook-secret"
@@ -40,12 +41,22 @@ class FakeSource:
         default_factory=lambda: {"shop": [{"revision": "a" * 40, "outcome": "succeeded"}]}
     )
     secret: str = SECRET
-    is_ready: bool = True
+    not_ready: str = ""
+    down: str = ""
+    standby: str = ""
     broken: bool = False
+    history_error: SourceError | None = None
+    webhook_error: SourceError | None = None
     events: list[WebhookEvent] = field(default_factory=list)
 
-    def ready(self) -> bool:
-        return self.is_ready
+    def liveness(self) -> str:
+        return self.down
+
+    def readiness(self) -> str:
+        return self.not_ready
+
+    def unavailable(self) -> str:
+        return self.standby
 
     def app_names(self) -> Collection[str]:
         if self.broken:
@@ -64,26 +75,37 @@ class FakeSource:
 
     async def history(self, name: str) -> Sequence[dict[str, Any]]:
         await asyncio.sleep(0)
+        if self.history_error is not None:
+            raise self.history_error
         return self.histories.get(name, [])
 
     def webhook_secret(self) -> str:
         return self.secret
 
     async def on_webhook(self, event: WebhookEvent) -> None:
+        if self.webhook_error is not None:
+            raise self.webhook_error
         self.events.append(event)
 
 
 Scenario = Callable[[httpx.AsyncClient, ApiServer], Awaitable[None]]
 
 
-def run(scenario: Scenario, source: FakeSource, *, read_timeout: float = 5.0) -> None:
+def run(
+    scenario: Scenario, source: FakeSource, *, read_timeout: float = 5.0, token: str = ""
+) -> None:
     """Serve ``source`` on a free port and run ``scenario`` against it."""
     registry = Registry()
     controller_metrics(registry).leader.set(1)
 
     async def main() -> None:
         server = await serve(
-            host="127.0.0.1", port=0, source=source, registry=registry, read_timeout=read_timeout
+            host="127.0.0.1",
+            port=0,
+            source=source,
+            registry=registry,
+            read_timeout=read_timeout,
+            token=token,
         )
         try:
             base = f"http://127.0.0.1:{server.port}"
@@ -131,15 +153,29 @@ def test_healthz_answers_ok() -> None:
         assert (response.status_code, response.text) == (200, "ok")
         assert response.headers["connection"] == "close"
 
-    run(scenario, FakeSource(is_ready=False))
+    run(scenario, FakeSource(not_ready="standby: cannot read the Lease"))
 
 
-def test_readyz_follows_the_source() -> None:
-    source = FakeSource(is_ready=False)
+def test_healthz_is_503_with_the_reason_while_a_task_is_down() -> None:
+    source = FakeSource(down="reconcile loop: died: ValueError: boom")
 
     async def scenario(client: httpx.AsyncClient, server: ApiServer) -> None:
-        assert (await client.get("/readyz")).status_code == 503
-        source.is_ready = True
+        response = await client.get("/healthz")
+        assert (response.status_code, response.text) == (503, source.down)
+        source.down = ""
+        assert (await client.get("/healthz")).status_code == 200
+
+    run(scenario, source)
+
+
+def test_readyz_follows_the_source_and_says_why_not() -> None:
+    source = FakeSource(not_ready="leader: the first reconcile has not finished")
+
+    async def scenario(client: httpx.AsyncClient, server: ApiServer) -> None:
+        response = await client.get("/readyz")
+        assert response.status_code == 503
+        assert response.text == "not ready: leader: the first reconcile has not finished"
+        source.not_ready = ""
         assert (await client.get("/readyz")).status_code == 200
 
     run(scenario, source)
@@ -215,6 +251,101 @@ def test_drifts_and_history_of_an_unknown_app_are_404() -> None:
         for path in ("/api/v1/apps/nope/drifts", "/api/v1/apps/nope/history"):
             response = await client.get(path)
             assert (response.status_code, response.json()) == (404, {"error": "app nope not found"})
+
+    run(scenario, FakeSource())
+
+
+def test_a_standby_answers_every_app_route_with_503_naming_the_leader() -> None:
+    source = FakeSource(standby="standby: the leader is gitward-7d9f-abcde; ask it")
+
+    async def scenario(client: httpx.AsyncClient, server: ApiServer) -> None:
+        for path in (
+            "/api/v1/apps",
+            "/api/v1/apps/shop",
+            "/api/v1/apps/shop/drifts",
+            "/api/v1/apps/shop/history",
+        ):
+            response = await client.get(path)
+            assert (response.status_code, response.json()) == (503, {"error": source.standby})
+            validate(response.json(), "Error")
+        # The probes and metrics still answer: a healthy standby is alive and ready.
+        assert (await client.get("/healthz")).status_code == 200
+        assert (await client.get("/readyz")).status_code == 200
+        assert (await client.get("/metrics")).status_code == 200
+
+    run(scenario, source)
+
+
+def test_a_webhook_the_source_cannot_take_is_answered_with_its_reason() -> None:
+    source = FakeSource(webhook_error=SourceError("webhook github: standby: the leader is a"))
+
+    async def scenario(client: httpx.AsyncClient, server: ApiServer) -> None:
+        hook = await client.post(
+            "/api/v1/webhooks/github", content=PUSH, headers=github_headers(PUSH)
+        )
+        assert (hook.status_code, hook.json()) == (
+            503,
+            {"error": "webhook github: standby: the leader is a"},
+        )
+
+    run(scenario, source)
+
+
+def test_a_known_failure_of_the_source_is_answered_with_its_status_and_reason() -> None:
+    unreachable = "app shop: history unavailable: ConfigMap/gitward-system/x: connection refused"
+    source = FakeSource(history_error=SourceError(unreachable, status=503))
+
+    async def scenario(client: httpx.AsyncClient, server: ApiServer) -> None:
+        response = await client.get("/api/v1/apps/shop/history")
+        assert (response.status_code, response.json()) == (503, {"error": unreachable})
+        corrupt = "ConfigMap/gitward-system/gitward-history-shop: not a valid gitward record"
+        source.history_error = SourceError(corrupt, status=500)
+        response = await client.get("/api/v1/apps/shop/history")
+        assert (response.status_code, response.json()) == (500, {"error": corrupt})
+
+    run(scenario, source)
+
+
+# --- authentication -----------------------------------------------------------------
+
+TOKEN = "api-token-0123456789"
+
+
+def test_with_a_token_every_route_but_the_probes_and_webhooks_needs_it() -> None:
+    source = FakeSource()
+
+    async def scenario(client: httpx.AsyncClient, server: ApiServer) -> None:
+        guarded = ["/api/v1/apps", "/api/v1/apps/shop", "/api/v1/apps/shop/history", "/metrics"]
+        for path in [*guarded, "/openapi.json"]:
+            for headers in (
+                {},
+                {"Authorization": "Bearer wrong-token"},
+                {"Authorization": f"Basic {TOKEN}"},
+                {"Authorization": f"Bearer {TOKEN}x"},
+            ):
+                refused = await client.get(path, headers=headers)
+                assert refused.status_code == 401, (path, headers)
+                assert refused.headers["www-authenticate"] == 'Bearer realm="gitward"'
+                assert refused.json()["error"].startswith(f"GET {path}: unauthorized")
+            ok = await client.get(path, headers={"Authorization": f"Bearer {TOKEN}"})
+            assert ok.status_code == 200, path
+        lower = await client.get("/api/v1/apps", headers={"authorization": f"bearer {TOKEN}"})
+        assert lower.status_code == 200, "the scheme is case-insensitive"
+        for probe in ("/healthz", "/readyz"):
+            assert (await client.get(probe)).status_code == 200
+        hook = await client.post(
+            "/api/v1/webhooks/github", content=PUSH, headers=github_headers(PUSH)
+        )
+        assert hook.status_code == 202, "webhooks are verified by their own signature"
+
+    run(scenario, source, token=TOKEN)
+    assert len(source.events) == 1
+
+
+def test_without_a_token_the_api_is_open() -> None:
+    async def scenario(client: httpx.AsyncClient, server: ApiServer) -> None:
+        assert (await client.get("/api/v1/apps")).status_code == 200
+        assert (await client.get("/metrics")).status_code == 200
 
     run(scenario, FakeSource())
 
@@ -404,6 +535,32 @@ def test_openapi_describes_exactly_the_served_routes() -> None:
         assert described == {(route.method, route.template) for route in server.routes}
 
     run(scenario, FakeSource())
+
+
+def test_openapi_marks_public_exactly_the_routes_served_without_a_token() -> None:
+    doc = openapi.document()
+    assert doc["security"] == [{"bearer": []}]
+    assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    public = {
+        (method.upper(), path)
+        for path, item in doc["paths"].items()
+        for method, operation in item.items()
+        if method in ("get", "post") and operation.get("security") == []
+    }
+    served = {(r.method, r.template) for r in routes(FakeSource(), Registry()) if r.public}
+    assert (
+        public
+        == served
+        == {
+            ("GET", "/healthz"),
+            ("GET", "/readyz"),
+            ("POST", "/api/v1/webhooks/{forge}"),
+        }
+    )
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if method == "get" and (method.upper(), path) not in public:
+                assert "401" in operation["responses"], path
 
 
 def test_openapi_schemas_are_valid_and_every_reference_resolves() -> None:

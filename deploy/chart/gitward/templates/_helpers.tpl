@@ -64,3 +64,26 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "gitward.image" -}}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
 {{- end }}
+
+{{/*
+Refuse values that would let gitward read Secrets cluster-wide or escalate its
+own rights. Renders nothing; fails the install with a message naming the value.
+*/}}
+{{- define "gitward.checkRbac" -}}
+{{- range $list := list "read" "manage" }}
+{{- range (index $.Values.rbac $list) }}
+{{- $core := or (has "" .apiGroups) (has "*" .apiGroups) }}
+{{- if and $core (or (has "*" .resources) (has "secrets" .resources)) }}
+{{- fail (printf "rbac.%s: the rule on apiGroups %s, resources %s covers Secrets; name the core resources one by one and grant Secrets through rbac.secrets.namespaces" $list (toJson .apiGroups) (toJson .resources)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range .Values.rbac.manageVerbs }}
+{{- if has . (list "bind" "escalate" "impersonate" "*") }}
+{{- fail (printf "rbac.manageVerbs: %q would let gitward grant itself more rights; use rbac.impersonate for per-app ServiceAccounts" .) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.rbac.impersonate.enabled (not .Values.rbac.impersonate.serviceAccounts) }}
+{{- fail "rbac.impersonate.enabled: list the ServiceAccounts in rbac.impersonate.serviceAccounts" }}
+{{- end }}
+{{- end }}

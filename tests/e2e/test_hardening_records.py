@@ -1,0 +1,309 @@
+"""Corrupt records, controller roles and an unreachable API server, on the real control plane.
+
+A record that does not decode fails its own app with one line naming the
+ConfigMap; every other app, the controller's loops and its probes carry on,
+and the app recovers once the record is restored or deleted.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Cluster
+from tests.e2e.helpers import ConfigRepo, gitward
+from tests.e2e.test_controller import SETTINGS, WEB, colour, eventually, kubectl, start_controller
+
+RECORDS = "gitward-system"
+
+
+def record_name(kind: str, app: str) -> str:
+    return f"gitward-{kind}-{app}"
+
+
+def record_data(cluster: Cluster, kind: str, app: str) -> dict[str, str]:
+    cm = cluster.get("v1", "ConfigMap", record_name(kind, app), RECORDS)
+    assert cm is not None, f"no {kind} record for {app}"
+    return dict(cm["binaryData"])
+
+
+def put_record(cluster: Cluster, kind: str, app: str, binary_data: dict[str, str]) -> None:
+    """Overwrite the record by hand, as an operator's mistake or a bad restore would."""
+    cluster.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": record_name(kind, app), "namespace": RECORDS},
+            "binaryData": binary_data,
+        },
+        field_manager="hand",
+        force=True,
+    )
+
+
+def not_gzip() -> dict[str, str]:
+    return {"doc.json.gz": base64.b64encode(b"garbage, certainly not gzip").decode()}
+
+
+def wrong_shape(doc: Any) -> dict[str, str]:
+    raw = gzip.compress(json.dumps(doc).encode())
+    return {"doc.json.gz": base64.b64encode(raw).decode()}
+
+
+def one_line_error(proc: Any, configmap: str) -> str:
+    """The process failed with exit 2 and exactly one line, naming ``configmap``."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"error: ConfigMap/{RECORDS}/{configmap}: not a valid gitward "), (
+        lines[0]
+    )
+    return str(lines[0])
+
+
+def two_auto_apps(tmp_path: Path, namespace: str, app_name: str) -> ConfigRepo:
+    """App ``app_name`` (a ConfigMap) and ``<app_name>-b`` (a Deployment), both self-healing."""
+    repo = ConfigRepo(tmp_path / "config")
+    common = {"namespace": namespace, "autoSync": True, "selfHeal": True}
+    repo.write(
+        "gitward.yaml",
+        {
+            "apps": [
+                {"name": app_name, "path": "a", **common},
+                {"name": f"{app_name}-b", "path": "b", **common},
+            ]
+        },
+    )
+    repo.write("a/settings.yaml", SETTINGS.format("blue"))
+    repo.write("b/web.yaml", WEB)
+    repo.commit("two apps")
+    return repo
+
+
+def replicas(cluster: Cluster, namespace: str) -> int:
+    deployment = cluster.get("apps/v1", "Deployment", "web", namespace)
+    assert deployment is not None
+    return int(deployment["spec"]["replicas"])
+
+
+def test_a_corrupt_inventory_fails_its_app_alone_and_the_app_recovers_once_restored(
+    cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
+) -> None:
+    other = f"{app_name}-b"
+    repo = two_auto_apps(tmp_path, namespace, app_name)
+    running = start_controller(repo, tmp_path, poll=1)
+    try:
+        eventually(
+            lambda: all(running.app(a)["sync"] == "Synced" for a in (app_name, other)),
+            what="both apps synced",
+        )
+        good = record_data(cluster, "inventory", app_name)
+        put_record(cluster, "inventory", app_name, not_gzip())
+        repo.write("a/settings.yaml", SETTINGS.format("green"))
+        repo.commit("green")
+
+        inventory = record_name("inventory", app_name)
+        app = eventually(
+            lambda: (
+                running.app(app_name)["message"].startswith(f"ConfigMap/{RECORDS}/{inventory}")
+                and running.app(app_name)
+            ),
+            what="the app shows its corrupt record",
+        )
+        assert app["sync"] == "Unknown" and app["lastSyncResult"] == "failed"
+        assert "not gzip" in app["message"] and "delete configmap" in app["message"]
+        assert colour(cluster, namespace) == "blue", "nothing of that sync may be applied"
+
+        # The controller and the other app carry on: probes pass, drift is still reverted.
+        assert httpx.get(running.url + "/healthz").status_code == 200
+        assert httpx.get(running.url + "/readyz").status_code == 200
+        assert running.app(other)["sync"] == "Synced"
+        kubectl(cluster, "scale", "deployment/web", "-n", namespace, "--replicas=5")
+        eventually(lambda: replicas(cluster, namespace) == 2, what="other app healed")
+
+        put_record(cluster, "inventory", app_name, good)
+        eventually(lambda: colour(cluster, namespace) == "green", what="recovered and synced")
+        app = eventually(
+            lambda: running.app(app_name)["sync"] == "Synced" and running.app(app_name),
+            what="app status recovered",
+        )
+        assert app["message"] == "" and app["lastSyncResult"] == "succeeded"
+
+        # A corrupt history is a 500 naming the ConfigMap, not a bare "internal error".
+        history = record_name("history", app_name)
+        put_record(cluster, "history", app_name, wrong_shape({"records": [{"app": 1}]}))
+        answer = httpx.get(f"{running.url}/api/v1/apps/{app_name}/history", timeout=5)
+        assert answer.status_code == 500
+        assert answer.json()["error"].startswith(f"ConfigMap/{RECORDS}/{history}: not a valid")
+        cluster.delete("v1", "ConfigMap", history, RECORDS)
+        answer = httpx.get(f"{running.url}/api/v1/apps/{app_name}/history", timeout=5)
+        assert (answer.status_code, answer.json()) == (200, {"history": []})
+
+        assert running.proc.poll() is None
+        assert "Traceback" not in running.log.read_text()
+    finally:
+        running.stop()
+        cluster.forget_apps(other)
+
+
+@pytest.fixture
+def synced(
+    cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
+) -> ConfigRepo:
+    """An app synced once by the CLI (a ConfigMap and a Deployment)."""
+    repo = ConfigRepo(tmp_path / "config")
+    repo.write(
+        "gitward.yaml", {"apps": [{"name": app_name, "path": "app", "namespace": namespace}]}
+    )
+    repo.write("app/settings.yaml", SETTINGS.format("blue"))
+    repo.write("app/web.yaml", WEB)
+    repo.commit("initial")
+    first = gitward("sync", app_name, "--repo", str(repo.path))
+    assert first.returncode == 0, first.stderr
+    return repo
+
+
+def test_a_corrupt_history_makes_history_and_status_exit_2_with_one_line(
+    cluster: Cluster, synced: ConfigRepo, app_name: str
+) -> None:
+    history = record_name("history", app_name)
+    put_record(cluster, "history", app_name, wrong_shape({"records": [{"app": app_name}]}))
+    line = one_line_error(gitward("history", app_name), history)
+    assert "'revision' is a required property" in line
+    one_line_error(gitward("status", app_name, "--repo", str(synced.path)), history)
+
+    cluster.delete("v1", "ConfigMap", history, RECORDS)
+    again = gitward("history", app_name)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == f"{app_name}: no sync recorded"
+
+
+def resource_versions(cluster: Cluster, namespace: str, app: str) -> dict[str, str]:
+    objects = {
+        "settings": cluster.get("v1", "ConfigMap", "settings", namespace),
+        "web": cluster.get("apps/v1", "Deployment", "web", namespace),
+        "inventory": cluster.get("v1", "ConfigMap", record_name("inventory", app), RECORDS),
+        "history": cluster.get("v1", "ConfigMap", record_name("history", app), RECORDS),
+    }
+    return {
+        name: (body or {}).get("metadata", {}).get("resourceVersion", "absent")
+        for name, body in objects.items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "garbage"),
+    [
+        ("inventory", not_gzip),
+        ("inventory", lambda: wrong_shape({"app": "x", "entries": [{"kind": "ConfigMap"}]})),
+        ("history", lambda: wrong_shape([1, 2, 3])),
+        ("history", not_gzip),
+    ],
+    ids=["inventory-not-gzip", "inventory-wrong-shape", "history-wrong-shape", "history-not-gzip"],
+)
+def test_sync_with_a_corrupt_record_exits_2_and_changes_nothing(
+    cluster: Cluster,
+    synced: ConfigRepo,
+    namespace: str,
+    app_name: str,
+    kind: str,
+    garbage: Callable[[], dict[str, str]],
+) -> None:
+    synced.write("app/settings.yaml", SETTINGS.format("green"))
+    synced.write("app/extra.yaml", SETTINGS.format("new").replace("settings", "extra"))
+    synced.commit("green, and one object more")
+    put_record(cluster, kind, app_name, garbage())
+    before = resource_versions(cluster, namespace, app_name)
+
+    line = one_line_error(
+        gitward("sync", app_name, "--repo", str(synced.path)), record_name(kind, app_name)
+    )
+    assert "delete configmap" in line
+
+    assert resource_versions(cluster, namespace, app_name) == before
+    assert colour(cluster, namespace) == "blue"
+    assert cluster.get("v1", "ConfigMap", "extra", namespace) is None
+
+
+def test_history_with_the_api_server_unreachable_is_503_with_the_reason(
+    tmp_path: Path, git_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = ConfigRepo(tmp_path / "config")
+    repo.write("gitward.yaml", {"apps": [{"name": "x", "path": "app", "namespace": "x"}]})
+    repo.write("app/cm.yaml", SETTINGS.format("blue"))
+    repo.commit("initial")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: gone\n"
+        "clusters: [{name: gone, cluster: {server: 'https://127.0.0.1:9',"
+        " insecure-skip-tls-verify: true}}]\n"
+        "contexts: [{name: gone, context: {cluster: gone, user: u}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+    )
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    running = start_controller(repo, tmp_path, poll=1)
+    try:
+        eventually(lambda: "x" in [a["name"] for a in running.get("/api/v1/apps")["apps"]])
+        answer = httpx.get(running.url + "/api/v1/apps/x/history", timeout=10)
+        assert answer.status_code == 503
+        error = answer.json()["error"]
+        assert error.startswith("app x: history unavailable: ") and "unreachable" in error
+    finally:
+        running.stop()
+
+
+def test_a_standby_answers_503_naming_the_leader_and_both_replicas_are_ready(
+    cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
+) -> None:
+    repo = ConfigRepo(tmp_path / "config")
+    repo.write(
+        "gitward.yaml", {"apps": [{"name": app_name, "path": "app", "namespace": namespace}]}
+    )
+    repo.write("app/settings.yaml", SETTINGS.format("blue"))
+    repo.commit("initial")
+    lease = f"lease-{namespace}"
+    leader = start_controller(repo, tmp_path, leader_election=True, name="a", lease=lease)
+    standby = None
+    try:
+        eventually(lambda: running_apps(leader) == [app_name], what="a leads")
+        standby = start_controller(repo, tmp_path, leader_election=True, name="b", lease=lease)
+        spec = (cluster.get("coordination.k8s.io/v1", "Lease", lease, RECORDS) or {})["spec"]
+        holder = spec["holderIdentity"]
+
+        expected = {"error": f"standby: the leader is {holder}; ask it"}
+        eventually(lambda: standby_answer(standby, "/api/v1/apps"), what="standby saw the lease")
+        for path in (
+            "/api/v1/apps",
+            f"/api/v1/apps/{app_name}",
+            f"/api/v1/apps/{app_name}/history",
+        ):
+            assert standby_answer(standby, path) == (503, expected), path
+        for running in (leader, standby):
+            assert httpx.get(running.url + "/readyz").text == "ok"
+            assert httpx.get(running.url + "/healthz").text == "ok"
+        assert running_apps(leader) == [app_name]
+    finally:
+        leader.stop()
+        if standby is not None:
+            standby.stop()
+        cluster.delete("coordination.k8s.io/v1", "Lease", lease, RECORDS)
+
+
+def running_apps(running: Any) -> list[str]:
+    return [a["name"] for a in running.get("/api/v1/apps")["apps"]]
+
+
+def standby_answer(running: Any, path: str) -> tuple[int, Any] | None:
+    """The standby's answer once it has seen the lease (before that it knows no leader)."""
+    answer = httpx.get(running.url + path, timeout=5)
+    if "no leader elected yet" in answer.text:
+        return None
+    return answer.status_code, answer.json()

@@ -1,0 +1,149 @@
+"""What the controller tells its API: roles, readiness and failures, without a cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from gitward.api.protocols import SourceError
+from gitward.api.webhooks import WebhookEvent
+from gitward.config.apps import RepoConfig
+from gitward.heal.controller import Controller, ControllerOptions
+from gitward.heal.runner import RECONCILE_LOOP, ControllerStatus
+from gitward.heal.supervise import Supervisor
+from gitward.kube import Kube, KubeConfig
+from gitward.source import GitSource
+
+T = TypeVar("T")
+
+# Nothing listens on the discard port: every request fails at once, as with an API server down.
+UNREACHABLE = KubeConfig(server="https://127.0.0.1:9", insecure=True)
+
+
+def with_status(
+    tmp_path: Path, scenario: Callable[[ControllerStatus, asyncio.Event, Supervisor], Awaitable[T]]
+) -> T:
+    async def main() -> T:
+        async with Kube(UNREACHABLE, timeout=5) as kube:
+            url = f"file://{tmp_path}/none"
+            source = GitSource(url=url, cache_dir=tmp_path / "cache")
+            controller = Controller(kube=kube, source=source, options=ControllerOptions(repo=url))
+            leading = asyncio.Event()
+            supervisor = Supervisor(log=logging.getLogger("test"))
+            status = ControllerStatus(
+                controller, webhook_secret="", leading=leading, supervisor=supervisor
+            )
+            try:
+                return await scenario(status, leading, supervisor)
+            finally:
+                await supervisor.close()
+
+    return asyncio.run(main())
+
+
+def test_a_replica_that_does_not_lead_refuses_the_app_routes_instead_of_listing_none(
+    tmp_path: Path,
+) -> None:
+    async def scenario(
+        status: ControllerStatus, leading: asyncio.Event, supervisor: Supervisor
+    ) -> None:
+        assert status.unavailable() == "standby: no leader elected yet"
+        assert status.readiness() == "standby: cannot read the Lease"
+        assert status.liveness() == ""
+
+    with_status(tmp_path, scenario)
+
+
+def test_a_leader_is_ready_only_once_reconciled_and_while_its_loop_runs(tmp_path: Path) -> None:
+    async def scenario(
+        status: ControllerStatus, leading: asyncio.Event, supervisor: Supervisor
+    ) -> None:
+        leading.set()
+        assert status.readiness() == "leader: the reconcile loop is not running"
+        forever = asyncio.Event()
+
+        async def loop() -> None:
+            await forever.wait()
+
+        supervisor.start(RECONCILE_LOOP, loop)
+        assert status.readiness() == "leader: the first reconcile has not finished"
+        status.controller.ready.set()
+        assert status.readiness() == ""
+
+    with_status(tmp_path, scenario)
+
+
+def test_a_leader_without_a_config_from_git_says_why_rather_than_listing_no_apps(
+    tmp_path: Path,
+) -> None:
+    async def scenario(
+        status: ControllerStatus, leading: asyncio.Event, supervisor: Supervisor
+    ) -> None:
+        leading.set()
+        assert status.unavailable() == "leader: no config from git yet: not loaded yet"
+        status.controller.git_error = "file:///x: repository not found"
+        assert status.unavailable() == (
+            "leader: no config from git yet: file:///x: repository not found"
+        )
+
+    with_status(tmp_path, scenario)
+
+
+def test_a_dead_task_makes_the_process_unhealthy_until_it_is_restarted(tmp_path: Path) -> None:
+    async def crash() -> None:
+        raise RuntimeError("boom")
+
+    async def scenario(
+        status: ControllerStatus, leading: asyncio.Event, supervisor: Supervisor
+    ) -> None:
+        supervisor.start(RECONCILE_LOOP, crash)
+        async with asyncio.timeout(2):
+            while not status.liveness():
+                await asyncio.sleep(0.01)
+        assert status.liveness() == "reconcile loop: died: RuntimeError: boom"
+        leading.set()
+        status.controller.ready.set()
+        assert status.readiness() == "leader: the reconcile loop is not running"
+
+    with_status(tmp_path, scenario)
+
+
+def test_history_with_the_api_server_unreachable_is_unavailable_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    async def scenario(
+        status: ControllerStatus, leading: asyncio.Event, supervisor: Supervisor
+    ) -> SourceError:
+        with pytest.raises(SourceError) as caught:
+            await status.history("shop")
+        return caught.value
+
+    error = with_status(tmp_path, scenario)
+    assert error.status == 503
+    assert error.message.startswith("app shop: history unavailable: ")
+    assert "unreachable" in error.message
+
+
+def test_a_standby_refuses_a_webhook_it_would_drop_and_a_leader_takes_it(tmp_path: Path) -> None:
+    event = WebhookEvent("github", "push", "refs/heads/main")
+
+    async def scenario(
+        status: ControllerStatus, leading: asyncio.Event, supervisor: Supervisor
+    ) -> None:
+        with pytest.raises(SourceError) as caught:
+            await status.on_webhook(event)
+        assert (caught.value.status, caught.value.message) == (
+            503,
+            "webhook github: standby: no leader elected yet",
+        )
+        leading.set()
+        status.controller.config = RepoConfig(apps=())
+        await status.on_webhook(event)
+        assert status.unavailable() == ""
+
+    with_status(tmp_path, scenario)

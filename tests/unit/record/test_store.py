@@ -1,0 +1,129 @@
+"""Reading records back: anything that is not a record gitward wrote is RecordCorrupt."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from typing import Any
+
+import pytest
+
+from gitward.errors import GitwardError, RecordCorrupt
+from gitward.plan.inventory import Inventory, InventoryEntry
+from gitward.record import history, inventory, store
+from gitward.record.history import ObjectAction, SyncRecord
+
+INVENTORY = Inventory(
+    app="shop",
+    revision="a" * 40,
+    entries=(InventoryEntry("apps", "Deployment", "shop", "web", "v1", uid="u-1"),),
+)
+RECORD = SyncRecord(
+    app="shop",
+    revision="a" * 40,
+    ref="refs/heads/main",
+    author="Ann",
+    subject="ship it",
+    started_at="2026-12-02T08:00:00+00:00",
+    duration_seconds=1.5,
+    result="succeeded",
+    charts=("web@0.1.0",),
+    counts={"created": 1},
+    actions=(ObjectAction("Deployment/shop/web", "created"),),
+)
+
+
+def configmap(data: Any, name: str = "gitward-inventory-shop") -> dict[str, Any]:
+    body: dict[str, Any] = {"metadata": {"namespace": "gitward-system", "name": name}}
+    if data is not None:
+        body["binaryData"] = {store.KEY: data}
+    return body
+
+
+def packed(raw: bytes) -> str:
+    return base64.b64encode(gzip.compress(raw)).decode()
+
+
+def test_a_record_gitward_wrote_reads_back_unchanged() -> None:
+    doc = store.decode_record(configmap(store.encode(INVENTORY.to_doc())), kind=inventory.KIND)
+    assert Inventory.from_doc(doc) == INVENTORY
+    hist = configmap(store.encode({"records": [RECORD.to_doc()]}), "gitward-history-shop")
+    [back] = store.decode_record(hist, kind=history.KIND)["records"]
+    assert SyncRecord.from_doc(back) == RECORD
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (None, "no binaryData key doc.json.gz"),
+        ("%%% not base64 %%%", "not base64"),
+        (base64.b64encode(b"garbage, not gzip").decode(), "not gzip"),
+        (base64.b64encode(gzip.compress(b"x" * 100)[:-9]).decode(), "not gzip"),
+        (packed(b"{not json"), "not JSON"),
+        (packed(b"\xff\xfe"), "not JSON"),
+        (packed(b"[1, 2]"), "$: [1, 2] is not of type 'object'"),
+        (packed(b'{"revision": "x"}'), "'app' is a required property"),
+        (packed(b'{"app": "shop", "entries": "abc"}'), "$.entries: 'abc' is not of type 'array'"),
+        (
+            packed(b'{"app": "shop", "entries": [{"kind": "Deployment", "name": "web"}]}'),
+            "$.entries[0]: 'group' is a required property",
+        ),
+        (
+            store.encode(
+                {"app": "shop", "entries": [{**INVENTORY.to_doc()["entries"][0], "uid": 5}]}
+            ),
+            "$.entries[0].uid: 5 is not of type 'string'",
+        ),
+        (
+            store.encode(
+                {"app": "shop", "entries": [{**INVENTORY.to_doc()["entries"][0], "x": 1}]}
+            ),
+            "Additional properties are not allowed ('x' was unexpected)",
+        ),
+    ],
+)
+def test_an_inventory_that_does_not_decode_is_corrupt_and_names_its_configmap(
+    data: Any, problem: str
+) -> None:
+    with pytest.raises(RecordCorrupt) as caught:
+        store.decode_record(configmap(data), kind=inventory.KIND)
+    message = str(caught.value)
+    assert message.startswith(
+        "ConfigMap/gitward-system/gitward-inventory-shop: not a valid gitward inventory record ("
+    )
+    assert problem in message
+    assert "kubectl -n gitward-system delete configmap gitward-inventory-shop" in message
+    assert "\n" not in message
+    assert isinstance(caught.value, GitwardError) and caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("doc", "problem"),
+    [
+        ({}, "'records' is a required property"),
+        ({"records": {"a": 1}}, "$.records: {'a': 1} is not of type 'array'"),
+        ({"records": [{"app": "shop"}]}, "'revision' is a required property"),
+        ({"records": [{**RECORD.to_doc(), "duration_seconds": "1s"}]}, "'1s' is not of type"),
+        ({"records": [{**RECORD.to_doc(), "counts": {"created": "one"}}]}, "$.records[0].counts"),
+        ({"records": [{**RECORD.to_doc(), "actions": [{"object": "x"}]}]}, "'outcome' is a req"),
+        ({"records": [{**RECORD.to_doc(), "charts": [1]}]}, "$.records[0].charts[0]"),
+    ],
+)
+def test_a_history_of_the_wrong_shape_is_corrupt(doc: Any, problem: str) -> None:
+    body = configmap(store.encode(doc), "gitward-history-shop")
+    with pytest.raises(RecordCorrupt) as caught:
+        store.decode_record(body, kind=history.KIND)
+    message = str(caught.value)
+    assert message.startswith("ConfigMap/gitward-system/gitward-history-shop: not a valid")
+    assert problem in message
+    assert "deleting loses only the list of past syncs" in message
+
+
+def test_a_record_that_inflates_beyond_the_limit_is_corrupt_without_reading_it_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(store, "MAX_DOCUMENT_BYTES", 1000)
+    bomb = packed(json.dumps({"app": "shop", "revision": "x" * 5000}).encode())
+    with pytest.raises(RecordCorrupt, match="inflates to more than 1000 bytes"):
+        store.decode_record(configmap(bomb), kind=inventory.KIND)

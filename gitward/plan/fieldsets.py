@@ -90,17 +90,18 @@ def actor_of(body: Body, lost: list[Path], manager: str) -> str:
 
 
 def taken_back(live: Body, applied: Body, manager: str) -> dict[str, list[str]]:
-    """Other managers' fields that ``manager`` holds in ``applied`` but not in ``live``:
-    what an apply takes back, by the manager that held it."""
-    before = leaves(gitward_fields(live, manager))
-    gained = leaves(gitward_fields(applied, manager)) - before
+    """What an apply takes from other writers: for each other manager, the fields
+    it holds in ``live`` but no longer in ``applied`` and that ``manager`` now holds.
+
+    A field both set to the same value stays shared, so it is not taken.
+    """
+    mine = leaves(gitward_fields(applied, manager))
+    after = {name: leaves(fields) for name, _, fields in manager_sets(applied)}
     out: dict[str, list[str]] = {}
-    if not gained:
-        return out
     for name, _, fields in manager_sets(live):
         if name == manager:
             continue
-        lost = sorted(gained & leaves(fields))
+        lost = sorted((leaves(fields) - after.get(name, set())) & mine)
         if lost:
             out[name] = [dotted(p) for p in lost]
     return out

@@ -126,3 +126,12 @@ def test_taken_back_names_the_writer_that_held_a_field_git_sets() -> None:
     }
     assert taken_back(live, applied, MANAGER) == {"kubectl": ["spec.replicas"]}
     assert taken_back(live, live, MANAGER) == {}
+    shared = {
+        "metadata": {
+            "managedFields": [
+                *applied["metadata"]["managedFields"],
+                live["metadata"]["managedFields"][1],  # same value: kubectl keeps it too
+            ]
+        }
+    }
+    assert taken_back(live, shared, MANAGER) == {}

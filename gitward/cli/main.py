@@ -139,6 +139,26 @@ output_option = click.option(
 )
 
 
+def tenancy_options(fn: Callable[P, R]) -> Callable[P, R]:
+    """``--default-service-account`` and ``--policy``: the operator's bounds on every app."""
+    fn = click.option(
+        "--policy",
+        "policy_file",
+        envvar="GITWARD_POLICY",
+        default=None,
+        metavar="FILE",
+        help="Which namespaces and cluster-scoped kinds each app may deploy. Env: GITWARD_POLICY.",
+    )(fn)
+    return click.option(
+        "--default-service-account",
+        envvar="GITWARD_DEFAULT_SERVICE_ACCOUNT",
+        default=None,
+        metavar="NAME",
+        help="Run apps without serviceAccountName as this ServiceAccount of their namespace. "
+        "Env: GITWARD_DEFAULT_SERVICE_ACCOUNT.",
+    )(fn)
+
+
 @cli.command()
 @click.argument("app")
 @repo_option
@@ -162,13 +182,25 @@ def render(app: str, repo: str, revision: str | None) -> None:
 @revision_option
 @output_option
 @click.option("--force-conflicts", is_flag=True, help="Take over fields other managers own.")
+@tenancy_options
 @errors_to_exit
-def diff(app: str, repo: str, revision: str | None, fmt: str, force_conflicts: bool) -> None:
+def diff(
+    app: str,
+    repo: str,
+    revision: str | None,
+    fmt: str,
+    force_conflicts: bool,
+    default_service_account: str | None,
+    policy_file: str | None,
+) -> None:
     """Show what a sync of APP would change. Exit 1 when anything would."""
     from gitward.cli.views import plan_view
     from gitward.cli.workspace import connect, open_app
+    from gitward.config.tenancy import load_tenancy
     from gitward.sync import PlanInvalid, SyncOptions, plan_app
+    from gitward.tenancy import client_for
 
+    tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
     opened = open_app(repo=repo, revision=revision, app=app)
 
     async def go() -> Any:
@@ -177,7 +209,8 @@ def diff(app: str, repo: str, revision: str | None, fmt: str, force_conflicts: b
                 kube=kube,
                 app=opened.app,
                 manifests=opened.rendered.manifests,
-                options=SyncOptions(force_conflicts=force_conflicts),
+                options=SyncOptions(force_conflicts=force_conflicts, policy=tenancy.policy),
+                as_app=client_for(kube=kube, app=opened.app, tenancy=tenancy),
             )
 
     plan, _ = run(go())
@@ -204,6 +237,7 @@ def diff(app: str, repo: str, revision: str | None, fmt: str, force_conflicts: b
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds for --wait.")
 @click.option("--force-conflicts", is_flag=True, help="Take over fields other managers own.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
+@tenancy_options
 @errors_to_exit
 def sync(
     app: str | None,
@@ -215,13 +249,18 @@ def sync(
     timeout: float,
     force_conflicts: bool,
     concurrency: int,
+    default_service_account: str | None,
+    policy_file: str | None,
 ) -> None:
     """Make the cluster match git for APP, or for every app in dependsOn order."""
     from gitward.cli.views import sync_view
     from gitward.cli.workspace import connect, open_workspace, render_app_in
+    from gitward.config.tenancy import load_tenancy
     from gitward.errors import ConfigError
     from gitward.sync import SyncOptions, sync_app
+    from gitward.tenancy import client_for
 
+    tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
     ws = open_workspace(repo=repo, revision=revision)
     apps = ws.config.apps
     if app is not None:
@@ -235,6 +274,7 @@ def sync(
         timeout=timeout,
         force_conflicts=force_conflicts,
         concurrency=concurrency,
+        policy=tenancy.policy,
     )
     views = []
 
@@ -251,6 +291,7 @@ def sync(
                         revision=ws.revision,
                         charts=tuple(f"{c.name}@{c.version}" for c in rendered.charts),
                         options=options,
+                        as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
                     )
                 view = sync_view(result)
                 views.append(view)
@@ -288,14 +329,25 @@ def _print_sync(result: Any, elapsed: float) -> None:
 @repo_option
 @revision_option
 @output_option
+@tenancy_options
 @errors_to_exit
-def status(app: str | None, repo: str, revision: str | None, fmt: str) -> None:
+def status(
+    app: str | None,
+    repo: str,
+    revision: str | None,
+    fmt: str,
+    default_service_account: str | None,
+    policy_file: str | None,
+) -> None:
     """Sync state and health, per app and per object. Exit 1 unless all Synced and Healthy."""
     from gitward.cli.views import status_view
     from gitward.cli.workspace import connect, open_workspace, render_app_in
+    from gitward.config.tenancy import load_tenancy
     from gitward.errors import ConfigError
     from gitward.status import app_status
+    from gitward.tenancy import client_for
 
+    tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
     ws = open_workspace(repo=repo, revision=revision)
     apps = ws.config.apps
     if app is not None:
@@ -313,6 +365,8 @@ def status(app: str | None, repo: str, revision: str | None, fmt: str) -> None:
                         app=spec,
                         manifests=render_app_in(ws, spec).manifests,
                         revision=ws.revision,
+                        as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
+                        policy=tenancy.policy,
                     )
                 )
                 for spec in apps
@@ -400,6 +454,7 @@ def history(app: str, fmt: str) -> None:
 )
 @click.option("--lease-name", default="gitward-controller", show_default=True)
 @click.option("--lease-seconds", type=click.FloatRange(min=1.0), default=15.0, show_default=True)
+@tenancy_options
 @errors_to_exit
 def controller(
     repo: str,
@@ -409,6 +464,8 @@ def controller(
     leader_election: bool,
     lease_name: str,
     lease_seconds: float,
+    default_service_account: str | None,
+    policy_file: str | None,
 ) -> None:
     """Reconcile every app continuously; put hand edits back (selfHeal).
 
@@ -418,6 +475,7 @@ def controller(
     import os
 
     from gitward.cli.workspace import connect
+    from gitward.config.tenancy import load_tenancy
     from gitward.errors import ConfigError
     from gitward.heal.controller import ControllerOptions
     from gitward.heal.leader import LeaseConfig
@@ -433,7 +491,14 @@ def controller(
     if not host or not port.isdigit():
         raise ConfigError(f"--listen {listen!r}: expected HOST:PORT")
     options = RunOptions(
-        controller=ControllerOptions(repo=repo, revision=revision, poll_interval=poll_interval),
+        controller=ControllerOptions(
+            repo=repo,
+            revision=revision,
+            poll_interval=poll_interval,
+            tenancy=load_tenancy(
+                default_service_account=default_service_account, policy_file=policy_file
+            ),
+        ),
         host=host,
         port=int(port),
         leader_election=leader_election,

@@ -42,6 +42,9 @@ class AppSpec:
     ignore: tuple[IgnoreRule, ...] = ()
     release_name: str = ""
     values_files: tuple[str, ...] = field(default=())
+    # The ServiceAccount (in ``namespace``) the app's plan, apply, prune and health
+    # reads run as; "" runs them as gitward itself, unless the operator set a default.
+    service_account_name: str = ""
 
     @property
     def release(self) -> str:

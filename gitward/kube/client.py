@@ -11,9 +11,10 @@ httpx, which also gives HTTP/2 for the many short requests of a sync.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,8 +65,11 @@ class Kube:
             headers["Authorization"] = f"Bearer {config.token}"
         self.config = config
         self.stats = RequestStats()
-        self.mapper = RestMapper()
+        self._mapper = RestMapper()
         self._discovered = False
+        # Impersonation: the client gitward's own identity is, and the headers to act as another.
+        self._base = self
+        self._impersonation: tuple[tuple[str, str], ...] = ()
         self._discovery_lock = asyncio.Lock()
         tls = config.ssl_context()
         self._http = httpx.AsyncClient(
@@ -98,8 +102,44 @@ class Kube:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self._base is not self:
+            return  # the connections are the base client's, closed with it
         await self._http.aclose()
         await self._watch_http.aclose()
+
+    # -- identity ----------------------------------------------------------
+
+    def impersonating(self, *, user: str, groups: Sequence[str] = ()) -> Kube:
+        """This client acting as ``user`` in ``groups``, through the API's impersonation headers.
+
+        The server authorizes every request of the returned client as that user,
+        so it can do exactly what the user's RBAC allows; gitward's own identity
+        needs only the ``impersonate`` verb on the user and groups. The returned
+        client shares this one's connections, request counts and discovery (what
+        the server serves is the same for every identity, so it is not asked again
+        per user), and is closed with it: closing it alone does nothing.
+        """
+        child = copy.copy(self)
+        child._base = self._base
+        child._impersonation = (
+            ("Impersonate-User", user),
+            *(("Impersonate-Group", g) for g in groups),
+        )
+        return child
+
+    @property
+    def unimpersonated(self) -> Kube:
+        """This client as gitward's own identity (itself, unless it impersonates someone)."""
+        return self._base
+
+    @property
+    def impersonated_user(self) -> str:
+        """The user this client acts as; ``""`` for gitward's own identity."""
+        return next((v for k, v in self._impersonation if k == "Impersonate-User"), "")
+
+    @property
+    def mapper(self) -> RestMapper:
+        return self._base._mapper
 
     # -- transport ---------------------------------------------------------
 
@@ -117,7 +157,9 @@ class Kube:
     ) -> Any:
         self.stats.by_verb[verb] += 1
         content = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": content_type} if content is not None else {}
+        headers = httpx.Headers(self._impersonation)
+        if content is not None:
+            headers["Content-Type"] = content_type
         if accept:
             headers["Accept"] = accept
         try:
@@ -139,11 +181,13 @@ class Kube:
     # -- discovery ---------------------------------------------------------
 
     async def discover(self, *, refresh: bool = False) -> RestMapper:
+        if self._base is not self:
+            return await self._base.discover(refresh=refresh)
         async with self._discovery_lock:
             if self._discovered and not refresh:
-                return self.mapper
+                return self._mapper
             mapper = await self._discover_aggregated() or await self._discover_per_group()
-            self.mapper = mapper
+            self._mapper = mapper
             self._discovered = True
             return mapper
 
@@ -401,6 +445,7 @@ class Kube:
                 "GET",
                 resource.path(namespace=namespace),
                 params=params,
+                headers=httpx.Headers(self._impersonation),
                 timeout=httpx.Timeout(timeout_seconds + 30.0, connect=10.0),
             ) as resp:
                 if resp.status_code >= 400:

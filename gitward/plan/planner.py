@@ -17,13 +17,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from gitward.config.apps import AppSpec
-from gitward.kube import Conflict, Invalid, Kube, KubeError, Resource
+from gitward.config.tenancy import Policy
+from gitward.kube import Conflict, Forbidden, Invalid, Kube, KubeError, Resource
 from gitward.objects import Body, Manifest, ObjectRef, group_of
 from gitward.plan import normalize, pointers
 from gitward.plan.diff import unified
 from gitward.plan.inventory import Inventory, desired_hash, fields_hash
 from gitward.plan.model import Action, ObjectError, Plan, PlannedObject
 from gitward.plan.order import InvalidAnnotation, hook_events, sort_key
+from gitward.plan.policy import refusals
 
 PRUNE_ANNOTATION = "gitward.io/prune"
 RECREATE_ANNOTATION = "gitward.io/recreate"
@@ -52,9 +54,13 @@ async def build_plan(
     force_conflicts: bool = False,
     concurrency: int = 16,
     diffs: bool = True,
+    policy: Policy | None = None,
 ) -> Plan:
     """Plan a sync of ``app``. With ``diffs=False`` no diff text is made (a sync
-    that shows none need not pay for rendering a thousand bodies as YAML)."""
+    that shows none need not pay for rendering a thousand bodies as YAML).
+
+    ``kube`` may impersonate the app's ServiceAccount: then every read and
+    dry-run is the app's own, and what its RBAC refuses is a plan error."""
     errors: list[ObjectError] = []
     manifests = list(manifests)
     crd_kinds = _crd_kinds(manifests)
@@ -62,7 +68,9 @@ async def build_plan(
     seen: dict[ObjectRef, str] = {}
     ns_res = await kube.resource_for("v1", "Namespace")
     assert ns_res is not None
-    namespaces = {n["metadata"]["name"] for n in (await kube.list(ns_res))[0]}
+    # Which namespaces exist is read as gitward itself, like discovery: an app's
+    # account needs no cluster-wide rights to be planned.
+    namespaces = {n["metadata"]["name"] for n in (await kube.unimpersonated.list(ns_res))[0]}
 
     for m in manifests:
         p = await _prepare(kube, app, m, crd_kinds, errors)
@@ -103,6 +111,18 @@ async def build_plan(
                     f"namespace {app.namespace} does not exist; set createNamespace: true",
                 )
             )
+    blocked: set[ObjectRef] = set()  # refused already: neither read nor dry-run
+    if policy is not None:
+        refused = refusals(
+            policy,
+            app=app,
+            objects=[
+                *((p.ref, p.manifest.source) for p in prepared),
+                *((o.ref, o.source) for o in extra),
+            ],
+        )
+        errors.extend(refused)
+        blocked.update(e.ref for e in refused if e.ref is not None)
     will_exist = namespaces | declared_ns | ({app.namespace} if app.create_namespace else set())
     for p in prepared:
         if p.ref.namespace and p.ref.namespace not in will_exist:
@@ -110,7 +130,14 @@ async def build_plan(
                 ObjectError(p.ref, p.manifest.source, f"namespace {p.ref.namespace} does not exist")
             )
 
-    live = await _fetch_live(kube, [p for p in prepared if not hook_events(p.manifest)])
+    unreadable: list[ObjectError] = []
+    live = await _fetch_live(
+        kube,
+        [p for p in prepared if not hook_events(p.manifest) and p.ref not in blocked],
+        unreadable,
+    )
+    errors.extend(unreadable)
+    blocked.update(e.ref for e in unreadable if e.ref is not None)
     by_ref = inventory.by_ref() if inventory else {}
     sem = asyncio.Semaphore(concurrency)
 
@@ -129,7 +156,7 @@ async def build_plan(
                 diffs=diffs,
             )
 
-    results = await asyncio.gather(*(plan_one(p) for p in prepared))
+    results = await asyncio.gather(*(plan_one(p) for p in prepared if p.ref not in blocked))
     planned: list[PlannedObject] = list(extra)
     for r in results:
         if isinstance(r, ObjectError):
@@ -138,7 +165,7 @@ async def build_plan(
             planned.append(r)
 
     desired_refs = {p.ref for p in prepared if not hook_events(p.manifest)}
-    planned.extend(await _plan_prune(kube, app, inventory, desired_refs))
+    planned.extend(await _plan_prune(kube, app, inventory, desired_refs, errors))
     planned.sort(key=lambda o: o.sort_key)
     return Plan(
         app=app.name,
@@ -210,23 +237,38 @@ async def _prepare(
     return _Prepared(manifest=m, body=body, resource=resource, key=key)
 
 
-async def _fetch_live(kube: Kube, prepared: list[_Prepared]) -> dict[ObjectRef, Body]:
-    """Live objects by ref, one LIST per resource and namespace."""
+async def _fetch_live(
+    kube: Kube, prepared: list[_Prepared], errors: list[ObjectError]
+) -> dict[ObjectRef, Body]:
+    """Live objects by ref, one LIST per resource and namespace.
+
+    A read the app's account may not make is an error of each object it was for.
+    """
     groups: dict[tuple[Resource, str], set[str]] = defaultdict(set)
     for p in prepared:
         if p.resource is not None:
             groups[(p.resource, p.ref.namespace)].add(p.ref.name)
 
-    async def one(res: Resource, ns: str, names: set[str]) -> list[Body]:
-        if len(names) == 1:
-            got = await kube.get(res, name=next(iter(names)), namespace=ns)
-            return [got] if got else []
-        items, _ = await kube.list(res, namespace=ns)
+    async def one(res: Resource, ns: str, names: set[str]) -> list[Body] | Forbidden:
+        try:
+            if len(names) == 1:
+                got = await kube.get(res, name=next(iter(names)), namespace=ns)
+                return [got] if got else []
+            items, _ = await kube.list(res, namespace=ns)
+        except Forbidden as e:
+            return e
         return [i for i in items if i["metadata"]["name"] in names]
 
     lists = await asyncio.gather(*(one(r, ns, names) for (r, ns), names in groups.items()))
     out: dict[ObjectRef, Body] = {}
-    for (res, _), items in zip(groups, lists, strict=True):
+    for (res, ns), items in zip(groups, lists, strict=True):
+        if isinstance(items, Forbidden):
+            errors.extend(
+                ObjectError(p.ref, p.manifest.source, _detail(items))
+                for p in prepared
+                if p.resource == res and p.ref.namespace == ns
+            )
+            continue
         for item in items:
             item["apiVersion"] = res.api_version
             item["kind"] = res.kind
@@ -358,7 +400,11 @@ def _diff(old: Body | None, new: Body | None, ignore: tuple[str, ...], ref: Obje
 
 
 async def _plan_prune(
-    kube: Kube, app: AppSpec, inventory: Inventory | None, desired: set[ObjectRef]
+    kube: Kube,
+    app: AppSpec,
+    inventory: Inventory | None,
+    desired: set[ObjectRef],
+    errors: list[ObjectError],
 ) -> list[PlannedObject]:
     if inventory is None:
         return []
@@ -369,7 +415,11 @@ async def _plan_prune(
         res = await kube.resource_for(entry.api_version, entry.kind)
         if res is None:
             continue
-        live = await kube.get(res, name=entry.name, namespace=entry.namespace)
+        try:
+            live = await kube.get(res, name=entry.name, namespace=entry.namespace)
+        except Forbidden as e:
+            errors.append(ObjectError(entry.ref, "(inventory)", _detail(e)))
+            continue
         if live is None:
             continue
         if entry.uid and live["metadata"].get("uid") != entry.uid:

@@ -118,7 +118,7 @@ async def build_plan(
             app=app,
             objects=[
                 *((p.ref, p.manifest.source) for p in prepared),
-                *((o.ref, o.source) for o in extra),
+                *((o.ref, o.source.strip("()")) for o in extra),
             ],
         )
         errors.extend(refused)

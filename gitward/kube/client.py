@@ -59,7 +59,14 @@ class WatchEvent:
 class Kube:
     """One API server. Use as ``async with Kube.connect() as kube: ...``."""
 
-    def __init__(self, config: KubeConfig, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        config: KubeConfig,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """``transport`` replaces the network (``httpx.MockTransport`` in unit tests)."""
         headers = {"Accept": "application/json", "User-Agent": "gitward"}
         if config.token:
             headers["Authorization"] = f"Bearer {config.token}"
@@ -79,6 +86,7 @@ class Kube:
             timeout=httpx.Timeout(timeout, connect=10.0),
             http2=True,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            transport=transport,
         )
         # Watches get HTTP/1.1 connections of their own: long-lived idle streams on
         # the shared HTTP/2 connection stall other requests in httpcore, and the
@@ -89,6 +97,7 @@ class Kube:
             headers=headers,
             http2=False,
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+            transport=transport,
         )
 
     @classmethod

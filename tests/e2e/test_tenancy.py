@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.e2e import helpers
-from tests.e2e.conftest import Cluster
+from tests.e2e.conftest import Cluster, run
 from tests.e2e.helpers import ConfigRepo, gitward
 from tests.e2e.test_controller import eventually, start_controller
 
@@ -514,3 +515,39 @@ def test_a_malformed_policy_file_fails_in_one_line_naming_file_and_line(
     assert result.returncode == 2
     line = one_error_line(result)
     assert f"{policy}:3: default.namespaces: 'shop' is not of type 'array'" in line, line
+
+
+def test_a_no_op_sync_as_the_account_costs_what_it_costs_as_gitward_itself(
+    cluster: Cluster, namespace: str, app_name: str
+) -> None:
+    from gitward.config.apps import AppSpec
+    from gitward.config.tenancy import Tenancy
+    from gitward.kube import Kube
+    from gitward.objects import Manifest
+    from gitward.sync import RevisionInfo, sync_app
+    from gitward.tenancy import client_for
+
+    service_account(cluster, namespace, "deployer")
+    grant(cluster, namespace, "deployer", [rule(ALL, "configmaps")])
+    app = AppSpec(name=app_name, path="app", namespace=namespace)
+    manifests = tuple(
+        Manifest(body=yaml.safe_load(configmap(n)), source=f"{n}.yaml") for n in "abc"
+    )
+    revision = RevisionInfo(sha="0" * 40)
+
+    async def sync(account: str) -> dict[str, int]:
+        async with Kube(cluster.config) as kube:
+            as_app = client_for(
+                kube=kube, app=app, tenancy=Tenancy(default_service_account=account)
+            )
+            await sync_app(
+                kube=kube, app=app, manifests=manifests, revision=revision, as_app=as_app
+            )
+            return kube.stats.snapshot()
+
+    first = run(sync("deployer"))
+    assert first.get("patch-dry-run") == 3, first
+    assert cluster.get("v1", "ConfigMap", "c", namespace) is not None
+    as_gitward, as_account = run(sync("")), run(sync("deployer"))
+    assert as_account == as_gitward, (as_account, as_gitward)
+    assert not {"patch", "create", "update", "delete"} & set(as_account), as_account

@@ -3,10 +3,17 @@
 An app that names a ``serviceAccountName`` (or, under the operator's
 ``--default-service-account``, every app that names none) has its plan,
 apply, prune and health reads authorized as that ServiceAccount, through the
-API's impersonation headers, with the groups a real token of the account
-carries, so RoleBindings to ``system:serviceaccounts[:NS]`` count as well. The
-account lives in the app's namespace, as Flux's Kustomization looks it up in
-its own. gitward's records and watches stay on gitward's own identity.
+API's impersonation headers. The account lives in the app's namespace, as
+Flux's Kustomization looks it up in its own. gitward's records and watches
+stay on gitward's own identity.
+
+Only ``Impersonate-User`` is sent. For a ServiceAccount user the API server
+then adds the groups a real token of the account carries
+(``system:serviceaccounts``, ``system:serviceaccounts:NS`` and
+``system:authenticated``), so RBAC bound to those groups counts as well;
+naming the groups in ``Impersonate-Group`` headers would give the same
+identity but require gitward to hold ``impersonate`` on ``groups`` too, where
+this way it needs it on the account alone.
 """
 
 from __future__ import annotations
@@ -18,8 +25,6 @@ from gitward.config.tenancy import Tenancy
 from gitward.errors import PlanError
 from gitward.kube import Kube
 
-_ALL_ACCOUNTS = "system:serviceaccounts"
-
 
 @dataclass(frozen=True)
 class ServiceAccount:
@@ -30,10 +35,6 @@ class ServiceAccount:
     def user(self) -> str:
         """The user name the API server gives this account's tokens."""
         return f"system:serviceaccount:{self.namespace}:{self.name}"
-
-    @property
-    def groups(self) -> tuple[str, ...]:
-        return (_ALL_ACCOUNTS, f"{_ALL_ACCOUNTS}:{self.namespace}")
 
 
 def service_account_for(*, app: AppSpec, tenancy: Tenancy) -> ServiceAccount | None:
@@ -63,7 +64,7 @@ def client_for(*, kube: Kube, app: AppSpec, tenancy: Tenancy) -> Kube:
     account = service_account_for(app=app, tenancy=tenancy)
     if account is None:
         return kube
-    return kube.impersonating(user=account.user, groups=account.groups)
+    return kube.impersonating(user=account.user)
 
 
 __all__ = ["ServiceAccount", "client_for", "service_account_for"]

@@ -63,9 +63,15 @@ def service_account(cluster: Cluster, namespace: str, name: str) -> str:
 
 
 def grant(
-    cluster: Cluster, namespace: str, account: str, rules: list[dict[str, Any]], name: str = "app"
+    cluster: Cluster,
+    namespace: str,
+    account: str,
+    rules: list[dict[str, Any]],
+    name: str = "app",
+    account_namespace: str = "",
 ) -> None:
-    """A Role ``name`` with ``rules`` in ``namespace``, bound to ServiceAccount ``account``."""
+    """A Role ``name`` with ``rules`` in ``namespace``, bound to ServiceAccount ``account``
+    (of ``account_namespace``, default the same namespace)."""
     meta = {"name": name, "namespace": namespace}
     cluster.apply({"apiVersion": RBAC, "kind": "Role", "metadata": meta, "rules": rules})
     cluster.apply(
@@ -74,7 +80,13 @@ def grant(
             "kind": "RoleBinding",
             "metadata": meta,
             "roleRef": {"apiGroup": RBAC_GROUP, "kind": "Role", "name": name},
-            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
+            "subjects": [
+                {
+                    "kind": "ServiceAccount",
+                    "name": account,
+                    "namespace": account_namespace or namespace,
+                }
+            ],
         }
     )
 
@@ -551,3 +563,88 @@ def test_a_no_op_sync_as_the_account_costs_what_it_costs_as_gitward_itself(
     as_gitward, as_account = run(sync("")), run(sync("deployer"))
     assert as_account == as_gitward, (as_account, as_gitward)
     assert not {"patch", "create", "update", "delete"} & set(as_account), as_account
+
+
+def test_gitward_itself_needs_only_impersonate_on_the_account_and_group_bindings_count(
+    cluster: Cluster,
+    tmp_path: Path,
+    git_env: dict[str, str],
+    namespace: str,
+    foreign: str,
+    app_name: str,
+) -> None:
+    from gitward.kube import Forbidden, Kube, load_kubeconfig
+
+    # gitward's own identity: the ServiceAccount gw (of another namespace), allowed to
+    # impersonate deployer and to keep its records, and nothing else of the app's.
+    gw = service_account(cluster, foreign, "gw")
+    service_account(cluster, namespace, "deployer")
+    imp = rule("impersonate", "serviceaccounts") | {"resourceNames": ["deployer"]}
+    grant(cluster, namespace, "gw", [imp], name="gw", account_namespace=foreign)
+    records = f"{namespace}-gw-records"
+    grant(
+        cluster,
+        "gitward-system",
+        "gw",
+        [rule("get,create,patch", "configmaps")],
+        name=records,
+        account_namespace=foreign,
+    )
+    grant_cluster_wide(cluster, foreign, "gw", f"{namespace}-gw", [rule("get,list", "namespaces")])
+    # The app's account gets its rights through its namespace's group, not by name.
+    cluster.apply(
+        {
+            "apiVersion": RBAC,
+            "kind": "Role",
+            "metadata": {"name": "group", "namespace": namespace},
+            "rules": [rule(ALL, "configmaps")],
+        }
+    )
+    cluster.apply(
+        {
+            "apiVersion": RBAC,
+            "kind": "RoleBinding",
+            "metadata": {"name": "group", "namespace": namespace},
+            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "Role", "name": "group"},
+            "subjects": [
+                {
+                    "kind": "Group",
+                    "name": f"system:serviceaccounts:{namespace}",
+                    "apiGroup": RBAC_GROUP,
+                }
+            ],
+        }
+    )
+    token = helpers.kubectl(cluster.dev.kubeconfig, "create", "token", "gw", "-n", foreign).strip()
+    dev = yaml.safe_load(Path(cluster.dev.kubeconfig).read_text())
+    dev["users"] = [{"name": dev["users"][0]["name"], "user": {"token": token}}]
+    kubeconfig = tmp_path / "gw.kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(dev))
+    repo = repo_with(
+        tmp_path, app_name, namespace, {"a.yaml": configmap("a")}, serviceAccountName="deployer"
+    )
+    args = ("--repo", repo.url, "--revision", "main")
+    try:
+        env = {"KUBECONFIG": str(kubeconfig)}
+        # New bindings reach the authorizer through an informer: allow it a few tries.
+        for _ in range(20):
+            result = gitward("sync", app_name, *args, env=env)
+            if result.returncode == 0:
+                break
+            time.sleep(0.5)
+        assert result.returncode == 0, result.stderr
+        assert cluster.get("v1", "ConfigMap", "a", namespace) is not None
+        diff = gitward("diff", app_name, *args, env=env)
+        assert diff.returncode == 0, diff.stderr
+
+        async def as_gw_alone() -> None:
+            async with Kube(load_kubeconfig(kubeconfig)) as kube:
+                await kube.apply(yaml.safe_load(configmap("b", namespace)), dry_run=True)
+
+        with pytest.raises(Forbidden, match=f"{gw} cannot patch configmaps"):
+            run(as_gw_alone())
+    finally:
+        cluster.delete(RBAC, "Role", records, "gitward-system")
+        cluster.delete(RBAC, "RoleBinding", records, "gitward-system")
+        cluster.delete(RBAC, "ClusterRole", f"{namespace}-gw")
+        cluster.delete(RBAC, "ClusterRoleBinding", f"{namespace}-gw")

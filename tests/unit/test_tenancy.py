@@ -24,7 +24,6 @@ def test_the_default_account_is_looked_up_in_the_apps_namespace() -> None:
     account = service_account_for(app=SHOP, tenancy=Tenancy(default_service_account="tenant"))
     assert account is not None
     assert account.user == "system:serviceaccount:shop:tenant"
-    assert account.groups == ("system:serviceaccounts", "system:serviceaccounts:shop")
 
 
 @pytest.mark.parametrize(

@@ -261,7 +261,7 @@ def sync(
     from gitward.config.tenancy import load_tenancy
     from gitward.errors import ConfigError
     from gitward.sync import SyncOptions, sync_app
-    from gitward.tenancy import client_for
+    from gitward.tenancy import client_for, service_account_for
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
     ws = open_workspace(repo=repo, revision=revision)
@@ -279,6 +279,9 @@ def sync(
         concurrency=concurrency,
         policy=tenancy.policy,
     )
+    for spec in apps:
+        # An app that cannot be given its account fails before any app is synced.
+        service_account_for(app=spec, tenancy=tenancy)
     views = []
 
     async def go() -> None:

@@ -394,29 +394,32 @@ def test_a_default_service_account_runs_every_app_that_names_none(
     assert gitward("sync", app_name, *args).returncode == 0, "as gitward itself it syncs"
 
 
-def test_a_default_service_account_refuses_an_app_without_a_namespace(
-    cluster: Cluster, tmp_path: Path, git_env: dict[str, str], app_name: str
+def test_a_default_service_account_refuses_an_app_without_a_namespace_before_any_sync(
+    cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
 ) -> None:
+    service_account(cluster, namespace, "deployer")
+    grant(cluster, namespace, "deployer", [rule(ALL, "configmaps")])
     repo = ConfigRepo(tmp_path / "config")
-    repo.write("gitward.yaml", {"apps": [{"name": app_name, "path": "app"}]})
-    repo.write("app/cr.yaml", cluster_role(f"{app_name}-x"))
+    apps = [
+        {"name": app_name, "path": "good", "namespace": namespace},  # would sync on its own
+        {"name": f"{app_name}-x", "path": "bad"},
+    ]
+    repo.write("gitward.yaml", {"apps": apps})
+    repo.write("good/a.yaml", configmap("a"))
+    repo.write("bad/cr.yaml", cluster_role(f"{app_name}-x"))
     repo.commit("initial")
+    args = ("--repo", repo.url, "--revision", "main", "--default-service-account", "deployer")
 
-    result = gitward(
-        "sync",
-        app_name,
-        "--repo",
-        repo.url,
-        "--revision",
-        "main",
-        "--default-service-account",
-        "deployer",
-    )
+    result = gitward("sync", *args)
 
     assert result.returncode == 2
     line = one_error_line(result)
-    assert f"app {app_name}: the default service account deployer needs the app's namespace" in line
+    assert (
+        f"app {app_name}-x: the default service account deployer needs the app's namespace" in line
+    ), line
+    assert cluster.get("v1", "ConfigMap", "a", namespace) is None
     assert cluster.get(RBAC, "ClusterRole", f"{app_name}-x") is None
+    assert gitward("sync", app_name, *args).returncode == 0, "the good app alone syncs"
 
 
 LOCKED = """\

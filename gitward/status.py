@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from gitward.config.apps import AppSpec
+from gitward.config.tenancy import Policy
 from gitward.health import Health, aggregate
 from gitward.kube import Kube
 from gitward.objects import Manifest
@@ -42,13 +43,25 @@ class AppStatus:
 
 
 async def app_status(
-    *, kube: Kube, app: AppSpec, manifests: tuple[Manifest, ...], revision: RevisionInfo
+    *,
+    kube: Kube,
+    app: AppSpec,
+    manifests: tuple[Manifest, ...],
+    revision: RevisionInfo,
+    as_app: Kube | None = None,
+    policy: Policy | None = None,
 ) -> AppStatus:
+    """``as_app``: the client the app's reads go through (see :func:`gitward.sync.plan_app`)."""
     plan, _ = await plan_app(
-        kube=kube, app=app, manifests=manifests, options=SyncOptions(), diffs=False
+        kube=kube,
+        app=app,
+        manifests=manifests,
+        options=SyncOptions(policy=policy),
+        diffs=False,
+        as_app=as_app,
     )
     tracked = [o for o in plan.objects if o.action not in (Action.HOOK, Action.SKIP)]
-    healths = await live_health(kube=kube, refs=[(o.ref, o.api_version) for o in tracked])
+    healths = await live_health(kube=as_app or kube, refs=[(o.ref, o.api_version) for o in tracked])
     objects = tuple(
         ObjectStatus(
             object=str(o.ref),

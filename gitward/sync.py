@@ -21,9 +21,10 @@ from gitward.apply.applier import ApplyFailed, ApplyOptions, apply_plan
 from gitward.apply.changes import Change, ChangeSet, Outcome
 from gitward.apply.hooks import HookFailed
 from gitward.config.apps import AppSpec
+from gitward.config.tenancy import Policy
 from gitward.errors import GitwardError, PlanError
 from gitward.health import Health, HealthStatus, aggregate, assess
-from gitward.kube import Kube
+from gitward.kube import Forbidden, Kube
 from gitward.objects import Body, Manifest, ObjectRef
 from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash, values_hash
 from gitward.plan.model import Action, ObjectError, Plan
@@ -52,6 +53,7 @@ class SyncOptions:
     concurrency: int = 16
     history_limit: int = history.DEFAULT_LIMIT
     adopt: bool = False  # take the app over from the source its records name
+    policy: Policy | None = None  # the operator's allow-list (gitward.config.tenancy)
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,10 @@ async def plan_app(
     manifests: tuple[Manifest, ...],
     options: SyncOptions,
     diffs: bool = True,
+    as_app: Kube | None = None,
 ) -> tuple[Plan, Inventory | None]:
+    """``as_app``: the client the app's reads and dry-runs go through (it may impersonate
+    the app's ServiceAccount, see :mod:`gitward.tenancy`); records always use ``kube``."""
     ident = app.id
     inv = await inventory.load(kube, ident.key)
     if inv is not None and inv.source and inv.source != ident.source and not options.adopt:
@@ -110,7 +115,7 @@ async def plan_app(
             "to keep both, rename one app or give one repository an environment"
         )
     plan = await build_plan(
-        kube=kube,
+        kube=as_app or kube,
         app=app,
         manifests=manifests,
         inventory=inv,
@@ -118,6 +123,7 @@ async def plan_app(
         concurrency=options.concurrency,
         diffs=diffs,
         adopt=options.adopt,
+        policy=options.policy,
     )
     return plan, inv
 
@@ -130,11 +136,19 @@ async def sync_app(
     revision: RevisionInfo,
     charts: tuple[str, ...] = (),
     options: SyncOptions = SyncOptions(),
+    as_app: Kube | None = None,
 ) -> SyncResult:
+    """``as_app``: the client plan, apply, prune and health go through (it may impersonate
+    the app's ServiceAccount); inventory and history are always kept through ``kube``."""
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     plan, old_inv = await plan_app(
-        kube=kube, app=app, manifests=manifests, options=options, diffs=options.dry_run
+        kube=kube,
+        app=app,
+        manifests=manifests,
+        options=options,
+        diffs=options.dry_run,
+        as_app=as_app,
     )
     if plan.errors:
         raise PlanInvalid(app.name, plan.errors)
@@ -166,7 +180,7 @@ async def sync_app(
     applied: dict[ObjectRef, Body] = {}
     try:
         changes, applied = await apply_plan(
-            kube=kube,
+            kube=as_app or kube,
             plan=plan,
             options=ApplyOptions(
                 force_conflicts=options.force_conflicts, concurrency=options.concurrency
@@ -215,7 +229,7 @@ async def sync_app(
     if error is not None:
         raise error
     if options.wait:
-        health = await wait_healthy(kube=kube, plan=plan, timeout=options.timeout)
+        health = await wait_healthy(kube=as_app or kube, plan=plan, timeout=options.timeout)
         result = replace(result, health=health)
     return replace(result, duration_seconds=time.monotonic() - started)
 
@@ -279,7 +293,13 @@ async def live_health(*, kube: Kube, refs: list[tuple[ObjectRef, str]]) -> dict[
 
     async def one(ref: ObjectRef, api_version: str) -> Health:
         res = await kube.resource_for(api_version, ref.kind)
-        body = None if res is None else await kube.get(res, name=ref.name, namespace=ref.namespace)
+        try:
+            body = (
+                None if res is None else await kube.get(res, name=ref.name, namespace=ref.namespace)
+            )
+        except Forbidden as e:
+            # The app's account may not read it: say so rather than guess.
+            return Health.unknown(str(e).split(": ", 1)[-1])
         if body is not None:
             body.setdefault("apiVersion", api_version)
             body.setdefault("kind", ref.kind)

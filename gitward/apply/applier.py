@@ -75,11 +75,7 @@ async def apply_plan(
                 changes.append(change)
                 if body is not None:
                     applied[o.ref] = body
-            failed = [c for c, _ in results if c.outcome is Outcome.FAILED]
-            if failed:
-                shown = "; ".join(f"{c.ref}: {c.message}" for c in failed[:3])
-                more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
-                raise ApplyFailed(f"app {plan.app}: {shown}{more}")
+            _raise_failed(plan.app, [c for c, _ in results if c.outcome is Outcome.FAILED])
             crds = [
                 b
                 for o, (_, b) in zip(batch, results, strict=True)
@@ -91,7 +87,16 @@ async def apply_plan(
     for o in reversed(plan.of(Action.PRUNE)):
         changes.append(await _prune_one(kube, o))
     changes.extend(Change(o.ref, Outcome.SKIPPED, o.reason) for o in plan.of(Action.SKIP))
+    _raise_failed(plan.app, [c for c in changes if c.outcome is Outcome.FAILED])
     return ChangeSet(tuple(changes)), applied
+
+
+def _raise_failed(app: str, failed: list[Change]) -> None:
+    """One error naming the first few failures (a refused prune fails the sync too)."""
+    if failed:
+        shown = "; ".join(f"{c.ref}: {c.message}" for c in failed[:3])
+        more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
+        raise ApplyFailed(f"app {app}: {shown}{more}")
 
 
 def _unchanged(plan: Plan) -> list[Change]:

@@ -142,6 +142,26 @@ output_option = click.option(
 )
 
 
+def tenancy_options(fn: Callable[P, R]) -> Callable[P, R]:
+    """``--default-service-account`` and ``--policy``: the operator's bounds on every app."""
+    fn = click.option(
+        "--policy",
+        "policy_file",
+        envvar="GITWARD_POLICY",
+        default=None,
+        metavar="FILE",
+        help="Which namespaces and cluster-scoped kinds each app may deploy. Env: GITWARD_POLICY.",
+    )(fn)
+    return click.option(
+        "--default-service-account",
+        envvar="GITWARD_DEFAULT_SERVICE_ACCOUNT",
+        default=None,
+        metavar="NAME",
+        help="Run apps without serviceAccountName as this ServiceAccount of their namespace. "
+        "Env: GITWARD_DEFAULT_SERVICE_ACCOUNT.",
+    )(fn)
+
+
 @cli.command()
 @click.argument("app")
 @repo_option
@@ -171,13 +191,25 @@ def render(app: str, repo: str, revision: str | None) -> None:
     help="Take back fields git sets from other writers (a hand edit, say); "
     "--no-force-conflicts refuses instead.",
 )
+@tenancy_options
 @errors_to_exit
-def diff(app: str, repo: str, revision: str | None, fmt: str, force_conflicts: bool) -> None:
+def diff(
+    app: str,
+    repo: str,
+    revision: str | None,
+    fmt: str,
+    force_conflicts: bool,
+    default_service_account: str | None,
+    policy_file: str | None,
+) -> None:
     """Show what a sync of APP would change. Exit 1 when anything would."""
     from gitward.cli.views import plan_view
     from gitward.cli.workspace import connect, open_app
+    from gitward.config.tenancy import load_tenancy
     from gitward.sync import PlanInvalid, SyncOptions, plan_app
+    from gitward.tenancy import client_for
 
+    tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
     opened = open_app(repo=repo, revision=revision, app=app)
 
     async def go() -> Any:
@@ -186,7 +218,8 @@ def diff(app: str, repo: str, revision: str | None, fmt: str, force_conflicts: b
                 kube=kube,
                 app=opened.app,
                 manifests=opened.rendered.manifests,
-                options=SyncOptions(force_conflicts=force_conflicts),
+                options=SyncOptions(force_conflicts=force_conflicts, policy=tenancy.policy),
+                as_app=client_for(kube=kube, app=opened.app, tenancy=tenancy),
             )
 
     plan, _ = run(go())
@@ -225,6 +258,7 @@ def diff(app: str, repo: str, revision: str | None, fmt: str, force_conflicts: b
     is_flag=True,
     help="Hand the app over to this repository when its records name another source.",
 )
+@tenancy_options
 @errors_to_exit
 def sync(
     app: str | None,
@@ -237,13 +271,18 @@ def sync(
     force_conflicts: bool,
     concurrency: int,
     adopt: bool,
+    default_service_account: str | None,
+    policy_file: str | None,
 ) -> None:
     """Make the cluster match git for APP, or for every app in dependsOn order."""
     from gitward.cli.views import sync_view
     from gitward.cli.workspace import connect, open_workspace, render_app_in
+    from gitward.config.tenancy import load_tenancy
     from gitward.errors import ConfigError
     from gitward.sync import SyncOptions, sync_app
+    from gitward.tenancy import client_for, service_account_for
 
+    tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
     ws = open_workspace(repo=repo, revision=revision)
     apps = ws.config.apps
     if app is not None:
@@ -258,7 +297,11 @@ def sync(
         force_conflicts=force_conflicts,
         concurrency=concurrency,
         adopt=adopt,
+        policy=tenancy.policy,
     )
+    for spec in apps:
+        # An app that cannot be given its account fails before any app is synced.
+        service_account_for(app=spec, tenancy=tenancy)
     views = []
 
     async def go() -> None:
@@ -274,6 +317,7 @@ def sync(
                         revision=ws.revision,
                         charts=tuple(f"{c.name}@{c.version}" for c in rendered.charts),
                         options=options,
+                        as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
                     )
                 view = sync_view(result)
                 views.append(view)
@@ -316,14 +360,25 @@ def _print_sync(result: Any, elapsed: float) -> None:
 @repo_option
 @revision_option
 @output_option
+@tenancy_options
 @errors_to_exit
-def status(app: str | None, repo: str, revision: str | None, fmt: str) -> None:
+def status(
+    app: str | None,
+    repo: str,
+    revision: str | None,
+    fmt: str,
+    default_service_account: str | None,
+    policy_file: str | None,
+) -> None:
     """Sync state and health, per app and per object. Exit 1 unless all Synced and Healthy."""
     from gitward.cli.views import status_view
     from gitward.cli.workspace import connect, open_workspace, render_app_in
+    from gitward.config.tenancy import load_tenancy
     from gitward.errors import ConfigError
     from gitward.status import app_status
+    from gitward.tenancy import client_for
 
+    tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
     ws = open_workspace(repo=repo, revision=revision)
     apps = ws.config.apps
     if app is not None:
@@ -341,6 +396,8 @@ def status(app: str | None, repo: str, revision: str | None, fmt: str) -> None:
                         app=spec,
                         manifests=render_app_in(ws, spec).manifests,
                         revision=ws.revision,
+                        as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
+                        policy=tenancy.policy,
                     )
                 )
                 for spec in apps
@@ -439,6 +496,7 @@ def history(app: str, fmt: str) -> None:
     help="File holding the API's bearer token (else env GITWARD_API_TOKEN). "
     "Required when --listen is not a loopback address.",
 )
+@tenancy_options
 @errors_to_exit
 def controller(
     repo: str,
@@ -449,6 +507,8 @@ def controller(
     lease_name: str,
     lease_seconds: float,
     api_token_file: str | None,
+    default_service_account: str | None,
+    policy_file: str | None,
 ) -> None:
     """Reconcile every app continuously; put hand edits back (selfHeal).
 
@@ -460,6 +520,7 @@ def controller(
 
     from gitward.api.auth import is_loopback
     from gitward.cli.workspace import connect
+    from gitward.config.tenancy import load_tenancy
     from gitward.errors import ConfigError
     from gitward.heal.controller import ControllerOptions
     from gitward.heal.leader import LeaseConfig
@@ -481,7 +542,14 @@ def controller(
             "set $GITWARD_API_TOKEN or --api-token-file"
         )
     options = RunOptions(
-        controller=ControllerOptions(repo=repo, revision=revision, poll_interval=poll_interval),
+        controller=ControllerOptions(
+            repo=repo,
+            revision=revision,
+            poll_interval=poll_interval,
+            tenancy=load_tenancy(
+                default_service_account=default_service_account, policy_file=policy_file
+            ),
+        ),
         host=host.strip("[]"),
         port=int(port),
         leader_election=leader_election,

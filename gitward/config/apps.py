@@ -46,6 +46,9 @@ class AppSpec:
     values_files: tuple[str, ...] = field(default=())
     environment: str = ""  # gitward.yaml's top-level ``environment``
     source: str = ""  # the repository it was read from, set by whoever opened it
+    # The ServiceAccount (in ``namespace``) the app's plan, apply, prune and health
+    # reads run as; "" runs them as gitward itself, unless the operator set a default.
+    service_account_name: str = ""
 
     @property
     def release(self) -> str:

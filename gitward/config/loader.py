@@ -78,6 +78,7 @@ def _app(raw: dict[str, Any]) -> AppSpec:
         depends_on=tuple(raw.get("dependsOn", ())),
         release_name=raw.get("releaseName", ""),
         values_files=tuple(raw.get("valuesFiles", ())),
+        service_account_name=raw.get("serviceAccountName", ""),
         ignore=tuple(
             IgnoreRule(
                 json_pointers=tuple(r["jsonPointers"]),

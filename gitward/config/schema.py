@@ -31,6 +31,10 @@ SCHEMA: dict[str, Any] = {
                     "selfHeal": {"type": "boolean"},
                     "releaseName": _NAME,
                     "valuesFiles": {"type": "array", "items": {"type": "string"}},
+                    "serviceAccountName": {
+                        "type": "string",
+                        "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+                    },
                     "dependsOn": {"type": "array", "items": _NAME, "uniqueItems": True},
                     "ignore": {
                         "type": "array",

@@ -29,12 +29,13 @@ from typing import Any
 
 from gitward.config.apps import AppSpec, RepoConfig
 from gitward.config.loader import load_repo_config
+from gitward.config.tenancy import Tenancy
 from gitward.errors import GitwardError, RecordCorrupt
 from gitward.heal import backoff, events
 from gitward.heal.affected import is_affected
 from gitward.heal.records import DriftKind, DriftOutcome, DriftRecord
 from gitward.heal.watches import WatchHub
-from gitward.kube import Kube, KubeError
+from gitward.kube import Kube
 from gitward.objects import Body, ObjectRef
 from gitward.plan.fieldsets import actor_of, dotted, gitward_fields, lost_paths
 from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash, values_hash
@@ -54,6 +55,7 @@ from gitward.sync import (
     plan_app,
     sync_app,
 )
+from gitward.tenancy import client_for
 
 log = logging.getLogger("gitward.controller")
 
@@ -107,6 +109,8 @@ class ControllerOptions:
     poll_interval: float = 60.0
     sync_timeout: float = 300.0
     concurrency: int = 16
+    # The account each app runs as, and the policy bounding it.
+    tenancy: Tenancy = field(default_factory=Tenancy)
 
 
 class Controller:
@@ -234,8 +238,11 @@ class Controller:
                     render_app, app=spec, root=root, cache=self._render_cache
                 )
                 options = SyncOptions(
-                    timeout=self.options.sync_timeout, concurrency=self.options.concurrency
+                    timeout=self.options.sync_timeout,
+                    concurrency=self.options.concurrency,
+                    policy=self.options.tenancy.policy,
                 )
+                as_app = self._client_for(spec)
                 if spec.auto_sync:
                     result = await sync_app(
                         kube=self.kube,
@@ -244,6 +251,7 @@ class Controller:
                         revision=info,
                         charts=tuple(f"{c.name}@{c.version}" for c in rendered.charts),
                         options=options,
+                        as_app=as_app,
                     )
                     plan, inv = result.plan, result.inventory
                     state.sync, state.last_sync_result = SyncState.SYNCED, "succeeded"
@@ -256,6 +264,7 @@ class Controller:
                         manifests=rendered.manifests,
                         options=options,
                         diffs=False,
+                        as_app=as_app,
                     )
                     state.sync = SyncState.SYNCED if plan.in_sync else SyncState.OUT_OF_SYNC
                     state.last_sync_result = ""
@@ -276,6 +285,11 @@ class Controller:
                     "reconcile_duration_seconds", time.monotonic() - started, app=spec.name
                 )
         await self._release_parked(spec.name)
+
+    def _client_for(self, spec: AppSpec) -> Kube:
+        """The client an app's own reads and writes go through; watches, records and
+        Events stay on ``self.kube``, gitward's own identity."""
+        return client_for(kube=self.kube, app=spec, tenancy=self.options.tenancy)
 
     # -- tracking ------------------------------------------------------------
 
@@ -432,14 +446,15 @@ class Controller:
             await asyncio.sleep(delay)
         async with state.lock:
             try:
-                res = await self.kube.resource_for(t.api_version, t.ref.kind)
+                kube = self._client_for(state.spec)
+                res = await kube.resource_for(t.api_version, t.ref.kind)
                 live = None
                 if res is not None:
-                    live = await self.kube.get(res, name=t.ref.name, namespace=t.ref.namespace)
+                    live = await kube.get(res, name=t.ref.name, namespace=t.ref.namespace)
                 body = with_live_ignored(t.desired, live, t.ignore)
                 self.heal_applies += 1
-                out = await self.kube.apply(body, force=True, field_manager=t.manager)
-            except KubeError as e:
+                out = await kube.apply(body, force=True, field_manager=t.manager)
+            except GitwardError as e:
                 self._settle(state, record, DriftOutcome.FAILED, message=str(e))
                 return
             self._fingerprint(t, out)

@@ -11,9 +11,10 @@ httpx, which also gives HTTP/2 for the many short requests of a sync.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,14 +59,24 @@ class WatchEvent:
 class Kube:
     """One API server. Use as ``async with Kube.connect() as kube: ...``."""
 
-    def __init__(self, config: KubeConfig, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        config: KubeConfig,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """``transport`` replaces the network (``httpx.MockTransport`` in unit tests)."""
         headers = {"Accept": "application/json", "User-Agent": "gitward"}
         if config.token:
             headers["Authorization"] = f"Bearer {config.token}"
         self.config = config
         self.stats = RequestStats()
-        self.mapper = RestMapper()
+        self._mapper = RestMapper()
         self._discovered = False
+        # Impersonation: the client gitward's own identity is, and the headers to act as another.
+        self._base = self
+        self._impersonation: tuple[tuple[str, str], ...] = ()
         self._discovery_lock = asyncio.Lock()
         tls = config.ssl_context()
         self._http = httpx.AsyncClient(
@@ -75,6 +86,7 @@ class Kube:
             timeout=httpx.Timeout(timeout, connect=10.0),
             http2=True,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            transport=transport,
         )
         # Watches get HTTP/1.1 connections of their own: long-lived idle streams on
         # the shared HTTP/2 connection stall other requests in httpcore, and the
@@ -85,6 +97,7 @@ class Kube:
             headers=headers,
             http2=False,
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+            transport=transport,
         )
 
     @classmethod
@@ -98,8 +111,44 @@ class Kube:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self._base is not self:
+            return  # the connections are the base client's, closed with it
         await self._http.aclose()
         await self._watch_http.aclose()
+
+    # -- identity ----------------------------------------------------------
+
+    def impersonating(self, *, user: str, groups: Sequence[str] = ()) -> Kube:
+        """This client acting as ``user`` in ``groups``, through the API's impersonation headers.
+
+        The server authorizes every request of the returned client as that user,
+        so it can do exactly what the user's RBAC allows; gitward's own identity
+        needs only the ``impersonate`` verb on the user and groups. The returned
+        client shares this one's connections, request counts and discovery (what
+        the server serves is the same for every identity, so it is not asked again
+        per user), and is closed with it: closing it alone does nothing.
+        """
+        child = copy.copy(self)
+        child._base = self._base
+        child._impersonation = (
+            ("Impersonate-User", user),
+            *(("Impersonate-Group", g) for g in groups),
+        )
+        return child
+
+    @property
+    def unimpersonated(self) -> Kube:
+        """This client as gitward's own identity (itself, unless it impersonates someone)."""
+        return self._base
+
+    @property
+    def impersonated_user(self) -> str:
+        """The user this client acts as; ``""`` for gitward's own identity."""
+        return next((v for k, v in self._impersonation if k == "Impersonate-User"), "")
+
+    @property
+    def mapper(self) -> RestMapper:
+        return self._base._mapper
 
     # -- transport ---------------------------------------------------------
 
@@ -117,7 +166,9 @@ class Kube:
     ) -> Any:
         self.stats.by_verb[verb] += 1
         content = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": content_type} if content is not None else {}
+        headers = httpx.Headers(self._impersonation)
+        if content is not None:
+            headers["Content-Type"] = content_type
         if accept:
             headers["Accept"] = accept
         try:
@@ -139,11 +190,13 @@ class Kube:
     # -- discovery ---------------------------------------------------------
 
     async def discover(self, *, refresh: bool = False) -> RestMapper:
+        if self._base is not self:
+            return await self._base.discover(refresh=refresh)
         async with self._discovery_lock:
             if self._discovered and not refresh:
-                return self.mapper
+                return self._mapper
             mapper = await self._discover_aggregated() or await self._discover_per_group()
-            self.mapper = mapper
+            self._mapper = mapper
             self._discovered = True
             return mapper
 
@@ -401,6 +454,7 @@ class Kube:
                 "GET",
                 resource.path(namespace=namespace),
                 params=params,
+                headers=httpx.Headers(self._impersonation),
                 timeout=httpx.Timeout(timeout_seconds + 30.0, connect=10.0),
             ) as resp:
                 if resp.status_code >= 400:

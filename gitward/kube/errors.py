@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gitward.errors import GitwardError
@@ -26,7 +27,56 @@ class Unauthorized(KubeError):
 
 
 class Forbidden(KubeError):
+    """The server's authorizer refused the request.
+
+    ``user`` and ``verb`` say who was refused what (``verb`` is the RBAC verb:
+    ``get``, ``list``, ``create``, ``patch``, ``delete`` …); empty when the
+    server's message did not say.
+    """
+
     status = 403
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str = "",
+        details: dict[str, Any] | None = None,
+        user: str = "",
+        verb: str = "",
+    ):
+        super().__init__(message, reason=reason, details=details)
+        self.user = user
+        self.verb = verb
+
+
+# The authorizer's message: `<what> is forbidden: User "<u>" cannot <verb> resource "<r>"
+# in API group "<g>" in the namespace "<ns>"` (or `at the cluster scope`), then maybe
+# `: RBAC: <reason>`.
+_REFUSAL = re.compile(
+    r'User "(?P<user>[^"]*)" cannot (?P<verb>[a-z]+) resource "(?P<resource>[^"]+)"'
+    r'(?: in API group "[^"]*")?'
+    r'(?: in the namespace "(?P<namespace>[^"]*)"| (?P<cluster>at the cluster scope))?'
+)
+
+
+def _forbidden(subject: str, message: str, reason: str, details: dict[str, Any]) -> Forbidden:
+    """A 403 as one short line naming who was refused which verb on what, where."""
+    m = _REFUSAL.search(message)
+    if m is None:
+        return Forbidden(f"{subject}: {message}", reason=reason, details=details)
+    where = (
+        f" in namespace {m['namespace']}"
+        if m["namespace"]
+        else (" at the cluster scope" if m["cluster"] else "")
+    )
+    return Forbidden(
+        f"{subject}: forbidden: {m['user']} cannot {m['verb']} {m['resource']}{where}",
+        reason=reason,
+        details=details,
+        user=m["user"],
+        verb=m["verb"],
+    )
 
 
 class NotFound(KubeError):
@@ -64,6 +114,8 @@ def from_status(code: int, subject: str, payload: dict[str, Any] | None) -> Kube
     message = str(payload.get("message") or f"HTTP {code}")
     reason = str(payload.get("reason") or "")
     details = payload.get("details") or {}
+    if code == Forbidden.status:
+        return _forbidden(subject, message, reason, details)
     cls = _BY_STATUS.get(code)
     if cls is None:
         cls = Unavailable if code >= 500 or code == 429 else KubeError

@@ -30,7 +30,8 @@ from gitward.config.identity import (
     owner_of,
     records_namespace,
 )
-from gitward.kube import Conflict, Invalid, Kube, KubeError, Resource
+from gitward.config.tenancy import Policy
+from gitward.kube import Conflict, Forbidden, Invalid, Kube, KubeError, Resource
 from gitward.objects import Body, Manifest, ObjectRef, group_of
 from gitward.plan import normalize, pointers
 from gitward.plan.diff import unified
@@ -45,6 +46,7 @@ from gitward.plan.inventory import (
 )
 from gitward.plan.model import Action, ObjectError, Plan, PlannedObject
 from gitward.plan.order import InvalidAnnotation, hook_events, sort_key
+from gitward.plan.policy import refusals
 
 PRUNE_ANNOTATION = "gitward.io/prune"
 RECREATE_ANNOTATION = "gitward.io/recreate"
@@ -74,10 +76,14 @@ async def build_plan(
     concurrency: int = 16,
     diffs: bool = True,
     adopt: bool = False,
+    policy: Policy | None = None,
 ) -> Plan:
     """Plan a sync of ``app``. With ``diffs=False`` no diff text is made (a sync
     that shows none need not pay for rendering a thousand bodies as YAML).
-    ``adopt`` takes over objects the same app key owns from another source."""
+    ``adopt`` takes over objects the same app key owns from another source.
+
+    ``kube`` may impersonate the app's ServiceAccount: then every read and
+    dry-run is the app's own, and what its RBAC refuses is a plan error."""
     errors: list[ObjectError] = []
     manifests = list(manifests)
     crd_kinds = _crd_kinds(manifests)
@@ -85,7 +91,9 @@ async def build_plan(
     seen: dict[ObjectRef, str] = {}
     ns_res = await kube.resource_for("v1", "Namespace")
     assert ns_res is not None
-    ns_items = (await kube.list(ns_res))[0]
+    # Which namespaces exist is read as gitward itself, like discovery: an app's
+    # account needs no cluster-wide rights to be planned.
+    ns_items = (await kube.unimpersonated.list(ns_res))[0]
     namespaces = {n["metadata"]["name"] for n in ns_items}
     terminating = {
         n["metadata"]["name"]
@@ -132,16 +140,32 @@ async def build_plan(
                     f"namespace {app.namespace} does not exist; set createNamespace: true",
                 )
             )
+    blocked: set[ObjectRef] = set()  # refused already: neither read nor dry-run
+    if policy is not None:
+        refused = refusals(
+            policy,
+            app=app,
+            objects=[
+                *((p.ref, p.manifest.source) for p in prepared),
+                *((o.ref, o.source.strip("()")) for o in extra),
+            ],
+        )
+        errors.extend(refused)
+        blocked.update(e.ref for e in refused if e.ref is not None)
     will_exist = namespaces | declared_ns | ({app.namespace} if app.create_namespace else set())
     errors.extend(_namespace_errors(app, prepared, will_exist, terminating))
 
     ident = app.id
+    unreadable: list[ObjectError] = []
     live, found = await _fetch_live(
         kube,
-        [p for p in prepared if not hook_events(p.manifest)],
+        [p for p in prepared if not hook_events(p.manifest) and p.ref not in blocked],
+        unreadable,
         # Without an inventory, the LISTs also find what this app owns.
         owner=ident.tracking_id if inventory is None else None,
     )
+    errors.extend(unreadable)
+    blocked.update(e.ref for e in unreadable if e.ref is not None)
     by_ref = inventory.by_ref() if inventory else {}
     sem = asyncio.Semaphore(concurrency)
 
@@ -166,7 +190,7 @@ async def build_plan(
                 adopt=adopt,
             )
 
-    results = await asyncio.gather(*(plan_one(p) for p in prepared))
+    results = await asyncio.gather(*(plan_one(p) for p in prepared if p.ref not in blocked))
     planned: list[PlannedObject] = list(extra)
     for r in results:
         if isinstance(r, ObjectError):
@@ -182,7 +206,9 @@ async def build_plan(
             source=ident.source,
             entries=tuple(_entry_of(b) for b in found if ObjectRef.of(b) not in desired_refs),
         )
-    planned.extend(await _plan_prune(kube, app, inventory or rebuilt, desired_refs, adopt=adopt))
+    planned.extend(
+        await _plan_prune(kube, app, inventory or rebuilt, desired_refs, errors, adopt=adopt)
+    )
     planned.sort(key=lambda o: o.sort_key)
     return Plan(
         app=app.name,
@@ -334,20 +360,26 @@ def _string_data_as_data(secret: Body) -> None:
 
 
 async def _fetch_live(
-    kube: Kube, prepared: list[_Prepared], *, owner: str | None
+    kube: Kube, prepared: list[_Prepared], errors: list[ObjectError], *, owner: str | None
 ) -> tuple[dict[ObjectRef, Body], list[Body]]:
     """Live objects by ref, one LIST per resource and namespace; with ``owner``,
-    also every listed object whose tracking annotation is ``owner``."""
+    also every listed object whose tracking annotation is ``owner``.
+
+    A read the app's account may not make is an error of each object it was for.
+    """
     groups: dict[tuple[Resource, str], set[str]] = defaultdict(set)
     for p in prepared:
         if p.resource is not None:
             groups[(p.resource, p.ref.namespace)].add(p.ref.name)
 
-    async def one(res: Resource, ns: str, names: set[str]) -> list[Body]:
-        if len(names) == 1 and owner is None:
-            got = await kube.get(res, name=next(iter(names)), namespace=ns)
-            return [got] if got else []
-        items, _ = await kube.list(res, namespace=ns)
+    async def one(res: Resource, ns: str, names: set[str]) -> list[Body] | Forbidden:
+        try:
+            if len(names) == 1 and owner is None:
+                got = await kube.get(res, name=next(iter(names)), namespace=ns)
+                return [got] if got else []
+            items, _ = await kube.list(res, namespace=ns)
+        except Forbidden as e:
+            return e
         return [
             i
             for i in items
@@ -357,7 +389,14 @@ async def _fetch_live(
     lists = await asyncio.gather(*(one(r, ns, names) for (r, ns), names in groups.items()))
     out: dict[ObjectRef, Body] = {}
     found: list[Body] = []
-    for (res, _), items in zip(groups, lists, strict=True):
+    for (res, ns), items in zip(groups, lists, strict=True):
+        if isinstance(items, Forbidden):
+            errors.extend(
+                ObjectError(p.ref, p.manifest.source, _detail(items))
+                for p in prepared
+                if p.resource == res and p.ref.namespace == ns
+            )
+            continue
         for item in items:
             item["apiVersion"] = res.api_version
             item["kind"] = res.kind
@@ -555,6 +594,7 @@ async def _plan_prune(
     app: AppSpec,
     inventory: Inventory | None,
     desired: set[ObjectRef],
+    errors: list[ObjectError],
     *,
     adopt: bool,
 ) -> list[PlannedObject]:
@@ -568,7 +608,11 @@ async def _plan_prune(
         res = await kube.resource_for(entry.api_version, entry.kind)
         if res is None:
             continue
-        live = await kube.get(res, name=entry.name, namespace=entry.namespace)
+        try:
+            live = await kube.get(res, name=entry.name, namespace=entry.namespace)
+        except Forbidden as e:
+            errors.append(ObjectError(entry.ref, "(inventory)", _detail(e)))
+            continue
         if live is None:
             continue
         if entry.uid and live["metadata"].get("uid") != entry.uid:

@@ -347,7 +347,7 @@ def _print_sync(result: Any, elapsed: float) -> None:
     for c in changes.changes:
         if c.outcome is not Outcome.UNCHANGED:
             click.echo(f"  {output.colour(c.outcome.value)} {c.ref} {c.message}".rstrip())
-    summary = ", ".join(f"{n} {o.value}" for o in Outcome if (n := changes.count(o)))
+    summary = changes.summary()
     rev = result.revision.sha[:12] or "working tree"
     health = f", {output.colour(result.health.status.value)}" if result.health else ""
     click.echo(
@@ -497,6 +497,13 @@ def history(app: str, fmt: str) -> None:
     "Required when --listen is not a loopback address.",
 )
 @tenancy_options
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per sync, drift, correction and error; json: one object per line.",
+)
 @errors_to_exit
 def controller(
     repo: str,
@@ -509,6 +516,7 @@ def controller(
     api_token_file: str | None,
     default_service_account: str | None,
     policy_file: str | None,
+    log_format: str,
 ) -> None:
     """Reconcile every app continuously; put hand edits back (selfHeal).
 
@@ -519,6 +527,7 @@ def controller(
     import os
 
     from gitward.api.auth import is_loopback
+    from gitward.cli.logs import JsonLogFormatter
     from gitward.cli.workspace import connect
     from gitward.config.tenancy import load_tenancy
     from gitward.errors import ConfigError
@@ -528,7 +537,13 @@ def controller(
     from gitward.heal.runner import run as run_controller
     from gitward.record.store import record_namespace
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonLogFormatter()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(name)s %(message)s")
+    )
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     # One line per HTTP request would be most of the log and a good share of the CPU.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)

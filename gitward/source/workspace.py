@@ -10,13 +10,15 @@ remote's HEAD when none is given).
 from __future__ import annotations
 
 import os
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gitward.errors import GitwardError, SourceError
+from gitward.programs import GIT, run_program
 from gitward.source.credentials import GitCredentials
 from gitward.source.fetching import GitSource
 from gitward.source.revisions import Revision
+from gitward.tools import find_tool
 
 _NO_REVISION = Revision(
     sha="", ref="", author="", subject="", committed_at=datetime.fromtimestamp(0, UTC)
@@ -43,18 +45,19 @@ def open_source(*, repo: str, revision: str | None) -> tuple[Path, Revision]:
 
 
 def _git(path: Path, *args: str) -> str | None:
+    """``git -C path args...`` output, or ``None`` when git fails (not a repository, say)."""
     try:
-        proc = subprocess.run(
-            ["git", "-C", str(path), *args],
-            check=False,
-            capture_output=True,
-            text=True,
+        run = run_program(
+            GIT,
+            [str(find_tool("git")), "-C", str(path), *args],
+            what=f"{path}: git {args[0]}",
             timeout=30,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+            env={"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+            failure=SourceError,
         )
-    except (OSError, subprocess.SubprocessError):
+    except GitwardError:
         return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
+    return run.out.strip() if run.ok else None
 
 
 def _working_tree_revision(path: Path) -> Revision:

@@ -6,7 +6,7 @@ Three things plain ``yaml.safe_load`` lets through, and why we refuse them:
   expanded. PyYAML builds them cheaply as shared references, but the first
   conversion (to JSON, a schema check, a diff) expands them and dies with a
   ``MemoryError`` minutes later. So before a document is constructed, a
-  document that can hold anchors (its text has an ``&``) is measured on the
+  document that can hold anchors (its text has an ``&name``) is measured on the
   composed node graph, each node once: at most :data:`MAX_ALIASES` alias
   uses, :data:`MAX_EXPANDED` expanded size (nodes plus scalar characters)
   and :data:`MAX_DEPTH` expanded depth.
@@ -21,7 +21,7 @@ Three things plain ``yaml.safe_load`` lets through, and why we refuse them:
   Keys brought in by a merge (``<<: *base``) may still be overridden.
 
 Loading keeps libyaml's speed: the checks add a few C-speed string scans to
-normal input; nodes are only walked for documents that can hold aliases.
+normal input; nodes are only walked for documents that hold an anchor.
 
 Timestamps stay strings (``2024-01-01`` is a label value, not a ``date``),
 as in the API server's YAML-to-JSON step.
@@ -52,7 +52,6 @@ MAX_DEPTH = 512
 """Deepest nesting of collections in one document, aliases expanded."""
 
 _DROPPED_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
-_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 # libyaml's parser when PyYAML was built with it: ten times faster on big streams.
 _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -62,12 +61,13 @@ class StrictLoader(_Base):  # type: ignore[valid-type,misc]
     """SafeLoader that refuses duplicate keys and leaves timestamps as strings."""
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
-        # Copy first: resolving merge keys rewrites node.value in place.
-        explicit = list(node.value) if isinstance(node, MappingNode) else []
-        before = node.value
+        written = node.value
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        if len(mapping) != len(explicit) or node.value is not before:
-            _refuse_duplicates(self, explicit, deep=deep)
+        # Resolving merge keys deletes them from this very list and gives the
+        # node a new one, so ``written`` now holds exactly the keys written
+        # here. Without merges, fewer entries than keys means a duplicate.
+        if len(mapping) != len(written) or node.value is not written:
+            _refuse_duplicates(self, written, deep=deep)
         return mapping
 
 
@@ -81,8 +81,6 @@ def _refuse_duplicates(loader: StrictLoader, pairs: list[tuple[Node, Node]], *, 
     """Raise on the second of two written keys that construct to the same value."""
     seen: dict[Any, Node] = {}
     for key_node, _ in pairs:
-        if key_node.tag == _MERGE_TAG:
-            continue
         key = loader.construct_object(key_node, deep=deep)
         try:
             first = seen.setdefault(key, key_node)
@@ -140,7 +138,7 @@ def documents(
                 if node is None:
                     continue
                 line = node.start_mark.line + 1 + line_offset
-                if may_alias:
+                if may_alias and _has_anchor(text, node):
                     _check_expansion(node, where=f"{subject}:{line}", error=error)
                 data = loader.construct_document(node)
             except yaml.YAMLError as exc:
@@ -195,6 +193,28 @@ def _check_depth(text: str, *, subject: str, error: type[GitwardError], line_off
         return  # the real parse reports it, at the same place
     finally:
         parser.dispose()
+
+
+def _has_anchor(text: str, node: Node) -> bool:
+    """Whether the text of ``node``'s document can hold an anchor.
+
+    An anchor is ``&name`` where a node may start: at a line start, after
+    whitespace or a flow indicator. One inside quoted text is a false alarm
+    (the walk just runs); ``a&b`` in a URL and ``&&`` in a shell line are not
+    anchors and cost one ``find`` each.
+    """
+    end = node.end_mark.index
+    at = text.find("&", node.start_mark.index, end)
+    while at != -1:
+        before = text[at - 1] if at else "\n"
+        after = text[at + 1 : at + 2]
+        if before in _NODE_START and (after.isalnum() or after in ("_", "-")):
+            return True
+        at = text.find("&", at + 1, end)
+    return False
+
+
+_NODE_START = frozenset(" \t\r\n[{,")
 
 
 def _check_expansion(root: Node, *, where: str, error: type[GitwardError]) -> None:

@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,15 +35,10 @@ import httpx
 import psutil
 import yaml
 
+from gitward.dev.ports import free_port
 from gitward.kube import Kube, Resource, load_kubeconfig
 
 HERE = Path(__file__).resolve().parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def app_objects(app: str, objects: int) -> list[dict[str, Any]]:
@@ -213,7 +207,7 @@ def main() -> None:
         os.environ["GITWARD_STATE"] = str(work / "state")
         os.environ["GITWARD_NAMESPACE"] = "gitward-cbench"
         print("starting a control plane for the benchmark ...", file=sys.stderr)
-        up = devcluster.up(apiserver_port=free_port(), registry_port=free_port())
+        up = devcluster.up()
         proc: subprocess.Popen[bytes] | None = None
         try:
             repo = work / "config"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -56,12 +55,6 @@ class ToolResult:
     cold: Step
     noop: Step
     one_change: Step
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def workload(prefix: str, objects: int, namespaces: int) -> list[dict[str, Any]]:
@@ -356,9 +349,7 @@ def main() -> None:
         policy = work / "audit-policy.yaml"
         policy.write_text(AUDIT_POLICY)
         print("starting a control plane for the benchmark ...", file=sys.stderr)
-        up = devcluster.up(
-            apiserver_port=free_port(), registry_port=free_port(), audit_policy=policy
-        )
+        up = devcluster.up(audit_policy=policy)
         try:
             env = {**os.environ, "KUBECONFIG": up.cluster.kubeconfig}
             audit = Audit(devcluster.audit_log())

@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Coroutine
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
@@ -32,7 +32,7 @@ R = TypeVar("R")
 EXIT_OK, EXIT_DIFF, EXIT_INPUT, EXIT_CLUSTER, EXIT_HEALTH = 0, 1, 2, 3, 4
 
 
-def fail(message: str, code: int) -> None:
+def fail(message: str, code: int) -> NoReturn:
     click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
     sys.exit(code)
 
@@ -53,7 +53,6 @@ def errors_to_exit(fn: Callable[P, R]) -> Callable[P, R]:
             fail(str(e), EXIT_CLUSTER)
         except GitwardError as e:
             fail(str(e), EXIT_INPUT)
-        raise AssertionError("unreachable")
 
     return wrapper
 
@@ -84,10 +83,7 @@ def dev_up(apiserver_port: int | None, registry_port: int | None) -> None:
     """Start the local cluster and registry; reuse them if they already run."""
     from gitward.dev import cluster
 
-    result = cluster.up(
-        apiserver_port=apiserver_port or cluster.DEFAULT_APISERVER_PORT,
-        registry_port=registry_port or cluster.DEFAULT_REGISTRY_PORT,
-    )
+    result = cluster.up(apiserver_port=apiserver_port, registry_port=registry_port)
     c = result.cluster
     click.echo("already running" if result.already_running else "started")
     click.echo(f"kubeconfig: {c.kubeconfig}")
@@ -112,8 +108,15 @@ def dev_env() -> None:
 
     c = cluster.current()
     if c is None:
+        strays = cluster.strays()
+        if strays:
+            fail(
+                f"no dev cluster is running, but a half-started one left "
+                f"{', '.join(map(str, strays))} under {cluster.state_dir()}; "
+                "run 'gitward dev down' to stop them",
+                EXIT_INPUT,
+            )
         fail("no dev cluster is running; run 'gitward dev up'", EXIT_INPUT)
-        return
     for key, value in c.env().items():
         click.echo(f"export {key}={value}")
 

@@ -13,24 +13,25 @@ All state lives in a per-user directory (``$GITWARD_STATE``, else
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from gitward.dev import ports as devports
+from gitward.dev import processes
+from gitward.dev.ports import Ports
 from gitward.errors import GitwardError, ToolError
 from gitward.tools import find_tool, pinned_build, pins
 
 CLUSTER_NAME = "gitward"
-DEFAULT_APISERVER_PORT = 36443
-DEFAULT_REGISTRY_PORT = 35000
 NODES = 3
 _COMPONENT_TOOLS = (
     "kubectl",
@@ -54,9 +55,15 @@ class DevCluster:
     registry: str
     registry_pid: int
     state_dir: str
+    ports: dict[str, int] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         return {"KUBECONFIG": self.kubeconfig, "GITWARD_REGISTRY": self.registry}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> DevCluster:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in doc.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -90,43 +97,28 @@ def current() -> DevCluster | None:
     """The running dev cluster, or ``None``."""
     try:
         data = json.loads(_state_file().read_text())
-    except (FileNotFoundError, ValueError):
+        return DevCluster.from_doc(data)
+    except (FileNotFoundError, ValueError, TypeError):
         return None
-    return DevCluster(**data)
 
 
-def _port_owner(port: int) -> str | None:
-    """``None`` if 127.0.0.1:port is free, else a short description of who holds it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            pass
-        else:
-            return None
-    try:
-        out = subprocess.run(
-            ["ss", "-Hltnp", f"sport = :{port}"],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout
-        who = out.split("users:", 1)[1].strip() if "users:" in out else ""
-    except (OSError, subprocess.SubprocessError):
-        who = ""
-    return who or "another process"
+def strays() -> list[processes.Process]:
+    """Processes of a dev cluster under the state dir that no state file accounts for."""
+    if current() is not None:
+        return []
+    return processes.under(state_dir())
 
 
-def _healthy(apiserver: str, kubeconfig: str) -> bool:
-    from gitward.kube.kubeconfig import load_kubeconfig
+def _healthy(kubeconfig: str) -> bool:
+    from gitward.kube import Kube, load_kubeconfig
+
+    async def ready() -> bool:
+        async with Kube(load_kubeconfig(Path(kubeconfig)), timeout=3) as kube:
+            return await kube.ready()
 
     try:
-        cfg = load_kubeconfig(Path(kubeconfig))
-        with httpx.Client(verify=cfg.ssl_context(), timeout=3) as c:
-            return c.get(f"{apiserver}/readyz").status_code == 200
-    except (OSError, httpx.HTTPError, GitwardError):
+        return asyncio.run(ready())
+    except (OSError, GitwardError):
         return False
 
 
@@ -171,38 +163,62 @@ def _run_kwokctl(
 
 def up(
     *,
-    apiserver_port: int = DEFAULT_APISERVER_PORT,
-    registry_port: int = DEFAULT_REGISTRY_PORT,
+    apiserver_port: int | None = None,
+    registry_port: int | None = None,
     audit_policy: Path | None = None,
 ) -> UpResult:
-    """Start the control plane, kwok nodes and the registry; reuse them if they run.
+    """Start the registry, the control plane and kwok nodes; reuse them if they run.
+
+    Ports not given are chosen below the kernel's ephemeral range and recorded
+    in the state file. The registry starts first, right after its port was
+    checked; the control plane's ports lie below the ephemeral range, where only
+    another listener could take them. A start that fails half way stops
+    everything it started before it raises.
 
     With ``audit_policy``, the API server writes an audit log (see :func:`audit_log`),
     which the benchmarks use to count each tool's requests by user agent.
     """
     existing = current()
-    if existing is not None and _healthy(existing.apiserver, existing.kubeconfig):
+    if existing is not None and _healthy(existing.kubeconfig):
         return UpResult(cluster=existing, already_running=True)
-    if existing is not None:
+    if existing is not None or processes.under(state_dir()):
         down()
     bins = _binaries()
-    for port, what in ((apiserver_port, "kube-apiserver"), (registry_port, "registry")):
-        owner = _port_owner(port)
-        if owner:
-            raise DevClusterError(
-                f"dev up: port 127.0.0.1:{port} for the {what} is taken by {owner}; "
-                "stop it or pick another port"
-            )
     registry_bin = shutil.which("docker-registry")
     if registry_bin is None:
         raise ToolError(
             "docker-registry: not installed; run scripts/setup (apt-get install docker-registry)"
         )
+    try:
+        chosen = devports.choose(apiserver=apiserver_port, registry=registry_port)
+    except devports.PortsUnavailable as e:
+        raise DevClusterError(str(e)) from e
 
     root = state_dir()
     root.mkdir(parents=True, exist_ok=True)
-    kubeconfig = root / "kubeconfig"
-    # Every component binds to loopback only; kwokctl's default is 0.0.0.0.
+    try:
+        pid = _start_registry(registry_bin, root, chosen.registry)
+        _start_control_plane(bins, root, chosen, audit_policy)
+    except BaseException:
+        _stop_everything()
+        raise
+    cluster = DevCluster(
+        kubeconfig=str(root / "kubeconfig"),
+        apiserver=f"https://127.0.0.1:{chosen.apiserver}",
+        registry=f"127.0.0.1:{chosen.registry}",
+        registry_pid=pid,
+        state_dir=str(root),
+        ports=dict(chosen.items()),
+    )
+    _state_file().write_text(json.dumps(asdict(cluster), indent=2))
+    return UpResult(cluster=cluster, already_running=False)
+
+
+def _start_control_plane(
+    bins: dict[str, Path], root: Path, ports: Ports, audit_policy: Path | None
+) -> None:
+    # Every component binds to loopback only (kwokctl's default is 0.0.0.0), on
+    # the ports chosen for it (kwokctl would otherwise probe for its own).
     config = root / "kwokctl.yaml"
     config.write_text(
         "apiVersion: config.kwok.x-k8s.io/v1alpha1\n"
@@ -210,6 +226,12 @@ def up(
         "options:\n"
         "  bindAddress: 127.0.0.1\n"
         f"  kubectlBinary: {bins['kubectl']}\n"
+        f"  kubeApiserverPort: {ports.apiserver}\n"
+        f"  etcdPort: {ports.etcd}\n"
+        f"  etcdPeerPort: {ports.etcd_peer}\n"
+        f"  kubeControllerManagerPort: {ports.controller_manager}\n"
+        f"  kubeSchedulerPort: {ports.scheduler}\n"
+        f"  kwokControllerPort: {ports.kwok}\n"
     )
     args = [
         "--config",
@@ -219,9 +241,7 @@ def up(
         "--runtime",
         "binary",
         "--kubeconfig",
-        str(kubeconfig),
-        "--kube-apiserver-port",
-        str(apiserver_port),
+        str(root / "kubeconfig"),
         "--etcd-binary",
         str(bins["etcd"]),
         "--kube-apiserver-binary",
@@ -235,35 +255,79 @@ def up(
         # Room for thousands of Services (the default /24 holds 254): benchmarks need it.
         "--extra-args",
         "kube-apiserver=service-cluster-ip-range=10.0.0.0/16",
-        "--wait",
-        "120s",
     ]
     if audit_policy is not None:
         args += ["--kube-audit-policy", str(audit_policy)]
+    # kwokctl's own --wait would poll for two minutes after a component died, and
+    # then exit 0 all the same: wait here instead, and fail as soon as one dies.
     proc = _run_kwokctl(bins["kwokctl"], args, timeout=300)
+    dead = _dead_component()
+    if dead is not None:
+        raise DevClusterError(f"dev up: {dead}")
     if proc.returncode != 0:
-        _run_kwokctl(bins["kwokctl"], ["delete", "cluster"], timeout=120)
-        last = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1:] or ["no output"]
-        raise DevClusterError(f"dev up: kwokctl failed: {last[0]}; log: {root / 'kwokctl.log'}")
+        raise DevClusterError(
+            f"dev up: kwokctl failed: {_last_line(proc.stderr + proc.stdout)}; "
+            f"log: {root / 'kwokctl.log'}"
+        )
+    _wait_ready(root / "kubeconfig", timeout=120)
     proc = _run_kwokctl(bins["kwokctl"], ["scale", "node", "--replicas", str(NODES)], timeout=120)
     if proc.returncode != 0:
-        raise DevClusterError(f"dev up: could not create kwok nodes; log: {root / 'kwokctl.log'}")
+        raise DevClusterError(
+            f"dev up: could not create kwok nodes: {_last_line(proc.stderr + proc.stdout)}; "
+            f"log: {root / 'kwokctl.log'}"
+        )
 
-    pid = _start_registry(registry_bin, root, registry_port)
-    cluster = DevCluster(
-        kubeconfig=str(kubeconfig),
-        apiserver=f"https://127.0.0.1:{apiserver_port}",
-        registry=f"127.0.0.1:{registry_port}",
-        registry_pid=pid,
-        state_dir=str(root),
-    )
-    _state_file().write_text(json.dumps(asdict(cluster), indent=2))
-    return UpResult(cluster=cluster, already_running=False)
+
+def _cluster_dir() -> Path:
+    return state_dir() / "kwok" / "clusters" / CLUSTER_NAME
+
+
+def _dead_component() -> str | None:
+    """The first component whose process died, with its log's last line."""
+    pids = _cluster_dir() / "pids"
+    for pid_file in sorted(pids.glob("*.pid")) if pids.is_dir() else []:
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if not processes.is_alive(pid):
+            component = pid_file.stem
+            log = _cluster_dir() / "logs" / f"{component}.log"
+            return f"{component} exited: {_last_line(_read(log))}; log: {log}"
+    return None
+
+
+def _wait_ready(kubeconfig: Path, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        dead = _dead_component()
+        if dead is not None:
+            raise DevClusterError(f"dev up: {dead}")
+        if _healthy(str(kubeconfig)):
+            return
+        if time.monotonic() > deadline:
+            raise DevClusterError(
+                f"dev up: kube-apiserver not ready after {timeout:.0f}s; "
+                f"logs: {_cluster_dir() / 'logs'}"
+            )
+        time.sleep(0.25)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
 
 
 def audit_log() -> Path:
     """Where the API server of a cluster started with an audit policy writes its log."""
-    return state_dir() / "kwok" / "clusters" / CLUSTER_NAME / "logs" / "audit.log"
+    return _cluster_dir() / "logs" / "audit.log"
 
 
 def _start_registry(binary: str, root: Path, port: int) -> int:
@@ -298,48 +362,36 @@ def _start_registry(binary: str, root: Path, port: int) -> int:
     pid = int(started.stdout.strip() or 0)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if not pid or not Path(f"/proc/{pid}").exists():
-            raise DevClusterError(f"dev up: the registry exited; log: {log}")
+        if not pid or not processes.is_alive(pid):
+            raise DevClusterError(
+                f"dev up: the registry exited: {_last_line(_read(log))}; log: {log}"
+            )
         try:
             if httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code == 200:
                 return pid
         except httpx.HTTPError:
             time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
-    raise DevClusterError(f"dev up: the registry did not answer; log: {log}")
+    raise DevClusterError(f"dev up: the registry did not answer on 127.0.0.1:{port}; log: {log}")
 
 
-def _is_our_registry(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return (
-        bool(cmdline)
-        and cmdline[0].endswith(b"docker-registry")
-        and str(state_dir()).encode() in b" ".join(cmdline)
-    )
-
-
-def down() -> bool:
-    """Stop everything ``up`` started. ``False`` when nothing was running."""
-    existing = current()
-    kwok_dir = state_dir() / "kwok" / "clusters" / CLUSTER_NAME
-    if existing is None and not kwok_dir.exists():
-        return False
+def _stop_everything() -> None:
+    """Stop the control plane, the registry and any other process under the state dir."""
     try:
         kwokctl: Path | None = find_tool("kwokctl")
     except ToolError:
         kwokctl = None
-    if kwokctl is not None and kwok_dir.exists():
+    if kwokctl is not None and _cluster_dir().exists():
         _run_kwokctl(kwokctl, ["delete", "cluster"], timeout=120)
-    if existing is not None and _is_our_registry(existing.registry_pid):
-        os.kill(existing.registry_pid, signal.SIGTERM)
-        for _ in range(50):
-            if not _is_our_registry(existing.registry_pid):
-                break
-            time.sleep(0.1)
-        else:
-            os.kill(existing.registry_pid, signal.SIGKILL)
+    processes.stop(processes.under(state_dir()))
     _state_file().unlink(missing_ok=True)
+
+
+def down() -> bool:
+    """Stop everything ``up`` started, or a half-started cluster's processes.
+
+    ``False`` when nothing was running.
+    """
+    if current() is None and not _cluster_dir().exists() and not processes.under(state_dir()):
+        return False
+    _stop_everything()
     return True

@@ -417,6 +417,15 @@ class Kube:
         except httpx.HTTPError as e:
             raise Unavailable(f"{subject}: stream broke: {e}") from e
 
+    async def ready(self) -> bool:
+        """Whether the API server says it is ready (``/readyz``); ``False`` when unreachable."""
+        self.stats.by_verb["get"] += 1
+        try:
+            resp = await self._http.get("/readyz", headers={"Accept": "text/plain"})
+        except httpx.HTTPError:
+            return False
+        return resp.status_code == 200
+
     async def version(self) -> dict[str, Any]:
         out: dict[str, Any] = await self._request("get", "GET", "/version", subject="version")
         return out

@@ -18,9 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
+from gitward.dev.ports import free_port
 from tests.e2e import helpers
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import ConfigRepo, free_port
+from tests.e2e.helpers import ConfigRepo
 
 SECRET = "s3cret-webhook"
 

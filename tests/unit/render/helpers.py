@@ -11,7 +11,6 @@ import functools
 import http.server
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -23,6 +22,8 @@ from typing import Any
 
 import httpx
 import yaml
+
+from gitward.dev.ports import free_port
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "render"
 WEB_CHART = FIXTURES / "charts" / "web"
@@ -109,13 +110,6 @@ def write_umbrella(
 def write_yaml(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def snapshot(tree: Path) -> dict[str, bytes]:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from gitward.config.apps import AppSpec, SourceKind
+from gitward.dev.ports import free_port
 from gitward.errors import RenderError
 from gitward.objects import Manifest
 from gitward.render import ChartDependency, render_app
@@ -20,7 +21,6 @@ from .helpers import (
     HelmCli,
     OciRegistry,
     copy_web_chart,
-    free_port,
     serve_chart_repo,
     snapshot,
     write_umbrella,

@@ -1,0 +1,83 @@
+"""Dev cluster ports: below the ephemeral range, free when chosen, refused clearly."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gitward.dev import ports
+from gitward.dev.ports import Ports, PortsUnavailable
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    s = socket.socket()
+    s.bind(("127.0.0.1", ports.free_port()))
+    s.listen()
+    yield s
+    s.close()
+
+
+def test_no_default_port_lies_in_the_ephemeral_range() -> None:
+    low, high = ports.ephemeral_range()
+    for kernel_low in (low, 32768):
+        for what, port in Ports.block(ports.DEFAULT_BASE).items():
+            assert port < kernel_low, f"{what} default {port} is in {kernel_low}-{high}"
+
+
+def test_ephemeral_range_is_read_from_the_kernel_file(tmp_path: Path) -> None:
+    f = tmp_path / "range"
+    f.write_text("40000\t50000\n")
+    assert ports.ephemeral_range(f) == (40000, 50000)
+
+
+def test_ephemeral_range_falls_back_to_linux_default_when_unreadable(tmp_path: Path) -> None:
+    assert ports.ephemeral_range(tmp_path / "missing") == (32768, 60999)
+
+
+def test_chosen_ports_are_distinct_free_and_below_the_ephemeral_range() -> None:
+    chosen = ports.choose()
+    low, _ = ports.ephemeral_range()
+    numbers = [p for _, p in chosen.items()]
+    assert len(set(numbers)) == len(numbers)
+    assert all(p < low for p in numbers)
+    assert all(ports.is_free(p) for p in numbers)
+
+
+def test_choose_skips_a_block_in_which_any_port_is_taken() -> None:
+    first = ports.choose()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", first.etcd))
+        s.listen()
+        second = ports.choose()
+    assert first.etcd not in [p for _, p in second.items()]
+
+
+def test_an_explicit_port_that_is_taken_is_refused_naming_it(listener: socket.socket) -> None:
+    port = listener.getsockname()[1]
+    with pytest.raises(PortsUnavailable, match=rf"127\.0\.0\.1:{port} for the registry is taken"):
+        ports.choose(registry=port)
+
+
+def test_an_explicit_port_in_the_ephemeral_range_is_refused() -> None:
+    low, _ = ports.ephemeral_range()
+    with pytest.raises(PortsUnavailable, match="ephemeral range"):
+        ports.choose(apiserver=low + 1)
+
+
+def test_an_explicit_port_is_kept_and_the_rest_come_from_a_block() -> None:
+    wanted = ports.free_port()
+    chosen = ports.choose(apiserver=wanted)
+    assert chosen.apiserver == wanted
+    assert chosen.registry != wanted
+
+
+def test_free_port_is_below_the_ephemeral_range_and_free() -> None:
+    low, _ = ports.ephemeral_range()
+    for _ in range(20):
+        port = ports.free_port()
+        assert port < low
+        assert ports.is_free(port)

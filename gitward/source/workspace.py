@@ -31,6 +31,7 @@ def credentials_from_env() -> GitCredentials:
         token=os.environ.get("GITWARD_GIT_TOKEN") or None,
         ssh_key=Path(key) if key else None,
         username=os.environ.get("GITWARD_GIT_USERNAME", "git"),
+        allow_insecure=os.environ.get("GITWARD_ALLOW_INSECURE", "").lower() in ("1", "true"),
     )
 
 

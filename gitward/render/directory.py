@@ -66,9 +66,29 @@ def read_text(path: Path, *, root: Path, subject: str) -> str:
 
 
 def _load_json(text: str, subject: str) -> object:
+    """A JSON manifest, decoded as strictly as the API server does: no duplicate keys."""
     if not text.strip():
         return None
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise RenderError(f"{subject}:{exc.lineno}: {exc.msg}") from exc
+    except _DuplicateKey as exc:
+        raise RenderError(f"{subject}: duplicate key {exc.args[0]!r}") from exc
+    except RecursionError as exc:
+        raise RenderError(f"{subject}: nested too deep to decode") from exc
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return out

@@ -69,8 +69,9 @@ def test_deep_flow_nesting_is_refused_instead_of_crashing_the_parser() -> None:
         load(text)
 
 
-def test_deep_block_nesting_is_refused() -> None:
-    text = "".join(" " * i + "- \n" for i in range(0, 1200, 2))
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+def test_deep_block_nesting_is_refused(newline: str) -> None:
+    text = "".join(" " * i + "- " + newline for i in range(0, 1200, 2))
 
     with pytest.raises(RenderError, match="collections nested more than 512 deep"):
         load(text)

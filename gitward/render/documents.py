@@ -106,13 +106,16 @@ def _nonempty_str(value: Any) -> bool:
 
 
 def _as_json(data: dict[Any, Any], *, where: str) -> tuple[Body, int]:
-    """``data`` as the JSON value the API server would get, and that JSON's length."""
+    """``data`` as the JSON value the API server would get, and that JSON's size in bytes."""
     try:
-        text = json.dumps(data)
+        text = json.dumps(data, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise RenderError(f"{where}: document cannot be represented as JSON: {exc}") from exc
     body: Body = json.loads(text)
-    return body, len(text)
+    # A character is at most four bytes of UTF-8: only a large text needs encoding to measure.
+    if len(text) * 4 <= MAX_OBJECT_BYTES:
+        return body, len(text)
+    return body, len(text.encode("utf-8", errors="replace"))
 
 
 def _kind_of(data: Any) -> str:

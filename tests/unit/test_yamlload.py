@@ -140,3 +140,14 @@ def test_a_list_is_measured_per_item_not_as_a_whole() -> None:
     found = manifests_from(iter_documents(text, subject="l.yaml"), subject="l.yaml", source=".")
 
     assert len(found) == 4
+
+
+def test_object_size_counts_utf8_bytes_not_escaped_characters() -> None:
+    # 600 Ki three-byte characters: 1.8 MiB of UTF-8, 3.5 MiB if escaped as \uXXXX.
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: wide\ndata:\n  v: " + (
+        "\u732b" * (600 * 1024) + "\n"
+    )
+
+    found = manifests_from(iter_documents(text, subject="w.yaml"), subject="w.yaml", source=".")
+
+    assert [str(m.ref) for m in found] == ["ConfigMap/wide"]

@@ -63,8 +63,19 @@ def run(coro: Coroutine[Any, Any, R]) -> R:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gitward")
-def cli() -> None:
+@click.option(
+    "--insecure-skip-tls",
+    is_flag=True,
+    help="Allow git credentials over http:// or git:// to a non-loopback host. "
+    "Env: GITWARD_ALLOW_INSECURE=1.",
+)
+def cli(insecure_skip_tls: bool) -> None:
     """GitOps delivery for Kubernetes: git is the only source of truth."""
+    if insecure_skip_tls:
+        import os
+
+        # Read where credentials are gathered, by the CLI and the controller alike.
+        os.environ["GITWARD_ALLOW_INSECURE"] = "1"
 
 
 # -- dev ------------------------------------------------------------------

@@ -488,6 +488,14 @@ def history(app: str, fmt: str) -> None:
 @click.option("--revision", envvar="GITWARD_REVISION", default="main", show_default=True)
 @click.option("--poll-interval", type=float, default=60.0, show_default=True, help="Seconds.")
 @click.option(
+    "--full-reconcile-interval",
+    type=click.FloatRange(min=1.0),
+    default=600.0,
+    show_default=True,
+    help="Seconds between re-rendering and re-planning every app, changed in git or not "
+    "(jittered by ±10%).",
+)
+@click.option(
     "--listen",
     default="127.0.0.1:8080",
     show_default=True,
@@ -520,6 +528,7 @@ def controller(
     repo: str,
     revision: str,
     poll_interval: float,
+    full_reconcile_interval: float,
     listen: str,
     leader_election: bool,
     lease_name: str,
@@ -572,6 +581,7 @@ def controller(
             repo=repo,
             revision=revision,
             poll_interval=poll_interval,
+            full_reconcile_interval=full_reconcile_interval,
             tenancy=load_tenancy(
                 default_service_account=default_service_account, policy_file=policy_file
             ),

@@ -1,4 +1,5 @@
-"""Which apps a new commit touches: their path, their local charts, or gitward.yaml."""
+"""Which apps a new commit touches: what their last render read, their path, their
+local charts and values files, or gitward.yaml."""
 
 from __future__ import annotations
 
@@ -33,10 +34,18 @@ def inputs_of(app: AppSpec, root: Path) -> tuple[str, ...]:
     return tuple(paths)
 
 
-def is_affected(app: AppSpec, root: Path, changed: frozenset[str]) -> bool:
+def is_affected(
+    app: AppSpec, root: Path, changed: frozenset[str], *, also: tuple[str, ...] = ()
+) -> bool:
+    """Whether a commit that changed ``changed`` can change what ``app`` renders.
+
+    ``also`` are the paths the app's last render read (kustomize bases and
+    components outside its directory, say): a change to, rename or removal of
+    any of them affects the app as well.
+    """
     if FILENAME in changed:
         return True
-    for prefix in inputs_of(app, root):
+    for prefix in (*inputs_of(app, root), *also):
         for path in changed:
             if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
                 return True

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -114,6 +115,7 @@ class AppState:
     drifts: deque[DriftRecord] = field(default_factory=lambda: deque(maxlen=200))
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     busy: bool = False
+    inputs: tuple[str, ...] = ()  # what the last render read (repo-relative)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,9 @@ class ControllerOptions:
     poll_interval: float = 60.0
     sync_timeout: float = 300.0
     concurrency: int = 16
+    # Every app is re-rendered and re-planned this often (jittered by ±10%),
+    # whatever git says: nothing stays wrong for good if a trigger was missed.
+    full_reconcile_interval: float = 600.0
     # The account each app runs as, and the policy bounding it.
     tenancy: Tenancy = field(default_factory=Tenancy)
 
@@ -155,6 +160,7 @@ class Controller:
         self._render_cache = RenderCache()
         self.heal_applies = 0
         self.source_id = source_of(options.repo)
+        self._next_full = 0.0  # monotonic time of the next full reconcile
 
     # -- the loop ----------------------------------------------------------
 
@@ -185,6 +191,7 @@ class Controller:
                     log.warning("reconcile failed, retrying in %.0fs: %s", delay, e)
                     wait, delay = delay, min(delay * 2, 60.0)
                 self.ready.set()
+                wait = min(wait, max(self._next_full - time.monotonic(), 0.1))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._trigger.wait(), timeout=wait)
                 self._trigger.clear()
@@ -206,31 +213,54 @@ class Controller:
             return
         finally:
             self._observe("git_fetch_duration_seconds", time.monotonic() - started)
+        full = time.monotonic() >= self._next_full
         if self.revision is not None and rev.sha == self.revision.sha:
+            if full:
+                await self._reconcile_all(rev)
+                return
             # Nothing new in git; apps whose last reconcile failed (API server
             # down, a chart repo unreachable) are retried on every poll.
             await self._retry_failed(rev)
             return
         checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
         changed = None
-        if self.revision is not None:
+        if self.revision is not None and not full:
             changed = await asyncio.to_thread(self.source.changed_paths, self.revision.sha, rev.sha)
         try:
             config = load_repo_config(checkout.path).from_source(self.source_id)
         except GitwardError as e:
             self.git_error = str(e)
             return
+        first = self.revision is None
         self.config, self.revision = config, rev
         for spec in config.apps:
             state = self.apps.get(spec.name)
             if state is None:
                 state = self.apps[spec.name] = AppState(spec=spec)
             state.spec = spec
+        if changed is None:
+            if not first:
+                _event("full-reconcile", apps=str(len(config.apps)), revision=rev.sha[:12])
+            self._schedule_full()
         for spec in config.apps:
-            if changed is None or is_affected(spec, checkout.path, changed):
+            read_before = self.apps[spec.name].inputs
+            if changed is None or is_affected(spec, checkout.path, changed, also=read_before):
                 await self.reconcile_app(spec, checkout.path, rev)
             else:
                 self.apps[spec.name].revision = rev.sha
+
+    def _schedule_full(self) -> None:
+        interval = self.options.full_reconcile_interval
+        self._next_full = time.monotonic() + interval * random.uniform(0.9, 1.1)
+
+    async def _reconcile_all(self, rev: Revision) -> None:
+        """Re-render and re-plan every app at ``rev``, affected or not."""
+        self._schedule_full()
+        assert self.config is not None
+        checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
+        _event("full-reconcile", apps=str(len(self.config.apps)), revision=rev.sha[:12])
+        for spec in self.config.apps:
+            await self.reconcile_app(spec, checkout.path, rev)
 
     async def _retry_failed(self, rev: Revision) -> None:
         failed = [s.spec for s in self.apps.values() if s.last_sync_result == "failed"]
@@ -251,13 +281,16 @@ class Controller:
                 rendered = await asyncio.to_thread(
                     render_app, app=spec, root=root, cache=self._render_cache
                 )
+                state.inputs = rendered.inputs
                 options = SyncOptions(
                     timeout=self.options.sync_timeout,
                     concurrency=self.options.concurrency,
                     policy=self.options.tenancy.policy,
                 )
                 as_app = self._client_for(spec)
-                if spec.auto_sync:
+                # Without selfHeal, drift is only reported: an app is synced for a
+                # new revision, never just because a periodic reconcile came round.
+                if spec.auto_sync and (spec.self_heal or state.revision != rev.sha):
                     result = await sync_app(
                         kube=self.kube,
                         app=spec,

@@ -22,6 +22,7 @@ it reaches may lead out. Remote bases (URLs) are left to kustomize.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,9 +46,10 @@ _KLOG_ERR = re.compile(r'"command failed" err="(?P<msg>(?:[^"\\]|\\.)*)"')
 
 def render_kustomize(
     *, app_dir: Path, label: str, root: Path, timeout: float = DEFAULT_TIMEOUT
-) -> list[Manifest]:
-    """Objects ``kubectl kustomize app_dir`` prints; ``label`` names the app dir in errors."""
-    check_inputs(app_dir=app_dir, label=label, root=root)
+) -> tuple[list[Manifest], tuple[str, ...]]:
+    """Objects ``kubectl kustomize app_dir`` prints, and the repo-relative inputs it
+    may read; ``label`` names the app dir in errors."""
+    inputs = check_inputs(app_dir=app_dir, label=label, root=root)
     kubectl = find_tool("kubectl")
     home = cache_root() / "kubectl"
     home.mkdir(parents=True, exist_ok=True)
@@ -63,11 +65,12 @@ def render_kustomize(
         message = _kubectl_message(run.err or run.out)
         message = message.replace(f"{root.resolve()}/", "").replace(f"{root}/", "")
         raise RenderError(f"{label}: kustomize failed: {message}")
-    return manifests_from(
+    manifests = manifests_from(
         iter_documents(run.out, subject=f"{label} (kustomize output)"),
         subject=f"{label} (kustomize output)",
         source=SOURCE,
     )
+    return manifests, inputs
 
 
 def _kubectl_message(output: str) -> str:
@@ -96,15 +99,17 @@ _GENERATORS = ("configMapGenerator", "secretGenerator")
 _REMOTE = ("github.com/", "gitlab.com/", "bitbucket.org/", "git@", "git::")
 
 
-def check_inputs(*, app_dir: Path, label: str, root: Path) -> None:
+def check_inputs(*, app_dir: Path, label: str, root: Path) -> tuple[str, ...]:
     """Refuse, naming the file, any local kustomize input that leads out of ``root``.
 
     ``root`` must be resolved. Follows every kustomization reachable from
-    ``app_dir`` and checks the links in each of their directories.
+    ``app_dir`` and checks the links in each of their directories. Returns the
+    repo-relative directories and files that kustomize may read.
     """
     root = repofiles.real(root)
     todo = [repofiles.real(app_dir)]
     done: set[Path] = set()
+    read: set[str] = set()
     while todo:
         kdir = todo.pop()
         if kdir in done:
@@ -124,8 +129,13 @@ def check_inputs(*, app_dir: Path, label: str, root: Path) -> None:
             target = repofiles.resolve_inside(
                 kdir / entry, root=root, subject=f"{subject}: {entry}", error=RenderError
             )
+            # The path as written too: a deleted or renamed base is a change to it.
+            read.add(_label(Path(os.path.normpath(kdir / entry)), root, fallback=label))
+            read.add(_label(target, root, fallback=label))
             if target.is_dir():
                 todo.append(target)
+    read.update(_label(d, root, fallback=label) for d in done)
+    return tuple(sorted(read))
 
 
 def _local_paths(kustomization: dict[str, Any]) -> Iterator[str]:

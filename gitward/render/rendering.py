@@ -15,6 +15,7 @@ repository, not to one elsewhere) and every link below it is checked first.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from gitward import repofiles
@@ -70,20 +71,23 @@ def render_app(*, app: AppSpec, root: Path, cache: RenderCache | None = None) ->
     repofiles.check_tree(app_dir, root=root, label=label, error=RenderError)
     kind = detect(app_dir)
     if kind is SourceKind.DIRECTORY:
-        return _render_directory_cached(
+        rendered = _render_directory_cached(
             app=app, app_dir=app_dir, label=label, root=root, cache=cache
         )
+        return replace(rendered, inputs=(label,))
     if kind is SourceKind.KUSTOMIZE:
-        manifests = render_kustomize(app_dir=app_dir, label=label, root=root)
-        return Rendered(kind=kind, manifests=tuple(manifests))
+        manifests, inputs = render_kustomize(app_dir=app_dir, label=label, root=root)
+        return Rendered(kind=kind, manifests=tuple(manifests), inputs=inputs)
 
     chart = read_chart(app_dir=app_dir, label=label, root=root)
+    outside = [
+        *local_chart_dirs(chart, root=root).values(),
+        *values_file_paths(app.values_files, app_dir=app_dir, root=root),
+    ]
+    inputs = tuple(sorted({label, *(p.relative_to(root).as_posix() for p in outside)}))
     key: str | None = None
     if cache is not None and chart.cacheable:
-        extra = [
-            *local_chart_dirs(chart, root=root).values(),
-            *values_file_paths(app.values_files, app_dir=app_dir, root=root),
-        ]
+        extra = outside
         key = cache.key(
             app=app,
             app_dir=app_dir,
@@ -93,7 +97,7 @@ def render_app(*, app: AppSpec, root: Path, cache: RenderCache | None = None) ->
         )
         hit = cache.get(key)
         if hit is not None:
-            return hit
+            return replace(hit, inputs=inputs)
     result = render_helm(
         chart=chart,
         root=root,
@@ -101,7 +105,9 @@ def render_app(*, app: AppSpec, root: Path, cache: RenderCache | None = None) ->
         namespace=app.namespace,
         values_files=app.values_files,
     )
-    rendered = Rendered(kind=kind, manifests=tuple(result.manifests), charts=tuple(result.charts))
+    rendered = Rendered(
+        kind=kind, manifests=tuple(result.manifests), charts=tuple(result.charts), inputs=inputs
+    )
     if cache is not None and key is not None:
         cache.put(key, rendered)
     return rendered

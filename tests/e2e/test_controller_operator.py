@@ -185,3 +185,70 @@ def test_fighting_is_shown_while_a_writer_returns_and_clears_once_it_stops(
         )
     finally:
         running.stop()
+
+
+def kustomize_repo(tmp_path: Path, app: str, namespace: str) -> ConfigRepo:
+    repo = ConfigRepo(tmp_path / "config")
+    repo.write(
+        "gitward.yaml",
+        {
+            "apps": [
+                {
+                    "name": app,
+                    "path": "overlays/prod",
+                    "namespace": namespace,
+                    "autoSync": True,
+                    "selfHeal": True,
+                }
+            ]
+        },
+    )
+    repo.write("overlays/prod/kustomization.yaml", "resources: [../../base]\n")
+    repo.write("base/kustomization.yaml", "resources: [settings.yaml]\n")
+    repo.write("base/settings.yaml", SETTINGS.format("blue"))
+    repo.commit("a kustomize overlay of a base outside its directory")
+    return repo
+
+
+def colour(cluster: Cluster, namespace: str) -> str | None:
+    cm = cluster.get("v1", "ConfigMap", "settings", namespace)
+    return None if cm is None else str(cm["data"]["colour"])
+
+
+def test_a_change_to_a_kustomize_base_outside_the_app_path_redeploys_the_app(
+    cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
+) -> None:
+    repo = kustomize_repo(tmp_path, app_name, namespace)
+    running = start_controller(repo, tmp_path, poll=0.5)
+    try:
+        eventually(lambda: colour(cluster, namespace) == "blue", what="first sync")
+        repo.write("base/settings.yaml", SETTINGS.format("green"))
+        sha = repo.commit("the base changes")
+        eventually(lambda: colour(cluster, namespace) == "green", what="base change deployed")
+        assert running.app(app_name)["revision"] == sha
+
+        # A renamed base counts too: the old path is what the last render read.
+        (repo.path / "base").rename(repo.path / "shared")
+        repo.write("overlays/prod/kustomization.yaml", "resources: [../../shared]\n")
+        repo.write("shared/settings.yaml", SETTINGS.format("red"))
+        repo.commit("the base moves")
+        eventually(lambda: colour(cluster, namespace) == "red", what="moved base deployed")
+    finally:
+        running.stop()
+
+
+def test_a_full_reconcile_picks_up_what_no_trigger_announced(
+    cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
+) -> None:
+    repo = repo_for(tmp_path, app_name, namespace, self_heal=True)
+    running = start_controller(
+        repo, tmp_path, poll=600, extra_args=("--full-reconcile-interval", "2")
+    )
+    try:
+        eventually(lambda: colour(cluster, namespace) == "blue", what="first sync")
+        repo.write("app/settings.yaml", SETTINGS.format("green"))
+        repo.commit("no webhook, and the next poll is ten minutes away")
+        eventually(lambda: colour(cluster, namespace) == "green", timeout=15, what="full reconcile")
+        eventually(lambda: "full-reconcile" in running.log.read_text(), what="logged")
+    finally:
+        running.stop()

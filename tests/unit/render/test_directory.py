@@ -190,3 +190,8 @@ def test_json_manifest_nested_too_deep_is_an_error_not_a_crash(root: Path) -> No
 
     with pytest.raises(RenderError, match=r"^apps/web/deep\.json: nested too deep to decode$"):
         render_app(app=_app(), root=root)
+
+
+def test_a_directory_render_reads_only_its_own_directory(root: Path) -> None:
+    _checkout(root, "plain")
+    assert render_app(app=_app(), root=root).inputs == ("apps/web",)

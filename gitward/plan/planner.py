@@ -372,13 +372,23 @@ async def _fetch_live(
         if p.resource is not None:
             groups[(p.resource, p.ref.namespace)].add(p.ref.name)
 
-    async def one(res: Resource, ns: str, names: set[str]) -> list[Body] | Forbidden:
+    async def get(res: Resource, ns: str, name: str) -> list[Body] | Forbidden:
         try:
-            if len(names) == 1 and owner is None:
-                got = await kube.get(res, name=next(iter(names)), namespace=ns)
-                return [got] if got else []
+            got = await kube.get(res, name=name, namespace=ns)
+        except Forbidden as e:
+            return e
+        return [got] if got else []
+
+    async def one(res: Resource, ns: str, names: set[str]) -> list[Body] | Forbidden:
+        if len(names) == 1 and owner is None:
+            return await get(res, ns, next(iter(names)))
+        try:
             items, _ = await kube.list(res, namespace=ns)
         except Forbidden as e:
+            if len(names) == 1:
+                # An account that may read its object but not list its kind can
+                # still be planned; only the rebuild from annotations is lost.
+                return await get(res, ns, next(iter(names)))
             return e
         return [
             i

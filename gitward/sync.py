@@ -80,7 +80,9 @@ class PlanInvalid(PlanError):
     def __init__(self, app: str, errors: tuple[ObjectError, ...]):
         first = str(errors[0])
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(f"app {app}: {first}{more}; nothing was applied")
+        # An app-level error already starts with "app X:".
+        prefix = "" if first.startswith(f"app {app}:") else f"app {app}: "
+        super().__init__(f"{prefix}{first}{more}; nothing was applied")
         self.errors = errors
 
 

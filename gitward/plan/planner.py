@@ -34,6 +34,7 @@ from gitward.config.tenancy import Policy
 from gitward.kube import Conflict, Forbidden, Invalid, Kube, KubeError, Resource
 from gitward.objects import Body, Manifest, ObjectRef, group_of
 from gitward.plan import normalize, pointers
+from gitward.plan.apis import unserved_advice
 from gitward.plan.diff import unified
 from gitward.plan.fieldsets import taken_back
 from gitward.plan.inventory import (
@@ -315,7 +316,7 @@ async def _prepare(
                 ObjectError(
                     ref,
                     m.source,
-                    f"the server has no kind {ref.kind} in {m.api_version}; is its CRD installed?",
+                    unserved_advice(m.api_version, ref.kind),
                 )
             )
             return None
@@ -516,7 +517,7 @@ async def _plan_object(
         )
     except Invalid as e:
         message = _detail(e)
-        if "immutable" in message and live is not None:
+        if _immutable(message) and live is not None:
             if m.annotations.get(RECREATE_ANNOTATION) == "true":
                 return replace(
                     base,
@@ -584,6 +585,14 @@ def _ownership_error(ident: AppId, live: Body, *, adopt: bool) -> str | None:
                 "renders it too. An object has exactly one owner app: remove it from one of them"
             )
     return None
+
+
+def _immutable(message: str) -> bool:
+    """The server refused a change to a field that cannot change in place."""
+    return "immutable" in message or (
+        # A StatefulSet says so in its own words.
+        "updates to statefulset spec for fields other than" in message
+    )
 
 
 def _detail(e: KubeError) -> str:

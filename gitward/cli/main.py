@@ -329,6 +329,7 @@ def sync(
                         charts=tuple(f"{c.name}@{c.version}" for c in rendered.charts),
                         options=options,
                         as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
+                        on_wait_progress=output.WaitReporter(spec.name) if wait else None,
                     )
                 view = sync_view(result)
                 views.append(view)

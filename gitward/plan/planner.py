@@ -517,7 +517,7 @@ async def _plan_object(
         )
     except Invalid as e:
         message = _detail(e)
-        if _immutable(message) and live is not None:
+        if immutable_refusal(message) and live is not None:
             if m.annotations.get(RECREATE_ANNOTATION) == "true":
                 return replace(
                     base,
@@ -587,7 +587,7 @@ def _ownership_error(ident: AppId, live: Body, *, adopt: bool) -> str | None:
     return None
 
 
-def _immutable(message: str) -> bool:
+def immutable_refusal(message: str) -> bool:
     """The server refused a change to a field that cannot change in place."""
     return "immutable" in message or (
         # A StatefulSet says so in its own words.

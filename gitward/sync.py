@@ -172,6 +172,7 @@ async def sync_app(
         pending = Inventory(
             app=ident.key,
             source=ident.source,
+            prune=app.prune,
             revision=old_inv.revision if old_inv else "",
             entries=(
                 *(old_inv.entries if old_inv else ()),
@@ -216,7 +217,11 @@ async def sync_app(
         kept = {e.ref for e in entries}
         entries.extend(e for ref, e in old_entries.items() if ref not in kept)
     new_inv = Inventory(
-        app=ident.key, source=ident.source, revision=revision.sha, entries=tuple(entries)
+        app=ident.key,
+        source=ident.source,
+        prune=app.prune,
+        revision=revision.sha,
+        entries=tuple(entries),
     )
     await inventory.save(kube, new_inv)
 

@@ -269,6 +269,12 @@ def diff(
     is_flag=True,
     help="Hand the app over to this repository when its records name another source.",
 )
+@click.option(
+    "--prune-apps",
+    is_flag=True,
+    help="Without APP: apps removed from gitward.yaml lose their objects (if they pruned) "
+    "and their records.",
+)
 @tenancy_options
 @errors_to_exit
 def sync(
@@ -282,14 +288,18 @@ def sync(
     force_conflicts: bool,
     concurrency: int,
     adopt: bool,
+    prune_apps: bool,
     default_service_account: str | None,
     policy_file: str | None,
 ) -> None:
     """Make the cluster match git for APP, or for every app in dependsOn order."""
+    from gitward.apply.applier import ApplyFailed
     from gitward.cli.views import sync_view
     from gitward.cli.workspace import connect, open_workspace, render_app_in
     from gitward.config.tenancy import load_tenancy
     from gitward.errors import ConfigError
+    from gitward.retire import retire_removed
+    from gitward.source.workspace import source_of
     from gitward.sync import SyncOptions, sync_app
     from gitward.tenancy import client_for, service_account_for
 
@@ -335,10 +345,38 @@ def sync(
                 views.append(view)
                 if fmt == "table":
                     _print_sync(result, time.monotonic() - started)
+            if prune_apps and app is None and not dry_run:
+                for done in await retire_removed(
+                    kube, source=source_of(repo), keys={a.id.key for a in apps}
+                ):
+                    retired.append(done)
+                    if fmt == "table":
+                        _print_retired(done)
 
+    retired: list[Any] = []
+    if prune_apps and app is not None:
+        raise ConfigError("--prune-apps: only when syncing every app (no APP argument)")
     run(go())
+    if any(not r.ok for r in retired):
+        raise ApplyFailed(f"{retired[0].app}: removing the app failed; see above")
     if fmt != "table":
         output.emit(views if app is None else views[0], fmt)
+
+
+def _print_retired(done: Any) -> None:
+    for ref in done.pruned:
+        click.echo(f"  {output.colour('pruned')} {ref}")
+    for ref, why in done.kept:
+        click.echo(f"  kept {ref}: {why}")
+    for ref, why in done.failed:
+        click.echo(f"  {output.colour('failed')} {ref}: {why}")
+    if done.orphaned:
+        click.echo(
+            f"{done.app}: removed from gitward.yaml; prune was off, so its "
+            f"{len(done.orphaned)} object(s) stay in the cluster, no longer managed"
+        )
+    else:
+        click.echo(f"{done.app}: removed from gitward.yaml; {len(done.pruned)} object(s) pruned")
 
 
 def _print_sync(result: Any, elapsed: float) -> None:

@@ -176,7 +176,7 @@ async def sync_app(
             revision=old_inv.revision if old_inv else "",
             entries=(
                 *(old_inv.entries if old_inv else ()),
-                *(_entry(o.ref, o.api_version) for o in new_refs),
+                *(InventoryEntry.of(o.ref, o.api_version) for o in new_refs),
             ),
         )
         await inventory.save(kube, pending)
@@ -200,10 +200,10 @@ async def sync_app(
         body = applied.get(o.ref) or o.live
         if body is None:
             if error is not None:
-                entries.append(old_entries.get(o.ref) or _entry(o.ref, o.api_version))
+                entries.append(old_entries.get(o.ref) or InventoryEntry.of(o.ref, o.api_version))
             continue
         entries.append(
-            _entry(
+            InventoryEntry.of(
                 o.ref,
                 o.api_version,
                 uid=str(body["metadata"].get("uid", "")),
@@ -243,28 +243,6 @@ async def sync_app(
         )
         result = replace(result, health=health)
     return replace(result, duration_seconds=time.monotonic() - started)
-
-
-def _entry(
-    ref: ObjectRef,
-    api_version: str,
-    *,
-    uid: str = "",
-    desired: str = "",
-    fields: str = "",
-    values: str = "",
-) -> InventoryEntry:
-    return InventoryEntry(
-        group=ref.group,
-        kind=ref.kind,
-        namespace=ref.namespace,
-        name=ref.name,
-        version=api_version.rsplit("/", maxsplit=1)[-1],
-        uid=uid,
-        desired=desired,
-        fields=fields,
-        values=values,
-    )
 
 
 def _record(

@@ -36,6 +36,29 @@ class InventoryEntry:
     fields: str = ""
     values: str = ""
 
+    @classmethod
+    def of(
+        cls,
+        ref: ObjectRef,
+        api_version: str,
+        *,
+        uid: str = "",
+        desired: str = "",
+        fields: str = "",
+        values: str = "",
+    ) -> InventoryEntry:
+        return cls(
+            group=ref.group,
+            kind=ref.kind,
+            namespace=ref.namespace,
+            name=ref.name,
+            version=api_version.rsplit("/", maxsplit=1)[-1],
+            uid=uid,
+            desired=desired,
+            fields=fields,
+            values=values,
+        )
+
     @property
     def ref(self) -> ObjectRef:
         return ObjectRef(group=self.group, kind=self.kind, namespace=self.namespace, name=self.name)

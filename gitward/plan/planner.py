@@ -205,7 +205,13 @@ async def build_plan(
         rebuilt = Inventory(
             app=ident.key,
             source=ident.source,
-            entries=tuple(_entry_of(b) for b in found if ObjectRef.of(b) not in desired_refs),
+            entries=tuple(
+                InventoryEntry.of(
+                    ObjectRef.of(b), str(b["apiVersion"]), uid=str(b["metadata"].get("uid", ""))
+                )
+                for b in found
+                if ObjectRef.of(b) not in desired_refs
+            ),
         )
     planned.extend(
         await _plan_prune(kube, app, inventory or rebuilt, desired_refs, errors, adopt=adopt)
@@ -265,18 +271,6 @@ def _namespace_errors(
                 )
             )
     return errors
-
-
-def _entry_of(body: Body) -> InventoryEntry:
-    ref = ObjectRef.of(body)
-    return InventoryEntry(
-        group=ref.group,
-        kind=ref.kind,
-        namespace=ref.namespace,
-        name=ref.name,
-        version=str(body.get("apiVersion", "")).rsplit("/", maxsplit=1)[-1],
-        uid=str(body["metadata"].get("uid", "")),
-    )
 
 
 def _crd_kinds(manifests: list[Manifest]) -> dict[tuple[str, str], bool]:

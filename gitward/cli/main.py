@@ -38,7 +38,12 @@ def fail(message: str, code: int) -> NoReturn:
 
 
 def errors_to_exit(fn: Callable[P, R]) -> Callable[P, R]:
-    """Print a GitwardError as one line and exit with its code; never a traceback."""
+    """Print a GitwardError as one line and exit with its code; never a traceback.
+
+    An error that stands for several (a plan with many invalid objects) says
+    "(and N more)"; ``-v`` lists the others on the lines after it, and ``-o
+    json|yaml`` prints them all as ``{"error": …, "errors": […]}`` on stdout.
+    """
 
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -48,13 +53,27 @@ def errors_to_exit(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except HealthTimeout as e:
-            fail(str(e), EXIT_HEALTH)
+            _failed(e, EXIT_HEALTH, kwargs.get("fmt"))
         except (KubeError, ApplyFailed) as e:
-            fail(str(e), EXIT_CLUSTER)
+            _failed(e, EXIT_CLUSTER, kwargs.get("fmt"))
         except GitwardError as e:
-            fail(str(e), EXIT_INPUT)
+            _failed(e, EXIT_INPUT, kwargs.get("fmt"))
 
     return wrapper
+
+
+def _failed(e: GitwardError, code: int, fmt: object) -> NoReturn:
+    every = [str(x) for x in getattr(e, "errors", ())]
+    if fmt in ("json", "yaml"):
+        output.emit({"error": str(e), "errors": every or [str(e)], "exitCode": code}, str(fmt))
+    ctx = click.get_current_context(silent=True)
+    verbose = bool(ctx and ctx.find_root().params.get("verbose"))
+    if verbose and len(every) > 1:
+        click.echo(click.style("error: ", fg="red", bold=True) + str(e), err=True)
+        for more in every[1:]:
+            click.echo(f"  also: {more}", err=True)
+        sys.exit(code)
+    fail(str(e), code)
 
 
 def run(coro: Coroutine[Any, Any, R]) -> R:
@@ -63,13 +82,14 @@ def run(coro: Coroutine[Any, Any, R]) -> R:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gitward")
+@click.option("-v", "--verbose", is_flag=True, help="Errors: list every one, not just the first.")
 @click.option(
     "--insecure-skip-tls",
     is_flag=True,
     help="Allow git credentials over http:// or git:// to a non-loopback host. "
     "Env: GITWARD_ALLOW_INSECURE=1.",
 )
-def cli(insecure_skip_tls: bool) -> None:
+def cli(verbose: bool, insecure_skip_tls: bool) -> None:
     """GitOps delivery for Kubernetes: git is the only source of truth."""
     if insecure_skip_tls:
         import os

@@ -198,7 +198,7 @@ def test_each_wave_starts_once_the_previous_wave_is_healthy(
     assert reads == (4, 2), f"unchanged waves wait for nothing: {stats}"
 
 
-STUCK = {
+STUCK: dict[str, Any] = {
     "progressDeadlineSeconds": 1,
     "template": {
         "metadata": {"labels": {"app": "stuck"}},

@@ -102,7 +102,8 @@ class _Run:
 
 async def _apply_in_order(run: _Run) -> None:
     plan = run.plan
-    # An app that never synced successfully is installed, whatever was tried before.
+    # An app that never synced successfully is still being installed, whatever
+    # was tried before (see gitward.sync).
     pre, post = (
         (Moment.PRE_UPGRADE, Moment.POST_UPGRADE)
         if plan.installed

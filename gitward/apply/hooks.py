@@ -94,26 +94,26 @@ async def run_hook(
     if res is None:
         raise HookFailed(f"{hook.ref}: the server has no kind {hook.ref.kind}")
     named = bool(hook.desired["metadata"].get("name"))
-    ns = hook.ref.namespace
+    ns, ref = hook.ref.namespace, hook.ref
+    policies = spec.delete_policies
     try:
-        if named and DeletePolicy.BEFORE_HOOK_CREATION in spec.delete_policies:
+        if named and DeletePolicy.BEFORE_HOOK_CREATION in policies:
             await _delete_previous(kube, res, hook, deadline)
         if named:
             live = await kube.apply(hook.desired, force=True, field_manager=field_manager)
         else:
             live = await kube.create(hook.desired, field_manager=field_manager)
+        name = str(live["metadata"]["name"])
+        ref = replace(hook.ref, name=name)
+        ok, message = await _outcome(kube, res, name, ns, deadline)
+        if (ok and DeletePolicy.HOOK_SUCCEEDED in policies) or (
+            not ok and DeletePolicy.HOOK_FAILED in policies
+        ):
+            await kube.delete(res, name=name, namespace=ns, propagation="Background")
+    except HookFailed:
+        raise
     except KubeError as e:
-        if isinstance(e, HookFailed):
-            raise
-        raise HookFailed(f"{hook.ref}: {moment.value} hook: {_detail(e)}") from e
-    name = str(live["metadata"]["name"])
-    ref = replace(hook.ref, name=name)
-    ok, message = await _outcome(kube, res, name, ns, deadline)
-    policies = spec.delete_policies
-    if (ok and DeletePolicy.HOOK_SUCCEEDED in policies) or (
-        not ok and DeletePolicy.HOOK_FAILED in policies
-    ):
-        await kube.delete(res, name=name, namespace=ns, propagation="Background")
+        raise HookFailed(f"{ref}: {moment.value} hook: {_detail(e)}") from e
     if not ok:
         raise HookFailed(f"{ref}: {moment.value} hook failed: {message}")
     return Change(ref, Outcome.HOOK_SUCCEEDED, moment.value)

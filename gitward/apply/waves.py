@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from gitward.apply.errors import WaveUnhealthy
 from gitward.health import Health, HealthStatus, assess
-from gitward.kube import Forbidden, Kube, Resource
+from gitward.kube import Kube, KubeError, Resource
 from gitward.objects import Body, ObjectRef
 from gitward.plan.model import Action, PlannedObject
 
@@ -118,7 +118,8 @@ async def read_health(*, kube: Kube, objects: Sequence[PlannedObject]) -> dict[O
     async def judged(res: Resource, ns: str, members: list[PlannedObject]) -> None:
         try:
             found = await one(res, ns, members)
-        except Forbidden as e:
+        except KubeError as e:
+            # Not a verdict: Unknown keeps the wait going until the deadline.
             for o in members:
                 out[o.ref] = Health.unknown(str(e).split(": ", 1)[-1])
             return

@@ -322,6 +322,9 @@ class ControllerMetrics:
     git_fetch_duration_seconds: Histogram
     watch_restarts_total: Counter
     ownership_conflicts_total: Counter
+    app_sync_status: Gauge
+    app_health_status: Gauge
+    app_last_successful_sync_timestamp_seconds: Gauge
     leader: Gauge
 
 
@@ -381,6 +384,27 @@ def controller_metrics(registry: Registry) -> ControllerMetrics:
             Counter(
                 "gitward_ownership_conflicts_total",
                 help="Syncs refused because another app or source owns an object or the records.",
+                labelnames=("app",),
+            )
+        ),
+        app_sync_status=registry.register(
+            Gauge(
+                "gitward_app_sync_status",
+                help="1 for the app's current sync status (Synced, OutOfSync, Unknown), else 0.",
+                labelnames=("app", "status"),
+            )
+        ),
+        app_health_status=registry.register(
+            Gauge(
+                "gitward_app_health_status",
+                help="1 for the app's current health (Healthy, Progressing, ...), else 0.",
+                labelnames=("app", "status"),
+            )
+        ),
+        app_last_successful_sync_timestamp_seconds=registry.register(
+            Gauge(
+                "gitward_app_last_successful_sync_timestamp_seconds",
+                help="Unix time of the app's last successful sync.",
                 labelnames=("app",),
             )
         ),

@@ -45,3 +45,7 @@ class ChangeSet:
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for c in self.changes if c.outcome is outcome)
+
+    def summary(self) -> str:
+        """``2 created, 1 pruned``: the count of each outcome that occurred."""
+        return ", ".join(f"{n} {o.value}" for o in Outcome if (n := self.count(o)))

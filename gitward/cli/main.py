@@ -63,8 +63,19 @@ def run(coro: Coroutine[Any, Any, R]) -> R:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gitward")
-def cli() -> None:
+@click.option(
+    "--insecure-skip-tls",
+    is_flag=True,
+    help="Allow git credentials over http:// or git:// to a non-loopback host. "
+    "Env: GITWARD_ALLOW_INSECURE=1.",
+)
+def cli(insecure_skip_tls: bool) -> None:
     """GitOps delivery for Kubernetes: git is the only source of truth."""
+    if insecure_skip_tls:
+        import os
+
+        # Read where credentials are gathered, by the CLI and the controller alike.
+        os.environ["GITWARD_ALLOW_INSECURE"] = "1"
 
 
 # -- dev ------------------------------------------------------------------
@@ -318,6 +329,7 @@ def sync(
                         charts=tuple(f"{c.name}@{c.version}" for c in rendered.charts),
                         options=options,
                         as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
+                        on_wait_progress=output.WaitReporter(spec.name) if wait else None,
                     )
                 view = sync_view(result)
                 views.append(view)
@@ -347,7 +359,7 @@ def _print_sync(result: Any, elapsed: float) -> None:
     for c in changes.changes:
         if c.outcome is not Outcome.UNCHANGED:
             click.echo(f"  {output.colour(c.outcome.value)} {c.ref} {c.message}".rstrip())
-    summary = ", ".join(f"{n} {o.value}" for o in Outcome if (n := changes.count(o)))
+    summary = changes.summary()
     rev = result.revision.sha[:12] or "working tree"
     health = f", {output.colour(result.health.status.value)}" if result.health else ""
     click.echo(
@@ -477,6 +489,14 @@ def history(app: str, fmt: str) -> None:
 @click.option("--revision", envvar="GITWARD_REVISION", default="main", show_default=True)
 @click.option("--poll-interval", type=float, default=60.0, show_default=True, help="Seconds.")
 @click.option(
+    "--full-reconcile-interval",
+    type=click.FloatRange(min=1.0),
+    default=600.0,
+    show_default=True,
+    help="Seconds between re-rendering and re-planning every app, changed in git or not "
+    "(jittered by ±10%).",
+)
+@click.option(
     "--listen",
     default="127.0.0.1:8080",
     show_default=True,
@@ -497,11 +517,19 @@ def history(app: str, fmt: str) -> None:
     "Required when --listen is not a loopback address.",
 )
 @tenancy_options
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per sync, drift, correction and error; json: one object per line.",
+)
 @errors_to_exit
 def controller(
     repo: str,
     revision: str,
     poll_interval: float,
+    full_reconcile_interval: float,
     listen: str,
     leader_election: bool,
     lease_name: str,
@@ -509,6 +537,7 @@ def controller(
     api_token_file: str | None,
     default_service_account: str | None,
     policy_file: str | None,
+    log_format: str,
 ) -> None:
     """Reconcile every app continuously; put hand edits back (selfHeal).
 
@@ -519,6 +548,7 @@ def controller(
     import os
 
     from gitward.api.auth import is_loopback
+    from gitward.cli.logs import JsonLogFormatter
     from gitward.cli.workspace import connect
     from gitward.config.tenancy import load_tenancy
     from gitward.errors import ConfigError
@@ -528,7 +558,13 @@ def controller(
     from gitward.heal.runner import run as run_controller
     from gitward.record.store import record_namespace
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonLogFormatter()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(name)s %(message)s")
+    )
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     # One line per HTTP request would be most of the log and a good share of the CPU.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -546,6 +582,7 @@ def controller(
             repo=repo,
             revision=revision,
             poll_interval=poll_interval,
+            full_reconcile_interval=full_reconcile_interval,
             tenancy=load_tenancy(
                 default_service_account=default_service_account, policy_file=policy_file
             ),

@@ -1,4 +1,10 @@
-"""Reading and validating ``gitward.yaml``, with errors that name the line."""
+"""Reading and validating ``gitward.yaml``, with errors that name the line.
+
+It is read like every other file of the config repository: it must resolve
+inside the checkout (:mod:`gitward.repofiles`), be at most 10 MiB, and parse
+as bounded, strict YAML (:mod:`gitward.yamlload`: no alias bombs, no
+duplicate keys).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from gitward import repofiles, yamlload
 from gitward.config.apps import AppSpec, IgnoreRule, RepoConfig
 from gitward.config.schema import SCHEMA
 from gitward.errors import ConfigError
@@ -36,22 +43,16 @@ def _line_of(node: yaml.Node | None, path: deque[str | int]) -> int | None:
 def load_repo_config(root: Path) -> RepoConfig:
     """Load ``root/gitward.yaml``; raise :class:`ConfigError` naming file and line."""
     path = root / FILENAME
-    try:
-        text = path.read_text()
-    except FileNotFoundError as e:
-        raise ConfigError(f"{FILENAME}: not found at the root of the config repository") from e
+    if not path.exists() and not path.is_symlink():
+        raise ConfigError(f"{FILENAME}: not found at the root of the config repository")
+    text = repofiles.read_text(path, root=repofiles.real(root), subject=FILENAME, error=ConfigError)
     return parse_repo_config(text, filename=FILENAME)
 
 
 def parse_repo_config(text: str, *, filename: str = FILENAME) -> RepoConfig:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        doc: Any = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError(f"{filename}{where}: {problem}") from e
+    loaded = yamlload.load_single(text, subject=filename, error=ConfigError)
+    node = loaded.node if loaded is not None else None
+    doc: Any = loaded.data if loaded is not None else None
     validator = jsonschema.Draft202012Validator(SCHEMA)
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
     if errors:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,7 @@ from gitward.heal import backoff, events
 from gitward.heal.affected import is_affected
 from gitward.heal.records import DriftKind, DriftOutcome, DriftRecord
 from gitward.heal.watches import WatchHub
+from gitward.health import HealthStatus
 from gitward.kube import Kube
 from gitward.objects import Body, ObjectRef
 from gitward.plan.fieldsets import actor_of, dotted, gitward_fields, lost_paths
@@ -66,6 +68,19 @@ def _is_ownership_conflict(e: GitwardError) -> bool:
     return isinstance(e, PlanInvalid) and any(x.ownership for x in e.errors)
 
 
+def _event(event: str, level: int = logging.INFO, **fields: str) -> None:
+    """One log line per sync, drift, correction and error: ``event key=value ...``.
+
+    The fields also travel as ``record.fields`` for a structured (JSON) formatter.
+    """
+    text = " ".join(f"{k}={_quoted(v)}" for k, v in fields.items())
+    log.log(level, "%s %s", event, text, extra={"event": event, "fields": fields})
+
+
+def _quoted(value: str) -> str:
+    return f'"{value}"' if not value or any(c in value for c in ' "=') else value
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -85,6 +100,7 @@ class Tracked:
     values_hash: str = ""
     fields: dict[str, Any] = field(default_factory=dict)
     heal_task: asyncio.Task[None] | None = None
+    reported: tuple[str, str, str] | None = None  # the drifted state last reported
     live: Body | None = None  # the latest body a watch delivered: health needs no request
 
 
@@ -96,10 +112,10 @@ class AppState:
     message: str = ""
     last_sync_at: str = ""
     last_sync_result: str = ""
-    fighting: str = ""
     drifts: deque[DriftRecord] = field(default_factory=lambda: deque(maxlen=200))
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     busy: bool = False
+    inputs: tuple[str, ...] = ()  # what the last render read (repo-relative)
 
 
 @dataclass(frozen=True)
@@ -109,6 +125,9 @@ class ControllerOptions:
     poll_interval: float = 60.0
     sync_timeout: float = 300.0
     concurrency: int = 16
+    # Every app is re-rendered and re-planned this often (jittered by ±10%),
+    # whatever git says: nothing stays wrong for good if a trigger was missed.
+    full_reconcile_interval: float = 600.0
     # The account each app runs as, and the policy bounding it.
     tenancy: Tenancy = field(default_factory=Tenancy)
 
@@ -141,6 +160,7 @@ class Controller:
         self._render_cache = RenderCache()
         self.heal_applies = 0
         self.source_id = source_of(options.repo)
+        self._next_full = 0.0  # monotonic time of the next full reconcile
 
     # -- the loop ----------------------------------------------------------
 
@@ -171,6 +191,7 @@ class Controller:
                     log.warning("reconcile failed, retrying in %.0fs: %s", delay, e)
                     wait, delay = delay, min(delay * 2, 60.0)
                 self.ready.set()
+                wait = min(wait, max(self._next_full - time.monotonic(), 0.1))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._trigger.wait(), timeout=wait)
                 self._trigger.clear()
@@ -192,31 +213,54 @@ class Controller:
             return
         finally:
             self._observe("git_fetch_duration_seconds", time.monotonic() - started)
+        full = time.monotonic() >= self._next_full
         if self.revision is not None and rev.sha == self.revision.sha:
+            if full:
+                await self._reconcile_all(rev)
+                return
             # Nothing new in git; apps whose last reconcile failed (API server
             # down, a chart repo unreachable) are retried on every poll.
             await self._retry_failed(rev)
             return
         checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
         changed = None
-        if self.revision is not None:
+        if self.revision is not None and not full:
             changed = await asyncio.to_thread(self.source.changed_paths, self.revision.sha, rev.sha)
         try:
             config = load_repo_config(checkout.path).from_source(self.source_id)
         except GitwardError as e:
             self.git_error = str(e)
             return
+        first = self.revision is None
         self.config, self.revision = config, rev
         for spec in config.apps:
             state = self.apps.get(spec.name)
             if state is None:
                 state = self.apps[spec.name] = AppState(spec=spec)
             state.spec = spec
+        if changed is None:
+            if not first:
+                _event("full-reconcile", apps=str(len(config.apps)), revision=rev.sha[:12])
+            self._schedule_full()
         for spec in config.apps:
-            if changed is None or is_affected(spec, checkout.path, changed):
+            read_before = self.apps[spec.name].inputs
+            if changed is None or is_affected(spec, checkout.path, changed, also=read_before):
                 await self.reconcile_app(spec, checkout.path, rev)
             else:
                 self.apps[spec.name].revision = rev.sha
+
+    def _schedule_full(self) -> None:
+        interval = self.options.full_reconcile_interval
+        self._next_full = time.monotonic() + interval * random.uniform(0.9, 1.1)
+
+    async def _reconcile_all(self, rev: Revision) -> None:
+        """Re-render and re-plan every app at ``rev``, affected or not."""
+        self._schedule_full()
+        assert self.config is not None
+        checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
+        _event("full-reconcile", apps=str(len(self.config.apps)), revision=rev.sha[:12])
+        for spec in self.config.apps:
+            await self.reconcile_app(spec, checkout.path, rev)
 
     async def _retry_failed(self, rev: Revision) -> None:
         failed = [s.spec for s in self.apps.values() if s.last_sync_result == "failed"]
@@ -237,13 +281,16 @@ class Controller:
                 rendered = await asyncio.to_thread(
                     render_app, app=spec, root=root, cache=self._render_cache
                 )
+                state.inputs = rendered.inputs
                 options = SyncOptions(
                     timeout=self.options.sync_timeout,
                     concurrency=self.options.concurrency,
                     policy=self.options.tenancy.policy,
                 )
                 as_app = self._client_for(spec)
-                if spec.auto_sync:
+                # Without selfHeal, drift is only reported: an app is synced for a
+                # new revision, never just because a periodic reconcile came round.
+                if spec.auto_sync and (spec.self_heal or state.revision != rev.sha):
                     result = await sync_app(
                         kube=self.kube,
                         app=spec,
@@ -257,6 +304,17 @@ class Controller:
                     state.sync, state.last_sync_result = SyncState.SYNCED, "succeeded"
                     state.last_sync_at = _now()
                     self._count("sync_total", app=spec.name, outcome="succeeded")
+                    self._set_gauge(
+                        "app_last_successful_sync_timestamp_seconds", time.time(), app=spec.name
+                    )
+                    if result.changes is not None and result.changes.wrote:
+                        _event(
+                            "synced",
+                            app=spec.name,
+                            revision=rev.sha[:12],
+                            changes=result.changes.summary(),
+                            duration=f"{time.monotonic() - started:.3f}s",
+                        )
                 else:
                     plan, inv = await plan_app(
                         kube=self.kube,
@@ -275,7 +333,7 @@ class Controller:
                 corrupt = isinstance(e, RecordCorrupt)
                 state.sync = SyncState.UNKNOWN if corrupt else SyncState.OUT_OF_SYNC
                 state.message, state.last_sync_result = str(e), "failed"
-                log.warning("app %s: reconcile failed: %s", spec.name, e)
+                _event("error", logging.WARNING, app=spec.name, revision=rev.sha[:12], error=str(e))
                 self._count("sync_total", app=spec.name, outcome="failed")
                 if _is_ownership_conflict(e):
                     self._count("ownership_conflicts_total", app=spec.name)
@@ -396,6 +454,17 @@ class Controller:
         state = self.apps[t.app]
         if t.heal_task is not None and not t.heal_task.done():
             return  # already being put back
+        if not state.spec.self_heal:
+            # Left as it is, a drifted object keeps sending events (status, other
+            # controllers): one hand edit is one record, until the object changes again.
+            seen = (
+                "" if kind is DriftKind.DELETED else str(body["metadata"].get("uid", "")),
+                fields_hash(body, t.ignore, t.manager),
+                values_hash(body, t.ignore, t.manager),
+            )
+            if seen == t.reported:
+                return
+            t.reported = seen
         record = DriftRecord(
             app=t.app,
             object=str(t.ref),
@@ -407,6 +476,14 @@ class Controller:
             outcome=DriftOutcome.PENDING if state.spec.self_heal else DriftOutcome.REPORTED,
         )
         self._count("drift_detected_total", app=t.app, kind=kind.value)
+        _event(
+            "drift",
+            app=t.app,
+            object=str(t.ref),
+            kind=kind.value,
+            actor=actor,
+            fields=",".join(fields),
+        )
         await events.emit(
             self.kube,
             ref=t.ref,
@@ -420,12 +497,7 @@ class Controller:
             state.sync = SyncState.OUT_OF_SYNC
             state.drifts.appendleft(record)
             return
-        b = self._backoffs.of(str(t.ref))
-        delay = b.delay(time.monotonic())
-        if b.fighting:
-            state.fighting = (
-                f"fighting with field manager {actor} over {t.ref}; next correction in {delay:.0f}s"
-            )
+        delay = self._backoffs.of(str(t.ref)).delay(time.monotonic(), actor=actor)
         state.drifts.appendleft(record)
         t.heal_task = asyncio.create_task(self._heal(t, record, delay))
 
@@ -461,6 +533,13 @@ class Controller:
             self._backoffs.of(str(t.ref)).last_correction = time.monotonic()
             self._settle(state, record, DriftOutcome.CORRECTED)
             self._count("drift_corrected_total", app=t.app, kind=record.kind.value)
+            _event(
+                "corrected",
+                app=t.app,
+                object=str(t.ref),
+                actor=record.actor,
+                duration=f"{time.monotonic() - record.detected_monotonic:.3f}s",
+            )
             await self._update_inventory(t)
         await events.emit(
             self.kube,
@@ -487,8 +566,22 @@ class Controller:
             if r is record:
                 state.drifts[i] = done
                 break
-        if not self._backoffs.of(record.object).fighting:
-            state.fighting = ""
+        if outcome is DriftOutcome.FAILED:
+            _event(
+                "heal-failed", logging.WARNING, app=record.app, object=record.object, error=message
+            )
+
+    def fighting(self, app: str) -> str:
+        """Whom the app is fighting with, while the other writer keeps coming back."""
+        now = time.monotonic()
+        for ref, t in self._tracked.items():
+            b = self._backoffs.by_object.get(str(ref))
+            if t.app == app and b is not None and b.fighting_at(now):
+                return (
+                    f"fighting with field manager {b.opponent} over {ref}; "
+                    f"corrections wait {b.period:.0f}s"
+                )
+        return ""
 
     async def _update_inventory(self, t: Tracked) -> None:
         """Keep the inventory's fingerprint current, so prune still recognises the object."""
@@ -511,6 +604,26 @@ class Controller:
         await inventories.save(self.kube, replace(inv, entries=entries))
 
     # -- metrics ---------------------------------------------------------------
+
+    def _set_gauge(self, name: str, value: float, **labels: str) -> None:
+        if self.metrics is not None:
+            getattr(self.metrics, name).labels(**labels).set(value)
+
+    def publish_app_gauges(self, health: dict[str, str]) -> None:
+        """Per-app sync status and health as gauges (1 for the current value), for alerts."""
+        for name, state in self.apps.items():
+            for sync in SyncState:
+                self._set_gauge(
+                    "app_sync_status", float(state.sync is sync), app=name, status=sync.value
+                )
+            current = health.get(name, HealthStatus.UNKNOWN.value)
+            for status in HealthStatus:
+                self._set_gauge(
+                    "app_health_status",
+                    float(status.value == current),
+                    app=name,
+                    status=status.value,
+                )
 
     def _count(self, name: str, **labels: str) -> None:
         if self.metrics is not None:

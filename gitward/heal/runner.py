@@ -125,7 +125,7 @@ class ControllerStatus:
             "lastSyncAt": state.last_sync_at,
             "lastSyncResult": state.last_sync_result,
             "message": state.message,
-            "fighting": state.fighting,
+            "fighting": self.controller.fighting(name),
             "autoSync": state.spec.auto_sync,
             "selfHeal": state.spec.self_heal,
         }
@@ -168,6 +168,7 @@ class ControllerStatus:
         for t in self.controller.tracked.values():
             per_app.setdefault(t.app, []).append(assess(t.live))
         self._health = {app: aggregate(hs).status.value for app, hs in per_app.items()}
+        self.controller.publish_app_gauges(self._health)
 
 
 async def run(options: RunOptions, *, kube: Kube) -> None:

@@ -44,6 +44,7 @@ from gitward.plan.annotations import (
     pruned_how,
     read,
 )
+from gitward.plan.apis import unserved_advice
 from gitward.plan.diff import unified
 from gitward.plan.fieldsets import taken_back
 from gitward.plan.inventory import (
@@ -365,7 +366,7 @@ async def _prepare(
                 ObjectError(
                     ref,
                     m.source,
-                    f"the server has no kind {ref.kind} in {m.api_version}; is its CRD installed?",
+                    unserved_advice(m.api_version, ref.kind),
                 )
             )
             return None
@@ -430,13 +431,23 @@ async def _fetch_live(
         if p.resource is not None:
             groups[(p.resource, p.ref.namespace)].add(p.ref.name)
 
-    async def one(res: Resource, ns: str, names: set[str]) -> list[Body] | Forbidden:
+    async def get(res: Resource, ns: str, name: str) -> list[Body] | Forbidden:
         try:
-            if len(names) == 1 and owner is None:
-                got = await kube.get(res, name=next(iter(names)), namespace=ns)
-                return [got] if got else []
+            got = await kube.get(res, name=name, namespace=ns)
+        except Forbidden as e:
+            return e
+        return [got] if got else []
+
+    async def one(res: Resource, ns: str, names: set[str]) -> list[Body] | Forbidden:
+        if len(names) == 1 and owner is None:
+            return await get(res, ns, next(iter(names)))
+        try:
             items, _ = await kube.list(res, namespace=ns)
         except Forbidden as e:
+            if len(names) == 1:
+                # An account that may read its object but not list its kind can
+                # still be planned; only the rebuild from annotations is lost.
+                return await get(res, ns, next(iter(names)))
             return e
         return [
             i
@@ -564,7 +575,7 @@ async def _plan_object(
         )
     except Invalid as e:
         message = _detail(e)
-        if "immutable" in message and live is not None:
+        if immutable_refusal(message) and live is not None:
             if p.directives.options.recreate:
                 return replace(
                     base,
@@ -632,6 +643,14 @@ def _ownership_error(ident: AppId, live: Body, *, adopt: bool) -> str | None:
                 "renders it too. An object has exactly one owner app: remove it from one of them"
             )
     return None
+
+
+def immutable_refusal(message: str) -> bool:
+    """The server refused a change to a field that cannot change in place."""
+    return "immutable" in message or (
+        # A StatefulSet says so in its own words.
+        "updates to statefulset spec for fields other than" in message
+    )
 
 
 def _detail(e: KubeError) -> str:

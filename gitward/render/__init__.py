@@ -8,8 +8,10 @@ that starts with the file (and line) or chart at fault.
 
 Modules: ``rendering`` (dispatch), ``directory``, ``kustomize``, ``helm``
 (one per kind), ``documents`` (YAML stream -> objects), ``cache``
-(``RenderCache``), ``results`` (the result types) and ``running`` (the one
-seam that starts external programs).
+(``RenderCache``), ``results`` (the result types) and ``running`` (the seam
+to :mod:`gitward.programs`, which starts helm and kubectl). Every file is
+read through :mod:`gitward.repofiles` (inside the checkout only) and every
+YAML through :mod:`gitward.yamlload` (bounded, strict).
 """
 
 from gitward.render.cache import RenderCache

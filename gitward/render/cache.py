@@ -112,7 +112,9 @@ def _hash_tree(digest: Any, label: str, top: Path) -> None:
         digest.update(b"file\0" + hashlib.sha256(top.read_bytes()).digest())
         return
     files: list[tuple[str, Path]] = []
-    for dirpath, dirnames, filenames in os.walk(top):
+    # Links are followed as the renderers follow them; render_app has checked
+    # that none leads out of the checkout (or loops) before a key is made.
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
         dirnames[:] = [d for d in dirnames if d != ".git"]
         for name in filenames:
             path = Path(dirpath) / name

@@ -1,11 +1,12 @@
 """YAML text -> Kubernetes objects, with the file and line of every failure.
 
 Every renderer ends here: plain files, ``kubectl kustomize`` output and
-``helm template`` output are all multi-document YAML streams. We parse them
-the way the API server's YAML-to-JSON step does, not the way PyYAML does by
-default: timestamps stay strings (``2024-01-01`` is a label value, not a
-``date``), and every body is passed through JSON once so that what the cache
-stores and what a fresh render returns are the same value.
+``helm template`` output are all multi-document YAML streams. They are parsed
+by :mod:`gitward.yamlload` (bounded, strict, timestamps kept as strings, as
+the API server's YAML-to-JSON step does), and every body is passed through
+JSON once so that what the cache stores and what a fresh render returns are
+the same value. That JSON is also what the API server would receive, so an
+object over :data:`MAX_OBJECT_BYTES` is refused here, before any request.
 
 Empty and ``null`` documents are dropped; a ``kind: List`` (``v1/List`` or
 any ``*List`` with ``items``) is expanded into its items.
@@ -20,37 +21,17 @@ from typing import Any
 
 import yaml
 
+from gitward import yamlload
 from gitward.errors import RenderError
 from gitward.objects import Body, Manifest
 
-_DROPPED_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
-
-
-# libyaml's parser when PyYAML was built with it: ten times faster on big streams.
-_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_Base):  # type: ignore[valid-type,misc]
-    """SafeLoader that leaves timestamps (and a bare ``=``) as strings."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED_TAGS]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+MAX_OBJECT_BYTES = 3 * 1024 * 1024
+"""The API server refuses a request body over 3 MiB, so no object may serialise larger."""
 
 
 def yaml_error(subject: str, exc: yaml.YAMLError, *, line_offset: int = 0) -> RenderError:
     """``apps/web/x.yaml:12: mapping values are not allowed here``, chained to ``exc``."""
-    if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        where = f"{subject}:{mark.line + 1 + line_offset}" if mark is not None else subject
-        error = RenderError(f"{where}: {_one_line(problem)}")
-    else:
-        error = RenderError(f"{subject}: {_one_line(str(exc))}")
-    error.__cause__ = exc
-    return error
+    return yamlload.yaml_error(subject, exc, error=RenderError, line_offset=line_offset)
 
 
 def iter_documents(text: str, *, subject: str, line_offset: int = 0) -> Iterator[tuple[int, Any]]:
@@ -59,29 +40,16 @@ def iter_documents(text: str, *, subject: str, line_offset: int = 0) -> Iterator
     ``subject`` names the text in errors; ``line_offset`` is added to every
     line (for text cut out of a larger stream).
     """
-    loader = _Loader(text)
-    try:
-        while True:
-            try:
-                if not loader.check_node():
-                    return
-                node = loader.get_node()
-                if node is None:
-                    continue
-                data = loader.construct_document(node)
-            except yaml.YAMLError as exc:
-                raise yaml_error(subject, exc, line_offset=line_offset) from exc
-            yield node.start_mark.line + 1 + line_offset, data
-    finally:
-        loader.dispose()
+    for doc in yamlload.documents(
+        text, subject=subject, error=RenderError, line_offset=line_offset
+    ):
+        yield doc.line, doc.data
 
 
 def load_single(text: str, *, subject: str) -> Any:
     """The one document of a values file (``None`` when empty)."""
-    documents = [data for _, data in iter_documents(text, subject=subject)]
-    if len(documents) > 1:
-        raise RenderError(f"{subject}: holds {len(documents)} YAML documents; expected one")
-    return documents[0] if documents else None
+    doc = yamlload.load_single(text, subject=subject, error=RenderError)
+    return None if doc is None else doc.data
 
 
 def manifests_from(
@@ -100,7 +68,7 @@ def _objects(data: Any, *, where: str) -> list[Body]:
         return []
     if not isinstance(data, dict):
         raise RenderError(f"{where}: document is a {_kind_of(data)}, not a Kubernetes object")
-    body = _as_json(data, where=where)
+    body, size = _as_json(data, where=where)
     kind = body.get("kind")
     if isinstance(kind, str) and kind.endswith("List") and isinstance(body.get("items"), list):
         out: list[Body] = []
@@ -117,6 +85,11 @@ def _objects(data: Any, *, where: str) -> list[Body]:
     missing = _missing_fields(body)
     if missing:
         raise RenderError(f"{where}: object has no {', '.join(missing)}")
+    if size > MAX_OBJECT_BYTES:
+        raise RenderError(
+            f"{where}: {body['kind']}/{body['metadata']['name']} is {size / 2**20:.1f} MiB "
+            f"as JSON; the API server accepts at most {MAX_OBJECT_BYTES // 2**20} MiB"
+        )
     return [body]
 
 
@@ -135,12 +108,17 @@ def _nonempty_str(value: Any) -> bool:
     return isinstance(value, str) and value != ""
 
 
-def _as_json(data: dict[Any, Any], *, where: str) -> Body:
+def _as_json(data: dict[Any, Any], *, where: str) -> tuple[Body, int]:
+    """``data`` as the JSON value the API server would get, and that JSON's size in bytes."""
     try:
-        body: Body = json.loads(json.dumps(data))
+        text = json.dumps(data, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise RenderError(f"{where}: document cannot be represented as JSON: {exc}") from exc
-    return body
+    body: Body = json.loads(text)
+    # A character is at most four bytes of UTF-8: only a large text needs encoding to measure.
+    if len(text) * 4 <= MAX_OBJECT_BYTES:
+        return body, len(text)
+    return body, len(text.encode("utf-8", errors="replace"))
 
 
 def _kind_of(data: Any) -> str:

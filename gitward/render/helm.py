@@ -64,11 +64,14 @@ it):
 * ``helm template`` errors span several lines (``Error: <chart>/templates/
   x.yaml:1:13`` then the cause, indented); we join them into one.
 
-Helm never sees the user's own configuration: ``HELM_*`` variables are
-dropped, and ``HELM_CACHE_HOME``/``HELM_CONFIG_HOME``/``HELM_DATA_HOME``
-point under ``cache_root()/helm`` (so there are no registry logins and no
-named repositories: a dependency on ``@stable`` is an error). Every helm run
-has a timeout.
+Helm never sees the user's own configuration nor gitward's secrets: it runs
+with an allow-listed environment (:data:`gitward.programs.HELM`), and
+``HOME``/``HELM_CACHE_HOME``/``HELM_CONFIG_HOME``/``HELM_DATA_HOME`` point
+under ``cache_root()/helm`` (so there are no registry logins and no named
+repositories: a dependency on ``@stable`` is an error). A chart's templates
+can read any file of the chart (``.Files.Get``), so every file in the trees
+that are copied for helm is checked first: no symlink may lead out of the
+checkout (:mod:`gitward.repofiles`). Every helm run has a timeout.
 """
 
 from __future__ import annotations
@@ -86,8 +89,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from gitward import repofiles
 from gitward.errors import RenderError
 from gitward.objects import Manifest
+from gitward.programs import HELM
 from gitward.render.directory import read_text
 from gitward.render.documents import iter_documents, load_single, manifests_from
 from gitward.render.results import ChartDependency
@@ -155,8 +160,16 @@ class UmbrellaChart:
         return self.lock is not None or all(d.scheme in ("", "file") for d in self.dependencies)
 
 
-def read_chart(*, app_dir: Path, label: str) -> UmbrellaChart:
-    """Parse ``Chart.yaml``, the dependency list and the lock; validate what helm won't."""
+def read_chart(*, app_dir: Path, label: str, root: Path | None = None) -> UmbrellaChart:
+    """Parse ``Chart.yaml``, the dependency list and the lock; validate what helm won't.
+
+    Each must resolve inside the checkout ``root`` (default: ``app_dir``).
+    """
+    root = repofiles.real(root if root is not None else app_dir)
+
+    def _mapping_file(path: Path, *, subject: str) -> dict[str, Any] | None:
+        return _mapping_file_in(path, root=root, subject=subject)
+
     chart_yaml = _mapping_file(app_dir / "Chart.yaml", subject=_join(label, "Chart.yaml"))
     if chart_yaml is None:
         raise RenderError(f"{_join(label, 'Chart.yaml')}: is empty")
@@ -194,10 +207,10 @@ def read_chart(*, app_dir: Path, label: str) -> UmbrellaChart:
     return chart
 
 
-def _mapping_file(path: Path, *, subject: str) -> dict[str, Any] | None:
-    if not path.exists():
+def _mapping_file_in(path: Path, *, root: Path, subject: str) -> dict[str, Any] | None:
+    if not path.exists() and not path.is_symlink():
         return None
-    data = load_single(read_text(path, subject=subject), subject=subject)
+    data = load_single(read_text(path, root=root, subject=subject), subject=subject)
     if data is None:
         return None
     if not isinstance(data, dict):
@@ -312,6 +325,7 @@ def _norm_version(version: str) -> str:
 
 def local_chart_dirs(chart: UmbrellaChart, *, root: Path) -> dict[Dependency, Path]:
     """The directory each ``file://`` dependency points at; it must be inside ``root``."""
+    root = repofiles.real(root)
     out: dict[Dependency, Path] = {}
     for dep in chart.dependencies:
         if dep.scheme != "file":
@@ -323,17 +337,22 @@ def local_chart_dirs(chart: UmbrellaChart, *, root: Path) -> dict[Dependency, Pa
             raise RenderError(
                 f"{where}: chart {dep.name}: {dep.repository} is outside the repository"
             )
+        subject = f"{where}: chart {dep.name}: {dep.repository}"
+        target = repofiles.resolve_inside(target, root=root, subject=subject, error=RenderError)
         if not (target / "Chart.yaml").is_file():
             raise RenderError(
                 f"{where}: chart {dep.name}: {dep.repository} is not a chart directory "
                 f"({_rel(target, root)}/Chart.yaml not found)"
             )
+        # helm copies and reads the whole chart (templates, .Files.Get).
+        repofiles.check_tree(target, root=root, label=_rel(target, root), error=RenderError)
         out[dep] = target
     return out
 
 
 def values_file_paths(values_files: tuple[str, ...], *, app_dir: Path, root: Path) -> list[Path]:
     """The app's ``valuesFiles``, resolved against the app dir; each must exist in the repo."""
+    root = repofiles.real(root)
     out: list[Path] = []
     for name in values_files:
         path = Path(os.path.normpath(app_dir / name))
@@ -341,6 +360,8 @@ def values_file_paths(values_files: tuple[str, ...], *, app_dir: Path, root: Pat
             raise RenderError(
                 f"{_rel(app_dir, root)}: values file {name} is outside the repository"
             )
+        subject = f"{_rel(path, root)} (values file)"
+        path = repofiles.resolve_inside(path, root=root, subject=subject, error=RenderError)
         if not path.is_file():
             raise RenderError(f"{_rel(path, root)}: values file not found")
         out.append(path)
@@ -369,18 +390,21 @@ def helm_home() -> Path:
 
 
 def helm_env(*, repository_config: Path) -> dict[str, str]:
-    """The process environment for helm: the user's, minus every ``HELM_*`` of theirs."""
+    """What helm gets on top of :data:`gitward.programs.HELM`'s allowed environment.
+
+    Its homes are gitward's, not the user's, and ``HOME`` points there too, so
+    helm finds no registry login, plugin or config of the user's.
+    """
     home = helm_home()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HELM_")}
-    env.update(
-        HELM_CACHE_HOME=str(home / "cache"),
-        HELM_CONFIG_HOME=str(home / "config"),
-        HELM_DATA_HOME=str(home / "data"),
-        HELM_REPOSITORY_CONFIG=str(repository_config),
-        HELM_NO_PLUGINS="1",
-        NO_COLOR="1",
-    )
-    return env
+    return {
+        "HOME": str(home),
+        "HELM_CACHE_HOME": str(home / "cache"),
+        "HELM_CONFIG_HOME": str(home / "config"),
+        "HELM_DATA_HOME": str(home / "data"),
+        "HELM_REPOSITORY_CONFIG": str(repository_config),
+        "HELM_NO_PLUGINS": "1",
+        "NO_COLOR": "1",
+    }
 
 
 def repository_name(url: str) -> str:
@@ -439,19 +463,22 @@ def render_helm(
 ) -> HelmRender:
     """Build the umbrella chart's dependencies in scratch space and template it."""
     check_lock(chart)
+    root = repofiles.real(root)
+    # The whole app dir is copied for helm, which may read any file of it.
+    repofiles.check_tree(chart.app_dir, root=root, label=chart.label, error=RenderError)
     local_dirs = local_chart_dirs(chart, root=root)
     extra_values = values_file_paths(values_files, app_dir=chart.app_dir, root=root)
     for path in [chart.app_dir / "values.yaml", *extra_values]:
         if path.is_file():
-            _values_mapping(path, subject=_rel(path, root), what="values")
-    per_chart = _per_chart_values(chart)
+            _values_mapping(path, root=root, subject=_rel(path, root), what="values")
+    per_chart = _per_chart_values(chart, root=root)
     use_plain_http = plain_http(chart)
     helm = str(find_tool("helm"))
     home = helm_home()
     home.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="gitward-helm-") as tmp:
         scratch = Path(tmp)
-        chart_dir = _mirror(chart.app_dir, local_dirs.values(), root=root, into=scratch / "tree")
+        chart_dir = _mirror(chart, local_dirs, root=root, into=scratch / "tree")
         repo_config = scratch / "repositories.yaml"
         repo_config.write_text(repositories_yaml(chart.dependencies))
         env = helm_env(repository_config=repo_config)
@@ -475,10 +502,12 @@ def render_helm(
             args += ["--values", str(path)]
         for path in extra_values:
             args += ["--values", str(path)]
-        run = run_tool(args, what=f"chart {chart.name}: helm template", timeout=timeout, env=env)
+        run = run_tool(
+            HELM, args, what=f"chart {chart.name}: helm template", timeout=timeout, env=env
+        )
         if not run.ok:
             raise RenderError(_template_error(chart, run))
-        manifests = parse_template_output(run.stdout, label=chart.label)
+        manifests = parse_template_output(run.out, label=chart.label)
         charts = _chart_dependencies(chart, chart_dir)
     return HelmRender(manifests=manifests, charts=charts)
 
@@ -487,7 +516,7 @@ def render_helm(
 _RESERVED_STEMS = frozenset({"values", "Chart", "requirements"})
 
 
-def _per_chart_values(chart: UmbrellaChart) -> list[tuple[str, dict[str, Any]]]:
+def _per_chart_values(chart: UmbrellaChart, *, root: Path) -> list[tuple[str, dict[str, Any]]]:
     """``(key, content)`` of each subchart's values file, in dependency order."""
     out: list[tuple[str, dict[str, Any]]] = []
     seen: set[str] = set()
@@ -500,32 +529,41 @@ def _per_chart_values(chart: UmbrellaChart) -> list[tuple[str, dict[str, Any]]]:
         if not path.is_file():
             continue
         content = _values_mapping(
-            path, subject=chart.where(path.name), what=f"values for chart {key}"
+            path, root=root, subject=chart.where(path.name), what=f"values for chart {key}"
         )
         if content is not None:
             out.append((key, content))
     return out
 
 
-def _values_mapping(path: Path, *, subject: str, what: str) -> dict[str, Any] | None:
+def _values_mapping(path: Path, *, root: Path, subject: str, what: str) -> dict[str, Any] | None:
     """A values file's content: a mapping, or ``None`` when empty; errors carry file:line."""
-    content = load_single(read_text(path, subject=subject), subject=subject)
+    content = load_single(read_text(path, root=root, subject=subject), subject=subject)
     if content is None or isinstance(content, dict):
         return content
     raise RenderError(f"{subject}:1: {what} must be a mapping, not a {type(content).__name__}")
 
 
-def _mirror(app_dir: Path, local_dirs: Any, *, root: Path, into: Path) -> Path:
-    """Copy the app dir and its ``file://`` charts to the same relative places under ``into``."""
-    wanted = sorted({app_dir, *local_dirs}, key=lambda p: len(p.parts))
-    tops: list[Path] = []
-    for path in wanted:
-        if not any(_inside(path, top) for top in tops):
-            tops.append(path)
-    for top in tops:
+def _mirror(
+    chart: UmbrellaChart, local_dirs: Mapping[Dependency, Path], *, root: Path, into: Path
+) -> Path:
+    """Copy the app dir and its ``file://`` charts to the same relative places under ``into``.
+
+    Each ``file://`` chart goes where its path, read from the app dir, says
+    (helm resolves it the same way), whichever in-repo link it was reached
+    through. Links are copied as the files they point to: all were checked
+    to stay inside the checkout.
+    """
+    app_dir = repofiles.real(chart.app_dir)
+    copies = [(app_dir, app_dir)]
+    for dep, target in local_dirs.items():
+        spelled = Path(os.path.normpath(app_dir / dep.repository[len("file://") :]))
+        if not _inside(spelled, app_dir):
+            copies.append((target, spelled))
+    for source, place in copies:
         shutil.copytree(
-            top,
-            into / top.relative_to(root),
+            source,
+            into / place.relative_to(root),
             ignore=shutil.ignore_patterns(".git"),
             ignore_dangling_symlinks=True,
             dirs_exist_ok=True,
@@ -554,7 +592,7 @@ def _build_dependencies(
     if plain:
         args.append("--plain-http")
     run = run_tool(
-        args, what=f"chart {chart.name}: helm dependency {verb}", timeout=timeout, env=env
+        HELM, args, what=f"chart {chart.name}: helm dependency {verb}", timeout=timeout, env=env
     )
     if not run.ok:
         raise _dependency_error(chart, run, verb=verb)
@@ -647,8 +685,8 @@ _NETWORK = (
 
 
 def _dependency_error(chart: UmbrellaChart, run: ToolRun, *, verb: str) -> RenderError:
-    output = run.stdout + "\n" + run.stderr
-    line = first_error_line(run.stderr or run.stdout)
+    output = run.out + "\n" + run.err
+    line = first_error_line(run.err or run.out)
     unreachable = {
         _norm_url(m.group("url")): _reason(m.group("reason"))
         for m in _UNREACHABLE_REPO.finditer(output)
@@ -751,7 +789,7 @@ _TEMPLATE_AT = re.compile(
 
 
 def _template_error(chart: UmbrellaChart, run: ToolRun) -> str:
-    message = _error_paragraph(run.stderr) or first_error_line(run.stderr or run.stdout)
+    message = _error_paragraph(run.err) or first_error_line(run.err or run.out)
     match = _TEMPLATE_AT.match(message)
     if match:
         return f"{chart.where(match.group('path'))}:{match.group('line')}: {match.group('rest')}"

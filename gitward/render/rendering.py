@@ -6,13 +6,19 @@ Helm and plain-YAML renders go through the cache: Helm for its downloads and
 process, plain YAML because hashing a thousand objects' files takes a
 millisecond while parsing them takes half a second. Kustomize renders are not
 cached: a kustomization may read outside the app directory.
+
+Nothing is read before it is known to be inside the checkout: the app
+directory is resolved (it may be a symlink to another directory of the
+repository, not to one elsewhere) and every link below it is checked first.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
+from gitward import repofiles
 from gitward.config.apps import AppSpec, SourceKind
 from gitward.errors import RenderError
 from gitward.render.cache import RenderCache
@@ -46,29 +52,42 @@ def render_app(*, app: AppSpec, root: Path, cache: RenderCache | None = None) ->
     :class:`RenderError` with a one-line message naming the file (and line)
     or the chart at fault.
     """
-    root = Path(os.path.abspath(root))
+    root = repofiles.real(root)
     app_dir = Path(os.path.normpath(root / app.path))
     if app_dir != root and root not in app_dir.parents:
         raise RenderError(f"{app.path}: app {app.name} points outside the repository")
+    label = app_dir.relative_to(root).as_posix()
     if not app_dir.exists():
+        if app_dir.is_symlink():
+            # A dangling link may still name a place outside: say so rather than "missing".
+            repofiles.resolve_inside(app_dir, root=root, subject=label, error=RenderError)
         raise RenderError(f"{app.path}: app {app.name} has no such directory in the repository")
+    app_dir = repofiles.resolve_inside(app_dir, root=root, subject=label, error=RenderError)
     if not app_dir.is_dir():
         raise RenderError(f"{app.path}: app {app.name} must be a directory, not a file")
-    label = app_dir.relative_to(root).as_posix()
+    # Everything below the app dir may be read (a chart's templates can read
+    # any of its files), so no link in it may lead out; checked before the
+    # cache key, which reads every file too.
+    repofiles.check_tree(app_dir, root=root, label=label, error=RenderError)
     kind = detect(app_dir)
     if kind is SourceKind.DIRECTORY:
-        return _render_directory_cached(app=app, app_dir=app_dir, label=label, cache=cache)
+        rendered = _render_directory_cached(
+            app=app, app_dir=app_dir, label=label, root=root, cache=cache
+        )
+        return replace(rendered, inputs=(label,))
     if kind is SourceKind.KUSTOMIZE:
-        manifests = render_kustomize(app_dir=app_dir, label=label, root=root)
-        return Rendered(kind=kind, manifests=tuple(manifests))
+        manifests, inputs = render_kustomize(app_dir=app_dir, label=label, root=root)
+        return Rendered(kind=kind, manifests=tuple(manifests), inputs=inputs)
 
-    chart = read_chart(app_dir=app_dir, label=label)
+    chart = read_chart(app_dir=app_dir, label=label, root=root)
+    outside = [
+        *local_chart_dirs(chart, root=root).values(),
+        *values_file_paths(app.values_files, app_dir=app_dir, root=root),
+    ]
+    inputs = tuple(sorted({label, *(p.relative_to(root).as_posix() for p in outside)}))
     key: str | None = None
     if cache is not None and chart.cacheable:
-        extra = [
-            *local_chart_dirs(chart, root=root).values(),
-            *values_file_paths(app.values_files, app_dir=app_dir, root=root),
-        ]
+        extra = outside
         key = cache.key(
             app=app,
             app_dir=app_dir,
@@ -78,7 +97,7 @@ def render_app(*, app: AppSpec, root: Path, cache: RenderCache | None = None) ->
         )
         hit = cache.get(key)
         if hit is not None:
-            return hit
+            return replace(hit, inputs=inputs)
     result = render_helm(
         chart=chart,
         root=root,
@@ -86,21 +105,23 @@ def render_app(*, app: AppSpec, root: Path, cache: RenderCache | None = None) ->
         namespace=app.namespace,
         values_files=app.values_files,
     )
-    rendered = Rendered(kind=kind, manifests=tuple(result.manifests), charts=tuple(result.charts))
+    rendered = Rendered(
+        kind=kind, manifests=tuple(result.manifests), charts=tuple(result.charts), inputs=inputs
+    )
     if cache is not None and key is not None:
         cache.put(key, rendered)
     return rendered
 
 
 def _render_directory_cached(
-    *, app: AppSpec, app_dir: Path, label: str, cache: RenderCache | None
+    *, app: AppSpec, app_dir: Path, label: str, root: Path, cache: RenderCache | None
 ) -> Rendered:
     key = cache.key(app=app, app_dir=app_dir, tool="directory") if cache else None
     if cache is not None and key is not None and (hit := cache.get(key)) is not None:
         return hit
     rendered = Rendered(
         kind=SourceKind.DIRECTORY,
-        manifests=tuple(render_directory(app_dir=app_dir, label=label)),
+        manifests=tuple(render_directory(app_dir=app_dir, label=label, root=root)),
     )
     if cache is not None and key is not None:
         cache.put(key, rendered)

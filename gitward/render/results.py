@@ -61,12 +61,16 @@ class Rendered:
     kind: SourceKind
     manifests: tuple[Manifest, ...]
     charts: tuple[ChartDependency, ...] = ()
+    # Repo-relative files and directories the render read: a commit that
+    # changes none of them cannot change what the app renders.
+    inputs: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind.value,
             "manifests": [{"source": m.source, "body": m.body} for m in self.manifests],
             "charts": [c.to_json() for c in self.charts],
+            "inputs": list(self.inputs),
         }
 
     @classmethod
@@ -77,4 +81,5 @@ class Rendered:
                 Manifest(body=dict(m["body"]), source=str(m["source"])) for m in data["manifests"]
             ),
             charts=tuple(ChartDependency.from_json(c) for c in data["charts"]),
+            inputs=tuple(str(i) for i in data.get("inputs", ())),
         )

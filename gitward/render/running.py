@@ -1,66 +1,33 @@
-"""The one place gitward.render starts external programs (helm, kubectl).
+"""How gitward.render starts helm and kubectl: through :mod:`gitward.programs`.
 
-A small seam on purpose: every call has a timeout, captures both streams as
-text, never inherits stdin, and turns "took too long" and "could not start"
-into gitward errors. Tests count or replace calls here.
+A thin seam on purpose: tests count or replace :func:`run_tool`, and a
+program that runs too long becomes a :class:`RenderError` rather than the
+generic tool failure.
 """
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from gitward.errors import RenderError, ToolError
+from gitward.errors import RenderError
+from gitward.programs import Program, ProgramRun, run_program
 
-
-@dataclass(frozen=True)
-class ToolRun:
-    """A finished program: its exit status and what it printed."""
-
-    argv: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
+ToolRun = ProgramRun
 
 
 def run_tool(
+    program: Program,
     argv: Sequence[str],
     *,
     what: str,
     timeout: float,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str] = {},
     cwd: Path | None = None,
 ) -> ToolRun:
-    """Run ``argv`` to completion; ``what`` names the step in errors.
-
-    A program still running after ``timeout`` seconds is killed and reported
-    as ``<what> did not finish within <timeout>s``.
-    """
-    try:
-        proc = subprocess.run(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            env=None if env is None else dict(env),
-            cwd=cwd,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise RenderError(f"{what} did not finish within {timeout:g}s") from exc
-    except OSError as exc:
-        raise ToolError(f"{argv[0]}: cannot run: {exc.strerror or exc}") from exc
-    return ToolRun(
-        argv=tuple(argv), returncode=proc.returncode, stdout=proc.stdout, stderr=proc.stderr
+    """Run ``argv`` as ``program`` with only the environment it is allowed; see ``run_program``."""
+    return run_program(
+        program, argv, what=what, timeout=timeout, env=env, cwd=cwd, failure=RenderError
     )
 
 

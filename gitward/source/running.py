@@ -1,4 +1,4 @@
-"""The one place in :mod:`gitward.source` that starts git.
+"""The one place in :mod:`gitward.source` that starts git, through :mod:`gitward.programs`.
 
 Every call gets the same guarantees:
 
@@ -7,37 +7,24 @@ Every call gets the same guarantees:
 * git never outlives its timeout: on expiry the whole process group (git,
   ``git-remote-https``, ssh) is killed and a :class:`SourceError` is raised;
 * only the transports :mod:`gitward.source.urls` accepts are allowed, even
-  through ``url.<base>.insteadOf`` rewrites or redirects;
-* environment variables that would point git at another repository
-  (``GIT_DIR`` from a hook, say) are dropped;
+  through ``url.<base>.insteadOf`` rewrites or redirects (and no plain
+  ``http`` at all while a token is sent over ``https``);
+* git's environment is an allow-list (:data:`gitward.programs.GIT`), so
+  variables that would point git at another repository (``GIT_DIR`` from a
+  hook, say) and gitward's own secrets never reach it; credentials arrive
+  only as :mod:`gitward.source.credentials` passes them;
 * failures become one line naming the repository and git's own explanation,
   with every secret scrubbed out.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from gitward.errors import SourceError
+from gitward.programs import GIT, ProgramRun, run_program, scrub
 from gitward.tools import find_tool
-
-# Variables that would make git operate on a repository other than ours.
-_LOCATORS = frozenset(
-    {
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-        "GIT_COMMON_DIR",
-        "GIT_NAMESPACE",
-        "GIT_PREFIX",
-    }
-)
 
 _QUIET = {
     "GIT_TERMINAL_PROMPT": "0",
@@ -83,7 +70,7 @@ class Git:
         env: Mapping[str, str] | None = None,
         settings: Mapping[str, str] | None = None,
         check: bool = True,
-    ) -> subprocess.CompletedProcess[bytes]:
+    ) -> ProgramRun:
         """Run ``git args...``; a non-zero exit raises unless ``check`` is false.
 
         ``settings`` are passed as ``-c key=value``: only for values that are
@@ -98,28 +85,20 @@ class Git:
             argv.append(f"--work-tree={work_tree}")
         argv += args
         verb = args[0]
-        with subprocess.Popen(
+        result = run_program(
+            GIT,
             argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            what=f"{self.subject}: git {verb}",
+            timeout=self.timeout,
             env=self._environment(env or {}),
-            start_new_session=True,
-        ) as proc:
-            try:
-                stdout, stderr = proc.communicate(timeout=self.timeout)
-            except subprocess.TimeoutExpired as e:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.communicate()
-                raise SourceError(
-                    f"{self.subject}: git {verb} timed out after {self.timeout:g}s"
-                ) from e
-        result = subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
-        if check and result.returncode != 0:
+            secrets=self._secrets,
+            failure=SourceError,
+        )
+        if check and not result.ok:
             raise SourceError(f"{self.subject}: git {verb} failed: {self.reason(result)}")
         return result
 
-    def reason(self, result: subprocess.CompletedProcess[bytes]) -> str:
+    def reason(self, result: ProgramRun) -> str:
         """git's explanation of a failure, in one scrubbed line."""
         lines = [
             line.strip()
@@ -138,20 +117,13 @@ class Git:
         return self.scrub(last)
 
     def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return scrub(text, self._secrets)
 
     def _environment(self, extra: Mapping[str, str]) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in _LOCATORS}
-        env |= _QUIET | self._env | dict(extra)
-        # Append to any GIT_CONFIG_COUNT the caller's environment already uses.
-        given = env.get("GIT_CONFIG_COUNT", "")
-        count = int(given) if given.isdigit() else 0
-        for key, value in self._config.items():
-            env[f"GIT_CONFIG_KEY_{count}"] = key
-            env[f"GIT_CONFIG_VALUE_{count}"] = value
-            count += 1
-        if count:
-            env["GIT_CONFIG_COUNT"] = str(count)
+        env = _QUIET | self._env | dict(extra)
+        for index, (key, value) in enumerate(self._config.items()):
+            env[f"GIT_CONFIG_KEY_{index}"] = key
+            env[f"GIT_CONFIG_VALUE_{index}"] = value
+        if self._config:
+            env["GIT_CONFIG_COUNT"] = str(len(self._config))
         return env

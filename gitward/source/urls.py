@@ -14,6 +14,7 @@ message ever prints it.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,23 @@ class RepoUrl:
     display: str
     transport: str
     password: str | None = None
+    scheme: str = ""
+    host: str = ""
+
+    @property
+    def cleartext(self) -> bool:
+        """Whether git talks to the host unencrypted (``http://``, ``git://``)."""
+        return self.scheme in ("http", "git")
+
+    @property
+    def loopback(self) -> bool:
+        """Whether the host is this machine (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
 
     @property
     def key(self) -> str:
@@ -80,12 +98,23 @@ def _parse_scheme_url(url: str) -> RepoUrl:
     if transport is None:
         raise SourceError(f"{url}: unsupported repository URL; use {_ACCEPTED}")
     parts = urlsplit(url)
+    try:
+        host = parts.hostname or ""
+    except ValueError:
+        host = ""
     userinfo, at, hostport = parts.netloc.rpartition("@")
     user, colon, password = userinfo.partition(":")
     if not (at and colon):
-        return RepoUrl(for_git=url, display=url, transport=transport)
+        return RepoUrl(for_git=url, display=url, transport=transport, scheme=scheme, host=host)
     display = parts._replace(netloc=f"{user}@{hostport}").geturl()
-    return RepoUrl(for_git=url, display=display, transport=transport, password=password or None)
+    return RepoUrl(
+        for_git=url,
+        display=display,
+        transport=transport,
+        password=password or None,
+        scheme=scheme,
+        host=host,
+    )
 
 
 def _is_scp_like(url: str) -> bool:

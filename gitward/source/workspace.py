@@ -10,14 +10,16 @@ remote's HEAD when none is given).
 from __future__ import annotations
 
 import os
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gitward.errors import GitwardError, SourceError
+from gitward.programs import GIT, run_program
 from gitward.source.credentials import GitCredentials
 from gitward.source.fetching import GitSource
 from gitward.source.revisions import Revision
 from gitward.source.urls import source_identity
+from gitward.tools import find_tool
 
 _NO_REVISION = Revision(
     sha="", ref="", author="", subject="", committed_at=datetime.fromtimestamp(0, UTC)
@@ -30,6 +32,7 @@ def credentials_from_env() -> GitCredentials:
         token=os.environ.get("GITWARD_GIT_TOKEN") or None,
         ssh_key=Path(key) if key else None,
         username=os.environ.get("GITWARD_GIT_USERNAME", "git"),
+        allow_insecure=os.environ.get("GITWARD_ALLOW_INSECURE", "").lower() in ("1", "true"),
     )
 
 
@@ -59,18 +62,19 @@ def source_of(repo: str) -> str:
 
 
 def _git(path: Path, *args: str) -> str | None:
+    """``git -C path args...`` output, or ``None`` when git fails (not a repository, say)."""
     try:
-        proc = subprocess.run(
-            ["git", "-C", str(path), *args],
-            check=False,
-            capture_output=True,
-            text=True,
+        run = run_program(
+            GIT,
+            [str(find_tool("git")), "-C", str(path), *args],
+            what=f"{path}: git {args[0]}",
             timeout=30,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+            env={"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+            failure=SourceError,
         )
-    except (OSError, subprocess.SubprocessError):
+    except GitwardError:
         return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
+    return run.out.strip() if run.ok else None
 
 
 def _working_tree_revision(path: Path) -> Revision:

@@ -79,6 +79,7 @@ def start_controller(
     leader_election: bool = False,
     name: str = "c",
     lease: str = "gitward-controller",
+    extra_args: tuple[str, ...] = (),
 ) -> RunningController:
     port = free_port()
     log = tmp_path / f"controller-{name}.log"
@@ -100,6 +101,7 @@ def start_controller(
         "--lease-seconds",
         "3",
         "--leader-election" if leader_election else "--no-leader-election",
+        *extra_args,
     ]
     env = {
         **os.environ,

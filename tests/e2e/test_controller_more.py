@@ -47,7 +47,8 @@ def test_a_manual_app_is_only_marked_out_of_sync_and_self_heal_off_only_reports(
     other = f"{app_name}-b"
     try:
         eventually(lambda: running.app(app_name)["sync"] == "Synced", what="auto app synced")
-        assert running.app(other)["sync"] == "OutOfSync"
+        # Apps are reconciled one after another: the manual one may not be planned yet.
+        eventually(lambda: running.app(other)["sync"] == "OutOfSync", what="manual app planned")
         assert cluster.get("apps/v1", "Deployment", "web", namespace) is None, "manual app deployed"
 
         # The auto app has selfHeal on; flip it off and drift must only be reported.

@@ -497,3 +497,69 @@ def test_the_controller_names_ownership_conflicts_and_never_fights(
     finally:
         running.stop()
         cluster.forget_apps(first, second, taken)
+
+
+def test_the_controller_sees_value_drift_a_string_data_edit_and_the_shared_manager(
+    cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
+) -> None:
+    from tests.e2e.test_controller import eventually, start_controller
+
+    repo = ConfigRepo(tmp_path / "config")
+    one_app(repo, app_name, namespace, autoSync=True, selfHeal=True)
+    repo.write(
+        "app/objects.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\nstringData: {password: git}\n"
+        + cm("plain", "git"),
+    )
+    repo.commit("secret and configmap")
+    running = start_controller(repo, tmp_path, poll=1.0)
+    try:
+        eventually(lambda: running.app(app_name)["sync"] == "Synced", what="first sync")
+        helpers.kubectl(
+            cluster.dev.kubeconfig,
+            "patch",
+            "-n",
+            namespace,
+            "secret/creds",
+            "--type=merge",
+            "-p",
+            json.dumps({"data": {"password": base64.b64encode(b"hand").decode()}}),
+        )
+
+        def password() -> bytes:
+            live = cluster.get("v1", "Secret", "creds", namespace)
+            return base64.b64decode((live or {}).get("data", {}).get("password", ""))
+
+        eventually(lambda: password() == b"git", what="secret put back")
+        drift = eventually(
+            lambda: next((d for d in running.drifts(app_name) if "Secret" in d["object"]), None),
+            what="secret drift",
+        )
+        assert drift["actor"] == "kubectl-patch" and "data.password" in drift["fields"]
+
+        cluster.apply(  # an older gitward writing as the manager all apps once shared
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "plain", "namespace": namespace},
+                "data": {"k": "old"},
+            },
+            field_manager="gitward",
+            force=True,
+        )
+
+        def value() -> str:
+            return str(
+                ((cluster.get("v1", "ConfigMap", "plain", namespace) or {}).get("data") or {}).get(
+                    "k"
+                )
+            )
+
+        eventually(lambda: value() == "git", what="configmap put back")
+        drift = eventually(
+            lambda: next((d for d in running.drifts(app_name) if "ConfigMap" in d["object"]), None),
+            what="configmap drift",
+        )
+        assert drift["actor"] == "gitward"
+    finally:
+        running.stop()

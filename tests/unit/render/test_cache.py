@@ -10,6 +10,7 @@ import pytest
 import gitward.render.helm as helm_module
 from gitward.config.apps import AppSpec
 from gitward.objects import Manifest
+from gitward.programs import Program
 from gitward.render import RenderCache, Rendered, render_app
 from gitward.render.running import ToolRun, run_tool
 
@@ -32,11 +33,11 @@ class HelmCalls:
         self.forbidden = False
         real = run_tool
 
-        def counting(argv: Sequence[str], **kwargs: Any) -> ToolRun:
+        def counting(program: Program, argv: Sequence[str], **kwargs: Any) -> ToolRun:
             if self.forbidden:
                 raise AssertionError(f"helm was run on a cache hit: {list(argv)}")
             self.argv.append(tuple(argv))
-            return real(argv, **kwargs)
+            return real(program, argv, **kwargs)
 
         monkeypatch.setattr(helm_module, "run_tool", counting)
 

@@ -169,3 +169,29 @@ def test_detect_tells_the_kind_from_the_files_present(
 def test_detect_names_a_missing_path(tmp_path: Path) -> None:
     with pytest.raises(RenderError, match="nope: not found"):
         detect(tmp_path / "nope")
+
+
+def test_json_manifest_with_a_duplicate_key_is_refused(root: Path) -> None:
+    app_dir = root / "apps" / "web"
+    app_dir.mkdir(parents=True)
+    (app_dir / "cm.json").write_text(
+        '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},'
+        ' "data": {"a": "1", "a": "2"}}'
+    )
+
+    with pytest.raises(RenderError, match=r"^apps/web/cm\.json: duplicate key 'a'$"):
+        render_app(app=_app(), root=root)
+
+
+def test_json_manifest_nested_too_deep_is_an_error_not_a_crash(root: Path) -> None:
+    app_dir = root / "apps" / "web"
+    app_dir.mkdir(parents=True)
+    (app_dir / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+
+    with pytest.raises(RenderError, match=r"^apps/web/deep\.json: nested too deep to decode$"):
+        render_app(app=_app(), root=root)
+
+
+def test_a_directory_render_reads_only_its_own_directory(root: Path) -> None:
+    _checkout(root, "plain")
+    assert render_app(app=_app(), root=root).inputs == ("apps/web",)

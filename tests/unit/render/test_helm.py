@@ -598,5 +598,5 @@ def test_helm_that_hangs_is_stopped_after_its_timeout(
             chart=chart, root=root, release="shop", namespace="store", values_files=(), timeout=0.5
         )
 
-    assert str(caught.value) == "chart web: helm template did not finish within 0.5s"
+    assert str(caught.value) == "chart web: helm template timed out after 0.5s"
     assert time.monotonic() - started < 10

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from gitward.programs import ProgramRun
 from gitward.source import Checkout, GitSource
 from gitward.source.checkouts import materialise
 from gitward.source.running import Git
@@ -113,7 +113,7 @@ def test_a_build_that_loses_the_race_uses_the_winners_tree(
     class OvertakenGit(Git):
         """Lets another builder finish the same tree just before this one renames."""
 
-        def run(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+        def run(self, *args: str, **kwargs: Any) -> ProgramRun:
             result = super().run(*args, **kwargs)
             if args[0] == "checkout-index":
                 materialise(Git(subject="winner", timeout=30), repo=repo, trees=trees, sha=sha)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gitward.apply.errors import WaveUnhealthy
-from gitward.health import Health, HealthStatus, assess
+from gitward.health import Health, HealthStatus, aggregate, assess
 from gitward.kube import Kube, KubeError, Resource
 from gitward.objects import Body, ObjectRef
 from gitward.plan.model import Action, PlannedObject
@@ -67,33 +67,33 @@ def waves_of(objects: Sequence[PlannedObject], sync_hooks: Sequence[PlannedObjec
 
 async def wait_healthy(*, kube: Kube, objects: Sequence[PlannedObject], deadline: float) -> None:
     """Return once every object is Healthy; raise :class:`WaveUnhealthy` on a
-    Degraded one, or naming the worst when ``deadline`` (monotonic) passes."""
+    Degraded one, or when ``deadline`` (monotonic) passes, naming every object
+    not Healthy yet, worst first."""
     watched = [o for o in objects if o.action not in (Action.SKIP, Action.HOOK, Action.PRUNE)]
     delay = 0.1
     while True:
-        ref, worst = _worst(await read_health(kube=kube, objects=watched))
+        healths = await read_health(kube=kube, objects=watched)
+        worst = aggregate(healths.values())
         if worst.status is HealthStatus.HEALTHY:
             return
         if worst.status is HealthStatus.DEGRADED:
-            raise WaveUnhealthy(f"{ref}: Degraded: {worst.message}; later waves were not applied")
+            raise WaveUnhealthy(f"{_not_healthy(healths)}; later waves were not applied")
         if time.monotonic() + delay > deadline:
             raise WaveUnhealthy(
-                f"{ref}: still {worst.status.value} when the sync timed out"
-                + (f": {worst.message}" if worst.message else "")
-                + "; later waves were not applied"
+                f"{_not_healthy(healths)}; the sync timed out, later waves were not applied"
             )
         await asyncio.sleep(delay)
         delay = min(delay * 2, 1.0)
 
 
-def _worst(healths: dict[ObjectRef, Health]) -> tuple[ObjectRef | None, Health]:
-    worst_ref: ObjectRef | None = None
-    worst = Health.healthy()
-    for ref, health in healths.items():
-        worse = worst.worse(health)
-        if worse is not worst:
-            worst_ref, worst = ref, worse
-    return worst_ref, worst
+def _not_healthy(healths: dict[ObjectRef, Health]) -> str:
+    waiting = sorted(
+        ((ref, h) for ref, h in healths.items() if h.status is not HealthStatus.HEALTHY),
+        key=lambda rh: (-rh[1].status.severity, rh[0]),
+    )
+    return "; ".join(
+        f"{ref}: {h.status.value}" + (f": {h.message}" if h.message else "") for ref, h in waiting
+    )
 
 
 async def read_health(*, kube: Kube, objects: Sequence[PlannedObject]) -> dict[ObjectRef, Health]:

@@ -160,6 +160,8 @@ async def sync_app(
     # Both records must decode before the first write: a corrupt one fails the
     # sync (and its dry run) here, with nothing applied, rather than after the apply.
     last = await history.load(kube, app.id.key)
+    plan = replace(plan, installed=_installed(plan, last))
+    result = replace(result, plan=plan)
     if options.dry_run:
         return replace(result, duration_seconds=time.monotonic() - started)
 
@@ -188,7 +190,9 @@ async def sync_app(
             kube=as_app or kube,
             plan=plan,
             options=ApplyOptions(
-                force_conflicts=options.force_conflicts, concurrency=options.concurrency
+                force_conflicts=options.force_conflicts,
+                concurrency=options.concurrency,
+                timeout=options.timeout,
             ),
         )
     except (ApplyFailed, HookFailed) as e:
@@ -243,6 +247,19 @@ async def sync_app(
         )
         result = replace(result, health=health)
     return replace(result, duration_seconds=time.monotonic() - started)
+
+
+def _installed(plan: Plan, last: list[SyncRecord]) -> bool:
+    """Whether install hooks are behind this app: it has synced successfully.
+
+    A failed first sync leaves the app uninstalled, so its retry still runs
+    ``pre-install``. Without any history (records from before it was kept, or
+    one deleted by hand) objects of the app in the cluster mean it is
+    installed: running install hooks again on a live app is the worse mistake.
+    """
+    if last:
+        return any(r.result == "succeeded" for r in last)
+    return plan.installed
 
 
 def _record(

@@ -52,7 +52,9 @@ def waves_of(objects: Sequence[PlannedObject], sync_hooks: Sequence[PlannedObjec
         key=lambda pair: pair[0].sort_key,
     )
     out = []
-    for (stage, number), group in itertools.groupby(keyed, key=lambda p: p[0].sort_key[1:3]):
+    for (stage, number), group in itertools.groupby(
+        keyed, key=lambda p: (p[0].sort_key.stage, p[0].sort_key.wave)
+    ):
         members = list(group)
         out.append(
             Wave(

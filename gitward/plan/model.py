@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from gitward.config.identity import SHARED_FIELD_MANAGER
 from gitward.objects import Body, ObjectRef
+from gitward.plan.order import SortKey
 
 
 class Action(StrEnum):
@@ -31,7 +32,7 @@ class PlannedObject:
     api_version: str
     action: Action
     source: str
-    sort_key: tuple[int, int, int, int, str, str, str]
+    sort_key: SortKey
     desired: Body | None = field(default=None, compare=False, repr=False)
     live: Body | None = field(default=None, compare=False, repr=False)
     diff: str = ""

@@ -4,6 +4,12 @@ Only objects the plan marks as changing are written; unchanged objects cause
 no request at all. Objects go in the plan's order, one (phase, stage, wave)
 group at a time with bounded concurrency inside a group; CRDs are waited on
 until Established before anything else, and prune runs last, in reverse.
+
+A failure is a result, not an exception: the change set holds every change
+made and every failure, so the caller can record what really happened. The
+first group with a failure stops the sync (later waves may depend on it, and
+prune must not remove what the failed objects were to replace); what was not
+reached is listed as skipped.
 """
 
 from __future__ import annotations
@@ -35,13 +41,17 @@ class ApplyOptions:
 
 
 class ApplyFailed(KubeError):
-    """Some objects could not be applied; the change set says which."""
+    """A step of the apply did not finish (an object not gone, a CRD not Established)."""
+
+
+NOT_REACHED = "not applied: an earlier step of this sync failed"
 
 
 async def apply_plan(
     *, kube: Kube, plan: Plan, options: ApplyOptions = ApplyOptions()
 ) -> tuple[ChangeSet, dict[ObjectRef, Body]]:
-    """Carry out ``plan``. Returns what happened and the bodies the server returned."""
+    """Carry out ``plan``. Returns what happened, failures included, and the bodies the
+    server returned. Raises only when the API server cannot be reached at all."""
     changes: list[Change] = []
     applied: dict[ObjectRef, Body] = {}
     sem = asyncio.Semaphore(options.concurrency)
@@ -57,14 +67,18 @@ async def apply_plan(
             prefix = "pre" if phase == Phase.PRE_SYNC else "post"
             for hook in members:
                 if hook.action is Action.HOOK:
-                    changes.append(
-                        await run_hook(
+                    try:
+                        change = await run_hook(
                             kube=kube,
                             hook=hook,
                             event=f"{prefix}-{hook_event}",
                             timeout=options.hook_timeout,
                         )
-                    )
+                    except KubeError as e:
+                        change = Change(hook.ref, Outcome.FAILED, _detail(e))
+                    changes.append(change)
+                    if change.outcome is Outcome.FAILED:
+                        return _stopped(plan, changes), applied
             continue
         for _, wave in itertools.groupby(members, key=lambda o: o.sort_key[1:3]):
             batch = list(wave)
@@ -75,28 +89,40 @@ async def apply_plan(
                 changes.append(change)
                 if body is not None:
                     applied[o.ref] = body
-            _raise_failed(plan.app, [c for c, _ in results if c.outcome is Outcome.FAILED])
+            if any(c.outcome is Outcome.FAILED for c, _ in results):
+                return _stopped(plan, changes), applied
             crds = [
-                b
+                (o.ref, b)
                 for o, (_, b) in zip(batch, results, strict=True)
                 if o.ref.kind == "CustomResourceDefinition" and b
             ]
             if crds:
-                await _wait_established(kube, crds, options.crd_timeout)
+                try:
+                    await _wait_established(kube, [b for _, b in crds], options.crd_timeout)
+                except ApplyFailed as e:
+                    changes.append(Change(crds[0][0], Outcome.FAILED, _detail(e)))
+                    return _stopped(plan, changes), applied
 
     for o in reversed(plan.of(Action.PRUNE)):
         changes.append(await _prune_one(kube, o))
     changes.extend(Change(o.ref, Outcome.SKIPPED, o.reason) for o in plan.of(Action.SKIP))
-    _raise_failed(plan.app, [c for c in changes if c.outcome is Outcome.FAILED])
     return ChangeSet(tuple(changes)), applied
 
 
-def _raise_failed(app: str, failed: list[Change]) -> None:
-    """One error naming the first few failures (a refused prune fails the sync too)."""
-    if failed:
-        shown = "; ".join(f"{c.ref}: {c.message}" for c in failed[:3])
-        more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
-        raise ApplyFailed(f"app {app}: {shown}{more}")
+def _stopped(plan: Plan, changes: list[Change]) -> ChangeSet:
+    """``changes`` so far, and every object of the plan not reached, as skipped."""
+    done = {c.ref for c in changes}
+    rest = [
+        Change(o.ref, Outcome.SKIPPED, o.reason if o.action is Action.SKIP else NOT_REACHED)
+        for o in plan.objects
+        if o.ref not in done and o.action is not Action.UNCHANGED
+    ]
+    return ChangeSet((*changes, *rest))
+
+
+def _detail(e: KubeError) -> str:
+    """The server's reason without our leading subject; the change names the object."""
+    return str(e).split(": ", 1)[-1]
 
 
 def _unchanged(plan: Plan) -> list[Change]:
@@ -131,7 +157,7 @@ async def _apply_one(
         if shared:
             body = await _release_shared_manager(kube, o.desired)
     except KubeError as e:
-        return Change(o.ref, Outcome.FAILED, str(e).split(": ", 1)[-1]), None
+        return Change(o.ref, Outcome.FAILED, _detail(e)), None
     outcome = {
         Action.CREATE: Outcome.CREATED,
         Action.UPDATE: Outcome.CONFIGURED,
@@ -213,7 +239,7 @@ async def _prune_one(kube: Kube, o: PlannedObject) -> Change:
     try:
         await kube.delete(res, name=o.ref.name, namespace=o.ref.namespace, uid=uid)
     except KubeError as e:
-        return Change(o.ref, Outcome.FAILED, str(e).split(": ", 1)[-1])
+        return Change(o.ref, Outcome.FAILED, _detail(e))
     return Change(o.ref, Outcome.PRUNED)
 
 

@@ -42,6 +42,7 @@ from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash, value
 from gitward.plan.model import Action, Plan
 from gitward.plan.planner import with_live_ignored
 from gitward.record import inventory as inventories
+from gitward.record.history import SyncOutcome
 from gitward.render import RenderCache, render_app
 from gitward.source import GitSource
 from gitward.source.revisions import Revision
@@ -60,10 +61,10 @@ from gitward.tenancy import client_for
 log = logging.getLogger("gitward.controller")
 
 
-def _is_ownership_conflict(e: GitwardError) -> bool:
-    if isinstance(e, RecordsOwnedElsewhere):
-        return True
-    return isinstance(e, PlanInvalid) and any(x.ownership for x in e.errors)
+def _is_ownership_conflict(e: GitwardError | Plan) -> bool:
+    if isinstance(e, Plan):
+        return any(x.ownership for x in e.errors)
+    return isinstance(e, RecordsOwnedElsewhere)
 
 
 def _now() -> str:
@@ -95,7 +96,7 @@ class AppState:
     sync: SyncState = SyncState.UNKNOWN
     message: str = ""
     last_sync_at: str = ""
-    last_sync_result: str = ""
+    last_sync_result: SyncOutcome | None = None  # None: never synced by this controller
     fighting: str = ""
     drifts: deque[DriftRecord] = field(default_factory=lambda: deque(maxlen=200))
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -219,7 +220,7 @@ class Controller:
                 self.apps[spec.name].revision = rev.sha
 
     async def _retry_failed(self, rev: Revision) -> None:
-        failed = [s.spec for s in self.apps.values() if s.last_sync_result == "failed"]
+        failed = [s.spec for s in self.apps.values() if s.last_sync_result is SyncOutcome.FAILED]
         if not failed:
             return
         checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
@@ -254,9 +255,15 @@ class Controller:
                         as_app=as_app,
                     )
                     plan, inv = result.plan, result.inventory
-                    state.sync, state.last_sync_result = SyncState.SYNCED, "succeeded"
-                    state.last_sync_at = _now()
-                    self._count("sync_total", app=spec.name, outcome="succeeded")
+                    state.last_sync_result, state.last_sync_at = result.outcome, _now()
+                    self._count("sync_total", app=spec.name, outcome=result.outcome.value)
+                    if _is_ownership_conflict(plan):
+                        self._count("ownership_conflicts_total", app=spec.name)
+                    failed = result.outcome is SyncOutcome.FAILED
+                    state.sync = SyncState.OUT_OF_SYNC if failed else SyncState.SYNCED
+                    message = result.reason
+                    if failed:
+                        log.warning("app %s: sync failed: %s", spec.name, result.reason)
                 else:
                     plan, inv = await plan_app(
                         kube=self.kube,
@@ -267,14 +274,20 @@ class Controller:
                         as_app=as_app,
                     )
                     state.sync = SyncState.SYNCED if plan.in_sync else SyncState.OUT_OF_SYNC
-                    state.last_sync_result = ""
-                state.revision, state.message = rev.sha, ""
-                await self._track(spec, plan, inv)
+                    # It cannot be synced as it is: say why, as a failed sync would.
+                    message = str(PlanInvalid(spec.name, plan.errors)) if plan.errors else ""
+                    failed = False
+                state.message = message
+                if not failed:
+                    # A failed sync keeps tracking what the last good one applied:
+                    # healing towards a revision that did not sync would apply it piecemeal.
+                    state.revision = rev.sha
+                    await self._track(spec, plan, inv)
             except GitwardError as e:
                 # A record that does not decode says nothing about the cluster: Unknown.
                 corrupt = isinstance(e, RecordCorrupt)
                 state.sync = SyncState.UNKNOWN if corrupt else SyncState.OUT_OF_SYNC
-                state.message, state.last_sync_result = str(e), "failed"
+                state.message, state.last_sync_result = str(e), SyncOutcome.FAILED
                 log.warning("app %s: reconcile failed: %s", spec.name, e)
                 self._count("sync_total", app=spec.name, outcome="failed")
                 if _is_ownership_conflict(e):
@@ -498,7 +511,8 @@ class Controller:
             # The object is back as git says; the app fails until its record is mended,
             # and every poll retries it.
             state = self.apps[t.app]
-            state.sync, state.message, state.last_sync_result = SyncState.UNKNOWN, str(e), "failed"
+            state.sync, state.message = SyncState.UNKNOWN, str(e)
+            state.last_sync_result = SyncOutcome.FAILED
             return
         if inv is None:
             return

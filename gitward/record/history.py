@@ -1,19 +1,33 @@
 """Sync history, kept in the cluster: the last N syncs of each app.
 
-A sync that changed nothing at a revision already recorded leaves the history
-as it is: the newest record already says that revision is deployed, and a
-no-op sync must make no write request.
+Every sync attempt is recorded with its real outcome, failures included. A
+sync that wrote nothing and ended as the newest record already says (same
+revision, outcome and reason) leaves the history as it is: the record already
+tells that story, a no-op sync must make no write request, and a controller
+retrying the same failing plan on every poll must not push the real history
+out of the last N records.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from gitward.kube import Kube
 from gitward.record import store
 
 DEFAULT_LIMIT = 10
+
+
+class SyncOutcome(StrEnum):
+    """How one sync attempt ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # the plan was invalid, or the cluster refused or failed a change
+    DEGRADED = "degraded"  # --wait: an object became Degraded
+    TIMED_OUT = "timed-out"  # --wait: not every object Healthy within the timeout
+    SKIPPED = "skipped"  # not attempted: an app it depends on did not succeed (never recorded)
 
 
 @dataclass(frozen=True)
@@ -32,18 +46,34 @@ class SyncRecord:
     subject: str
     started_at: str
     duration_seconds: float
-    result: str  # "succeeded" | "failed"
-    message: str = ""
+    result: SyncOutcome
+    message: str = ""  # why it did not succeed
+    exit_code: int = 0  # what ``gitward sync`` exits with for this outcome (README: Exit codes)
     charts: tuple[str, ...] = ()  # "name@version"
     counts: dict[str, int] = field(default_factory=dict)
     actions: tuple[ObjectAction, ...] = ()  # every object that changed or failed
 
     def to_doc(self) -> dict[str, Any]:
-        return asdict(self)
+        doc = asdict(self)
+        doc["result"] = self.result.value
+        return doc
+
+    def repeats(self, other: SyncRecord) -> bool:
+        """``other`` ends as this record did: same revision, outcome, code and reason."""
+        return (self.revision, self.result, self.exit_code, self.message) == (
+            other.revision,
+            other.result,
+            other.exit_code,
+            other.message,
+        )
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> SyncRecord:
         doc = dict(doc)
+        doc["result"] = SyncOutcome(doc["result"])
+        if "exit_code" not in doc and doc["result"] is SyncOutcome.FAILED:
+            # Records written before the code was kept: a failed apply was exit 3.
+            doc["exit_code"] = 3
         doc["charts"] = tuple(doc.get("charts", ()))
         doc["actions"] = tuple(ObjectAction(**a) for a in doc.get("actions", ()))
         return cls(**doc)
@@ -79,8 +109,9 @@ SCHEMA: dict[str, Any] = {
                     "subject": _TEXT,
                     "started_at": _TEXT,
                     "duration_seconds": {"type": "number"},
-                    "result": _TEXT,
+                    "result": {"enum": [o.value for o in SyncOutcome]},
                     "message": _TEXT,
+                    "exit_code": {"type": "integer", "minimum": 0},
                     "charts": {"type": "array", "items": _TEXT},
                     "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
                     "actions": {

@@ -12,7 +12,7 @@ import pytest
 from gitward.errors import GitwardError, RecordCorrupt
 from gitward.plan.inventory import Inventory, InventoryEntry
 from gitward.record import history, inventory, store
-from gitward.record.history import ObjectAction, SyncRecord
+from gitward.record.history import ObjectAction, SyncOutcome, SyncRecord
 
 INVENTORY = Inventory(
     app="shop",
@@ -27,7 +27,7 @@ RECORD = SyncRecord(
     subject="ship it",
     started_at="2026-12-02T08:00:00+00:00",
     duration_seconds=1.5,
-    result="succeeded",
+    result=SyncOutcome.SUCCEEDED,
     charts=("web@0.1.0",),
     counts={"created": 1},
     actions=(ObjectAction("Deployment/shop/web", "created"),),

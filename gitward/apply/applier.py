@@ -110,12 +110,15 @@ async def apply_plan(
 
 
 def _stopped(plan: Plan, changes: list[Change]) -> ChangeSet:
-    """``changes`` so far, and every object of the plan not reached, as skipped."""
+    """``changes`` so far, and every object of the plan not reached: skipped, or
+    unchanged when there was nothing to do for it anyway."""
     done = {c.ref for c in changes}
     rest = [
-        Change(o.ref, Outcome.SKIPPED, o.reason if o.action is Action.SKIP else NOT_REACHED)
+        Change(o.ref, Outcome.UNCHANGED)
+        if o.action is Action.UNCHANGED
+        else Change(o.ref, Outcome.SKIPPED, o.reason if o.action is Action.SKIP else NOT_REACHED)
         for o in plan.objects
-        if o.ref not in done and o.action is not Action.UNCHANGED
+        if o.ref not in done
     ]
     return ChangeSet((*changes, *rest))
 

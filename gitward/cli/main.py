@@ -472,6 +472,7 @@ def status(
                 )
             if not v["objects"]:
                 continue
+            click.echo(f"{v['app']}:")
             output.table(
                 ["OBJECT", "SYNC", "HEALTH", "REASON"],
                 [[o["object"], o["sync"], o["health"], o["reason"] or "-"] for o in v["objects"]],

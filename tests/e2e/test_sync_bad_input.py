@@ -1,7 +1,12 @@
-"""Bad input: one clear line, a non-zero exit, and the cluster and inventory untouched."""
+"""Bad input: one clear line, a non-zero exit, and the cluster and inventory untouched.
+
+A plan that fails validation is a sync attempt, so the history records it (as
+failed, exit 2); input that cannot even be rendered leaves the history alone.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -80,6 +85,9 @@ def namespace_less_object(repo: ConfigRepo, oci: str) -> str:
     return "has no namespace"
 
 
+#: Cases that reach the plan: recorded in the history as a failed sync.
+PLAN_ERRORS = {"schema_violation", "missing_crd", "namespace_less_object"}
+
 CASES: dict[str, Callable[[ConfigRepo, str], str]] = {
     f.__name__: f
     for f in (
@@ -102,11 +110,17 @@ def snapshot(cluster: Cluster, namespace: str, app: str) -> dict[str, str]:
     ):
         for o in cluster.list(api, kind, ns):
             out[f"{kind}/{o['metadata']['name']}"] = o["metadata"]["resourceVersion"]
-    for record in ("inventory", "history"):
-        cm = cluster.get("v1", "ConfigMap", f"gitward-{record}-{app}", "gitward-system")
-        assert cm is not None
-        out[record] = cm["metadata"]["resourceVersion"]
+    cm = cluster.get("v1", "ConfigMap", f"gitward-inventory-{app}", "gitward-system")
+    assert cm is not None
+    out["inventory"] = cm["metadata"]["resourceVersion"]
     return out
+
+
+def history(app: str) -> list[dict[str, object]]:
+    result = gitward("history", app, "-o", "json")
+    assert result.returncode == 0, result.stderr
+    records: list[dict[str, object]] = json.loads(result.stdout)
+    return records
 
 
 @pytest.fixture
@@ -134,6 +148,7 @@ def test_bad_input_fails_in_one_line_and_changes_nothing(
     oci_charts: str,
 ) -> None:
     before = snapshot(cluster, namespace, app_name)
+    recorded = history(app_name)
     expected = CASES[case](synced, oci_charts)
     synced.commit(case)
 
@@ -145,6 +160,13 @@ def test_bad_input_fails_in_one_line_and_changes_nothing(
     assert lines[0].startswith("error: ")
     assert expected in lines[0], lines[0]
     assert snapshot(cluster, namespace, app_name) == before
+    after = history(app_name)
+    if case in PLAN_ERRORS:
+        assert after[1:] == recorded
+        assert (after[0]["result"], after[0]["exit_code"]) == ("failed", 2)
+        assert expected in str(after[0]["message"])
+    else:
+        assert after == recorded
 
 
 def test_a_revision_that_does_not_exist_fails_in_one_line_and_changes_nothing(

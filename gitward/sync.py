@@ -272,6 +272,38 @@ async def sync_app(
     return replace(result, duration_seconds=time.monotonic() - started)
 
 
+async def record_unrendered(
+    *,
+    kube: Kube,
+    app: AppSpec,
+    revision: RevisionInfo,
+    error: GitwardError,
+    options: SyncOptions = SyncOptions(),
+) -> bool:
+    """Record a sync attempt that failed before it could plan: the app did not render.
+
+    Nothing is written when the app's records belong to another source (they are
+    not this sync's to write) or the same failure is already the newest record.
+    Returns whether a record was written.
+    """
+    started, started_at = time.monotonic(), datetime.now(UTC).isoformat(timespec="seconds")
+    inv = await inventory.load(kube, app.id.key)
+    if inv is not None and inv.source and inv.source != app.id.source and not options.adopt:
+        return False
+    last = await history.load(kube, app.id.key)
+    reason = str(error)
+    result = SyncResult(
+        app=app.name,
+        revision=revision,
+        plan=Plan(app=app.name, objects=()),
+        outcome=SyncOutcome.FAILED,
+        reason=reason if reason.startswith(f"app {app.name}") else f"app {app.name}: {reason}",
+        exit_code=exit_code_of(error),
+    )
+    done = await _record_once(kube, app, result, (), started_at, started, last, options)
+    return done.recorded
+
+
 async def _record_once(
     kube: Kube,
     app: AppSpec,
@@ -410,6 +442,7 @@ __all__ = [
     "exit_code_of",
     "failure_reason",
     "plan_app",
+    "record_unrendered",
     "sync_app",
     "wait_healthy",
 ]

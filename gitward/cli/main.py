@@ -14,6 +14,7 @@ Exit codes (the README lists them too):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -283,10 +284,10 @@ def sync(
     from gitward.cli.views import run_view, sync_view
     from gitward.cli.workspace import connect, open_workspace, render_app_in
     from gitward.config.tenancy import load_tenancy
-    from gitward.errors import ConfigError
+    from gitward.errors import ConfigError, RenderError
     from gitward.record.history import SyncOutcome
     from gitward.runs import AppRun, blocker, skipped, worst
-    from gitward.sync import SyncOptions, exit_code_of, sync_app
+    from gitward.sync import SyncOptions, exit_code_of, record_unrendered, sync_app
     from gitward.tenancy import client_for, service_account_for
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
@@ -336,6 +337,16 @@ def sync(
                                 as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
                             )
                     except GitwardError as e:
+                        if isinstance(e, RenderError) and not dry_run:
+                            with contextlib.suppress(GitwardError):
+                                # The render error is the news; a failure to record it is not.
+                                await record_unrendered(
+                                    kube=kube,
+                                    app=spec,
+                                    revision=ws.revision,
+                                    error=e,
+                                    options=options,
+                                )
                         if app is not None:
                             raise
                         # What could not even be tried (rendering, a corrupt record)

@@ -30,7 +30,7 @@ from typing import Any
 from gitward.config.apps import AppSpec, RepoConfig
 from gitward.config.loader import load_repo_config
 from gitward.config.tenancy import Tenancy
-from gitward.errors import GitwardError, RecordCorrupt
+from gitward.errors import GitwardError, RecordCorrupt, RenderError
 from gitward.heal import backoff, events
 from gitward.heal.affected import is_affected
 from gitward.heal.records import DriftKind, DriftOutcome, DriftRecord
@@ -54,6 +54,7 @@ from gitward.sync import (
     RevisionInfo,
     SyncOptions,
     plan_app,
+    record_unrendered,
     sync_app,
 )
 from gitward.tenancy import client_for
@@ -284,6 +285,10 @@ class Controller:
                     state.revision = rev.sha
                     await self._track(spec, plan, inv)
             except GitwardError as e:
+                if isinstance(e, RenderError) and spec.auto_sync:
+                    with contextlib.suppress(GitwardError):
+                        # The render error is the news; a failure to record it is not.
+                        await record_unrendered(kube=self.kube, app=spec, revision=info, error=e)
                 # A record that does not decode says nothing about the cluster: Unknown.
                 corrupt = isinstance(e, RecordCorrupt)
                 state.sync = SyncState.UNKNOWN if corrupt else SyncState.OUT_OF_SYNC

@@ -252,7 +252,7 @@ def test_a_plan_error_is_recorded_once_however_often_it_is_retried(
 def test_the_controller_records_a_failing_app_once_and_says_why_a_manual_app_cannot_plan(
     cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
 ) -> None:
-    manual = f"{app_name}-m"
+    manual, unrendered = f"{app_name}-m", f"{app_name}-r"
     repo = ConfigRepo(tmp_path / "config")
     repo.write(
         "gitward.yaml",
@@ -260,11 +260,13 @@ def test_the_controller_records_a_failing_app_once_and_says_why_a_manual_app_can
             "apps": [
                 {"name": app_name, "path": "auto", "namespace": namespace, "autoSync": True},
                 {"name": manual, "path": "manual", "namespace": namespace},
+                {"name": unrendered, "path": "broken", "namespace": namespace, "autoSync": True},
             ]
         },
     )
     repo.write("auto/gadget.yaml", GADGET)
     repo.write("manual/gadget.yaml", GADGET)
+    repo.write("broken/web.yaml", "kind: [broken\n")
     repo.commit("two apps that cannot plan")
     running = start_controller(repo, tmp_path, poll=0.5)
     try:
@@ -274,14 +276,18 @@ def test_the_controller_records_a_failing_app_once_and_says_why_a_manual_app_can
         )
         assert "Gadget" in auto["message"]
         assert "Gadget" in eventually(lambda: running.app(manual)["message"], what="message")
-        version = history_version(cluster, app_name)
-        time.sleep(3)  # several polls, each retrying the failed app
-        assert history_version(cluster, app_name) == version
+        eventually(lambda: running.app(unrendered)["lastSyncResult"] == "failed", what="render")
+        versions = {a: history_version(cluster, a) for a in (app_name, unrendered)}
+        time.sleep(3)  # several polls, each retrying the failed apps
+        assert {a: history_version(cluster, a) for a in versions} == versions
         records = running.get(f"/api/v1/apps/{app_name}/history")["history"]
         assert [(r["result"], r["exit_code"]) for r in records] == [("failed", 2)]
+        broken = running.get(f"/api/v1/apps/{unrendered}/history")["history"]
+        assert [(r["result"], r["exit_code"]) for r in broken] == [("failed", 2)]
+        assert "web.yaml" in broken[0]["message"]
     finally:
         running.stop()
-        cluster.forget_apps(manual)
+        cluster.forget_apps(manual, unrendered)
 
 
 def test_status_shows_a_reason_and_the_failing_object(

@@ -191,6 +191,8 @@ async def sync_app(
         )
     if options.dry_run or plan.errors:
         if not options.dry_run:
+            # Nothing was applied: an empty change set, and a dry run's ``None`` stays its own.
+            result = replace(result, changes=ChangeSet(()))
             result = await _record_once(
                 kube, app, result, charts, started_at, started, last, options
             )

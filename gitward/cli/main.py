@@ -382,14 +382,14 @@ def _print_sync(result: Any, elapsed: float) -> None:
     from gitward.apply.changes import Outcome
 
     changes = result.changes
+    if result.plan.errors:
+        return  # nothing was applied; the error line says why
     if result.plan.rebuilt:
         click.echo(
             f"  inventory rebuilt from tracking annotations: {result.plan.rebuilt} object(s) "
             "in the cluster name this app"
         )
     if changes is None:
-        if result.plan.errors:
-            return  # the error line says it all
         for o in result.plan.changes:
             click.echo(f"  {output.colour(o.action.value)} {o.ref}")
             output.diff(o.diff)

@@ -400,6 +400,7 @@ def test_sync_of_all_apps_continues_past_a_failure_and_skips_its_dependents(
             (top, "skipped", 0),
             (other, "succeeded", 0),
         ]
+        assert (as_json[0]["dryRun"], as_json[0]["changes"]) == (False, [])
     finally:
         cluster.forget_apps(base, mid, top, other)
 

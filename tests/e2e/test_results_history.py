@@ -191,6 +191,33 @@ def test_a_change_refused_half_way_exits_3_and_history_lists_what_was_created(
     }
 
 
+def test_a_refused_hook_fails_the_sync_with_exit_3_before_anything_else_is_applied(
+    cluster: Cluster,
+    tmp_path: Path,
+    git_env: dict[str, str],
+    namespace: str,
+    app_name: str,
+    rejecting: str,
+) -> None:
+    hook = json.loads(configmap("migrate", labels={rejecting: "yes"}))
+    hook["metadata"]["annotations"] = {"helm.sh/hook": "pre-install"}
+    repo = repo_with(
+        tmp_path, app_name, namespace, {"hook.yaml": json.dumps(hook), "a.yaml": configmap("a")}
+    )
+
+    result = sync(repo, app_name, "-o", "json")
+
+    assert result.returncode == 3, result.stderr
+    assert f"ConfigMap/{namespace}/migrate" in one_error_line(result)
+    outcomes = {c["object"]: c["outcome"] for c in json.loads(result.stdout)["changes"]}
+    assert outcomes[f"ConfigMap/{namespace}/migrate"] == "failed"
+    assert outcomes[f"ConfigMap/{namespace}/a"] == "skipped"
+    assert cluster.get("v1", "ConfigMap", "a", namespace) is None
+    newest = history(app_name)[0]
+    assert (newest["result"], newest["exit_code"]) == ("failed", 3)
+    assert [a["object"] for a in newest["actions"]] == [f"ConfigMap/{namespace}/migrate"]
+
+
 def test_wait_on_a_degraded_deployment_exits_4_and_history_says_degraded(
     cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
 ) -> None:

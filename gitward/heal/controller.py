@@ -31,7 +31,7 @@ from typing import Any
 from gitward.config.apps import AppSpec, RepoConfig
 from gitward.config.loader import FILENAME, load_repo_config
 from gitward.config.tenancy import Tenancy
-from gitward.errors import GitwardError, RecordCorrupt
+from gitward.errors import GitwardError, RecordCorrupt, RenderError
 from gitward.heal import backoff, events
 from gitward.heal.affected import is_affected
 from gitward.heal.records import DriftKind, DriftOutcome, DriftRecord
@@ -44,6 +44,7 @@ from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash, value
 from gitward.plan.model import Action, Plan
 from gitward.plan.planner import with_live_ignored
 from gitward.record import inventory as inventories
+from gitward.record.history import SyncOutcome
 from gitward.render import RenderCache, render_app
 from gitward.retire import retire_removed
 from gitward.source import GitSource
@@ -56,6 +57,7 @@ from gitward.sync import (
     RevisionInfo,
     SyncOptions,
     plan_app,
+    record_unrendered,
     sync_app,
 )
 from gitward.tenancy import client_for
@@ -63,10 +65,10 @@ from gitward.tenancy import client_for
 log = logging.getLogger("gitward.controller")
 
 
-def _is_ownership_conflict(e: GitwardError) -> bool:
-    if isinstance(e, RecordsOwnedElsewhere):
-        return True
-    return isinstance(e, PlanInvalid) and any(x.ownership for x in e.errors)
+def _is_ownership_conflict(e: GitwardError | Plan) -> bool:
+    if isinstance(e, Plan):
+        return any(x.ownership for x in e.errors)
+    return isinstance(e, RecordsOwnedElsewhere)
 
 
 def _event(event: str, level: int = logging.INFO, **fields: str) -> None:
@@ -112,7 +114,7 @@ class AppState:
     sync: SyncState = SyncState.UNKNOWN
     message: str = ""
     last_sync_at: str = ""
-    last_sync_result: str = ""
+    last_sync_result: SyncOutcome | None = None  # None: never synced by this controller
     drifts: deque[DriftRecord] = field(default_factory=lambda: deque(maxlen=200))
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     busy: bool = False
@@ -289,7 +291,7 @@ class Controller:
             await self.reconcile_app(spec, checkout.path, rev)
 
     async def _retry_failed(self, rev: Revision) -> None:
-        failed = [s.spec for s in self.apps.values() if s.last_sync_result == "failed"]
+        failed = [s.spec for s in self.apps.values() if s.last_sync_result is SyncOutcome.FAILED]
         if not failed:
             return
         checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
@@ -327,12 +329,27 @@ class Controller:
                         as_app=as_app,
                     )
                     plan, inv = result.plan, result.inventory
-                    state.sync, state.last_sync_result = SyncState.SYNCED, "succeeded"
-                    state.last_sync_at = _now()
-                    self._count("sync_total", app=spec.name, outcome="succeeded")
-                    self._set_gauge(
-                        "app_last_successful_sync_timestamp_seconds", time.time(), app=spec.name
-                    )
+                    state.last_sync_result, state.last_sync_at = result.outcome, _now()
+                    self._count("sync_total", app=spec.name, outcome=result.outcome.value)
+                    if _is_ownership_conflict(plan):
+                        self._count("ownership_conflicts_total", app=spec.name)
+                    failed = result.outcome is SyncOutcome.FAILED
+                    state.sync = SyncState.OUT_OF_SYNC if failed else SyncState.SYNCED
+                    message = result.reason
+                    if failed:
+                        _event(
+                            "sync-failed",
+                            logging.WARNING,
+                            app=spec.name,
+                            revision=rev.sha[:12],
+                            error=result.reason,
+                        )
+                    elif result.outcome is SyncOutcome.SUCCEEDED:
+                        self._set_gauge(
+                            "app_last_successful_sync_timestamp_seconds",
+                            time.time(),
+                            app=spec.name,
+                        )
                     if result.changes is not None and result.changes.wrote:
                         _event(
                             "synced",
@@ -351,14 +368,24 @@ class Controller:
                         as_app=as_app,
                     )
                     state.sync = SyncState.SYNCED if plan.in_sync else SyncState.OUT_OF_SYNC
-                    state.last_sync_result = ""
-                state.revision, state.message = rev.sha, ""
-                await self._track(spec, plan, inv)
+                    # It cannot be synced as it is: say why, as a failed sync would.
+                    message = str(PlanInvalid(spec.name, plan.errors)) if plan.errors else ""
+                    failed = False
+                state.message = message
+                if not failed:
+                    # A failed sync keeps tracking what the last good one applied:
+                    # healing towards a revision that did not sync would apply it piecemeal.
+                    state.revision = rev.sha
+                    await self._track(spec, plan, inv)
             except GitwardError as e:
+                if isinstance(e, RenderError) and spec.auto_sync:
+                    with contextlib.suppress(GitwardError):
+                        # The render error is the news; a failure to record it is not.
+                        await record_unrendered(kube=self.kube, app=spec, revision=info, error=e)
                 # A record that does not decode says nothing about the cluster: Unknown.
                 corrupt = isinstance(e, RecordCorrupt)
                 state.sync = SyncState.UNKNOWN if corrupt else SyncState.OUT_OF_SYNC
-                state.message, state.last_sync_result = str(e), "failed"
+                state.message, state.last_sync_result = str(e), SyncOutcome.FAILED
                 _event("error", logging.WARNING, app=spec.name, revision=rev.sha[:12], error=str(e))
                 self._count("sync_total", app=spec.name, outcome="failed")
                 if _is_ownership_conflict(e):
@@ -617,7 +644,8 @@ class Controller:
             # The object is back as git says; the app fails until its record is mended,
             # and every poll retries it.
             state = self.apps[t.app]
-            state.sync, state.message, state.last_sync_result = SyncState.UNKNOWN, str(e), "failed"
+            state.sync, state.message = SyncState.UNKNOWN, str(e)
+            state.last_sync_result = SyncOutcome.FAILED
             return
         if inv is None:
             return

@@ -123,7 +123,7 @@ class ControllerStatus:
             "health": self._health.get(name, "Unknown"),
             "revision": state.revision,
             "lastSyncAt": state.last_sync_at,
-            "lastSyncResult": state.last_sync_result,
+            "lastSyncResult": state.last_sync_result.value if state.last_sync_result else "",
             "message": state.message,
             "fighting": self.controller.fighting(name),
             "autoSync": state.spec.auto_sync,

@@ -88,15 +88,28 @@ async def build_plan(
     diffs: bool = True,
     adopt: bool = False,
     policy: Policy | None = None,
+    allow_crd_prune: bool = False,
 ) -> Plan:
     """Plan a sync of ``app``. With ``diffs=False`` no diff text is made (a sync
     that shows none need not pay for rendering a thousand bodies as YAML).
     ``adopt`` takes over objects the same app key owns from another source.
 
     ``kube`` may impersonate the app's ServiceAccount: then every read and
-    dry-run is the app's own, and what its RBAC refuses is a plan error."""
+    dry-run is the app's own, and what its RBAC refuses is a plan error.
+
+    ``allow_crd_prune`` lets prune delete a CRD (and so every custom resource of
+    its kind) that does not carry ``gitward.io/prune: "true"``."""
     errors: list[ObjectError] = []
     manifests = list(manifests)
+    if not manifests and not app.allow_empty:
+        errors.append(
+            ObjectError(
+                None,
+                f"app {app.name}",
+                "renders no objects; a sync would prune everything it deployed. "
+                "Set allowEmpty: true on the app in gitward.yaml if that is intended",
+            )
+        )
     crd_kinds = _crd_kinds(manifests)
     prepared: list[_Prepared] = []
     seen: dict[ObjectRef, str] = {}
@@ -224,7 +237,15 @@ async def build_plan(
             ),
         )
     planned.extend(
-        await _plan_prune(kube, app, inventory or rebuilt, desired_refs, errors, adopt=adopt)
+        await _plan_prune(
+            kube,
+            app,
+            inventory or rebuilt,
+            desired_refs,
+            errors,
+            adopt=adopt,
+            allow_crd_prune=allow_crd_prune,
+        )
     )
     planned.sort(key=lambda o: o.sort_key)
     return Plan(
@@ -668,6 +689,7 @@ async def _plan_prune(
     errors: list[ObjectError],
     *,
     adopt: bool,
+    allow_crd_prune: bool,
 ) -> list[PlannedObject]:
     if inventory is None:
         return []
@@ -704,9 +726,41 @@ async def _plan_prune(
             out.append(replace(base, action=Action.SKIP, reason="app does not prune"))
         elif not pruned_how(m.annotations)[0]:
             out.append(replace(base, action=Action.SKIP, reason=_kept_by(m.annotations)))
+        elif (
+            _is_crd(entry.ref)
+            and m.annotations.get(GITWARD_PRUNE) != "true"
+            and not allow_crd_prune
+        ):
+            errors.append(
+                ObjectError(entry.ref, "(inventory)", await _crd_prune_refusal(kube, live))
+            )
         else:
             out.append(replace(base, diff=_diff(live, None, (), entry.ref)))
     return out
+
+
+def _is_crd(ref: ObjectRef) -> bool:
+    return ref.group == "apiextensions.k8s.io" and ref.kind == "CustomResourceDefinition"
+
+
+async def _crd_prune_refusal(kube: Kube, crd: Body) -> str:
+    """Why a CRD that left git is not pruned, counting the custom resources it would take."""
+    spec = crd.get("spec") or {}
+    kind = str((spec.get("names") or {}).get("kind", ""))
+    served = [v for v in spec.get("versions") or [] if v.get("served")]
+    count = "its"
+    if kind and served:
+        res = await kube.resource_for(f"{spec.get('group', '')}/{served[0]['name']}", kind)
+        if res is not None:
+            try:
+                count = str(len((await kube.list(res))[0]))
+            except Forbidden:
+                count = "its (uncounted: listing them is forbidden)"
+    return (
+        f"left git, but pruning it would delete {count} {kind or 'custom'} resource(s) in "
+        f'the whole cluster; annotate it {GITWARD_PRUNE}: "true" or sync with '
+        "--allow-crd-prune to prune it, or put it back in git"
+    )
 
 
 def _not_ours(ident: AppId, entry: InventoryEntry, live: Body, *, adopt: bool) -> str:

@@ -23,8 +23,6 @@ from __future__ import annotations
 class GitwardError(Exception):
     """A failure gitward expected and can explain in one line."""
 
-    exit_code: int = 2
-
 
 class ConfigError(GitwardError):
     """Invalid user configuration: names the file and, where known, the line."""

@@ -133,6 +133,20 @@ def scrub(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
+def first_error_line(output: str) -> str:
+    """The line a human needs from a failed program's output.
+
+    The first line starting with ``Error:``/``error:`` (without that prefix),
+    else the last non-empty line, else ``"no output"``.
+    """
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for line in lines:
+        for prefix in ("Error: ", "error: ", "ERROR: "):
+            if line.startswith(prefix):
+                return line[len(prefix) :]
+    return lines[-1] if lines else "no output"
+
+
 def run_program(
     program: Program,
     argv: Sequence[str],

@@ -47,8 +47,8 @@ from gitward.plan.planner import with_live_ignored
 from gitward.record import inventory as inventories
 from gitward.render import RenderCache, render_app
 from gitward.source import GitSource
+from gitward.source.opening import source_of
 from gitward.source.revisions import Revision
-from gitward.source.workspace import source_of
 from gitward.status import SyncState
 from gitward.sync import (
     PlanInvalid,

@@ -1,4 +1,4 @@
-"""The one place gitward starts external programs (git, helm, kubectl).
+"""The one place gitward starts external programs (git, helm, kubectl, kwokctl).
 
 A config repository is untrusted input, and the programs gitward runs on it
 (helm templates, kustomize generators, git transports) can read their own
@@ -94,6 +94,13 @@ GIT = Program(
         "GIT_SSH_COMMAND",
     },
 )
+
+# `gitward dev`'s local control plane, on the developer's own machine: kwokctl
+# (and the components it starts; kubectl keeps its cache under HOME), the
+# registry (started through sh) and ss, which names who holds a port.
+KWOKCTL = Program("kwokctl", inherit=_COMMON | {"HOME", "USER"})
+REGISTRY = Program("docker-registry")
+SS = Program("ss")
 
 
 @dataclass(frozen=True)

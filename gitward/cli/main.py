@@ -326,7 +326,7 @@ def sync(
     from gitward.record.history import SyncOutcome
     from gitward.retire import retire_removed
     from gitward.runs import AppRun, blocker, skipped, worst
-    from gitward.source.workspace import source_of
+    from gitward.source.opening import source_of
     from gitward.sync import SyncOptions, exit_code_of, record_unrendered, sync_app
     from gitward.tenancy import client_for, service_account_for
 

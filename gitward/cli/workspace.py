@@ -12,7 +12,7 @@ from gitward.errors import ConfigError
 from gitward.kube import Kube
 from gitward.render import Rendered, render_app
 from gitward.render.cache import RenderCache
-from gitward.source.workspace import open_source, source_of
+from gitward.source.opening import open_source, source_of
 from gitward.sync import RevisionInfo
 
 

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gitward.api.metrics import ControllerMetrics, Registry, controller_metrics
 from gitward.config.apps import AppSpec, RepoConfig
 from gitward.config.loader import FILENAME, load_repo_config
 from gitward.config.tenancy import Tenancy
@@ -48,8 +49,8 @@ from gitward.record.history import SyncOutcome
 from gitward.render import RenderCache, render_app
 from gitward.retire import retire_removed
 from gitward.source import GitSource
+from gitward.source.opening import source_of
 from gitward.source.revisions import Revision
-from gitward.source.workspace import source_of
 from gitward.status import SyncState
 from gitward.sync import (
     PlanInvalid,
@@ -144,12 +145,13 @@ class Controller:
         kube: Kube,
         source: GitSource,
         options: ControllerOptions,
-        metrics: Any = None,
+        metrics: ControllerMetrics | None = None,
     ) -> None:
         self.kube = kube
         self.source = source
         self.options = options
-        self.metrics = metrics
+        # Without a registry to publish to, the metrics are kept and never shown.
+        self.metrics = metrics if metrics is not None else controller_metrics(Registry())
         self.apps: dict[str, AppState] = {}
         self.config: RepoConfig | None = None
         self.revision: Revision | None = None
@@ -215,7 +217,7 @@ class Controller:
             self.git_error = str(e)  # keep serving the last good revision
             return
         finally:
-            self._observe("git_fetch_duration_seconds", time.monotonic() - started)
+            self.metrics.git_fetch_duration_seconds.observe(time.monotonic() - started)
         full = time.monotonic() >= self._next_full
         if self.revision is not None and rev.sha == self.revision.sha:
             if full:
@@ -330,9 +332,11 @@ class Controller:
                     )
                     plan, inv = result.plan, result.inventory
                     state.last_sync_result, state.last_sync_at = result.outcome, _now()
-                    self._count("sync_total", app=spec.name, outcome=result.outcome.value)
+                    self.metrics.sync_total.labels(
+                        app=spec.name, outcome=result.outcome.value
+                    ).inc()
                     if _is_ownership_conflict(plan):
-                        self._count("ownership_conflicts_total", app=spec.name)
+                        self.metrics.ownership_conflicts_total.labels(app=spec.name).inc()
                     failed = result.outcome is SyncOutcome.FAILED
                     state.sync = SyncState.OUT_OF_SYNC if failed else SyncState.SYNCED
                     message = result.reason
@@ -345,11 +349,9 @@ class Controller:
                             error=result.reason,
                         )
                     elif result.outcome is SyncOutcome.SUCCEEDED:
-                        self._set_gauge(
-                            "app_last_successful_sync_timestamp_seconds",
-                            time.time(),
-                            app=spec.name,
-                        )
+                        self.metrics.app_last_successful_sync_timestamp_seconds.labels(
+                            app=spec.name
+                        ).set(time.time())
                     if result.changes is not None and result.changes.wrote:
                         _event(
                             "synced",
@@ -387,13 +389,13 @@ class Controller:
                 state.sync = SyncState.UNKNOWN if corrupt else SyncState.OUT_OF_SYNC
                 state.message, state.last_sync_result = str(e), SyncOutcome.FAILED
                 _event("error", logging.WARNING, app=spec.name, revision=rev.sha[:12], error=str(e))
-                self._count("sync_total", app=spec.name, outcome="failed")
+                self.metrics.sync_total.labels(app=spec.name, outcome="failed").inc()
                 if _is_ownership_conflict(e):
-                    self._count("ownership_conflicts_total", app=spec.name)
+                    self.metrics.ownership_conflicts_total.labels(app=spec.name).inc()
             finally:
                 state.busy = False
-                self._observe(
-                    "reconcile_duration_seconds", time.monotonic() - started, app=spec.name
+                self.metrics.reconcile_duration_seconds.labels(app=spec.name).observe(
+                    time.monotonic() - started
                 )
         await self._release_parked(spec.name)
 
@@ -443,7 +445,7 @@ class Controller:
             await self._judge(kind, body)
 
     def _watch_restarted(self, resource: str) -> None:
-        self._count("watch_restarts_total", resource=resource)
+        self.metrics.watch_restarts_total.labels(resource=resource).inc()
 
     async def _on_event(self, kind: str, body: Body) -> None:
         ref = ObjectRef.of(body)
@@ -528,7 +530,7 @@ class Controller:
             detected_monotonic=time.monotonic(),
             outcome=DriftOutcome.PENDING if state.spec.self_heal else DriftOutcome.REPORTED,
         )
-        self._count("drift_detected_total", app=t.app, kind=kind.value)
+        self.metrics.drift_detected_total.labels(app=t.app, kind=kind.value).inc()
         _event(
             "drift",
             app=t.app,
@@ -585,7 +587,7 @@ class Controller:
             self._fingerprint(t, out)
             self._backoffs.of(str(t.ref)).last_correction = time.monotonic()
             self._settle(state, record, DriftOutcome.CORRECTED)
-            self._count("drift_corrected_total", app=t.app, kind=record.kind.value)
+            self.metrics.drift_corrected_total.labels(app=t.app, kind=record.kind.value).inc()
             _event(
                 "corrected",
                 app=t.app,
@@ -659,35 +661,18 @@ class Controller:
 
     # -- metrics ---------------------------------------------------------------
 
-    def _set_gauge(self, name: str, value: float, **labels: str) -> None:
-        if self.metrics is not None:
-            getattr(self.metrics, name).labels(**labels).set(value)
-
     def publish_app_gauges(self, health: dict[str, str]) -> None:
         """Per-app sync status and health as gauges (1 for the current value), for alerts."""
         for name, state in self.apps.items():
             for sync in SyncState:
-                self._set_gauge(
-                    "app_sync_status", float(state.sync is sync), app=name, status=sync.value
+                self.metrics.app_sync_status.labels(app=name, status=sync.value).set(
+                    float(state.sync is sync)
                 )
             current = health.get(name, HealthStatus.UNKNOWN.value)
             for status in HealthStatus:
-                self._set_gauge(
-                    "app_health_status",
-                    float(status.value == current),
-                    app=name,
-                    status=status.value,
+                self.metrics.app_health_status.labels(app=name, status=status.value).set(
+                    float(status.value == current)
                 )
-
-    def _count(self, name: str, **labels: str) -> None:
-        if self.metrics is not None:
-            getattr(self.metrics, name).labels(**labels).inc()
-
-    def _observe(self, name: str, value: float, **labels: str) -> None:
-        if self.metrics is None:
-            return
-        metric = getattr(self.metrics, name)
-        (metric.labels(**labels) if labels else metric).observe(value)
 
     # -- views -------------------------------------------------------------------
 

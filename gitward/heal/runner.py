@@ -44,7 +44,7 @@ from gitward.health import Health, aggregate, assess
 from gitward.kube import Kube, KubeError
 from gitward.record import history as histories
 from gitward.source import GitSource
-from gitward.source.workspace import credentials_from_env
+from gitward.source.opening import credentials_from_env
 
 log = logging.getLogger("gitward.controller")
 

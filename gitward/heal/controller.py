@@ -166,6 +166,7 @@ class Controller:
         self.heal_applies = 0
         self.source_id = source_of(options.repo)
         self._next_full = 0.0  # monotonic time of the next full reconcile
+        self._retire_pending = False  # apps left gitward.yaml and are not retired yet
 
     # -- the loop ----------------------------------------------------------
 
@@ -225,6 +226,8 @@ class Controller:
                 return
             # Nothing new in git; apps whose last reconcile failed (API server
             # down, a chart repo unreachable) are retried on every poll.
+            if self._retire_pending and self.config is not None:
+                await self._retire_removed(self.config)
             await self._retry_failed(rev)
             return
         checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
@@ -238,8 +241,10 @@ class Controller:
             return
         first = self.revision is None
         if changed is None or FILENAME in changed:
-            await self._retire_removed(config)
+            self._retire_pending = True
         self.config, self.revision = config, rev
+        if self._retire_pending:
+            await self._retire_removed(config)
         for spec in config.apps:
             state = self.apps.get(spec.name)
             if state is None:
@@ -268,7 +273,15 @@ class Controller:
         for name in [n for n in self.apps if n not in names]:
             del self.apps[name]
         keys = {spec.id.key for spec in config.apps}
-        for done in await retire_removed(self.kube, source=self.source_id, keys=keys):
+        try:
+            retired = await retire_removed(self.kube, source=self.source_id, keys=keys)
+        except GitwardError as e:
+            # The API server may be down: the apps still get their status, and
+            # the next refresh tries the removal again.
+            _event("error", logging.WARNING, error=f"removing apps gone from gitward.yaml: {e}")
+            return
+        self._retire_pending = False
+        for done in retired:
             _event(
                 "retired",
                 logging.INFO if done.ok else logging.WARNING,

@@ -204,8 +204,7 @@ async def sync_app(
             )
         return replace(result, duration_seconds=time.monotonic() - started)
 
-    desired = [o for o in plan.objects if o.action not in (Action.PRUNE, Action.SKIP, Action.HOOK)]
-    desired = [o for o in desired if o.source != "(createNamespace)"]
+    desired = plan.managed()
     ident = app.id
     old_entries = old_inv.by_ref() if old_inv else {}
     new_refs = [o for o in desired if o.ref not in old_entries]
@@ -423,11 +422,7 @@ async def wait_healthy(
     ``on_progress`` gets the objects not Healthy yet after every poll; a failure
     names every one of them with its reason, not just the worst.
     """
-    refs = [
-        (o.ref, o.api_version)
-        for o in plan.objects
-        if o.action not in (Action.PRUNE, Action.SKIP, Action.HOOK)
-    ]
+    refs = [(o.ref, o.api_version) for o in plan.to_apply()]
     deadline = time.monotonic() + timeout
     while True:
         per_object = await live_health(kube=kube, refs=refs)

@@ -122,7 +122,7 @@ async def _apply_in_order(run: _Run) -> None:
         if plan.installed
         else (Moment.PRE_INSTALL, Moment.POST_INSTALL)
     )
-    objects = [o for o in plan.objects if o.action not in (Action.PRUNE, Action.SKIP, Action.HOOK)]
+    objects = list(plan.to_apply())
     waves = waves_of(objects, [h for h in run.hooks if runs_at(h, Moment.SYNC)])
     for wave in (w for w in waves if w.stage < 2):
         await _apply_wave(run, wave)

@@ -42,7 +42,7 @@ from gitward.kube import Kube
 from gitward.objects import Body, ObjectRef
 from gitward.plan.fieldsets import actor_of, dotted, gitward_fields, lost_paths
 from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash, values_hash
-from gitward.plan.model import Action, Plan
+from gitward.plan.model import Plan
 from gitward.plan.planner import with_live_ignored
 from gitward.record import inventory as inventories
 from gitward.record.history import SyncOutcome
@@ -423,10 +423,8 @@ class Controller:
         entries: dict[ObjectRef, InventoryEntry] = inv.by_ref() if inv else {}
         keep: set[ObjectRef] = set()
         assert self._hub is not None
-        for o in plan.objects:
-            if o.action in (Action.PRUNE, Action.SKIP, Action.HOOK) or o.desired is None:
-                continue
-            if o.source == "(createNamespace)":
+        for o in plan.managed():
+            if o.desired is None:
                 continue
             entry = entries.get(o.ref)
             old = self._tracked.get(o.ref)

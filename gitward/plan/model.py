@@ -26,6 +26,11 @@ class Action(StrEnum):
         return self in (Action.CREATE, Action.UPDATE, Action.RECREATE, Action.PRUNE)
 
 
+# The source of the Namespace a plan creates for ``createNamespace: true``: it is
+# never tracked, recorded in the inventory or pruned.
+CREATE_NAMESPACE_SOURCE = "(createNamespace)"
+
+
 @dataclass(frozen=True)
 class PlannedObject:
     ref: ObjectRef
@@ -85,3 +90,14 @@ class Plan:
 
     def of(self, action: Action) -> tuple[PlannedObject, ...]:
         return tuple(o for o in self.objects if o.action is action)
+
+    def to_apply(self) -> tuple[PlannedObject, ...]:
+        """The objects a sync leaves in the cluster: all but prunes, skips and hooks."""
+        return tuple(
+            o for o in self.objects if o.action not in (Action.PRUNE, Action.SKIP, Action.HOOK)
+        )
+
+    def managed(self) -> tuple[PlannedObject, ...]:
+        """What the app keeps in its inventory and the controller watches: the objects
+        it applies, without the Namespace ``createNamespace`` makes."""
+        return tuple(o for o in self.to_apply() if o.source != CREATE_NAMESPACE_SOURCE)

@@ -55,7 +55,13 @@ from gitward.plan.inventory import (
     managed_fields,
     values_hash,
 )
-from gitward.plan.model import Action, ObjectError, Plan, PlannedObject
+from gitward.plan.model import (
+    CREATE_NAMESPACE_SOURCE,
+    Action,
+    ObjectError,
+    Plan,
+    PlannedObject,
+)
 from gitward.plan.order import SortKey, key_of, sort_key
 from gitward.plan.policy import refusals
 
@@ -273,7 +279,7 @@ def _namespaces_to_create(app: AppSpec, prepared: list[_Prepared]) -> set[str]:
 def _create_namespace(name: str) -> PlannedObject:
     """A namespace gitward creates because it is missing; never in the inventory."""
     body: Body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-    m = Manifest(body=body, source="(createNamespace)")
+    m = Manifest(body=body, source=CREATE_NAMESPACE_SOURCE)
     return PlannedObject(
         ref=m.ref,
         api_version="v1",

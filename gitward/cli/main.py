@@ -332,12 +332,7 @@ def sync(
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
     ws = open_workspace(repo=repo, revision=revision)
-    apps = ws.config.apps
-    if app is not None:
-        chosen = ws.config.app(app)
-        if chosen is None:
-            raise ConfigError(f"gitward.yaml: no app named {app!r}")
-        apps = (chosen,)
+    apps = ws.chosen(app)
     options = SyncOptions(
         dry_run=dry_run,
         wait=wait,
@@ -494,18 +489,12 @@ def status(
     from gitward.cli.views import status_view
     from gitward.cli.workspace import connect, open_workspace, render_app_in
     from gitward.config.tenancy import load_tenancy
-    from gitward.errors import ConfigError
     from gitward.status import app_status
     from gitward.tenancy import client_for
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
     ws = open_workspace(repo=repo, revision=revision)
-    apps = ws.config.apps
-    if app is not None:
-        chosen = ws.config.app(app)
-        if chosen is None:
-            raise ConfigError(f"gitward.yaml: no app named {app!r}")
-        apps = (chosen,)
+    apps = ws.chosen(app)
 
     async def go() -> list[dict[str, Any]]:
         async with connect() as kube:

@@ -22,6 +22,15 @@ class Workspace:
     revision: RevisionInfo
     config: RepoConfig
 
+    def chosen(self, app: str | None) -> tuple[AppSpec, ...]:
+        """Every app (``app`` is None), or the one named; an unknown name is an error."""
+        if app is None:
+            return self.config.apps
+        spec = self.config.app(app)
+        if spec is None:
+            raise ConfigError(f"gitward.yaml: no app named {app!r}")
+        return (spec,)
+
 
 @dataclass(frozen=True)
 class OpenedApp:
@@ -43,9 +52,7 @@ def render_app_in(ws: Workspace, app: AppSpec) -> Rendered:
 
 def open_app(*, repo: str, revision: str | None, app: str) -> OpenedApp:
     ws = open_workspace(repo=repo, revision=revision)
-    spec = ws.config.app(app)
-    if spec is None:
-        raise ConfigError(f"gitward.yaml: no app named {app!r}")
+    (spec,) = ws.chosen(app)
     return OpenedApp(workspace=ws, app=spec, rendered=render_app_in(ws, spec))
 
 

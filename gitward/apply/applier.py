@@ -32,7 +32,7 @@ from gitward.apply.errors import ApplyFailed, HookFailed, WaveUnhealthy
 from gitward.apply.hooks import run_hook, run_sync_fail_hooks, runs_at
 from gitward.apply.waves import Wave, wait_healthy, waves_of
 from gitward.config.identity import SHARED_FIELD_MANAGER
-from gitward.kube import Kube, KubeError
+from gitward.kube import Kube, KubeError, without_subject
 from gitward.objects import Body, Manifest, ObjectRef
 from gitward.plan.annotations import Moment, pruned_how, read
 from gitward.plan.model import Action, Plan, PlannedObject
@@ -108,7 +108,7 @@ class _Run:
                 deadline=self.deadline,
             )
         except HookFailed as e:
-            self.changes.append(Change(hook.ref, Outcome.FAILED, _detail(e)))
+            self.changes.append(Change(hook.ref, Outcome.FAILED, without_subject(e)))
             raise
         self.changes.append(change)
 
@@ -169,7 +169,7 @@ async def _apply_wave(run: _Run, wave: Wave) -> None:
         try:
             await _wait_established(run.kube, crds, run.options.crd_timeout)
         except ApplyFailed as e:
-            run.changes.append(Change(ObjectRef.of(crds[0]), Outcome.FAILED, _detail(e)))
+            run.changes.append(Change(ObjectRef.of(crds[0]), Outcome.FAILED, without_subject(e)))
             raise
     for hook in wave.hooks:
         await run.hook(hook, Moment.SYNC)
@@ -208,11 +208,6 @@ def _stopped(plan: Plan, changes: list[Change]) -> ChangeSet:
         if o.ref not in done
     ]
     return ChangeSet((*changes, *rest))
-
-
-def _detail(e: KubeError) -> str:
-    """The server's reason without our leading subject; the change names the object."""
-    return str(e).split(": ", 1)[-1]
 
 
 def _raise_failed(app: str, failed: list[Change]) -> None:
@@ -259,7 +254,7 @@ async def _apply_one(
         if shared:
             body = await _release_shared_manager(kube, o.desired)
     except KubeError as e:
-        return Change(o.ref, Outcome.FAILED, _detail(e)), None
+        return Change(o.ref, Outcome.FAILED, without_subject(e)), None
     outcome = {
         Action.CREATE: Outcome.CREATED,
         Action.UPDATE: Outcome.CONFIGURED,
@@ -341,7 +336,7 @@ async def _prune_one(kube: Kube, o: PlannedObject) -> Change:
     try:
         await kube.delete(res, name=o.ref.name, namespace=o.ref.namespace, uid=uid)
     except KubeError as e:
-        return Change(o.ref, Outcome.FAILED, _detail(e))
+        return Change(o.ref, Outcome.FAILED, without_subject(e))
     return Change(o.ref, Outcome.PRUNED)
 
 

@@ -43,7 +43,7 @@ from gitward.objects import Body, ObjectRef
 from gitward.plan.fieldsets import actor_of, dotted, gitward_fields, lost_paths
 from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash, values_hash
 from gitward.plan.model import Plan
-from gitward.plan.planner import with_live_ignored
+from gitward.plan.objects import with_live_ignored
 from gitward.record import inventory as inventories
 from gitward.record.history import SyncOutcome
 from gitward.render import RenderCache, render_app

@@ -57,13 +57,17 @@ def errors_to_exit(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _verbose() -> bool:
+    """``gitward -v``: list every error, not just the first."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().params.get("verbose"))
+
+
 def _failed(e: GitwardError, code: int, fmt: object) -> NoReturn:
     every = [str(x) for x in getattr(e, "errors", ())]
     if fmt in ("json", "yaml"):
         output.emit({"error": str(e), "errors": every or [str(e)], "exitCode": code}, str(fmt))
-    ctx = click.get_current_context(silent=True)
-    verbose = bool(ctx and ctx.find_root().params.get("verbose"))
-    if verbose and len(every) > 1:
+    if _verbose() and len(every) > 1:
         click.echo(click.style("error: ", fg="red", bold=True) + str(e), err=True)
         for more in every[1:]:
             click.echo(f"  also: {more}", err=True)
@@ -353,6 +357,7 @@ def sync(
         async with connect() as kube:
             unsuccessful: dict[str, SyncOutcome] = {}
             for spec in apps:
+                also: list[str] = []  # the errors after the first, for -v
                 blocked_by = blocker(spec, unsuccessful)
                 if blocked_by is not None:
                     run_ = skipped(spec, blocked_by, unsuccessful[blocked_by])
@@ -392,6 +397,7 @@ def sync(
                     else:
                         run_ = AppRun(spec.name, result.outcome, result.reason, result.exit_code)
                         views.append(sync_view(result))
+                        also = [str(x) for x in result.plan.errors[1:]]
                         if fmt == "table":
                             _print_sync(result, time.monotonic() - started)
                 if not run_.succeeded:
@@ -400,6 +406,8 @@ def sync(
                         click.echo(
                             click.style("error: ", fg="red", bold=True) + run_.reason, err=True
                         )
+                        for more in also if _verbose() else []:
+                            click.echo(f"  also: {more}", err=True)
                 runs.append(run_)
             if prune_apps and app is None and not dry_run:
                 for done in await retire_removed(

@@ -47,6 +47,8 @@ def sync_view(result: SyncResult) -> dict[str, Any]:
         view["plan"] = plan_view(result.plan)["objects"]
     if result.health is not None:
         view["health"] = result.health.status.value
+    if result.plan.errors:
+        view["errors"] = [str(e) for e in result.plan.errors]
     return view
 
 

@@ -204,5 +204,5 @@ def test_every_error_is_listed_under_verbose_and_in_json_and_summed_up_otherwise
     as_json = gitward(*args, "-o", "json")
     assert as_json.returncode == 2
     doc = json.loads(as_json.stdout)
-    assert doc["exitCode"] == 2 and len(doc["errors"]) == 2
+    assert doc["exitCode"] == 2 and doc["result"] == "failed" and len(doc["errors"]) == 2
     assert any("Gadget" in e for e in doc["errors"]) and any("Widget" in e for e in doc["errors"])

@@ -13,70 +13,26 @@ Exit codes (the README lists them too):
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import Callable, Coroutine
-from functools import wraps
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import Any
 
 import click
 
 from gitward.cli import output
+from gitward.cli.controller import controller
+from gitward.cli.dev import dev
+from gitward.cli.exits import (
+    EXIT_DIFF,
+    EXIT_OK,
+    errors_to_exit,
+    is_verbose,
+    run,
+)
+from gitward.cli.options import output_option, repo_option, revision_option, tenancy_options
+from gitward.cli.reports import history, status
 from gitward.errors import ExitCode, GitwardError
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-EXIT_OK, EXIT_DIFF, EXIT_INPUT = ExitCode.OK, ExitCode.DIFF, ExitCode.INPUT
-
-
-def fail(message: str, code: int) -> NoReturn:
-    click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
-    sys.exit(code)
-
-
-def errors_to_exit(fn: Callable[P, R]) -> Callable[P, R]:
-    """Print a GitwardError as one line and exit with its code; never a traceback.
-
-    An error that stands for several (a plan with many invalid objects) says
-    "(and N more)"; ``-v`` lists the others on the lines after it, and ``-o
-    json|yaml`` prints them all as ``{"error": …, "errors": […]}`` on stdout.
-    """
-
-    @wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from gitward.reconcile import exit_code_of
-
-        try:
-            return fn(*args, **kwargs)
-        except GitwardError as e:
-            _failed(e, exit_code_of(e), kwargs.get("fmt"))
-
-    return wrapper
-
-
-def _verbose() -> bool:
-    """``gitward -v``: list every error, not just the first."""
-    ctx = click.get_current_context(silent=True)
-    return bool(ctx and ctx.find_root().params.get("verbose"))
-
-
-def _failed(e: GitwardError, code: int, fmt: object) -> NoReturn:
-    every = [str(x) for x in getattr(e, "errors", ())]
-    if fmt in ("json", "yaml"):
-        output.emit({"error": str(e), "errors": every or [str(e)], "exitCode": code}, str(fmt))
-    if _verbose() and len(every) > 1:
-        click.echo(click.style("error: ", fg="red", bold=True) + str(e), err=True)
-        for more in every[1:]:
-            click.echo(f"  also: {more}", err=True)
-        sys.exit(code)
-    fail(str(e), code)
-
-
-def run(coro: Coroutine[Any, Any, R]) -> R:
-    return asyncio.run(coro)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -95,101 +51,6 @@ def cli(verbose: bool, insecure_skip_tls: bool) -> None:
 
         # Read where credentials are gathered, by the CLI and the controller alike.
         os.environ["GITWARD_ALLOW_INSECURE"] = "1"
-
-
-# -- dev ------------------------------------------------------------------
-
-
-@cli.group()
-def dev() -> None:
-    """A local control plane (etcd, apiserver, controller-manager, scheduler, kwok), registry."""
-
-
-@dev.command("up")
-@click.option("--apiserver-port", type=int, default=None, envvar="GITWARD_DEV_APISERVER_PORT")
-@click.option("--registry-port", type=int, default=None, envvar="GITWARD_DEV_REGISTRY_PORT")
-@errors_to_exit
-def dev_up(apiserver_port: int | None, registry_port: int | None) -> None:
-    """Start the local cluster and registry; reuse them if they already run."""
-    from gitward.dev import cluster
-
-    result = cluster.up(apiserver_port=apiserver_port, registry_port=registry_port)
-    c = result.cluster
-    click.echo("already running" if result.already_running else "started")
-    click.echo(f"kubeconfig: {c.kubeconfig}")
-    click.echo(f"apiserver:  {c.apiserver}")
-    click.echo(f"registry:   {c.registry}")
-
-
-@dev.command("down")
-@errors_to_exit
-def dev_down() -> None:
-    """Stop every process ``dev up`` started."""
-    from gitward.dev import cluster
-
-    click.echo("stopped" if cluster.down() else "no dev cluster is running")
-
-
-@dev.command("env")
-@errors_to_exit
-def dev_env() -> None:
-    """Print ``export`` lines for the running dev cluster."""
-    from gitward.dev import cluster
-
-    c = cluster.current()
-    if c is None:
-        strays = cluster.strays()
-        if strays:
-            fail(
-                f"no dev cluster is running, but a half-started one left "
-                f"{', '.join(map(str, strays))} under {cluster.state_dir()}; "
-                "run 'gitward dev down' to stop them",
-                EXIT_INPUT,
-            )
-        fail("no dev cluster is running; run 'gitward dev up'", EXIT_INPUT)
-    for key, value in c.env().items():
-        click.echo(f"export {key}={value}")
-
-
-# -- deploy side ------------------------------------------------------------
-
-repo_option = click.option(
-    "--repo",
-    envvar="GITWARD_REPO",
-    default=".",
-    show_default=True,
-    help="Config repository: a git URL or a local directory. Env: GITWARD_REPO.",
-)
-revision_option = click.option(
-    "--revision",
-    envvar="GITWARD_REVISION",
-    default=None,
-    help="Branch, tag or SHA. Default: a local directory as it is on disk, "
-    "else the remote's HEAD. Env: GITWARD_REVISION.",
-)
-output_option = click.option(
-    "-o", "--output", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True
-)
-
-
-def tenancy_options(fn: Callable[P, R]) -> Callable[P, R]:
-    """``--default-service-account`` and ``--policy``: the operator's bounds on every app."""
-    fn = click.option(
-        "--policy",
-        "policy_file",
-        envvar="GITWARD_POLICY",
-        default=None,
-        metavar="FILE",
-        help="Which namespaces and cluster-scoped kinds each app may deploy. Env: GITWARD_POLICY.",
-    )(fn)
-    return click.option(
-        "--default-service-account",
-        envvar="GITWARD_DEFAULT_SERVICE_ACCOUNT",
-        default=None,
-        metavar="NAME",
-        help="Run apps without serviceAccountName as this ServiceAccount of their namespace. "
-        "Env: GITWARD_DEFAULT_SERVICE_ACCOUNT.",
-    )(fn)
 
 
 @cli.command()
@@ -406,7 +267,7 @@ def sync(
                         click.echo(
                             click.style("error: ", fg="red", bold=True) + run_.reason, err=True
                         )
-                        for more in also if _verbose() else []:
+                        for more in also if is_verbose() else []:
                             click.echo(f"  also: {more}", err=True)
                 runs.append(run_)
             if prune_apps and app is None and not dry_run:
@@ -478,265 +339,10 @@ def _print_sync(result: Any, elapsed: float) -> None:
     )
 
 
-@cli.command()
-@click.argument("app", required=False)
-@repo_option
-@revision_option
-@output_option
-@tenancy_options
-@errors_to_exit
-def status(
-    app: str | None,
-    repo: str,
-    revision: str | None,
-    fmt: str,
-    default_service_account: str | None,
-    policy_file: str | None,
-) -> None:
-    """Sync state and health, per app and per object. Exit 1 unless all Synced and Healthy."""
-    from gitward.cli.views import status_view
-    from gitward.cli.workspace import connect, open_workspace, render_app_in
-    from gitward.config.tenancy import load_tenancy
-    from gitward.status import app_status
-    from gitward.tenancy import client_for
-
-    tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
-    ws = open_workspace(repo=repo, revision=revision)
-    apps = ws.chosen(app)
-
-    async def go() -> list[dict[str, Any]]:
-        async with connect() as kube:
-            return [
-                status_view(
-                    await app_status(
-                        kube=kube,
-                        app=spec,
-                        manifests=render_app_in(ws, spec).manifests,
-                        revision=ws.revision,
-                        as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
-                        policy=tenancy.policy,
-                    )
-                )
-                for spec in apps
-            ]
-
-    views = run(go())
-    ok = all(v["sync"] == "Synced" and v["health"] == "Healthy" for v in views)
-    if fmt != "table":
-        output.emit(views if app is None else views[0], fmt)
-    else:
-        output.table(
-            ["APP", "SYNC", "HEALTH", "REVISION", "OBJECTS", "REASON"],
-            [
-                [
-                    v["app"],
-                    v["sync"],
-                    v["health"] or "-",
-                    (v["revision"] or "")[:12],
-                    str(len(v["objects"])),
-                    v["reason"] or "-",
-                ]
-                for v in views
-            ],
-        )
-        for v in views:
-            click.echo("")
-            if v["inventoryRebuilt"]:
-                click.echo(
-                    f"{v['app']}: no inventory; rebuilt from tracking annotations "
-                    f"({v['inventoryRebuilt']} object(s) name this app)"
-                )
-            if not v["objects"]:
-                continue
-            click.echo(f"{v['app']}:")
-            output.table(
-                ["OBJECT", "SYNC", "HEALTH", "REASON"],
-                [[o["object"], o["sync"], o["health"], o["reason"] or "-"] for o in v["objects"]],
-            )
-    sys.exit(EXIT_OK if ok else EXIT_DIFF)
-
-
-@cli.command()
-@click.argument("app")
-@output_option
-@errors_to_exit
-def history(app: str, fmt: str) -> None:
-    """The last syncs of APP, newest first, as recorded in the cluster."""
-    from gitward.cli.workspace import connect
-    from gitward.record import history as hist
-
-    async def go() -> list[hist.SyncRecord]:
-        async with connect() as kube:
-            return await hist.load(kube, app)
-
-    records = run(go())
-    if fmt != "table":
-        output.emit([r.to_doc() for r in records], fmt)
-        return
-    if not records:
-        click.echo(f"{app}: no sync recorded")
-        return
-    output.table(
-        ["STARTED", "REVISION", "RESULT", "EXIT", "CHARTS", "CHANGES", "AUTHOR", "SUBJECT"],
-        [
-            [
-                r.started_at,
-                r.revision[:12],
-                r.result.value,
-                str(r.exit_code),
-                ", ".join(r.charts) or "-",
-                ", ".join(f"{n} {k}" for k, n in sorted(r.counts.items()) if k != "unchanged")
-                or "-",
-                r.author,
-                r.subject,
-            ]
-            for r in records
-        ],
-    )
-    for r in records:
-        if r.message:
-            click.echo(f"{r.started_at} {r.result.value}: {r.message}")
-
-
-@cli.command()
-@click.option("--repo", envvar="GITWARD_REPO", required=True, help="Config repository URL.")
-@click.option("--revision", envvar="GITWARD_REVISION", default="main", show_default=True)
-@click.option("--poll-interval", type=float, default=60.0, show_default=True, help="Seconds.")
-@click.option(
-    "--full-reconcile-interval",
-    type=click.FloatRange(min=1.0),
-    default=600.0,
-    show_default=True,
-    help="Seconds between re-rendering and re-planning every app, changed in git or not "
-    "(jittered by ±10%).",
-)
-@click.option(
-    "--listen",
-    default="127.0.0.1:8080",
-    show_default=True,
-    help="HOST:PORT of the HTTP API (webhooks, status, metrics).",
-)
-@click.option(
-    "--leader-election/--no-leader-election",
-    default=True,
-    show_default=True,
-    help="Run active/standby on a Lease (for more than one replica).",
-)
-@click.option("--lease-name", default="gitward-controller", show_default=True)
-@click.option("--lease-seconds", type=click.FloatRange(min=1.0), default=15.0, show_default=True)
-@click.option(
-    "--api-token-file",
-    default=None,
-    help="File holding the API's bearer token (else env GITWARD_API_TOKEN). "
-    "Required when --listen is not a loopback address.",
-)
-@tenancy_options
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="One line per sync, drift, correction and error; json: one object per line.",
-)
-@errors_to_exit
-def controller(
-    repo: str,
-    revision: str,
-    poll_interval: float,
-    full_reconcile_interval: float,
-    listen: str,
-    leader_election: bool,
-    lease_name: str,
-    lease_seconds: float,
-    api_token_file: str | None,
-    default_service_account: str | None,
-    policy_file: str | None,
-    log_format: str,
-) -> None:
-    """Reconcile every app continuously; put hand edits back (selfHeal).
-
-    Webhook secret: env GITWARD_WEBHOOK_SECRET. API token: env GITWARD_API_TOKEN or
-    --api-token-file. Records namespace: GITWARD_NAMESPACE.
-    """
-    import logging
-    import os
-
-    from gitward.api.auth import is_loopback
-    from gitward.cli.logs import JsonLogFormatter
-    from gitward.cli.workspace import connect
-    from gitward.config.tenancy import load_tenancy
-    from gitward.errors import ConfigError
-    from gitward.heal.controller import ControllerOptions
-    from gitward.heal.leader import LeaseConfig
-    from gitward.heal.runner import RunOptions
-    from gitward.heal.runner import run as run_controller
-    from gitward.record.store import record_namespace
-
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        JsonLogFormatter()
-        if log_format == "json"
-        else logging.Formatter("%(asctime)s %(name)s %(message)s")
-    )
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
-    # One line per HTTP request would be most of the log and a good share of the CPU.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise ConfigError(f"--listen {listen!r}: expected HOST:PORT")
-    token = _api_token(api_token_file)
-    if not token and not is_loopback(host):
-        raise ConfigError(
-            f"--listen {listen}: not a loopback address, so the API needs a token; "
-            "set $GITWARD_API_TOKEN or --api-token-file"
-        )
-    options = RunOptions(
-        controller=ControllerOptions(
-            repo=repo,
-            revision=revision,
-            poll_interval=poll_interval,
-            full_reconcile_interval=full_reconcile_interval,
-            tenancy=load_tenancy(
-                default_service_account=default_service_account, policy_file=policy_file
-            ),
-        ),
-        host=host.strip("[]"),
-        port=int(port),
-        leader_election=leader_election,
-        lease=LeaseConfig(
-            name=lease_name,
-            namespace=record_namespace(),
-            lease_seconds=lease_seconds,
-            renew_every=max(lease_seconds / 3, 0.5),
-        ),
-        webhook_secret=os.environ.get("GITWARD_WEBHOOK_SECRET", ""),
-        api_token=token,
-    )
-
-    async def go() -> None:
-        async with connect() as kube:
-            await run_controller(options, kube=kube)
-
-    run(go())
-
-
-def _api_token(path: str | None) -> str:
-    """The API token from ``path`` if given, else ``$GITWARD_API_TOKEN``; ``""`` if neither."""
-    import os
-
-    from gitward.errors import ConfigError
-
-    if path is None:
-        return os.environ.get("GITWARD_API_TOKEN", "").strip()
-    try:
-        with open(path, encoding="utf-8") as f:
-            token = f.read().strip()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"--api-token-file {path}: cannot read it: {e}") from e
-    if not token:
-        raise ConfigError(f"--api-token-file {path}: the file is empty")
-    return token
+cli.add_command(dev)
+cli.add_command(status)
+cli.add_command(history)
+cli.add_command(controller)
 
 
 def main() -> None:

@@ -1,0 +1,58 @@
+"""``gitward dev up|down|env``: the local control plane and registry."""
+
+from __future__ import annotations
+
+import click
+
+from gitward.cli.exits import EXIT_INPUT, errors_to_exit, fail
+
+
+@click.group()
+def dev() -> None:
+    """A local control plane (etcd, apiserver, controller-manager, scheduler, kwok), registry."""
+
+
+@dev.command("up")
+@click.option("--apiserver-port", type=int, default=None, envvar="GITWARD_DEV_APISERVER_PORT")
+@click.option("--registry-port", type=int, default=None, envvar="GITWARD_DEV_REGISTRY_PORT")
+@errors_to_exit
+def dev_up(apiserver_port: int | None, registry_port: int | None) -> None:
+    """Start the local cluster and registry; reuse them if they already run."""
+    from gitward.dev import cluster
+
+    result = cluster.up(apiserver_port=apiserver_port, registry_port=registry_port)
+    c = result.cluster
+    click.echo("already running" if result.already_running else "started")
+    click.echo(f"kubeconfig: {c.kubeconfig}")
+    click.echo(f"apiserver:  {c.apiserver}")
+    click.echo(f"registry:   {c.registry}")
+
+
+@dev.command("down")
+@errors_to_exit
+def dev_down() -> None:
+    """Stop every process ``dev up`` started."""
+    from gitward.dev import cluster
+
+    click.echo("stopped" if cluster.down() else "no dev cluster is running")
+
+
+@dev.command("env")
+@errors_to_exit
+def dev_env() -> None:
+    """Print ``export`` lines for the running dev cluster."""
+    from gitward.dev import cluster
+
+    c = cluster.current()
+    if c is None:
+        strays = cluster.strays()
+        if strays:
+            fail(
+                f"no dev cluster is running, but a half-started one left "
+                f"{', '.join(map(str, strays))} under {cluster.state_dir()}; "
+                "run 'gitward dev down' to stop them",
+                EXIT_INPUT,
+            )
+        fail("no dev cluster is running; run 'gitward dev up'", EXIT_INPUT)
+    for key, value in c.env().items():
+        click.echo(f"export {key}={value}")

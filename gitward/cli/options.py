@@ -1,0 +1,48 @@
+"""Options several commands share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+from gitward.cli import output
+from gitward.cli.exits import P, R
+
+repo_option = click.option(
+    "--repo",
+    envvar="GITWARD_REPO",
+    default=".",
+    show_default=True,
+    help="Config repository: a git URL or a local directory. Env: GITWARD_REPO.",
+)
+revision_option = click.option(
+    "--revision",
+    envvar="GITWARD_REVISION",
+    default=None,
+    help="Branch, tag or SHA. Default: a local directory as it is on disk, "
+    "else the remote's HEAD. Env: GITWARD_REVISION.",
+)
+output_option = click.option(
+    "-o", "--output", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True
+)
+
+
+def tenancy_options(fn: Callable[P, R]) -> Callable[P, R]:
+    """``--default-service-account`` and ``--policy``: the operator's bounds on every app."""
+    fn = click.option(
+        "--policy",
+        "policy_file",
+        envvar="GITWARD_POLICY",
+        default=None,
+        metavar="FILE",
+        help="Which namespaces and cluster-scoped kinds each app may deploy. Env: GITWARD_POLICY.",
+    )(fn)
+    return click.option(
+        "--default-service-account",
+        envvar="GITWARD_DEFAULT_SERVICE_ACCOUNT",
+        default=None,
+        metavar="NAME",
+        help="Run apps without serviceAccountName as this ServiceAccount of their namespace. "
+        "Env: GITWARD_DEFAULT_SERVICE_ACCOUNT.",
+    )(fn)

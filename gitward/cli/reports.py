@@ -1,0 +1,132 @@
+"""``gitward status`` and ``gitward history``: what the cluster and its records say."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from gitward.cli import output
+from gitward.cli.exits import EXIT_DIFF, EXIT_OK, errors_to_exit, run
+from gitward.cli.options import output_option, repo_option, revision_option, tenancy_options
+
+
+@click.command()
+@click.argument("app", required=False)
+@repo_option
+@revision_option
+@output_option
+@tenancy_options
+@errors_to_exit
+def status(
+    app: str | None,
+    repo: str,
+    revision: str | None,
+    fmt: str,
+    default_service_account: str | None,
+    policy_file: str | None,
+) -> None:
+    """Sync state and health, per app and per object. Exit 1 unless all Synced and Healthy."""
+    from gitward.cli.views import status_view
+    from gitward.cli.workspace import connect, open_workspace, render_app_in
+    from gitward.config.tenancy import load_tenancy
+    from gitward.status import app_status
+    from gitward.tenancy import client_for
+
+    tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
+    ws = open_workspace(repo=repo, revision=revision)
+    apps = ws.chosen(app)
+
+    async def go() -> list[dict[str, Any]]:
+        async with connect() as kube:
+            return [
+                status_view(
+                    await app_status(
+                        kube=kube,
+                        app=spec,
+                        manifests=render_app_in(ws, spec).manifests,
+                        revision=ws.revision,
+                        as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
+                        policy=tenancy.policy,
+                    )
+                )
+                for spec in apps
+            ]
+
+    views = run(go())
+    ok = all(v["sync"] == "Synced" and v["health"] == "Healthy" for v in views)
+    if fmt != "table":
+        output.emit(views if app is None else views[0], fmt)
+    else:
+        output.table(
+            ["APP", "SYNC", "HEALTH", "REVISION", "OBJECTS", "REASON"],
+            [
+                [
+                    v["app"],
+                    v["sync"],
+                    v["health"] or "-",
+                    (v["revision"] or "")[:12],
+                    str(len(v["objects"])),
+                    v["reason"] or "-",
+                ]
+                for v in views
+            ],
+        )
+        for v in views:
+            click.echo("")
+            if v["inventoryRebuilt"]:
+                click.echo(
+                    f"{v['app']}: no inventory; rebuilt from tracking annotations "
+                    f"({v['inventoryRebuilt']} object(s) name this app)"
+                )
+            if not v["objects"]:
+                continue
+            click.echo(f"{v['app']}:")
+            output.table(
+                ["OBJECT", "SYNC", "HEALTH", "REASON"],
+                [[o["object"], o["sync"], o["health"], o["reason"] or "-"] for o in v["objects"]],
+            )
+    sys.exit(EXIT_OK if ok else EXIT_DIFF)
+
+
+@click.command()
+@click.argument("app")
+@output_option
+@errors_to_exit
+def history(app: str, fmt: str) -> None:
+    """The last syncs of APP, newest first, as recorded in the cluster."""
+    from gitward.cli.workspace import connect
+    from gitward.record import history as hist
+
+    async def go() -> list[hist.SyncRecord]:
+        async with connect() as kube:
+            return await hist.load(kube, app)
+
+    records = run(go())
+    if fmt != "table":
+        output.emit([r.to_doc() for r in records], fmt)
+        return
+    if not records:
+        click.echo(f"{app}: no sync recorded")
+        return
+    output.table(
+        ["STARTED", "REVISION", "RESULT", "EXIT", "CHARTS", "CHANGES", "AUTHOR", "SUBJECT"],
+        [
+            [
+                r.started_at,
+                r.revision[:12],
+                r.result.value,
+                str(r.exit_code),
+                ", ".join(r.charts) or "-",
+                ", ".join(f"{n} {k}" for k, n in sorted(r.counts.items()) if k != "unchanged")
+                or "-",
+                r.author,
+                r.subject,
+            ]
+            for r in records
+        ],
+    )
+    for r in records:
+        if r.message:
+            click.echo(f"{r.started_at} {r.result.value}: {r.message}")

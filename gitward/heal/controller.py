@@ -22,25 +22,24 @@ import contextlib
 import logging
 import random
 import time
-from collections import deque
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from gitward.api.metrics import ControllerMetrics, Registry, controller_metrics
 from gitward.config.apps import AppSpec, RepoConfig
 from gitward.config.loader import FILENAME, load_repo_config
-from gitward.config.tenancy import Tenancy
 from gitward.errors import GitwardError, RecordCorrupt, RenderError
 from gitward.heal import backoff, events
 from gitward.heal.affected import is_affected
+from gitward.heal.drift import fingerprint, judge
+from gitward.heal.logs import event
 from gitward.heal.records import DriftKind, DriftOutcome, DriftRecord
+from gitward.heal.state import AppState, ControllerOptions, Tracked, now
 from gitward.heal.watches import WatchHub
 from gitward.health import HealthStatus
 from gitward.kube import Kube
 from gitward.objects import Body, ObjectRef
-from gitward.plan.fieldsets import actor_of, dotted, gitward_fields, lost_paths
 from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash, values_hash
 from gitward.plan.model import Plan
 from gitward.plan.objects import with_live_ignored
@@ -70,70 +69,6 @@ def _is_ownership_conflict(e: GitwardError | Plan) -> bool:
     if isinstance(e, Plan):
         return any(x.ownership for x in e.errors)
     return isinstance(e, RecordsOwnedElsewhere)
-
-
-def _event(event: str, level: int = logging.INFO, **fields: str) -> None:
-    """One log line per sync, drift, correction and error: ``event key=value ...``.
-
-    The fields also travel as ``record.fields`` for a structured (JSON) formatter.
-    """
-    text = " ".join(f"{k}={_quoted(v)}" for k, v in fields.items())
-    log.log(level, "%s %s", event, text, extra={"event": event, "fields": fields})
-
-
-def _quoted(value: str) -> str:
-    return f'"{value}"' if not value or any(c in value for c in ' "=') else value
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-@dataclass
-class Tracked:
-    """One object an app manages, and what it looked like when gitward last wrote it."""
-
-    app: str
-    ref: ObjectRef
-    api_version: str
-    desired: Body
-    ignore: tuple[str, ...]
-    manager: str = ""  # the app's field manager
-    uid: str = ""
-    fields_hash: str = ""
-    values_hash: str = ""
-    fields: dict[str, Any] = field(default_factory=dict)
-    heal_task: asyncio.Task[None] | None = None
-    reported: tuple[str, str, str] | None = None  # the drifted state last reported
-    live: Body | None = None  # the latest body a watch delivered: health needs no request
-
-
-@dataclass
-class AppState:
-    spec: AppSpec
-    revision: str = ""
-    sync: SyncState = SyncState.UNKNOWN
-    message: str = ""
-    last_sync_at: str = ""
-    last_sync_result: SyncOutcome | None = None  # None: never synced by this controller
-    drifts: deque[DriftRecord] = field(default_factory=lambda: deque(maxlen=200))
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    busy: bool = False
-    inputs: tuple[str, ...] = ()  # what the last render read (repo-relative)
-
-
-@dataclass(frozen=True)
-class ControllerOptions:
-    repo: str
-    revision: str = "main"
-    poll_interval: float = 60.0
-    sync_timeout: float = 300.0
-    concurrency: int = 16
-    # Every app is re-rendered and re-planned this often (jittered by ±10%),
-    # whatever git says: nothing stays wrong for good if a trigger was missed.
-    full_reconcile_interval: float = 600.0
-    # The account each app runs as, and the policy bounding it.
-    tenancy: Tenancy = field(default_factory=Tenancy)
 
 
 class Controller:
@@ -252,7 +187,7 @@ class Controller:
             state.spec = spec
         if changed is None:
             if not first:
-                _event("full-reconcile", apps=str(len(config.apps)), revision=rev.sha[:12])
+                event("full-reconcile", apps=str(len(config.apps)), revision=rev.sha[:12])
             self._schedule_full()
         for spec in config.apps:
             read_before = self.apps[spec.name].inputs
@@ -278,11 +213,11 @@ class Controller:
         except GitwardError as e:
             # The API server may be down: the apps still get their status, and
             # the next refresh tries the removal again.
-            _event("error", logging.WARNING, error=f"removing apps gone from gitward.yaml: {e}")
+            event("error", logging.WARNING, error=f"removing apps gone from gitward.yaml: {e}")
             return
         self._retire_pending = False
         for done in retired:
-            _event(
+            event(
                 "retired",
                 logging.INFO if done.ok else logging.WARNING,
                 app=done.app,
@@ -301,7 +236,7 @@ class Controller:
         self._schedule_full()
         assert self.config is not None
         checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
-        _event("full-reconcile", apps=str(len(self.config.apps)), revision=rev.sha[:12])
+        event("full-reconcile", apps=str(len(self.config.apps)), revision=rev.sha[:12])
         for spec in self.config.apps:
             await self.reconcile_app(spec, checkout.path, rev)
 
@@ -344,7 +279,7 @@ class Controller:
                         as_app=as_app,
                     )
                     plan, inv = result.plan, result.inventory
-                    state.last_sync_result, state.last_sync_at = result.outcome, _now()
+                    state.last_sync_result, state.last_sync_at = result.outcome, now()
                     self.metrics.sync_total.labels(
                         app=spec.name, outcome=result.outcome.value
                     ).inc()
@@ -354,7 +289,7 @@ class Controller:
                     state.sync = SyncState.OUT_OF_SYNC if failed else SyncState.SYNCED
                     message = result.reason
                     if failed:
-                        _event(
+                        event(
                             "sync-failed",
                             logging.WARNING,
                             app=spec.name,
@@ -366,7 +301,7 @@ class Controller:
                             app=spec.name
                         ).set(time.time())
                     if result.changes is not None and result.changes.wrote:
-                        _event(
+                        event(
                             "synced",
                             app=spec.name,
                             revision=rev.sha[:12],
@@ -401,7 +336,7 @@ class Controller:
                 corrupt = isinstance(e, RecordCorrupt)
                 state.sync = SyncState.UNKNOWN if corrupt else SyncState.OUT_OF_SYNC
                 state.message, state.last_sync_result = str(e), SyncOutcome.FAILED
-                _event("error", logging.WARNING, app=spec.name, revision=rev.sha[:12], error=str(e))
+                event("error", logging.WARNING, app=spec.name, revision=rev.sha[:12], error=str(e))
                 self.metrics.sync_total.labels(app=spec.name, outcome="failed").inc()
                 if _is_ownership_conflict(e):
                     self.metrics.ownership_conflicts_total.labels(app=spec.name).inc()
@@ -471,46 +406,16 @@ class Controller:
         await self._judge(kind, body)
 
     async def _judge(self, kind: str, body: Body) -> None:
-        ref = ObjectRef.of(body)
-        t = self._tracked.get(ref)
+        t = self._tracked.get(ObjectRef.of(body))
         if t is None:
             return
-        uid = str((body.get("metadata") or {}).get("uid", ""))
-        if kind == "DELETED":
-            if uid and t.uid and uid != t.uid:
-                return  # an older object of the same name went away
-            await self._drift(t, body, DriftKind.DELETED, ("(object)",), "unknown")
-            return
-        if not t.uid:
-            # Not yet fingerprinted (e.g. created by a sync killed before it recorded it).
-            self._fingerprint(t, body)
-            return
-        if uid != t.uid:
-            await self._drift(
-                t, body, DriftKind.REPLACED, ("(object)",), actor_of(body, [], t.manager)
-            )
-            return
-        current = gitward_fields(body, t.manager)
-        same_fields = fields_hash(body, t.ignore, t.manager) == t.fields_hash
-        if same_fields and values_hash(body, t.ignore, t.manager) == t.values_hash:
-            t.fields = current
-            return
-        lost = lost_paths(t.fields, current) if t.fields else []
-        if same_fields:
-            # Our fields, other values: someone wrote under our own manager's name.
-            shown: tuple[str, ...] = ("(values of managed fields)",)
-            actor = f"{t.manager} (another writer using this app's field manager)"
-        else:
-            shown = tuple(dotted(p) for p in lost) or ("(managed fields)",)
-            actor = actor_of(body, lost, t.manager)
-        await self._drift(t, body, DriftKind.MODIFIED, shown, actor)
+        verdict = judge(t, kind, body)
+        if verdict is not None:
+            await self._drift(t, body, verdict.kind, verdict.fields, verdict.actor)
 
     @staticmethod
     def _fingerprint(t: Tracked, body: Body) -> None:
-        t.uid = str((body.get("metadata") or {}).get("uid", ""))
-        t.fields_hash = fields_hash(body, t.ignore, t.manager)
-        t.values_hash = values_hash(body, t.ignore, t.manager)
-        t.fields = gitward_fields(body, t.manager)
+        fingerprint(t, body)
 
     # -- drift and heal ------------------------------------------------------
 
@@ -537,12 +442,12 @@ class Controller:
             kind=kind,
             fields=fields,
             actor=actor,
-            detected_at=_now(),
+            detected_at=now(),
             detected_monotonic=time.monotonic(),
             outcome=DriftOutcome.PENDING if state.spec.self_heal else DriftOutcome.REPORTED,
         )
         self.metrics.drift_detected_total.labels(app=t.app, kind=kind.value).inc()
-        _event(
+        event(
             "drift",
             app=t.app,
             object=str(t.ref),
@@ -599,7 +504,7 @@ class Controller:
             self._backoffs.of(str(t.ref)).last_correction = time.monotonic()
             self._settle(state, record, DriftOutcome.CORRECTED)
             self.metrics.drift_corrected_total.labels(app=t.app, kind=record.kind.value).inc()
-            _event(
+            event(
                 "corrected",
                 app=t.app,
                 object=str(t.ref),
@@ -627,13 +532,13 @@ class Controller:
     def _settle(
         self, state: AppState, record: DriftRecord, outcome: DriftOutcome, message: str = ""
     ) -> None:
-        done = record.settled(outcome, at=_now(), message=message)
+        done = record.settled(outcome, at=now(), message=message)
         for i, r in enumerate(state.drifts):
             if r is record:
                 state.drifts[i] = done
                 break
         if outcome is DriftOutcome.FAILED:
-            _event(
+            event(
                 "heal-failed", logging.WARNING, app=record.app, object=record.object, error=message
             )
 
@@ -699,3 +604,6 @@ class Controller:
     def drift_records(self, app: str) -> list[dict[str, Any]]:
         state = self.apps.get(app)
         return [r.to_dict() for r in state.drifts] if state else []
+
+
+__all__ = ["AppState", "Controller", "ControllerOptions", "Tracked"]

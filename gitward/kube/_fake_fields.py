@@ -1,0 +1,238 @@
+"""Field sets and structured merge for the in-memory API server (:mod:`gitward.kube.fake`).
+
+Server-side apply decides ownership from *field paths*: every leaf a
+configuration sets, and every keyed list item, is one path, and each field
+manager owns a set of them (``metadata.managedFields[].fieldsV1``). gitward's
+planner and controller read exactly those sets (``plan/inventory.py``
+fingerprints them, ``plan/fieldsets.py`` names who took which field), so
+this module gets them right for the shapes manifests use:
+
+* maps are ``f:<name>``; an empty map or list, a scalar and an *atomic* list
+  are leaves;
+* associative lists (``containers`` by ``name``, ``ports`` by port and
+  protocol, ``env``/``volumes`` by ``name``, ``volumeMounts`` by
+  ``mountPath`` …) are ``k:<key JSON>`` items that are owned themselves
+  (``"."``) and whose fields are owned one by one;
+* set lists (``finalizers``) are ``v:<value JSON>`` items.
+
+What it simplifies: list types come from the field's *name*, not from the
+OpenAPI schema of the kind (a CRD's lists are atomic unless they use one of
+these names), and no defaulting happens, so a key the server would default
+(a port's ``protocol``) is only part of an item key when the manifest sets it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+Path = tuple[str, ...]
+
+# Fields whose lists are merged by key, and the key fields (any present form the key).
+_MERGE_KEYS: dict[str, tuple[str, ...]] = {
+    "containers": ("name",),
+    "initContainers": ("name",),
+    "ephemeralContainers": ("name",),
+    "env": ("name",),
+    "volumes": ("name",),
+    "volumeMounts": ("mountPath",),
+    "volumeDevices": ("devicePath",),
+    "imagePullSecrets": ("name",),
+    "ports": ("containerPort", "port", "protocol"),
+    "ownerReferences": ("uid",),
+    "conditions": ("type",),
+    "hostAliases": ("ip",),
+    "topologySpreadConstraints": ("topologyKey", "whenUnsatisfiable"),
+}
+_SET_LISTS = frozenset({"finalizers"})
+# Never owned by anyone: identity, bookkeeping, and the status the server keeps.
+_UNOWNED_TOP = frozenset({"apiVersion", "kind", "status"})
+_UNOWNED_META = frozenset(
+    {
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "managedFields",
+        "selfLink",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generateName",
+    }
+)
+MISSING: Any = object()
+
+
+def _item_key(field: str, item: Any) -> dict[str, Any] | None:
+    """The merge key of ``item`` in list ``field``; ``None`` if the list is not associative."""
+    keys = _MERGE_KEYS.get(field)
+    if keys is None or not isinstance(item, dict):
+        return None
+    found = {k: item[k] for k in keys if k in item}
+    return found or None
+
+
+def _list_kind(field: str, items: list[Any]) -> str:
+    """``assoc``, ``set`` or ``atomic``; a list whose items lack keys is atomic."""
+    if not items:
+        return "atomic"
+    if field in _SET_LISTS:
+        return "set"
+    if all(_item_key(field, i) is not None for i in items):
+        return "assoc"
+    return "atomic"
+
+
+def _key_segment(key: dict[str, Any]) -> str:
+    return "k:" + json.dumps(key, sort_keys=True, separators=(",", ":"))
+
+
+def paths_of(body: dict[str, Any]) -> set[Path]:
+    """Every path an object (or an apply configuration) sets, as managedFields counts them."""
+    top = {k: v for k, v in body.items() if k not in _UNOWNED_TOP}
+    meta = top.pop("metadata", None)
+    out = _paths(top, ())
+    if isinstance(meta, dict):
+        rest = {k: v for k, v in meta.items() if k not in _UNOWNED_META}
+        if rest:
+            out |= _paths(rest, ("f:metadata",))
+    return out
+
+
+def _paths(value: dict[str, Any], prefix: Path) -> set[Path]:
+    out: set[Path] = set()
+    for name, sub in value.items():
+        path = (*prefix, f"f:{name}")
+        if isinstance(sub, dict) and sub:
+            out |= _paths(sub, path)
+        elif isinstance(sub, list) and _list_kind(name, sub) == "assoc":
+            for item in sub:
+                key = _item_key(name, item)
+                assert key is not None
+                item_path = (*path, _key_segment(key))
+                out.add(item_path)
+                out |= _paths(item, item_path)
+        elif isinstance(sub, list) and _list_kind(name, sub) == "set":
+            out |= {(*path, "v:" + json.dumps(i, separators=(",", ":"))) for i in sub}
+        else:
+            out.add(path)
+    return out
+
+
+def to_fields_v1(paths: set[Path]) -> dict[str, Any]:
+    """The ``fieldsV1`` document of a path set; ``"."`` marks an owned node with children."""
+    root: dict[str, Any] = {}
+    for path in sorted(paths):
+        node = root
+        for seg in path:
+            node = node.setdefault(seg, {})
+    for path in paths:
+        node = root
+        for seg in path:
+            node = node[seg]
+        if node and "." not in node:
+            node["."] = {}
+    return root
+
+
+def from_fields_v1(fields: dict[str, Any], prefix: Path = ()) -> set[Path]:
+    out: set[Path] = set()
+    for seg, sub in fields.items():
+        if seg == ".":
+            out.add(prefix)
+        elif isinstance(sub, dict) and sub:
+            out |= from_fields_v1(sub, (*prefix, seg))
+        else:
+            out.add((*prefix, seg))
+    return out
+
+
+def value_at(body: Any, path: Path) -> Any:
+    """The value ``path`` names in ``body``; :data:`MISSING` if absent."""
+    node = body
+    for seg in path:
+        kind, _, rest = seg.partition(":")
+        if kind == "f" and isinstance(node, dict) and rest in node:
+            node = node[rest]
+        elif kind == "k" and isinstance(node, list):
+            want = json.loads(rest)
+            node = next(
+                (
+                    i
+                    for i in node
+                    if isinstance(i, dict) and all(i.get(k) == v for k, v in want.items())
+                ),
+                MISSING,
+            )
+        elif kind == "v" and isinstance(node, list):
+            value = json.loads(rest)
+            node = value if value in node else MISSING
+        else:
+            return MISSING
+        if node is MISSING:
+            return MISSING
+    return node
+
+
+def is_leaf(path: Path) -> bool:
+    """Leaves carry values that can conflict; list items are matched by key instead."""
+    return bool(path) and not path[-1].startswith(("k:", "v:"))
+
+
+def dotted(path: Path) -> str:
+    """``.spec.template.spec.containers[name="web"].image``, as the API names a conflict."""
+    out = ""
+    for seg in path:
+        kind, _, rest = seg.partition(":")
+        if kind == "f":
+            out += "." + rest
+        elif kind == "k":
+            out += "[" + ",".join(f"{k}={json.dumps(v)}" for k, v in json.loads(rest).items()) + "]"
+        else:
+            out += f"[{rest}]"
+    return out
+
+
+def merge(live: Any, config: Any, field: str = "") -> Any:
+    """``config`` merged into ``live``: maps by key, associative lists by item key,
+    set lists by value; everything else (scalars, atomic lists) is replaced."""
+    if isinstance(live, dict) and isinstance(config, dict):
+        out = dict(live)
+        for k, v in config.items():
+            out[k] = merge(live[k], v, k) if k in live else copy.deepcopy(v)
+        return out
+    if isinstance(live, list) and isinstance(config, list):
+        kind = _list_kind(field, config)
+        if kind == "assoc" and _list_kind(field, live) in ("assoc", "atomic"):
+            merged = [copy.deepcopy(i) for i in live]
+            for item in config:
+                key = _item_key(field, item)
+                at = next(
+                    (n for n, i in enumerate(merged) if _item_key(field, i) == key),
+                    None,
+                )
+                if at is None:
+                    merged.append(copy.deepcopy(item))
+                else:
+                    merged[at] = merge(merged[at], item)
+            return merged
+        if kind == "set":
+            return [*live, *(copy.deepcopy(i) for i in config if i not in live)]
+    return copy.deepcopy(config)
+
+
+def remove(body: Any, path: Path) -> None:
+    """Drop what ``path`` names from ``body`` (nothing if it is absent)."""
+    if not path:
+        return
+    parent = value_at(body, path[:-1])
+    kind, _, rest = path[-1].partition(":")
+    if kind == "f" and isinstance(parent, dict):
+        parent.pop(rest, None)
+    elif kind in ("k", "v") and isinstance(parent, list):
+        target = value_at(body, path)
+        if target is not MISSING:
+            parent.remove(target)

@@ -50,6 +50,7 @@ import copy
 import itertools
 import json
 import secrets
+import ssl
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
@@ -108,7 +109,15 @@ DEFAULT_RESOURCES: tuple[Resource, ...] = (
     ),
 )
 
-_Key = tuple[str, str, str, str]  # group, plural, namespace, name
+_Key = tuple[str, str, str, str]
+
+
+class _FakeConfig(KubeConfig):
+    """No TLS to set up: the mock transport never opens a connection, and loading the
+    system's CA bundle would cost each test tens of milliseconds."""
+
+    def ssl_context(self) -> ssl.SSLContext:
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # group, plural, namespace, name
 
 
 class SimulatedCrash(Exception):
@@ -176,7 +185,7 @@ class FakeApiServer:
     def kube(self, *, timeout: float = 30.0) -> Kube:
         """The real client, talking to this server."""
         return Kube(
-            KubeConfig(server="https://fake-apiserver.invalid"),
+            _FakeConfig(server="https://fake-apiserver.invalid"),
             timeout=timeout,
             transport=httpx.MockTransport(self.handle),
         )
@@ -861,20 +870,26 @@ def _not_found(res: Resource, name: str) -> httpx.Response:
 def _conflict(
     res: Resource, name: str, conflicts: dict[tuple[str, str], list[ff.Path]]
 ) -> httpx.Response:
-    causes = [
-        {
-            "type": "FieldManagerConflict",
-            "message": f'conflict with "{manager}"'
-            + (" using " + res.api_version if operation == "Update" else ""),
-            "field": ff.dotted(path),
-        }
-        for (manager, operation), paths in sorted(conflicts.items())
-        for path in paths
-    ]
-    listed = "\n".join(f"- {c['message']}: {c['field']}" for c in causes)
+    """A 409 worded as the API server words it (the planner shows this text to users)."""
+    causes: list[dict[str, str]] = []
+    groups: list[str] = []
+    for (manager, operation), paths in sorted(conflicts.items()):
+        who = f'"{manager}"' + (f" using {res.api_version}" if operation == "Update" else "")
+        fields = [ff.dotted(p) for p in paths]
+        causes.extend(
+            {"reason": "FieldManagerConflict", "message": f"conflict with {who}", "field": f}
+            for f in fields
+        )
+        if len(fields) == 1:
+            groups.append(f"conflict with {who}: {fields[0]}")
+        else:
+            groups.append(f"conflicts with {who}:" + "".join(f"\n- {f}" for f in fields))
     n = len(causes)
-    message = f"Apply failed with {n} conflict{'s' if n != 1 else ''}: {listed}"
-    return _status(409, "Conflict", message, kind=res, name=name, causes=causes)
+    message = f"Apply failed with {n} conflict{'s' if n != 1 else ''}: " + "\n".join(groups)
+    return httpx.Response(
+        409,
+        json=_status_body(409, "Conflict", message, details={"causes": causes}),
+    )
 
 
 __all__ = ["DEFAULT_RESOURCES", "Call", "FakeApiServer", "SimulatedCrash"]

@@ -70,7 +70,9 @@ def test_another_managers_apply_of_a_field_we_own_conflicts_with_its_causes(api:
     err = api.run(go)
     causes = err.details.get("causes", [])
     assert [c.get("field") for c in causes] == [".data.colour"]
-    assert all(OURS in str(c.get("message")) for c in causes)
+    assert all(c.get("reason") == "FieldManagerConflict" for c in causes)
+    # The planner quotes this text to users.
+    assert str(err).endswith(f'Apply failed with 1 conflict: conflict with "{OURS}": .data.colour')
 
 
 def test_another_managers_apply_of_the_same_value_shares_the_field(api: Api) -> None:

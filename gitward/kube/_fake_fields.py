@@ -13,12 +13,13 @@ this module gets them right for the shapes manifests use:
   protocol, ``env``/``volumes`` by ``name``, ``volumeMounts`` by
   ``mountPath`` …) are ``k:<key JSON>`` items that are owned themselves
   (``"."``) and whose fields are owned one by one;
-* set lists (``finalizers``) are ``v:<value JSON>`` items.
+* set lists (``finalizers``) are ``v:<value JSON>`` items;
+* label and node selectors are atomic maps, owned whole.
 
 What it simplifies: list types come from the field's *name*, not from the
 OpenAPI schema of the kind (a CRD's lists are atomic unless they use one of
-these names), and no defaulting happens, so a key the server would default
-(a port's ``protocol``) is only part of an item key when the manifest sets it.
+these names), and no defaulting happens, except that a port's item key gets the ``protocol: TCP``
+the server would default (the stored port itself stays without it).
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ _MERGE_KEYS: dict[str, tuple[str, ...]] = {
     "topologySpreadConstraints": ("topologyKey", "whenUnsatisfiable"),
 }
 _SET_LISTS = frozenset({"finalizers"})
+# Maps owned whole, as the API's schemas mark label selectors and node selectors.
+_ATOMIC_MAPS = frozenset(
+    {"selector", "nodeSelector", "labelSelector", "namespaceSelector", "podSelector"}
+)
 # Never owned by anyone: identity, bookkeeping, and the status the server keeps.
 _UNOWNED_TOP = frozenset({"apiVersion", "kind", "status"})
 _UNOWNED_META = frozenset(
@@ -72,6 +77,9 @@ def _item_key(field: str, item: Any) -> dict[str, Any] | None:
     if keys is None or not isinstance(item, dict):
         return None
     found = {k: item[k] for k in keys if k in item}
+    if field == "ports" and found and "protocol" not in found:
+        # The one default the fake knows: the server keys a port by its defaulted protocol.
+        found["protocol"] = "TCP"
     return found or None
 
 
@@ -106,7 +114,7 @@ def _paths(value: dict[str, Any], prefix: Path) -> set[Path]:
     out: set[Path] = set()
     for name, sub in value.items():
         path = (*prefix, f"f:{name}")
-        if isinstance(sub, dict) and sub:
+        if isinstance(sub, dict) and sub and name not in _ATOMIC_MAPS:
             out |= _paths(sub, path)
         elif isinstance(sub, list) and _list_kind(name, sub) == "assoc":
             for item in sub:
@@ -153,20 +161,14 @@ def from_fields_v1(fields: dict[str, Any], prefix: Path = ()) -> set[Path]:
 def value_at(body: Any, path: Path) -> Any:
     """The value ``path`` names in ``body``; :data:`MISSING` if absent."""
     node = body
+    field = ""
     for seg in path:
         kind, _, rest = seg.partition(":")
         if kind == "f" and isinstance(node, dict) and rest in node:
-            node = node[rest]
+            node, field = node[rest], rest
         elif kind == "k" and isinstance(node, list):
             want = json.loads(rest)
-            node = next(
-                (
-                    i
-                    for i in node
-                    if isinstance(i, dict) and all(i.get(k) == v for k, v in want.items())
-                ),
-                MISSING,
-            )
+            node = next((i for i in node if _item_key(field, i) == want), MISSING)
         elif kind == "v" and isinstance(node, list):
             value = json.loads(rest)
             node = value if value in node else MISSING
@@ -199,7 +201,7 @@ def dotted(path: Path) -> str:
 def merge(live: Any, config: Any, field: str = "") -> Any:
     """``config`` merged into ``live``: maps by key, associative lists by item key,
     set lists by value; everything else (scalars, atomic lists) is replaced."""
-    if isinstance(live, dict) and isinstance(config, dict):
+    if isinstance(live, dict) and isinstance(config, dict) and field not in _ATOMIC_MAPS:
         out = dict(live)
         for k, v in config.items():
             out[k] = merge(live[k], v, k) if k in live else copy.deepcopy(v)

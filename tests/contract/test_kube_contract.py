@@ -242,3 +242,75 @@ def test_a_watch_sees_added_modified_and_deleted_after_a_version(api: Api) -> No
         return [(e.type, (e.object.get("data") or {}).get("colour")) for e in seen]
 
     assert api.run(go) == [("ADDED", "blue"), ("MODIFIED", "red"), ("DELETED", "red")]
+
+
+def deployment(namespace: str, image: str) -> Body:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "web",
+                            "image": image,
+                            "env": [{"name": "MODE", "value": "git"}],
+                            "ports": [{"containerPort": 80}],
+                        }
+                    ]
+                },
+            },
+        },
+    }
+
+
+def test_keyed_list_items_are_owned_item_by_item_and_selectors_whole(api: Api) -> None:
+    async def go(kube: Kube) -> tuple[Body, Body]:
+        ours = await kube.apply(deployment(api.namespace, "nginx:1.27"), field_manager=OURS)
+        image_only: Body = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": api.namespace},
+            "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "x:2"}]}}},
+        }
+        theirs = await kube.apply(image_only, field_manager=THEIRS, force=True)
+        return ours, theirs
+
+    ours, theirs = api.run(go)
+    web = 'k:{"name":"web"}'
+    assert gitward_fields(ours, OURS) == {
+        "f:spec": {
+            "f:replicas": {},
+            "f:selector": {},
+            "f:template": {
+                "f:metadata": {"f:labels": {"f:app": {}}},
+                "f:spec": {
+                    "f:containers": {
+                        web: {
+                            ".": {},
+                            "f:env": {'k:{"name":"MODE"}': {".": {}, "f:name": {}, "f:value": {}}},
+                            "f:image": {},
+                            "f:name": {},
+                            "f:ports": {
+                                'k:{"containerPort":80,"protocol":"TCP"}': {
+                                    ".": {},
+                                    "f:containerPort": {},
+                                }
+                            },
+                        }
+                    }
+                },
+            },
+        }
+    }
+    container = ("spec", "template", "spec", "containers", "[name=web]")
+    assert (*container, "image") in owned(theirs, THEIRS)
+    assert (*container, "image") not in owned(theirs, OURS)
+    assert (*container, "env", "[name=MODE]", "value") in owned(theirs, OURS)
+    spec = theirs["spec"]["template"]["spec"]["containers"][0]
+    assert (spec["image"], spec["env"]) == ("x:2", [{"name": "MODE", "value": "git"}])

@@ -26,7 +26,10 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from typing import Any
+
+from gitward.objects import Body
 
 Path = tuple[str, ...]
 
@@ -238,3 +241,60 @@ def remove(body: Any, path: Path) -> None:
         target = value_at(body, path)
         if target is not MISSING:
             parent.remove(target)
+
+
+# -- managedFields bookkeeping ------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def manager_sets(obj: Body) -> dict[tuple[str, str], set[Path]]:
+    out: dict[tuple[str, str], set[Path]] = {}
+    for e in obj["metadata"].get("managedFields") or []:
+        out[(str(e.get("manager", "")), str(e.get("operation", "")))] = from_fields_v1(
+            e.get("fieldsV1") or {}
+        )
+    return out
+
+
+def set_managed(
+    obj: Body, sets: dict[tuple[str, str], set[Path]], before: Body | None, api_version: str
+) -> None:
+    """Write ``sets`` as managedFields; an entry keeps its time unless its set changed."""
+    old = {
+        (str(e.get("manager")), str(e.get("operation"))): e
+        for e in ((before or {}).get("metadata") or {}).get("managedFields") or []
+    }
+    entries = []
+    for (manager, operation), paths in sets.items():
+        if not paths:
+            continue  # a manager that holds nothing is dropped, as the API server does
+        fields = to_fields_v1(paths)
+        prior = old.get((manager, operation))
+        entries.append(
+            {
+                "manager": manager,
+                "operation": operation,
+                "apiVersion": api_version,
+                "time": prior["time"] if prior and prior.get("fieldsV1") == fields else _now(),
+                "fieldsType": "FieldsV1",
+                "fieldsV1": fields,
+            }
+        )
+    obj["metadata"]["managedFields"] = entries
+
+
+def own_update(obj: Body, before: Body | None, manager: str, api_version: str) -> None:
+    """Ownership after a create or replace by ``manager``: it takes every field it changed
+    (all of them on create), and a field it removed is nobody's any more."""
+    after = paths_of(obj)
+    old = paths_of(before) if before is not None else set()
+    changed = {p for p in after if before is None or value_at(before, p) != value_at(obj, p)}
+    removed = old - after
+    sets = manager_sets(before) if before is not None else {}
+    for owner in list(sets):
+        sets[owner] = sets[owner] - changed - removed
+    sets[(manager, "Update")] = (sets.get((manager, "Update"), set()) | changed) - removed
+    set_managed(obj, sets, before, api_version)

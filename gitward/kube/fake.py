@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import itertools
 import json
 import secrets
 import ssl
@@ -62,6 +61,16 @@ import httpx
 import yaml
 
 from gitward.kube import _fake_fields as ff
+from gitward.kube._fake_http import (
+    conflict,
+    discovery,
+    not_found,
+    reason,
+    selected,
+    status,
+    status_body,
+    watch_line,
+)
 from gitward.kube.client import Kube
 from gitward.kube.discovery import Resource
 from gitward.kube.kubeconfig import KubeConfig
@@ -233,9 +242,9 @@ class FakeApiServer:
             if fault.crash_after is False:
                 raise SimulatedCrash(f"crashed before {call.method} {path}")
             if fault.crash_after is None:
-                return _status(fault.status, _reason(fault.status), fault.message)
+                return status(fault.status, reason(fault.status), fault.message)
         if self.unavailable:
-            return _status(503, "ServiceUnavailable", "the fake API server is down")
+            return status(503, "ServiceUnavailable", "the fake API server is down")
         response = self._serve(request, path, params, route)
         if fault is not None and fault.crash_after:
             raise SimulatedCrash(f"crashed after {call.method} {path}")
@@ -310,7 +319,7 @@ class FakeApiServer:
         if path == "/version":
             return httpx.Response(200, json={"major": "1", "minor": "33", "gitVersion": "fake"})
         if route is None:
-            return self._discovery(request, path)
+            return discovery(self._served.values(), request, path, aggregated=self.aggregated)
         res, namespace, name = route
         body: Body = json.loads(request.content) if request.content else {}
         if request.method == "GET" and params.get("watch") in ("1", "true"):
@@ -325,100 +334,19 @@ class FakeApiServer:
             return self._replace(res, namespace, name, body, params)
         if request.method == "PATCH" and name:
             if request.headers.get("Content-Type") != "application/apply-patch+yaml":
-                return _status(415, "UnsupportedMediaType", "the fake serves apply patches only")
+                return status(415, "UnsupportedMediaType", "the fake serves apply patches only")
             config = yaml.safe_load(request.content)
             return self._apply(res, namespace, name, config, params)
-        return _status(405, "MethodNotAllowed", f"{request.method} {path} is not served")
+        return status(405, "MethodNotAllowed", f"{request.method} {path} is not served")
 
     # -- discovery ---------------------------------------------------------------
-
-    def _discovery(self, request: httpx.Request, path: str) -> httpx.Response:
-        served = sorted(self._served.values(), key=lambda r: (r.group, r.version, r.plural))
-        aggregated = self.aggregated and "apidiscovery.k8s.io" in request.headers.get("Accept", "")
-        if path in ("/api", "/apis") and aggregated:
-            core = path == "/api"
-            items = []
-            for group, members in itertools.groupby(
-                (r for r in served if (r.group == "") == core), key=lambda r: r.group
-            ):
-                rs = list(members)
-                items.append(
-                    {
-                        "metadata": {"name": group},
-                        "versions": [
-                            {
-                                "version": rs[0].version,
-                                "resources": [
-                                    {
-                                        "resource": r.plural,
-                                        "responseKind": {
-                                            "group": r.group,
-                                            "version": r.version,
-                                            "kind": r.kind,
-                                        },
-                                        "scope": "Namespaced" if r.namespaced else "Cluster",
-                                        "verbs": sorted(r.verbs),
-                                    }
-                                    for r in rs
-                                ],
-                            }
-                        ],
-                    }
-                )
-            return httpx.Response(
-                200,
-                json={
-                    "kind": "APIGroupDiscoveryList",
-                    "apiVersion": "apidiscovery.k8s.io/v2",
-                    "items": items,
-                },
-            )
-        if path == "/api":
-            return httpx.Response(200, json={"kind": "APIVersions", "versions": ["v1"]})
-        if path == "/apis":
-            groups = sorted({(r.group, r.version) for r in served if r.group})
-            return httpx.Response(
-                200,
-                json={
-                    "kind": "APIGroupList",
-                    "groups": [
-                        {
-                            "name": g,
-                            "versions": [{"groupVersion": f"{g}/{v}", "version": v}],
-                            "preferredVersion": {"groupVersion": f"{g}/{v}", "version": v},
-                        }
-                        for g, v in groups
-                    ],
-                },
-            )
-        parts = [p for p in path.split("/") if p]
-        group, version = ("", "v1") if parts[:2] == ["api", "v1"] else (*parts[1:3],)
-        rs = [r for r in served if (r.group, r.version) == (group, version)]
-        if len(parts) != (2 if not group else 3) or not rs:
-            return _status(404, "NotFound", f"the server could not find {path}")
-        return httpx.Response(
-            200,
-            json={
-                "kind": "APIResourceList",
-                "groupVersion": rs[0].api_version,
-                "resources": [
-                    {
-                        "name": r.plural,
-                        "kind": r.kind,
-                        "namespaced": r.namespaced,
-                        "verbs": sorted(r.verbs),
-                    }
-                    for r in rs
-                ],
-            },
-        )
 
     # -- reads -------------------------------------------------------------------
 
     def _get(self, res: Resource, namespace: str, name: str) -> httpx.Response:
         found = self._objects.get((res.group, res.plural, namespace, name))
         if found is None:
-            return _not_found(res, name)
+            return not_found(res, name)
         return httpx.Response(200, json=found)
 
     def _list(self, res: Resource, namespace: str, params: dict[str, str]) -> httpx.Response:
@@ -428,7 +356,7 @@ class FakeApiServer:
             for (g, p, ns, _), o in sorted(self._objects.items())
             if (g, p) == (res.group, res.plural)
             and (not namespace or ns == namespace)
-            and _selected(o, selector)
+            and selected(o, selector)
         ]
         start = int(params.get("continue") or 0)
         limit = int(params.get("limit") or 0) or len(items) or 1
@@ -471,7 +399,7 @@ class FakeApiServer:
                 for (g, p, ns, _), o in sorted(self._objects.items())
                 if (g, p) == (res.group, res.plural)
                 and (not namespace or ns == namespace)
-                and _selected(o, selector)
+                and selected(o, selector)
             ]
         after = int(since) if since and since != "0" else self._rv
 
@@ -481,12 +409,12 @@ class FakeApiServer:
                 e.rv > after
                 and (e.resource.group, e.resource.plural) == (res.group, res.plural)
                 and (not namespace or meta.get("namespace") == namespace)
-                and _selected(e.object, selector)
+                and selected(e.object, selector)
             )
 
         async def stream() -> AsyncIterator[bytes]:
             for o in initial:
-                yield _line("ADDED", o)
+                yield watch_line("ADDED", o)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
             seen = after
@@ -494,7 +422,7 @@ class FakeApiServer:
                 for e in [e for e in self._events if e.rv > seen]:
                     seen = e.rv
                     if wanted(e):
-                        yield _line(e.type, e.object)
+                        yield watch_line(e.type, e.object)
                 # Polling keeps the fake free of any one event loop (tests may run several).
                 await asyncio.sleep(0.005)
 
@@ -504,16 +432,14 @@ class FakeApiServer:
 
     def _namespace_missing(self, res: Resource, namespace: str) -> httpx.Response | None:
         if res.namespaced and ("", "namespaces", "", namespace) not in self._objects:
-            return _status(
-                404, "NotFound", f'namespaces "{namespace}" not found', kind="namespaces"
-            )
+            return status(404, "NotFound", f'namespaces "{namespace}" not found', kind="namespaces")
         return None
 
     def _create(
         self, res: Resource, namespace: str, body: Body, params: dict[str, str]
     ) -> httpx.Response:
         if res.namespaced and not namespace:
-            return _status(404, "NotFound", "a namespaced object needs a namespace in its path")
+            return status(404, "NotFound", "a namespaced object needs a namespace in its path")
         missing = self._namespace_missing(res, namespace)
         if missing is not None:
             return missing
@@ -522,16 +448,16 @@ class FakeApiServer:
             meta["name"] = meta["generateName"] + secrets.token_hex(3)[:5]
         name = str(meta.get("name") or "")
         if not name:
-            return _status(
+            return status(
                 422, "Invalid", f"{res.kind} is invalid: metadata.name: Required value", kind=res
             )
         if (res.group, res.plural, namespace, name) in self._objects:
-            return _status(
+            return status(
                 409, "AlreadyExists", f'{res.plural} "{name}" already exists', kind=res, name=name
             )
         manager = params.get("fieldManager") or "unknown"
         obj = _fresh(res, namespace, name, body)
-        _own_update(obj, None, manager, res.api_version)
+        ff.own_update(obj, None, manager, res.api_version)
         if params.get("dryRun") == "All":
             return httpx.Response(201, json=obj)
         return httpx.Response(201, json=self._store(res, obj))
@@ -541,12 +467,12 @@ class FakeApiServer:
     ) -> httpx.Response:
         live = self._objects.get((res.group, res.plural, namespace, name))
         if live is None:
-            return _not_found(res, name)
+            return not_found(res, name)
         meta = body.setdefault("metadata", {})
         if meta.get("resourceVersion") and meta["resourceVersion"] != live["metadata"].get(
             "resourceVersion"
         ):
-            return _status(
+            return status(
                 409,
                 "Conflict",
                 f'Operation cannot be fulfilled on {res.plural} "{name}": the object has been '
@@ -555,7 +481,7 @@ class FakeApiServer:
                 name=name,
             )
         obj = _fresh(res, namespace, name, body, like=live)
-        _own_update(obj, live, params.get("fieldManager") or "unknown", res.api_version)
+        ff.own_update(obj, live, params.get("fieldManager") or "unknown", res.api_version)
         if params.get("dryRun") == "All":
             return httpx.Response(200, json=obj)
         return httpx.Response(200, json=self._store(res, obj, previous=live))
@@ -565,19 +491,19 @@ class FakeApiServer:
     ) -> httpx.Response:
         manager = params.get("fieldManager", "")
         if not manager:
-            return _status(422, "Invalid", "PATCH with apply requires a fieldManager")
+            return status(422, "Invalid", "PATCH with apply requires a fieldManager")
         if not isinstance(config, dict):
-            return _status(400, "BadRequest", "the apply configuration is not an object")
+            return status(400, "BadRequest", "the apply configuration is not an object")
         if res.namespaced:
             missing = self._namespace_missing(res, namespace)
             if missing is not None:
                 return missing
         cmeta = config.get("metadata") or {}
         if cmeta.get("name", name) != name:
-            return _status(400, "BadRequest", "the name in the body does not match the URL")
+            return status(400, "BadRequest", "the name in the body does not match the URL")
         live = self._objects.get((res.group, res.plural, namespace, name))
         new_paths = ff.paths_of(config)
-        sets = _manager_sets(live) if live else {}
+        sets = ff.manager_sets(live) if live else {}
         old_paths = sets.get((manager, "Apply"), set())
         current = live or _fresh(res, namespace, name, {})
         conflicts: dict[tuple[str, str], list[ff.Path]] = {}
@@ -592,7 +518,7 @@ class FakeApiServer:
                     conflicts.setdefault(owner, []).append(path)
         force = params.get("force") == "true"
         if conflicts and not force:
-            return _conflict(res, name, conflicts)
+            return conflict(res, name, conflicts)
         for owner, paths in conflicts.items():
             sets[owner] = sets[owner] - set(paths)
         merged = ff.merge(current, {k: v for k, v in config.items() if k != "metadata"})
@@ -605,7 +531,7 @@ class FakeApiServer:
             if not any(o[: len(path)] == path for o in others):
                 ff.remove(merged, path)
         sets[(manager, "Apply")] = new_paths
-        _set_managed(merged, sets, live, res.api_version)
+        ff.set_managed(merged, sets, live, res.api_version)
         if live is not None and merged == live:
             return httpx.Response(200, json=live)  # nothing changed: no write, same version
         if params.get("dryRun") == "All":
@@ -616,11 +542,11 @@ class FakeApiServer:
         key = (res.group, res.plural, namespace, name)
         live = self._objects.get(key)
         if live is None:
-            return _not_found(res, name)
+            return not_found(res, name)
         pre = options.get("preconditions") or {}
         meta = live["metadata"]
         if pre.get("uid") and pre["uid"] != meta.get("uid"):
-            return _status(
+            return status(
                 409,
                 "Conflict",
                 f'Operation cannot be fulfilled on {res.plural} "{name}": Precondition failed: '
@@ -629,7 +555,7 @@ class FakeApiServer:
                 name=name,
             )
         if pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion"):
-            return _status(
+            return status(
                 409,
                 "Conflict",
                 f'Operation cannot be fulfilled on {res.plural} "{name}": Precondition failed: '
@@ -644,7 +570,7 @@ class FakeApiServer:
             for k in [k for k in self._objects if k[2] == name]:
                 self._drop(k)
         self._drop(key)
-        return httpx.Response(200, json=_status_body(200, "", "", status="Success"))
+        return httpx.Response(200, json=status_body(200, "", "", status="Success"))
 
     # -- storage -----------------------------------------------------------------
 
@@ -734,162 +660,6 @@ def _fresh(
 
 def _spec_of(obj: Body) -> Body:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
-
-
-def _manager_sets(obj: Body) -> dict[tuple[str, str], set[ff.Path]]:
-    out: dict[tuple[str, str], set[ff.Path]] = {}
-    for e in obj["metadata"].get("managedFields") or []:
-        out[(str(e.get("manager", "")), str(e.get("operation", "")))] = ff.from_fields_v1(
-            e.get("fieldsV1") or {}
-        )
-    return out
-
-
-def _set_managed(
-    obj: Body, sets: dict[tuple[str, str], set[ff.Path]], before: Body | None, api_version: str
-) -> None:
-    """Write ``sets`` as managedFields; an entry keeps its time unless its set changed."""
-    old = {
-        (str(e.get("manager")), str(e.get("operation"))): e
-        for e in ((before or {}).get("metadata") or {}).get("managedFields") or []
-    }
-    entries = []
-    for (manager, operation), paths in sets.items():
-        if not paths:
-            continue  # a manager that holds nothing is dropped, as the API server does
-        fields = ff.to_fields_v1(paths)
-        prior = old.get((manager, operation))
-        entries.append(
-            {
-                "manager": manager,
-                "operation": operation,
-                "apiVersion": api_version,
-                "time": prior["time"] if prior and prior.get("fieldsV1") == fields else _now(),
-                "fieldsType": "FieldsV1",
-                "fieldsV1": fields,
-            }
-        )
-    obj["metadata"]["managedFields"] = entries
-
-
-def _own_update(obj: Body, before: Body | None, manager: str, api_version: str) -> None:
-    """Ownership after a create or replace by ``manager``: it takes every field it changed
-    (all of them on create), and a field it removed is nobody's any more."""
-    after = ff.paths_of(obj)
-    old = ff.paths_of(before) if before is not None else set()
-    changed = {p for p in after if before is None or ff.value_at(before, p) != ff.value_at(obj, p)}
-    removed = old - after
-    sets = _manager_sets(before) if before is not None else {}
-    for owner in list(sets):
-        sets[owner] = sets[owner] - changed - removed
-    sets[(manager, "Update")] = (sets.get((manager, "Update"), set()) | changed) - removed
-    _set_managed(obj, sets, before, api_version)
-
-
-def _selected(obj: Body, selector: str) -> bool:
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    for term in filter(None, (t.strip() for t in selector.split(","))):
-        if "!=" in term:
-            k, v = term.split("!=", 1)
-            if labels.get(k.strip()) == v.strip():
-                return False
-        elif "=" in term:
-            k, v = term.split("=", 1)
-            if labels.get(k.strip().rstrip("=")) != v.strip():
-                return False
-        elif term.startswith("!"):
-            if term[1:] in labels:
-                return False
-        elif term not in labels:
-            return False
-    return True
-
-
-def _line(kind: str, obj: Body) -> bytes:
-    return json.dumps({"type": kind, "object": obj}).encode() + b"\n"
-
-
-_REASONS = {
-    400: "BadRequest",
-    403: "Forbidden",
-    404: "NotFound",
-    409: "Conflict",
-    410: "Gone",
-    422: "Invalid",
-    500: "InternalError",
-    503: "ServiceUnavailable",
-}
-
-
-def _reason(code: int) -> str:
-    return _REASONS.get(code, "Unknown")
-
-
-def _status_body(
-    code: int,
-    reason: str,
-    message: str,
-    *,
-    status: str = "Failure",
-    details: dict[str, Any] | None = None,
-) -> Body:
-    out: Body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": status}
-    if status != "Success":
-        out.update(message=message, reason=reason, code=code)
-    if details:
-        out["details"] = details
-    return out
-
-
-def _status(
-    code: int,
-    reason: str,
-    message: str,
-    *,
-    kind: Resource | str | None = None,
-    name: str = "",
-    causes: list[dict[str, str]] | None = None,
-) -> httpx.Response:
-    details: dict[str, Any] = {}
-    if name:
-        details["name"] = name
-    if isinstance(kind, Resource):
-        details.update(group=kind.group, kind=kind.plural)
-    elif kind:
-        details["kind"] = kind
-    if causes:
-        details["causes"] = causes
-    return httpx.Response(code, json=_status_body(code, reason, message, details=details))
-
-
-def _not_found(res: Resource, name: str) -> httpx.Response:
-    what = f"{res.plural}.{res.group}" if res.group else res.plural
-    return _status(404, "NotFound", f'{what} "{name}" not found', kind=res, name=name)
-
-
-def _conflict(
-    res: Resource, name: str, conflicts: dict[tuple[str, str], list[ff.Path]]
-) -> httpx.Response:
-    """A 409 worded as the API server words it (the planner shows this text to users)."""
-    causes: list[dict[str, str]] = []
-    groups: list[str] = []
-    for (manager, operation), paths in sorted(conflicts.items()):
-        who = f'"{manager}"' + (f" using {res.api_version}" if operation == "Update" else "")
-        fields = [ff.dotted(p) for p in paths]
-        causes.extend(
-            {"reason": "FieldManagerConflict", "message": f"conflict with {who}", "field": f}
-            for f in fields
-        )
-        if len(fields) == 1:
-            groups.append(f"conflict with {who}: {fields[0]}")
-        else:
-            groups.append(f"conflicts with {who}:" + "".join(f"\n- {f}" for f in fields))
-    n = len(causes)
-    message = f"Apply failed with {n} conflict{'s' if n != 1 else ''}: " + "\n".join(groups)
-    return httpx.Response(
-        409,
-        json=_status_body(409, "Conflict", message, details={"causes": causes}),
-    )
 
 
 __all__ = ["DEFAULT_RESOURCES", "Call", "FakeApiServer", "SimulatedCrash"]

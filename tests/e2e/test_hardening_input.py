@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import ConfigRepo, gitward
+from tests.e2e.helpers import ConfigRepo, gitward, one_app
 
 SECRET_TOKEN = "tok-" + uuid.uuid4().hex
 SECRET_HOOK = "hook-" + uuid.uuid4().hex
@@ -50,8 +50,7 @@ class World:
         self.configure()
 
     def configure(self, **extra: object) -> None:
-        app: dict[str, object] = {"name": self.app, "path": "app", "namespace": self.namespace}
-        self.repo.write("gitward.yaml", {"apps": [app | extra]})
+        one_app(self.repo, self.app, self.namespace, **extra)
 
     def link(self, rel: str, target: str | Path) -> None:
         path = self.repo.path / rel

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -80,7 +81,9 @@ class PlanInvalid(PlanError):
     def __init__(self, app: str, errors: tuple[ObjectError, ...]):
         first = str(errors[0])
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(f"app {app}: {first}{more}; nothing was applied")
+        # An app-level error already starts with "app X:".
+        prefix = "" if first.startswith(f"app {app}:") else f"app {app}: "
+        super().__init__(f"{prefix}{first}{more}; nothing was applied")
         self.errors = errors
 
 
@@ -137,6 +140,7 @@ async def sync_app(
     charts: tuple[str, ...] = (),
     options: SyncOptions = SyncOptions(),
     as_app: Kube | None = None,
+    on_wait_progress: Callable[[tuple[tuple[ObjectRef, Health], ...]], None] | None = None,
 ) -> SyncResult:
     """``as_app``: the client plan, apply, prune and health go through (it may impersonate
     the app's ServiceAccount); inventory and history are always kept through ``kube``."""
@@ -156,6 +160,8 @@ async def sync_app(
     # Both records must decode before the first write: a corrupt one fails the
     # sync (and its dry run) here, with nothing applied, rather than after the apply.
     last = await history.load(kube, app.id.key)
+    plan = replace(plan, installed=_installed(plan, last))
+    result = replace(result, plan=plan)
     if options.dry_run:
         return replace(result, duration_seconds=time.monotonic() - started)
 
@@ -168,10 +174,11 @@ async def sync_app(
         pending = Inventory(
             app=ident.key,
             source=ident.source,
+            prune=app.prune,
             revision=old_inv.revision if old_inv else "",
             entries=(
                 *(old_inv.entries if old_inv else ()),
-                *(_entry(o.ref, o.api_version) for o in new_refs),
+                *(InventoryEntry.of(o.ref, o.api_version) for o in new_refs),
             ),
         )
         await inventory.save(kube, pending)
@@ -183,7 +190,9 @@ async def sync_app(
             kube=as_app or kube,
             plan=plan,
             options=ApplyOptions(
-                force_conflicts=options.force_conflicts, concurrency=options.concurrency
+                force_conflicts=options.force_conflicts,
+                concurrency=options.concurrency,
+                timeout=options.timeout,
             ),
         )
     except (ApplyFailed, HookFailed) as e:
@@ -195,10 +204,10 @@ async def sync_app(
         body = applied.get(o.ref) or o.live
         if body is None:
             if error is not None:
-                entries.append(old_entries.get(o.ref) or _entry(o.ref, o.api_version))
+                entries.append(old_entries.get(o.ref) or InventoryEntry.of(o.ref, o.api_version))
             continue
         entries.append(
-            _entry(
+            InventoryEntry.of(
                 o.ref,
                 o.api_version,
                 uid=str(body["metadata"].get("uid", "")),
@@ -212,7 +221,11 @@ async def sync_app(
         kept = {e.ref for e in entries}
         entries.extend(e for ref, e in old_entries.items() if ref not in kept)
     new_inv = Inventory(
-        app=ident.key, source=ident.source, revision=revision.sha, entries=tuple(entries)
+        app=ident.key,
+        source=ident.source,
+        prune=app.prune,
+        revision=revision.sha,
+        entries=tuple(entries),
     )
     await inventory.save(kube, new_inv)
 
@@ -229,31 +242,24 @@ async def sync_app(
     if error is not None:
         raise error
     if options.wait:
-        health = await wait_healthy(kube=as_app or kube, plan=plan, timeout=options.timeout)
+        health = await wait_healthy(
+            kube=as_app or kube, plan=plan, timeout=options.timeout, on_progress=on_wait_progress
+        )
         result = replace(result, health=health)
     return replace(result, duration_seconds=time.monotonic() - started)
 
 
-def _entry(
-    ref: ObjectRef,
-    api_version: str,
-    *,
-    uid: str = "",
-    desired: str = "",
-    fields: str = "",
-    values: str = "",
-) -> InventoryEntry:
-    return InventoryEntry(
-        group=ref.group,
-        kind=ref.kind,
-        namespace=ref.namespace,
-        name=ref.name,
-        version=api_version.rsplit("/", maxsplit=1)[-1],
-        uid=uid,
-        desired=desired,
-        fields=fields,
-        values=values,
-    )
+def _installed(plan: Plan, last: list[SyncRecord]) -> bool:
+    """Whether install hooks are behind this app: it has synced successfully.
+
+    A failed first sync leaves the app uninstalled, so its retry still runs
+    ``pre-install``. Without any history (records from before it was kept, or
+    one deleted by hand) objects of the app in the cluster mean it is
+    installed: running install hooks again on a live app is the worse mistake.
+    """
+    if last:
+        return any(r.result == "succeeded" for r in last)
+    return plan.installed
 
 
 def _record(
@@ -309,8 +315,18 @@ async def live_health(*, kube: Kube, refs: list[tuple[ObjectRef, str]]) -> dict[
     return dict(zip((r for r, _ in refs), healths, strict=True))
 
 
-async def wait_healthy(*, kube: Kube, plan: Plan, timeout: float) -> Health:
-    """Poll until every applied object is Healthy; fail fast on Degraded."""
+async def wait_healthy(
+    *,
+    kube: Kube,
+    plan: Plan,
+    timeout: float,
+    on_progress: Callable[[tuple[tuple[ObjectRef, Health], ...]], None] | None = None,
+) -> Health:
+    """Poll until every applied object is Healthy; fail fast on Degraded.
+
+    ``on_progress`` gets the objects not Healthy yet after every poll; a failure
+    names every one of them with its reason, not just the worst.
+    """
     refs = [
         (o.ref, o.api_version)
         for o in plan.objects
@@ -319,24 +335,29 @@ async def wait_healthy(*, kube: Kube, plan: Plan, timeout: float) -> Health:
     deadline = time.monotonic() + timeout
     while True:
         per_object = await live_health(kube=kube, refs=refs)
-        worst_ref, worst = _worst(per_object)
+        worst = aggregate(per_object.values())
         if worst.status is HealthStatus.HEALTHY:
             return worst
+        by_name = sorted(
+            ((r, h) for r, h in per_object.items() if h.status is not HealthStatus.HEALTHY),
+            key=lambda rh: rh[0],
+        )
+        # Worst first; sorted() is stable, so objects of one status stay by name.
+        waiting = tuple(sorted(by_name, key=lambda rh: rh[1].status, reverse=True))
+        if on_progress is not None:
+            on_progress(waiting)
         if worst.status is HealthStatus.DEGRADED:
-            raise HealthTimeout(f"{worst_ref}: Degraded: {worst.message}", worst)
+            raise HealthTimeout(_unhealthy("Degraded", waiting), worst)
         if time.monotonic() > deadline:
-            raise HealthTimeout(
-                f"{worst_ref}: still {worst.status.value} after {timeout:.0f}s: " + worst.message,
-                worst,
-            )
+            raise HealthTimeout(_unhealthy(f"not Healthy after {timeout:.0f}s", waiting), worst)
         await asyncio.sleep(0.5)
 
 
-def _worst(per_object: dict[ObjectRef, Health]) -> tuple[ObjectRef | None, Health]:
-    if not per_object:
-        return None, aggregate([])
-    ref = max(per_object, key=lambda r: per_object[r].status)
-    return ref, per_object[ref]
+def _unhealthy(what: str, waiting: tuple[tuple[ObjectRef, Health], ...]) -> str:
+    shown = "; ".join(
+        f"{ref}: {h.status.value}" + (f": {h.message}" if h.message else "") for ref, h in waiting
+    )
+    return f"{what}: {shown}"
 
 
 __all__ = [

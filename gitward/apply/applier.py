@@ -1,27 +1,37 @@
 """Applying a :class:`~gitward.plan.model.Plan` to the cluster.
 
 Only objects the plan marks as changing are written; unchanged objects cause
-no request at all. Objects go in the plan's order, one (phase, stage, wave)
-group at a time with bounded concurrency inside a group; CRDs are waited on
-until Established before anything else, and prune runs last, in reverse.
+no request at all. The order:
+
+1. CRDs (waited on until Established) and Namespaces, so that hooks, too, find
+   their kinds and namespaces;
+2. the hooks that run before the objects;
+3. the objects, one wave at a time with bounded concurrency inside a wave,
+   each wave's Argo ``Sync`` hooks with it, and the next wave only once this
+   one is Healthy (see :mod:`gitward.apply.waves`);
+4. the hooks that run after the objects;
+5. prune, last, in reverse order.
+
+When any step fails, the ``SyncFail`` hooks run before the error is raised.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from gitward.apply.changes import Change, ChangeSet, Outcome
-from gitward.apply.hooks import HookFailed, run_hook
+from gitward.apply.errors import ApplyFailed, HookFailed, WaveUnhealthy
+from gitward.apply.hooks import run_hook, run_sync_fail_hooks, runs_at
+from gitward.apply.waves import Wave, wait_healthy, waves_of
 from gitward.config.identity import SHARED_FIELD_MANAGER
 from gitward.kube import Kube, KubeError
-from gitward.objects import Body, ObjectRef
+from gitward.objects import Body, Manifest, ObjectRef
+from gitward.plan.annotations import Moment, pruned_how, read
 from gitward.plan.model import Action, Plan, PlannedObject
-from gitward.plan.order import Phase
 
 _T = TypeVar("_T")
 
@@ -31,11 +41,7 @@ class ApplyOptions:
     force_conflicts: bool = False
     concurrency: int = 16
     crd_timeout: float = 60.0
-    hook_timeout: float = 300.0
-
-
-class ApplyFailed(KubeError):
-    """Some objects could not be applied; the change set says which."""
+    timeout: float = 300.0  # the sync's: bounds hooks and the waits between waves
 
 
 async def apply_plan(
@@ -44,51 +50,130 @@ async def apply_plan(
     """Carry out ``plan``. Returns what happened and the bodies the server returned."""
     changes: list[Change] = []
     applied: dict[ObjectRef, Body] = {}
-    sem = asyncio.Semaphore(options.concurrency)
     if not plan.changes:
         return ChangeSet(tuple(_unchanged(plan))), applied
-
-    hook_event = "upgrade" if plan.installed else "install"
-    for phase, group in itertools.groupby(
-        (o for o in plan.objects if o.action is not Action.PRUNE), key=lambda o: o.sort_key[0]
-    ):
-        members = list(group)
-        if phase != Phase.SYNC:
-            prefix = "pre" if phase == Phase.PRE_SYNC else "post"
-            for hook in members:
-                if hook.action is Action.HOOK:
-                    changes.append(
-                        await run_hook(
-                            kube=kube,
-                            hook=hook,
-                            event=f"{prefix}-{hook_event}",
-                            timeout=options.hook_timeout,
-                        )
-                    )
-            continue
-        for _, wave in itertools.groupby(members, key=lambda o: o.sort_key[1:3]):
-            batch = list(wave)
-            results = await asyncio.gather(
-                *(_bounded(sem, _apply_one(kube, o, options, plan.field_manager)) for o in batch)
-            )
-            for o, (change, body) in zip(batch, results, strict=True):
-                changes.append(change)
-                if body is not None:
-                    applied[o.ref] = body
-            _raise_failed(plan.app, [c for c, _ in results if c.outcome is Outcome.FAILED])
-            crds = [
-                b
-                for o, (_, b) in zip(batch, results, strict=True)
-                if o.ref.kind == "CustomResourceDefinition" and b
-            ]
-            if crds:
-                await _wait_established(kube, crds, options.crd_timeout)
-
-    for o in reversed(plan.of(Action.PRUNE)):
-        changes.append(await _prune_one(kube, o))
-    changes.extend(Change(o.ref, Outcome.SKIPPED, o.reason) for o in plan.of(Action.SKIP))
-    _raise_failed(plan.app, [c for c in changes if c.outcome is Outcome.FAILED])
+    run = _Run(
+        kube=kube,
+        plan=plan,
+        options=options,
+        sem=asyncio.Semaphore(options.concurrency),
+        deadline=time.monotonic() + options.timeout,
+        changes=changes,
+        applied=applied,
+    )
+    try:
+        await _apply_in_order(run)
+        for o in reversed(plan.of(Action.PRUNE)):
+            changes.append(await _prune_one(kube, o))
+        changes.extend(Change(o.ref, Outcome.SKIPPED, o.reason) for o in plan.of(Action.SKIP))
+        _raise_failed(plan.app, [c for c in changes if c.outcome is Outcome.FAILED])
+    except ApplyFailed as e:
+        raise await _after_failure(run, e) from e
     return ChangeSet(tuple(changes)), applied
+
+
+@dataclass
+class _Run:
+    """One apply in progress: what it works on and what it has done so far."""
+
+    kube: Kube
+    plan: Plan
+    options: ApplyOptions
+    sem: asyncio.Semaphore
+    deadline: float  # monotonic
+    changes: list[Change]
+    applied: dict[ObjectRef, Body]
+
+    @property
+    def hooks(self) -> list[PlannedObject]:
+        return list(self.plan.of(Action.HOOK))
+
+    async def hook(self, hook: PlannedObject, moment: Moment) -> None:
+        self.changes.append(
+            await run_hook(
+                kube=self.kube,
+                hook=hook,
+                moment=moment,
+                field_manager=self.plan.field_manager,
+                deadline=self.deadline,
+            )
+        )
+
+
+async def _apply_in_order(run: _Run) -> None:
+    plan = run.plan
+    # An app that never synced successfully is still being installed, whatever
+    # was tried before (see gitward.sync).
+    pre, post = (
+        (Moment.PRE_UPGRADE, Moment.POST_UPGRADE)
+        if plan.installed
+        else (Moment.PRE_INSTALL, Moment.POST_INSTALL)
+    )
+    objects = [o for o in plan.objects if o.action not in (Action.PRUNE, Action.SKIP, Action.HOOK)]
+    waves = waves_of(objects, [h for h in run.hooks if runs_at(h, Moment.SYNC)])
+    for wave in (w for w in waves if w.stage < 2):
+        await _apply_wave(run, wave)
+    for hook in run.hooks:
+        if runs_at(hook, pre):
+            await run.hook(hook, pre)
+    after = [h for h in run.hooks if runs_at(h, post)]
+    later = [w for w in waves if w.stage >= 2]
+    prune_last = any(pruned_how(_annotations(o.live))[1] for o in plan.of(Action.PRUNE))
+    for i, wave in enumerate(later):
+        await _apply_wave(run, wave)
+        more = any(w.has_work for w in later[i + 1 :]) or bool(after) or prune_last
+        if wave.writes and more:
+            await wait_healthy(kube=run.kube, objects=wave.objects, deadline=run.deadline)
+    for hook in after:
+        await run.hook(hook, post)
+
+
+async def _apply_wave(run: _Run, wave: Wave) -> None:
+    results = await asyncio.gather(
+        *(
+            _bounded(run.sem, _apply_one(run.kube, o, run.options, run.plan.field_manager))
+            for o in wave.objects
+        )
+    )
+    for o, (change, body) in zip(wave.objects, results, strict=True):
+        run.changes.append(change)
+        if body is not None:
+            run.applied[o.ref] = body
+    _raise_failed(run.plan.app, [c for c, _ in results if c.outcome is Outcome.FAILED])
+    crds = [
+        b
+        for o, (_, b) in zip(wave.objects, results, strict=True)
+        if o.ref.kind == "CustomResourceDefinition" and b
+    ]
+    if crds:
+        await _wait_established(run.kube, crds, run.options.crd_timeout)
+    for hook in wave.hooks:
+        await run.hook(hook, Moment.SYNC)
+
+
+async def _after_failure(run: _Run, error: ApplyFailed) -> ApplyFailed:
+    """Run the SyncFail hooks, with time of their own; the error to raise says
+    how they went."""
+    ran = await run_sync_fail_hooks(
+        kube=run.kube,
+        hooks=run.hooks,
+        field_manager=run.plan.field_manager,
+        deadline=time.monotonic() + run.options.timeout,
+    )
+    run.changes.extend(ran)
+    if not ran:
+        return error
+    said = "; ".join(f"SyncFail hook {c.ref}: {c.message or c.outcome.value}" for c in ran)
+    return type(error)(f"{error}; {said}")
+
+
+def _annotations(body: Body | None) -> dict[str, str]:
+    return dict(((body or {}).get("metadata") or {}).get("annotations") or {})
+
+
+def _replaces(o: PlannedObject) -> bool:
+    """``Replace=true``: written whole (POST, PUT) instead of server-side applied."""
+    return o.desired is not None and read(Manifest(o.desired, o.source)).options.replace
 
 
 def _raise_failed(app: str, failed: list[Change]) -> None:
@@ -125,9 +210,13 @@ async def _apply_one(
     try:
         if o.action is Action.RECREATE:
             await _delete_and_wait(kube, o)
-        body = await kube.apply(
-            o.desired, force=options.force_conflicts or shared, field_manager=manager
-        )
+        if _replaces(o):
+            write = kube.replace if o.action is Action.UPDATE else kube.create
+            body = await write(o.desired, field_manager=manager)
+        else:
+            body = await kube.apply(
+                o.desired, force=options.force_conflicts or shared, field_manager=manager
+            )
         if shared:
             body = await _release_shared_manager(kube, o.desired)
     except KubeError as e:
@@ -217,4 +306,4 @@ async def _prune_one(kube: Kube, o: PlannedObject) -> Change:
     return Change(o.ref, Outcome.PRUNED)
 
 
-__all__ = ["ApplyFailed", "ApplyOptions", "HookFailed", "apply_plan"]
+__all__ = ["ApplyFailed", "ApplyOptions", "HookFailed", "WaveUnhealthy", "apply_plan"]

@@ -38,7 +38,12 @@ def fail(message: str, code: int) -> NoReturn:
 
 
 def errors_to_exit(fn: Callable[P, R]) -> Callable[P, R]:
-    """Print a GitwardError as one line and exit with its code; never a traceback."""
+    """Print a GitwardError as one line and exit with its code; never a traceback.
+
+    An error that stands for several (a plan with many invalid objects) says
+    "(and N more)"; ``-v`` lists the others on the lines after it, and ``-o
+    json|yaml`` prints them all as ``{"error": …, "errors": […]}`` on stdout.
+    """
 
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -48,13 +53,27 @@ def errors_to_exit(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except HealthTimeout as e:
-            fail(str(e), EXIT_HEALTH)
+            _failed(e, EXIT_HEALTH, kwargs.get("fmt"))
         except (KubeError, ApplyFailed) as e:
-            fail(str(e), EXIT_CLUSTER)
+            _failed(e, EXIT_CLUSTER, kwargs.get("fmt"))
         except GitwardError as e:
-            fail(str(e), EXIT_INPUT)
+            _failed(e, EXIT_INPUT, kwargs.get("fmt"))
 
     return wrapper
+
+
+def _failed(e: GitwardError, code: int, fmt: object) -> NoReturn:
+    every = [str(x) for x in getattr(e, "errors", ())]
+    if fmt in ("json", "yaml"):
+        output.emit({"error": str(e), "errors": every or [str(e)], "exitCode": code}, str(fmt))
+    ctx = click.get_current_context(silent=True)
+    verbose = bool(ctx and ctx.find_root().params.get("verbose"))
+    if verbose and len(every) > 1:
+        click.echo(click.style("error: ", fg="red", bold=True) + str(e), err=True)
+        for more in every[1:]:
+            click.echo(f"  also: {more}", err=True)
+        sys.exit(code)
+    fail(str(e), code)
 
 
 def run(coro: Coroutine[Any, Any, R]) -> R:
@@ -63,13 +82,14 @@ def run(coro: Coroutine[Any, Any, R]) -> R:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gitward")
+@click.option("-v", "--verbose", is_flag=True, help="Errors: list every one, not just the first.")
 @click.option(
     "--insecure-skip-tls",
     is_flag=True,
     help="Allow git credentials over http:// or git:// to a non-loopback host. "
     "Env: GITWARD_ALLOW_INSECURE=1.",
 )
-def cli(insecure_skip_tls: bool) -> None:
+def cli(verbose: bool, insecure_skip_tls: bool) -> None:
     """GitOps delivery for Kubernetes: git is the only source of truth."""
     if insecure_skip_tls:
         import os
@@ -269,6 +289,12 @@ def diff(
     is_flag=True,
     help="Hand the app over to this repository when its records name another source.",
 )
+@click.option(
+    "--prune-apps",
+    is_flag=True,
+    help="Without APP: apps removed from gitward.yaml lose their objects (if they pruned) "
+    "and their records.",
+)
 @tenancy_options
 @errors_to_exit
 def sync(
@@ -282,14 +308,18 @@ def sync(
     force_conflicts: bool,
     concurrency: int,
     adopt: bool,
+    prune_apps: bool,
     default_service_account: str | None,
     policy_file: str | None,
 ) -> None:
     """Make the cluster match git for APP, or for every app in dependsOn order."""
+    from gitward.apply.applier import ApplyFailed
     from gitward.cli.views import sync_view
     from gitward.cli.workspace import connect, open_workspace, render_app_in
     from gitward.config.tenancy import load_tenancy
     from gitward.errors import ConfigError
+    from gitward.retire import retire_removed
+    from gitward.source.workspace import source_of
     from gitward.sync import SyncOptions, sync_app
     from gitward.tenancy import client_for, service_account_for
 
@@ -329,15 +359,44 @@ def sync(
                         charts=tuple(f"{c.name}@{c.version}" for c in rendered.charts),
                         options=options,
                         as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
+                        on_wait_progress=output.WaitReporter(spec.name) if wait else None,
                     )
                 view = sync_view(result)
                 views.append(view)
                 if fmt == "table":
                     _print_sync(result, time.monotonic() - started)
+            if prune_apps and app is None and not dry_run:
+                for done in await retire_removed(
+                    kube, source=source_of(repo), keys={a.id.key for a in apps}
+                ):
+                    retired.append(done)
+                    if fmt == "table":
+                        _print_retired(done)
 
+    retired: list[Any] = []
+    if prune_apps and app is not None:
+        raise ConfigError("--prune-apps: only when syncing every app (no APP argument)")
     run(go())
+    if any(not r.ok for r in retired):
+        raise ApplyFailed(f"{retired[0].app}: removing the app failed; see above")
     if fmt != "table":
         output.emit(views if app is None else views[0], fmt)
+
+
+def _print_retired(done: Any) -> None:
+    for ref in done.pruned:
+        click.echo(f"  {output.colour('pruned')} {ref}")
+    for ref, why in done.kept:
+        click.echo(f"  kept {ref}: {why}")
+    for ref, why in done.failed:
+        click.echo(f"  {output.colour('failed')} {ref}: {why}")
+    if done.orphaned:
+        click.echo(
+            f"{done.app}: removed from gitward.yaml; prune was off, so its "
+            f"{len(done.orphaned)} object(s) stay in the cluster, no longer managed"
+        )
+    else:
+        click.echo(f"{done.app}: removed from gitward.yaml; {len(done.pruned)} object(s) pruned")
 
 
 def _print_sync(result: Any, elapsed: float) -> None:

@@ -115,3 +115,33 @@ class progress:
         if self._task is not None:
             self._stop.set()
             self._task.join()
+
+
+class WaitReporter:
+    """``--wait`` progress: which objects are not Healthy yet, and why.
+
+    At most one line a second on a terminal, one every 10 s otherwise (a CI
+    log). Written to stderr, so ``-o json`` output stays parseable.
+    """
+
+    def __init__(self, app: str) -> None:
+        import time
+
+        self.app = app
+        self.every = 1.0 if sys.stderr.isatty() else 10.0
+        self._clock = time.monotonic
+        self._last = self._clock()
+
+    def __call__(self, waiting: Sequence[tuple[Any, Any]]) -> None:
+        now = self._clock()
+        if now - self._last < self.every:
+            return
+        self._last = now
+        shown = ", ".join(
+            f"{ref} ({h.status.value}{': ' + h.message if h.message else ''})"
+            for ref, h in waiting[:5]
+        )
+        more = f" and {len(waiting) - 5} more" if len(waiting) > 5 else ""
+        prefix = "\r\033[K" if sys.stderr.isatty() else ""
+        sys.stderr.write(f"{prefix}{self.app}: waiting for {shown}{more}\n")
+        sys.stderr.flush()

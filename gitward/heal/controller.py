@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from gitward.config.apps import AppSpec, RepoConfig
-from gitward.config.loader import load_repo_config
+from gitward.config.loader import FILENAME, load_repo_config
 from gitward.config.tenancy import Tenancy
 from gitward.errors import GitwardError, RecordCorrupt
 from gitward.heal import backoff, events
@@ -45,6 +45,7 @@ from gitward.plan.model import Action, Plan
 from gitward.plan.planner import with_live_ignored
 from gitward.record import inventory as inventories
 from gitward.render import RenderCache, render_app
+from gitward.retire import retire_removed
 from gitward.source import GitSource
 from gitward.source.revisions import Revision
 from gitward.source.workspace import source_of
@@ -232,6 +233,8 @@ class Controller:
             self.git_error = str(e)
             return
         first = self.revision is None
+        if changed is None or FILENAME in changed:
+            await self._retire_removed(config)
         self.config, self.revision = config, rev
         for spec in config.apps:
             state = self.apps.get(spec.name)
@@ -248,6 +251,29 @@ class Controller:
                 await self.reconcile_app(spec, checkout.path, rev)
             else:
                 self.apps[spec.name].revision = rev.sha
+
+    async def _retire_removed(self, config: RepoConfig) -> None:
+        """Apps gone from gitward.yaml: stop tracking them, then prune what they owned
+        (or orphan it, if they did not prune) and delete their records."""
+        names = {spec.name for spec in config.apps}
+        # First let go of their objects: a prune must not look like drift to heal.
+        for ref in [r for r, t in self._tracked.items() if t.app not in names]:
+            task = self._tracked.pop(ref).heal_task
+            if task is not None:
+                task.cancel()
+        for name in [n for n in self.apps if n not in names]:
+            del self.apps[name]
+        keys = {spec.id.key for spec in config.apps}
+        for done in await retire_removed(self.kube, source=self.source_id, keys=keys):
+            _event(
+                "retired",
+                logging.INFO if done.ok else logging.WARNING,
+                app=done.app,
+                pruned=str(len(done.pruned)),
+                orphaned=str(len(done.orphaned)),
+                kept=str(len(done.kept)),
+                failed="; ".join(f"{ref}: {why}" for ref, why in done.failed),
+            )
 
     def _schedule_full(self) -> None:
         interval = self.options.full_reconcile_interval

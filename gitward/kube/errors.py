@@ -108,6 +108,60 @@ _BY_STATUS: dict[int, type[KubeError]] = {
 }
 
 
+def _invalid_message(message: str, details: dict[str, Any]) -> str:
+    """A 422 as ``field: problem; field: problem``, without the Go values the server
+    prints into its message (``map[string]string{...}``), which help nobody."""
+    causes = [c for c in details.get("causes") or [] if isinstance(c, dict)]
+    if not causes:
+        return message
+    parts = []
+    for cause in causes:
+        text = _without_go_value(str(cause.get("message", "")))
+        field = str(cause.get("field", ""))
+        parts.append(f"{field}: {text}" if field and not text.startswith(field) else text)
+    return "; ".join(dict.fromkeys(parts))
+
+
+_INVALID_VALUE = "Invalid value: "
+_GO_VALUE = re.compile(r"(?:map\[|\[\]|&?\w+(?:\.\w+)*\{)")
+
+
+def _without_go_value(text: str) -> str:
+    """``Invalid value: map[string]string{"a":"b"}: selector does not match`` ->
+    ``invalid value: selector does not match``; short plain values are kept."""
+    if not text.startswith(_INVALID_VALUE):
+        return text
+    rest = text[len(_INVALID_VALUE) :]
+    if not _GO_VALUE.match(rest):
+        return text
+    end = _end_of_value(rest)
+    if end is None:
+        return text
+    tail = rest[end:].lstrip(": ").strip()
+    return f"invalid value: {tail}" if tail else "invalid value"
+
+
+def _end_of_value(text: str) -> int | None:
+    """Index just past the first balanced ``{...}``/``[...]`` group, quotes respected."""
+    depth, quoted, escaped, opened = 0, False, False, False
+    for i, ch in enumerate(text):
+        if quoted:
+            escaped = ch == "\\" and not escaped
+            if ch == '"' and not escaped:
+                quoted = False
+            continue
+        if ch == '"':
+            quoted = True
+        elif ch in "{[":
+            depth += 1
+            opened = True
+        elif ch in "}]":
+            depth -= 1
+            if opened and depth == 0 and (i + 1 == len(text) or text[i + 1] == ":"):
+                return i + 1
+    return None
+
+
 def from_status(code: int, subject: str, payload: dict[str, Any] | None) -> KubeError:
     """Build the error for an HTTP ``code``; ``payload`` is the API's ``Status`` if any."""
     payload = payload or {}
@@ -116,6 +170,8 @@ def from_status(code: int, subject: str, payload: dict[str, Any] | None) -> Kube
     details = payload.get("details") or {}
     if code == Forbidden.status:
         return _forbidden(subject, message, reason, details)
+    if code == Invalid.status:
+        message = _invalid_message(message, details)
     cls = _BY_STATUS.get(code)
     if cls is None:
         cls = Unavailable if code >= 500 or code == 429 else KubeError

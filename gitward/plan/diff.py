@@ -9,10 +9,23 @@ import yaml
 from gitward.objects import Body
 
 
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (scripts, config files in a ConfigMap) as block text, so a
+    diff shows the lines that changed rather than one long quoted string."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
 def to_yaml(body: Body | None) -> str:
     if body is None:
         return ""
-    return yaml.safe_dump(body, sort_keys=True, default_flow_style=False, width=1000)
+    return yaml.dump(body, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=1000)
 
 
 def unified(live: Body | None, desired: Body | None, *, label: str, context: int = 3) -> str:

@@ -36,6 +36,29 @@ class InventoryEntry:
     fields: str = ""
     values: str = ""
 
+    @classmethod
+    def of(
+        cls,
+        ref: ObjectRef,
+        api_version: str,
+        *,
+        uid: str = "",
+        desired: str = "",
+        fields: str = "",
+        values: str = "",
+    ) -> InventoryEntry:
+        return cls(
+            group=ref.group,
+            kind=ref.kind,
+            namespace=ref.namespace,
+            name=ref.name,
+            version=api_version.rsplit("/", maxsplit=1)[-1],
+            uid=uid,
+            desired=desired,
+            fields=fields,
+            values=values,
+        )
+
     @property
     def ref(self) -> ObjectRef:
         return ObjectRef(group=self.group, kind=self.kind, namespace=self.namespace, name=self.name)
@@ -51,6 +74,9 @@ class Inventory:
     entries: tuple[InventoryEntry, ...]
     revision: str = ""
     source: str = ""  # empty in records written before apps named their source
+    # The app's ``prune`` when it last synced: an app removed from gitward.yaml
+    # has no spec left to say whether its objects go with it.
+    prune: bool = True
 
     def by_ref(self) -> dict[ObjectRef, InventoryEntry]:
         return {e.ref: e for e in self.entries}
@@ -60,6 +86,7 @@ class Inventory:
             "app": self.app,
             "source": self.source,
             "revision": self.revision,
+            "prune": self.prune,
             "entries": [asdict(e) for e in sorted(self.entries, key=lambda e: e.ref)],
         }
 
@@ -69,6 +96,7 @@ class Inventory:
             app=str(doc["app"]),
             revision=str(doc.get("revision", "")),
             source=str(doc.get("source", "")),
+            prune=bool(doc.get("prune", True)),
             entries=tuple(InventoryEntry(**e) for e in doc.get("entries", [])),
         )
 

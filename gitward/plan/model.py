@@ -68,7 +68,9 @@ class Plan:
     app: str
     objects: tuple[PlannedObject, ...]
     errors: tuple[ObjectError, ...] = ()
-    installed: bool = False  # the app has an inventory: hooks are upgrades
+    # The app is installed: hooks are upgrades. The plan says so when the app's
+    # objects exist; a sync decides it by its history (gitward.sync).
+    installed: bool = False
     field_manager: str = SHARED_FIELD_MANAGER  # the app's own (see gitward.config.identity)
     rebuilt: int = 0  # objects found by their tracking annotation when the inventory was lost
 

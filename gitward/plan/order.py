@@ -1,10 +1,12 @@
 """One sort key decides the order of a sync: (phase, stage, wave, kind, namespace, name).
 
-* phase: Helm ``pre-*`` hooks, then the objects, then ``post-*`` hooks.
+* phase: hooks that run before the objects (Helm ``pre-*``, Argo ``PreSync``),
+  then the objects and Argo ``Sync`` hooks, then the hooks after them.
 * stage: CustomResourceDefinitions, then Namespaces, then everything else, so a
   custom resource never races its definition and no object races its namespace.
-* wave: ``gitward.io/sync-wave`` (an integer, default 0); for hooks
-  ``helm.sh/hook-weight`` when no wave is set.
+* wave: ``gitward.io/sync-wave`` or ``argocd.argoproj.io/sync-wave`` (an
+  integer, default 0); for Helm hooks ``helm.sh/hook-weight`` (see
+  :mod:`gitward.plan.annotations`).
 * kind: the order Helm installs kinds in (config before the workloads using it).
 
 Pruning walks the same key backwards.
@@ -12,20 +14,10 @@ Pruning walks the same key backwards.
 
 from __future__ import annotations
 
-from enum import IntEnum
+from gitward.objects import Manifest, ObjectRef
+from gitward.plan.annotations import Directives, InvalidAnnotation, Phase, read
 
-from gitward.objects import Manifest
-
-WAVE_ANNOTATION = "gitward.io/sync-wave"
-HOOK_ANNOTATION = "helm.sh/hook"
-HOOK_WEIGHT_ANNOTATION = "helm.sh/hook-weight"
-HOOK_DELETE_POLICY_ANNOTATION = "helm.sh/hook-delete-policy"
-
-
-class Phase(IntEnum):
-    PRE_SYNC = 0
-    SYNC = 1
-    POST_SYNC = 2
+SortKey = tuple[int, int, int, int, str, str, str]
 
 
 _KIND_ORDER = [
@@ -71,22 +63,8 @@ _KIND_ORDER = [
 _KIND_RANK = {k: i for i, k in enumerate(_KIND_ORDER)}
 
 
-class InvalidAnnotation(ValueError):
-    pass
-
-
-def hook_events(m: Manifest) -> frozenset[str]:
-    raw = m.annotations.get(HOOK_ANNOTATION, "")
-    return frozenset(h.strip() for h in raw.split(",") if h.strip())
-
-
 def phase_of(m: Manifest) -> Phase:
-    events = hook_events(m)
-    if not events:
-        return Phase.SYNC
-    if events & {"pre-install", "pre-upgrade"}:
-        return Phase.PRE_SYNC
-    return Phase.POST_SYNC
+    return read(m).phase
 
 
 def stage_of(kind: str) -> int:
@@ -98,28 +76,34 @@ def stage_of(kind: str) -> int:
 
 
 def wave_of(m: Manifest) -> int:
-    ann = m.annotations
-    raw = ann.get(WAVE_ANNOTATION)
-    if raw is None and hook_events(m):
-        raw = ann.get(HOOK_WEIGHT_ANNOTATION)
-    if raw is None:
-        return 0
-    try:
-        return int(str(raw).strip())
-    except ValueError as e:
-        raise InvalidAnnotation(
-            f"{m.ref} ({m.source}): {WAVE_ANNOTATION} {raw!r} is not an integer"
-        ) from e
+    return read(m).wave
 
 
-def sort_key(m: Manifest) -> tuple[int, int, int, int, str, str, str]:
-    ref = m.ref
+def key_of(ref: ObjectRef, directives: Directives) -> SortKey:
+    """The sort key of an object whose directives are already read."""
     return (
-        phase_of(m),
+        directives.phase,
         stage_of(ref.kind),
-        wave_of(m),
+        directives.wave,
         _KIND_RANK.get(ref.kind, len(_KIND_ORDER)),
         ref.kind,
         ref.namespace,
         ref.name,
     )
+
+
+def sort_key(m: Manifest) -> SortKey:
+    """Raises :class:`InvalidAnnotation` when ``m``'s annotations cannot be honoured."""
+    return key_of(m.ref, read(m))
+
+
+__all__ = [
+    "InvalidAnnotation",
+    "Phase",
+    "SortKey",
+    "key_of",
+    "phase_of",
+    "sort_key",
+    "stage_of",
+    "wave_of",
+]

@@ -34,6 +34,17 @@ from gitward.config.tenancy import Policy
 from gitward.kube import Conflict, Forbidden, Invalid, Kube, KubeError, Resource
 from gitward.objects import Body, Manifest, ObjectRef, group_of
 from gitward.plan import normalize, pointers
+from gitward.plan.annotations import (
+    ARGO_HOOK,
+    ARGO_SYNC_OPTIONS,
+    GITWARD_PRUNE,
+    GITWARD_RECREATE,
+    Directives,
+    InvalidAnnotation,
+    pruned_how,
+    read,
+)
+from gitward.plan.apis import unserved_advice
 from gitward.plan.diff import unified
 from gitward.plan.fieldsets import taken_back
 from gitward.plan.inventory import (
@@ -45,11 +56,9 @@ from gitward.plan.inventory import (
     values_hash,
 )
 from gitward.plan.model import Action, ObjectError, Plan, PlannedObject
-from gitward.plan.order import InvalidAnnotation, hook_events, sort_key
+from gitward.plan.order import SortKey, key_of, sort_key
 from gitward.plan.policy import refusals
 
-PRUNE_ANNOTATION = "gitward.io/prune"
-RECREATE_ANNOTATION = "gitward.io/recreate"
 # Objects in a namespace that does not exist yet are validated here instead.
 _STAND_IN_NAMESPACE = "default"
 
@@ -59,11 +68,13 @@ class _Prepared:
     manifest: Manifest
     body: Body
     resource: Resource | None  # None: its CRD is part of this same sync
-    key: tuple[int, int, int, int, str, str, str]
+    directives: Directives
+    ref: ObjectRef  # a hook with generateName is named by it, trailing dash and all
+    key: SortKey
 
     @property
-    def ref(self) -> ObjectRef:
-        return ObjectRef.of(self.body)
+    def is_hook(self) -> bool:
+        return self.directives.hook is not None
 
 
 async def build_plan(
@@ -101,45 +112,43 @@ async def build_plan(
         if (n.get("status") or {}).get("phase") == "Terminating"
     }
 
+    skipped: list[PlannedObject] = []
     for m in manifests:
         p = await _prepare(kube, app, m, crd_kinds, errors)
         if p is None:
             continue
-        if p.ref in seen and not hook_events(m):
+        if p.ref in seen and not p.is_hook:
             errors.append(ObjectError(p.ref, m.source, f"rendered twice (also in {seen[p.ref]})"))
             continue
         seen[p.ref] = m.source
+        if p.directives.skip:
+            # In git, so never pruned, but never applied either.
+            skipped.append(
+                PlannedObject(
+                    ref=p.ref,
+                    api_version=m.api_version,
+                    action=Action.SKIP,
+                    source=m.source,
+                    sort_key=p.key,
+                    reason=f"{ARGO_HOOK}: Skip",
+                )
+            )
+            continue
         prepared.append(p)
 
     declared_ns = {p.ref.name for p in prepared if p.ref.kind == "Namespace" and not p.ref.group}
-    extra: list[PlannedObject] = []
-    if app.namespace and app.namespace not in namespaces and app.namespace not in declared_ns:
-        if app.create_namespace:
-            body: Body = {
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {"name": app.namespace},
-            }
-            m = Manifest(body=body, source="(createNamespace)")
-            extra.append(
-                PlannedObject(
-                    ref=m.ref,
-                    api_version="v1",
-                    action=Action.CREATE,
-                    source=m.source,
-                    sort_key=sort_key(m),
-                    desired=body,
-                    diff=unified(None, body, label=str(m.ref)),
-                )
+    wanted_ns = _namespaces_to_create(app, prepared)
+    extra: list[PlannedObject] = [
+        _create_namespace(name) for name in sorted(wanted_ns - namespaces - declared_ns)
+    ]
+    if app.namespace and app.namespace not in namespaces | declared_ns | wanted_ns:
+        errors.append(
+            ObjectError(
+                None,
+                f"app {app.name}",
+                f"namespace {app.namespace} does not exist; set createNamespace: true",
             )
-        else:
-            errors.append(
-                ObjectError(
-                    None,
-                    f"app {app.name}",
-                    f"namespace {app.namespace} does not exist; set createNamespace: true",
-                )
-            )
+        )
     blocked: set[ObjectRef] = set()  # refused already: neither read nor dry-run
     if policy is not None:
         refused = refusals(
@@ -152,14 +161,14 @@ async def build_plan(
         )
         errors.extend(refused)
         blocked.update(e.ref for e in refused if e.ref is not None)
-    will_exist = namespaces | declared_ns | ({app.namespace} if app.create_namespace else set())
+    will_exist = namespaces | declared_ns | wanted_ns
     errors.extend(_namespace_errors(app, prepared, will_exist, terminating))
 
     ident = app.id
     unreadable: list[ObjectError] = []
     live, found = await _fetch_live(
         kube,
-        [p for p in prepared if not hook_events(p.manifest) and p.ref not in blocked],
+        [p for p in prepared if not p.is_hook and p.ref not in blocked],
         unreadable,
         # Without an inventory, the LISTs also find what this app owns.
         owner=ident.tracking_id if inventory is None else None,
@@ -182,7 +191,9 @@ async def build_plan(
                     by_ref[p.ref].fields,
                     by_ref[p.ref].values,
                 )
-                if p.ref in by_ref
+                # A replaced object's fields are held by an update, not an apply,
+                # so its field set proves nothing: it is always dry-run.
+                if p.ref in by_ref and not p.directives.options.replace
                 else None,
                 namespaces=namespaces,
                 force=force_conflicts,
@@ -191,20 +202,26 @@ async def build_plan(
             )
 
     results = await asyncio.gather(*(plan_one(p) for p in prepared if p.ref not in blocked))
-    planned: list[PlannedObject] = list(extra)
+    planned: list[PlannedObject] = [*extra, *skipped]
     for r in results:
         if isinstance(r, ObjectError):
             errors.append(r)
         else:
             planned.append(r)
 
-    desired_refs = {p.ref for p in prepared if not hook_events(p.manifest)}
+    desired_refs = {p.ref for p in prepared if not p.is_hook} | {o.ref for o in skipped}
     rebuilt = None
     if inventory is None and found:
         rebuilt = Inventory(
             app=ident.key,
             source=ident.source,
-            entries=tuple(_entry_of(b) for b in found if ObjectRef.of(b) not in desired_refs),
+            entries=tuple(
+                InventoryEntry.of(
+                    ObjectRef.of(b), str(b["apiVersion"]), uid=str(b["metadata"].get("uid", ""))
+                )
+                for b in found
+                if ObjectRef.of(b) not in desired_refs
+            ),
         )
     planned.extend(
         await _plan_prune(kube, app, inventory or rebuilt, desired_refs, errors, adopt=adopt)
@@ -217,6 +234,33 @@ async def build_plan(
         installed=inventory is not None or bool(found),
         field_manager=ident.field_manager,
         rebuilt=len(found) if inventory is None else 0,
+    )
+
+
+def _namespaces_to_create(app: AppSpec, prepared: list[_Prepared]) -> set[str]:
+    """The app's namespace with ``createNamespace``, and the namespace of every
+    object whose ``argocd.argoproj.io/sync-options`` say ``CreateNamespace=true``."""
+    wanted = {app.namespace} if app.namespace and app.create_namespace else set()
+    wanted |= {
+        p.ref.namespace
+        for p in prepared
+        if p.directives.options.create_namespace and p.ref.namespace
+    }
+    return wanted
+
+
+def _create_namespace(name: str) -> PlannedObject:
+    """A namespace gitward creates because it is missing; never in the inventory."""
+    body: Body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    m = Manifest(body=body, source="(createNamespace)")
+    return PlannedObject(
+        ref=m.ref,
+        api_version="v1",
+        action=Action.CREATE,
+        source=m.source,
+        sort_key=sort_key(m),
+        desired=body,
+        diff=unified(None, body, label=str(m.ref)),
     )
 
 
@@ -266,18 +310,6 @@ def _namespace_errors(
     return errors
 
 
-def _entry_of(body: Body) -> InventoryEntry:
-    ref = ObjectRef.of(body)
-    return InventoryEntry(
-        group=ref.group,
-        kind=ref.kind,
-        namespace=ref.namespace,
-        name=ref.name,
-        version=str(body.get("apiVersion", "")).rsplit("/", maxsplit=1)[-1],
-        uid=str(body["metadata"].get("uid", "")),
-    )
-
-
 def _crd_kinds(manifests: list[Manifest]) -> dict[tuple[str, str], bool]:
     """(group, kind) -> namespaced, for every CRD among the manifests."""
     out: dict[tuple[str, str], bool] = {}
@@ -299,13 +331,26 @@ async def _prepare(
 ) -> _Prepared | None:
     body = copy.deepcopy(m.body)
     ref = ObjectRef.of(body)
-    if not ref.name:
+    generate_name = str((body.get("metadata") or {}).get("generateName") or "")
+    if not ref.name and not generate_name:
         errors.append(ObjectError(None, m.source, f"{ref.kind} has no metadata.name"))
         return None
+    if not ref.name:
+        ref = replace(ref, name=generate_name)
     try:
-        key = sort_key(m)
+        directives = read(m)
     except InvalidAnnotation as e:
-        errors.append(ObjectError(ref, m.source, str(e).split(": ", 1)[-1]))
+        errors.append(ObjectError(ref, m.source, e.detail))
+        return None
+    if not (body.get("metadata") or {}).get("name") and directives.hook is None:
+        errors.append(
+            ObjectError(
+                ref,
+                m.source,
+                "metadata.generateName works only on hooks (a new object each run); "
+                "give it a metadata.name",
+            )
+        )
         return None
     resource = await kube.resource_for(m.api_version, ref.kind)
     if resource is None:
@@ -315,7 +360,7 @@ async def _prepare(
                 ObjectError(
                     ref,
                     m.source,
-                    f"the server has no kind {ref.kind} in {m.api_version}; is its CRD installed?",
+                    unserved_advice(m.api_version, ref.kind),
                 )
             )
             return None
@@ -337,11 +382,19 @@ async def _prepare(
             meta["namespace"] = app.namespace
     else:
         meta.pop("namespace", None)
-    if not hook_events(m):
+    if directives.hook is None:
         meta.setdefault("annotations", {})[TRACKING_ANNOTATION] = app.id.tracking_id
     if ref.kind == "Secret" and not ref.group:
         _string_data_as_data(body)
-    return _Prepared(manifest=m, body=body, resource=resource, key=key)
+    ref = replace(ref, namespace=str(meta.get("namespace") or ""))
+    return _Prepared(
+        manifest=m,
+        body=body,
+        resource=resource,
+        directives=directives,
+        ref=ref,
+        key=key_of(ref, directives),
+    )
 
 
 def _string_data_as_data(secret: Body) -> None:
@@ -372,13 +425,23 @@ async def _fetch_live(
         if p.resource is not None:
             groups[(p.resource, p.ref.namespace)].add(p.ref.name)
 
-    async def one(res: Resource, ns: str, names: set[str]) -> list[Body] | Forbidden:
+    async def get(res: Resource, ns: str, name: str) -> list[Body] | Forbidden:
         try:
-            if len(names) == 1 and owner is None:
-                got = await kube.get(res, name=next(iter(names)), namespace=ns)
-                return [got] if got else []
+            got = await kube.get(res, name=name, namespace=ns)
+        except Forbidden as e:
+            return e
+        return [got] if got else []
+
+    async def one(res: Resource, ns: str, names: set[str]) -> list[Body] | Forbidden:
+        if len(names) == 1 and owner is None:
+            return await get(res, ns, next(iter(names)))
+        try:
             items, _ = await kube.list(res, namespace=ns)
         except Forbidden as e:
+            if len(names) == 1:
+                # An account that may read its object but not list its kind can
+                # still be planned; only the rebuild from annotations is lost.
+                return await get(res, ns, next(iter(names)))
             return e
         return [
             i
@@ -454,7 +517,7 @@ async def _plan_object(
         desired_hash=desired_hash(p.body, ignore),
         ignore=ignore,
     )
-    if hook_events(m):
+    if p.is_hook:
         return replace(base, action=Action.HOOK, desired=p.body)
     desired = with_live_ignored(p.body, live, ignore)
     base = replace(base, desired=desired, live=live)
@@ -506,15 +569,15 @@ async def _plan_object(
         )
     except Invalid as e:
         message = _detail(e)
-        if "immutable" in message and live is not None:
-            if m.annotations.get(RECREATE_ANNOTATION) == "true":
+        if immutable_refusal(message) and live is not None:
+            if p.directives.options.recreate:
                 return replace(
                     base,
                     action=Action.RECREATE,
                     diff=_diff(live, desired, ignore, ref) if diffs else "",
                     reason="immutable field changed",
                 )
-            message += f"; annotate it {RECREATE_ANNOTATION}: 'true' to delete and recreate it"
+            message += f"; annotate it {GITWARD_RECREATE}: 'true' to delete and recreate it"
         return ObjectError(ref, m.source, message)
     except KubeError as e:
         return ObjectError(ref, m.source, _detail(e))
@@ -576,6 +639,14 @@ def _ownership_error(ident: AppId, live: Body, *, adopt: bool) -> str | None:
     return None
 
 
+def immutable_refusal(message: str) -> bool:
+    """The server refused a change to a field that cannot change in place."""
+    return "immutable" in message or (
+        # A StatefulSet says so in its own words.
+        "updates to statefulset spec for fields other than" in message
+    )
+
+
 def _detail(e: KubeError) -> str:
     """The server's message without our subject prefix."""
     return str(e).split(": ", 1)[-1]
@@ -623,7 +694,7 @@ async def _plan_prune(
             api_version=entry.api_version,
             action=Action.PRUNE,
             source=m.source,
-            sort_key=sort_key(m),
+            sort_key=_lenient_key(m),
             live=live,
         )
         not_ours = _not_ours(ident, entry, live, adopt=adopt)
@@ -631,8 +702,8 @@ async def _plan_prune(
             out.append(replace(base, action=Action.SKIP, reason=not_ours))
         elif not app.prune:
             out.append(replace(base, action=Action.SKIP, reason="app does not prune"))
-        elif m.annotations.get(PRUNE_ANNOTATION) == "false":
-            out.append(replace(base, action=Action.SKIP, reason=f"{PRUNE_ANNOTATION}: 'false'"))
+        elif not pruned_how(m.annotations)[0]:
+            out.append(replace(base, action=Action.SKIP, reason=_kept_by(m.annotations)))
         else:
             out.append(replace(base, diff=_diff(live, None, (), entry.ref)))
     return out
@@ -653,3 +724,18 @@ def _not_ours(ident: AppId, entry: InventoryEntry, live: Body, *, adopt: bool) -
     ):
         return ""
     return f"not pruned: it carries no {TRACKING_ANNOTATION} naming {ident.describe()}"
+
+
+def _lenient_key(m: Manifest) -> SortKey:
+    """The sort key of a live object leaving git; annotations it carries that
+    a plan would refuse must not keep it from being pruned."""
+    try:
+        return sort_key(m)
+    except InvalidAnnotation:
+        return key_of(m.ref, Directives())
+
+
+def _kept_by(annotations: dict[str, str]) -> str:
+    if annotations.get(GITWARD_PRUNE) == "false":
+        return f"{GITWARD_PRUNE}: 'false'"
+    return f"{ARGO_SYNC_OPTIONS}: Prune=false"

@@ -1,8 +1,13 @@
-"""Sync history, kept in the cluster: the last N syncs of each app.
+"""Sync history, kept in the cluster: the last N syncs of each app, and the
+last successful one when it is older than those.
 
 A sync that changed nothing at a revision already recorded leaves the history
 as it is: the newest record already says that revision is deployed, and a
 no-op sync must make no write request.
+
+Whether an app ever synced successfully decides whether its hooks are
+install or upgrade hooks, so a run of failures never pushes the last success
+out of the history.
 """
 
 from __future__ import annotations
@@ -118,6 +123,16 @@ async def load(kube: Kube, app: str) -> list[SyncRecord]:
     return [SyncRecord.from_doc(r) for r in (doc or {}).get("records", [])]
 
 
+def kept(records: list[SyncRecord], *, limit: int) -> list[SyncRecord]:
+    """The newest ``limit`` of ``records`` (newest first), and the newest
+    successful one after them when none of those succeeded."""
+    out = records[: max(limit, 1)]
+    succeeded = next((r for r in records if r.result == "succeeded"), None)
+    if succeeded is not None and all(r is not succeeded for r in out):
+        out.append(succeeded)
+    return out
+
+
 async def append(
     kube: Kube,
     record: SyncRecord,
@@ -128,7 +143,7 @@ async def append(
     """Add ``record`` as the newest; ``previous`` spares a read when the caller has it."""
     if previous is None:
         previous = await load(kube, record.app)
-    records = [record, *previous][: max(limit, 1)]
+    records = kept([record, *previous], limit=limit)
     await store.write(
         kube,
         configmap_name(record.app),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gitward.errors import RecordCorrupt
 from gitward.kube import Kube
 from gitward.plan.inventory import Inventory
 from gitward.record import store
@@ -18,6 +19,7 @@ SCHEMA: dict[str, Any] = {
         "app": {"type": "string", "minLength": 1},
         "revision": _TEXT,
         "source": _TEXT,
+        "prune": {"type": "boolean"},
         "entries": {
             "type": "array",
             "items": {
@@ -72,3 +74,20 @@ async def save(kube: Kube, inventory: Inventory) -> None:
         inventory.to_doc(),
         labels={"gitward.io/app": inventory.app, "gitward.io/record": "inventory"},
     )
+
+
+async def load_all(kube: Kube) -> list[Inventory]:
+    """Every inventory in the records namespace (one LIST); corrupt ones are left out:
+    with no readable app or source, no caller could act on them."""
+    cm = await kube.resource_for("v1", "ConfigMap")
+    assert cm is not None
+    items, _ = await kube.list(
+        cm, namespace=store.record_namespace(), label_selector="gitward.io/record=inventory"
+    )
+    out = []
+    for body in items:
+        try:
+            out.append(Inventory.from_doc(store.decode_record(body, kind=KIND)))
+        except RecordCorrupt:
+            continue
+    return out

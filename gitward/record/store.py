@@ -119,7 +119,29 @@ async def read(kube: Kube, name: str, *, kind: RecordKind) -> Any | None:
     if body is None:
         return None
     body.setdefault("metadata", {}).update(namespace=namespace, name=name)
-    return decode_record(body, kind=kind)
+    doc = decode_record(body, kind=kind)
+    others = other_writers(body)
+    if others:
+        # Checked on read, so a sync stops before its first write rather than
+        # after applying, when it would fail to record what it did.
+        raise RecordConflict(
+            f"ConfigMap/{namespace}/{name}: {', '.join(others)} also wrote this gitward "
+            f"{kind.what} record; gitward will not overwrite another writer's record. "
+            + kind.remedy.format(namespace=namespace, name=name)
+        )
+    return doc
+
+
+def other_writers(body: Body) -> list[str]:
+    """Field managers other than gitward's that hold the record's data."""
+    return sorted(
+        {
+            str(e.get("manager", ""))
+            for e in (body.get("metadata") or {}).get("managedFields") or []
+            if e.get("manager") != SHARED_FIELD_MANAGER
+            and "f:binaryData" in (e.get("fieldsV1") or {})
+        }
+    )
 
 
 async def write(kube: Kube, name: str, doc: Any, *, labels: dict[str, str]) -> None:

@@ -96,7 +96,10 @@ def _objects(data: Any, *, where: str) -> list[Body]:
 def _missing_fields(body: Body) -> list[str]:
     missing = [f for f in ("apiVersion", "kind") if not _nonempty_str(body.get(f))]
     meta = body.get("metadata")
-    if not isinstance(meta, dict) or not _nonempty_str(meta.get("name")):
+    # generateName names a hook's runs; the plan refuses it on anything else.
+    if not isinstance(meta, dict) or not (
+        _nonempty_str(meta.get("name")) or _nonempty_str(meta.get("generateName"))
+    ):
         missing.append("metadata.name")
     return missing
 

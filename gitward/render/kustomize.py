@@ -6,9 +6,9 @@ kustomization may reach outside its own directory (``../base``), which is
 why kustomize renders are not cached: the app directory alone does not
 determine the result.
 
-Every object's ``source`` is the kustomization directory itself (``.``,
-relative to the app): kustomize does not say which file an object came from
-unless the user asks for origin annotations.
+Every object's ``source`` is the app's kustomization file (``kustomization.yaml``):
+kustomize does not say which file an object came from unless the user asks
+for origin annotations.
 
 kustomize is given only the checkout to read. It runs with
 ``--load-restrictor LoadRestrictionsRootOnly`` (a file must be inside its
@@ -38,7 +38,6 @@ from gitward.tools import cache_root, find_tool
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 DEFAULT_TIMEOUT = 120.0
-SOURCE = "."
 
 # kubectl >= 1.31 logs failures through klog: E1123 ... run.go:72] "command failed" err="..."
 _KLOG_ERR = re.compile(r'"command failed" err="(?P<msg>(?:[^"\\]|\\.)*)"')
@@ -65,10 +64,11 @@ def render_kustomize(
         message = _kubectl_message(run.err or run.out)
         message = message.replace(f"{root.resolve()}/", "").replace(f"{root}/", "")
         raise RenderError(f"{label}: kustomize failed: {message}")
+    kfile = next((n for n in KUSTOMIZATION_FILES if (app_dir / n).is_file()), "kustomization")
     manifests = manifests_from(
         iter_documents(run.out, subject=f"{label} (kustomize output)"),
         subject=f"{label} (kustomize output)",
-        source=SOURCE,
+        source=kfile,
     )
     return manifests, inputs
 

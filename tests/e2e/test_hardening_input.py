@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import Cluster
@@ -315,3 +317,54 @@ def test_a_token_is_not_sent_to_a_cleartext_remote_repository(world: World) -> N
         "or ssh://, or allow it with --insecure-skip-tls (GITWARD_ALLOW_INSECURE=1)"
     )
     assert world.state() == before
+
+
+APP_LEVEL = sorted(c for c in BAD_INPUT if "gitward_yaml" not in c)
+
+
+def test_the_controller_stays_up_and_reports_each_bad_input_for_its_app_alone(
+    cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
+) -> None:
+    """Every app-level bad input at once, each in an app of its own, beside a good app."""
+    from tests.e2e.test_controller import eventually, start_controller
+
+    repo = ConfigRepo(tmp_path / "config")
+    names = {case: f"{app_name}-{i}" for i, case in enumerate(APP_LEVEL)}
+    good = f"{app_name}-good"
+    repo.write(
+        "gitward.yaml",
+        {
+            "apps": [
+                {"name": name, "path": f"apps/{name}", "namespace": namespace, "autoSync": True}
+                for name in [*names.values(), good]
+            ]
+        },
+    )
+    repo.write(f"apps/{good}/cm.yaml", configmap("good", "1"))
+    expected: dict[str, str] = {}
+    for case, name in names.items():
+        # Each case writes under app/ of a world of its own; move it to the app's path.
+        world = World(cluster, tmp_path / case, namespace, name)
+        message = BAD_INPUT[case](world)
+        for file in (world.repo.path / "app").iterdir():
+            repo.write(f"apps/{name}/{file.name}", file.read_text())
+        expected[name] = message.replace("app/", f"apps/{name}/", 1)
+    repo.commit("one bad input per app")
+    running = start_controller(repo, tmp_path, poll=1.0)
+    try:
+        eventually(lambda: running.app(good)["sync"] == "Synced", timeout=60, what="good app")
+
+        def message_of(name: str) -> str:
+            return str(running.app(name)["message"])
+
+        for name, message in expected.items():
+            shown = eventually(partial(message_of, name), what=f"{name} error")
+            assert message in shown, (name, shown)
+            assert running.app(name)["sync"] != "Synced"
+        assert running.proc.poll() is None
+        assert httpx.get(running.url + "/healthz", timeout=5).status_code == 200
+        assert cluster.get("v1", "ConfigMap", "good", namespace) is not None
+        assert cluster.get("v1", "ConfigMap", "keep", namespace) is None, "a bad app applied"
+    finally:
+        running.stop()
+        cluster.forget_apps(good, *names.values())

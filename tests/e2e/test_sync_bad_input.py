@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -155,3 +156,32 @@ def test_a_revision_that_does_not_exist_fails_in_one_line_and_changes_nothing(
     assert len(lines) == 1
     assert "revision 'no-such-branch' not found" in lines[0]
     assert snapshot(cluster, namespace, app_name) == before
+
+
+def test_every_error_is_listed_under_verbose_and_in_json_and_summed_up_otherwise(
+    synced: ConfigRepo, app_name: str
+) -> None:
+    for kind in ("Gadget", "Widget"):
+        synced.write(
+            f"app/{kind.lower()}.yaml",
+            f"apiVersion: nope.example.com/v1\nkind: {kind}\nmetadata:\n  name: x\n",
+        )
+    synced.commit("two unknown kinds")
+    args = ("sync", app_name, "--repo", synced.url, "--revision", "main")
+
+    plain = gitward(*args)
+    assert plain.returncode == 2
+    assert len(plain.stderr.strip().splitlines()) == 1
+    assert "(and 1 more)" in plain.stderr
+
+    verbose = gitward("-v", *args)
+    assert verbose.returncode == 2
+    lines = verbose.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("  also: ")
+    assert "Gadget" in verbose.stderr and "Widget" in verbose.stderr
+
+    as_json = gitward(*args, "-o", "json")
+    assert as_json.returncode == 2
+    doc = json.loads(as_json.stdout)
+    assert doc["exitCode"] == 2 and len(doc["errors"]) == 2
+    assert any("Gadget" in e for e in doc["errors"]) and any("Widget" in e for e in doc["errors"])

@@ -106,7 +106,34 @@ def test_wait_fails_fast_naming_the_degraded_object_and_why(
         "sync", app_name, "--repo", repo.url, "--revision", "main", "--wait", "--timeout", "120"
     )
     assert result.returncode == 4, result.stderr
-    line = result.stderr.strip()
-    assert "\n" not in line
+    line = result.stderr.strip().splitlines()[-1]  # progress lines may come before
+    assert line.startswith("error: ")
     assert f"Deployment/{namespace}/web: Degraded" in line
     assert "progress deadline" in line.lower() or "ProgressDeadlineExceeded" in line
+
+
+def test_wait_reports_progress_and_a_timeout_names_every_object_not_healthy(
+    cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
+) -> None:
+    def unschedulable(name: str) -> str:
+        return (
+            WEB.format(selector=name, tag="1")
+            .replace("name: web", f"name: {name}", 1)
+            .replace("    spec:\n", "    spec:\n      nodeSelector: {no-such-node: 'true'}\n", 1)
+        )
+
+    repo = repo_with(
+        tmp_path, app_name, namespace, {"a.yaml": unschedulable("a"), "b.yaml": unschedulable("b")}
+    )
+    result = gitward(
+        "sync", app_name, "--repo", repo.url, "--revision", "main", "--wait", "--timeout", "11"
+    )
+    assert result.returncode == 4, result.stderr
+    lines = result.stderr.strip().splitlines()
+    progress = [line for line in lines if "waiting for" in line]
+    assert progress, lines  # not a terminal: one line every 10 s
+    assert f"Deployment/{namespace}/a (Progressing" in progress[0]
+    error = lines[-1]
+    assert "not Healthy after 11s" in error
+    assert f"Deployment/{namespace}/a: Progressing" in error
+    assert f"Deployment/{namespace}/b: Progressing" in error

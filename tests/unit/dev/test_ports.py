@@ -51,6 +51,8 @@ def test_choose_skips_a_block_in_which_any_port_is_taken() -> None:
     for _ in range(10):  # other test sessions on this machine may take ports meanwhile
         first = ports.choose()
         with socket.socket() as s:
+            # As servers do: a port whose old connections linger in TIME_WAIT is free.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", first.etcd))
             except OSError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import gzip
 import json
 from typing import Any
@@ -127,3 +128,13 @@ def test_a_record_that_inflates_beyond_the_limit_is_corrupt_without_reading_it_a
     bomb = packed(json.dumps({"app": "shop", "revision": "x" * 5000}).encode())
     with pytest.raises(RecordCorrupt, match="inflates to more than 1000 bytes"):
         store.decode_record(configmap(bomb), kind=inventory.KIND)
+
+
+def test_history_keeps_the_last_success_behind_a_run_of_failures() -> None:
+    failed = [
+        dataclasses.replace(RECORD, result="failed", started_at=f"2026-12-02T09:0{i}:00+00:00")
+        for i in range(5)
+    ]
+    kept = history.kept([*failed, RECORD], limit=3)
+    assert kept == [*failed[:3], RECORD]
+    assert history.kept([RECORD, *failed], limit=3) == [RECORD, *failed[:2]]

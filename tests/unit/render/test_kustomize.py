@@ -29,7 +29,7 @@ def test_kustomization_renders_through_kubectl_including_bases_outside_the_app(
         "ConfigMap/shop/prod-settings",
         "Service/shop/prod-web",
     ]
-    assert {m.source for m in rendered.manifests} == {"."}
+    assert {m.source for m in rendered.manifests} == {"kustomization.yaml"}
 
 
 def test_a_kustomize_render_reports_the_bases_it_read_outside_the_app(

@@ -31,6 +31,7 @@ Implemented (what gitward's core relies on):
 * WATCH streams: events after a ``resourceVersion`` (all objects as ADDED when
   none is given), per namespace and label selector, ending after
   ``timeoutSeconds``; :meth:`FakeApiServer.compact` makes older versions 410 Gone;
+* what controllers would write: :meth:`FakeApiServer.set_status`;
 * faults for tests: :meth:`FakeApiServer.refuse` (an error status for matching
   requests), :meth:`FakeApiServer.crash` (the process "dies" before or after a
   matching request is handled) and :attr:`FakeApiServer.unavailable` (503).
@@ -223,6 +224,19 @@ class FakeApiServer:
             return None
         found = self._objects.get((group, res.plural, namespace if res.namespaced else "", name))
         return copy.deepcopy(found) if found is not None else None
+
+    def set_status(
+        self, api_version: str, kind: str, name: str, namespace: str, status: Body
+    ) -> None:
+        """Write ``status`` as the object's controller would: the fake runs no controllers,
+        so a test that needs a Deployment to become available says so here."""
+        live = self.stored(api_version, kind, name, namespace)
+        assert live is not None, f"{kind}/{namespace}/{name}: no such object"
+        res = next(
+            r for r in self._served.values() if (r.kind, r.api_version) == (kind, api_version)
+        )
+        previous = self._objects[(res.group, res.plural, namespace if res.namespaced else "", name)]
+        self._store(res, {**live, "status": status}, previous=previous)
 
     @property
     def resource_version(self) -> str:

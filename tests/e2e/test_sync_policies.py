@@ -117,7 +117,7 @@ def test_wait_reports_progress_and_a_timeout_names_every_object_not_healthy(
 ) -> None:
     def unschedulable(name: str) -> str:
         return (
-            WEB.format(selector=name, tag="1")
+            web_deployment(selector=name)
             .replace("name: web", f"name: {name}", 1)
             .replace("    spec:\n", "    spec:\n      nodeSelector: {no-such-node: 'true'}\n", 1)
         )

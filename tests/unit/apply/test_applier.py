@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -11,9 +12,10 @@ from gitward.apply.changes import ChangeSet, Outcome
 from gitward.kube import Kube
 from gitward.kube.fake import Call, FakeApiServer
 from gitward.objects import Body, Manifest
+from gitward.plan.annotations import GITWARD_RECREATE as RECREATE_ANNOTATION
 from gitward.plan.inventory import Inventory, InventoryEntry
 from gitward.plan.model import Action, Plan
-from gitward.plan.planner import RECREATE_ANNOTATION, build_plan
+from gitward.plan.planner import build_plan
 from tests.unit.fakecluster import APP, Step, configmap, manifests, run, seed, server, writes
 
 ONE_AT_A_TIME = ApplyOptions(concurrency=1)
@@ -73,9 +75,10 @@ def written(calls: list[Call]) -> list[str]:
 
 
 def test_objects_are_written_by_stage_then_wave_then_kind() -> None:
+    service: Body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {}}
     desired = manifests(
-        deployment("web"),
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {}},
+        waved(deployment("web"), 1),
+        service,
         configmap("settings", colour="blue"),
         waved(configmap("early", colour="blue"), -1),
         waved(configmap("late", colour="blue"), 1),
@@ -89,10 +92,43 @@ def test_objects_are_written_by_stage_then_wave_then_kind() -> None:
         "patch ServiceAccount/web",
         "patch ConfigMap/settings",
         "patch Service/web",
-        "patch Deployment/web",
         "patch ConfigMap/late",
+        "patch Deployment/web",
     ]
     assert changes.count(Outcome.CREATED) == 7
+
+
+def test_a_later_wave_waits_until_the_earlier_one_is_healthy() -> None:
+    srv = server()
+    plan_desired = manifests(deployment("db"), waved(configmap("app", colour="blue"), 1))
+
+    async def go(kube: Kube) -> None:
+        plan = await build_plan(kube=kube, app=APP, manifests=plan_desired, inventory=None)
+        applying = asyncio.create_task(apply_plan(kube=kube, plan=plan, options=ONE_AT_A_TIME))
+        while srv.stored("apps/v1", "Deployment", "db", "shop") is None:
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.3)  # several health reads: the Deployment is not available
+        assert srv.stored("v1", "ConfigMap", "app", "shop") is None
+        assert not applying.done()
+        db = srv.stored("apps/v1", "Deployment", "db", "shop")
+        assert db is not None
+        generation = db["metadata"]["generation"]
+        srv.set_status(
+            "apps/v1",
+            "Deployment",
+            "db",
+            "shop",
+            {
+                "observedGeneration": generation,
+                "replicas": 1,
+                "updatedReplicas": 1,
+                "availableReplicas": 1,
+            },
+        )
+        await asyncio.wait_for(applying, timeout=5)
+        assert srv.stored("v1", "ConfigMap", "app", "shop") is not None
+
+    run(srv, go)
 
 
 def test_an_unchanged_plan_writes_nothing() -> None:

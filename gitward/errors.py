@@ -19,11 +19,23 @@ so the CLI can print it as-is. Layers subclass it and chain the cause::
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What the CLI exits with; results carry one so history can record it too."""
+
+    OK = 0
+    DIFF = 1  # diff: differences; status: OutOfSync or not Healthy
+    INPUT = 2  # bad input, or a plan that failed validation: nothing applied
+    CLUSTER = 3  # the cluster refused or failed a change, or could not be reached
+    HEALTH = 4  # --wait: an object became Degraded or the timeout passed
+
 
 class GitwardError(Exception):
     """A failure gitward expected and can explain in one line."""
 
-    exit_code: int = 2
+    exit_code: int = ExitCode.INPUT
 
 
 class ConfigError(GitwardError):

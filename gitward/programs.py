@@ -1,4 +1,4 @@
-"""The one place gitward starts external programs (git, helm, kubectl).
+"""The one place gitward starts external programs (git, helm, kubectl, kwokctl).
 
 A config repository is untrusted input, and the programs gitward runs on it
 (helm templates, kustomize generators, git transports) can read their own
@@ -95,6 +95,13 @@ GIT = Program(
     },
 )
 
+# `gitward dev`'s local control plane, on the developer's own machine: kwokctl
+# (and the components it starts; kubectl keeps its cache under HOME), the
+# registry (started through sh) and ss, which names who holds a port.
+KWOKCTL = Program("kwokctl", inherit=_COMMON | {"HOME", "USER"})
+REGISTRY = Program("docker-registry")
+SS = Program("ss")
+
 
 @dataclass(frozen=True)
 class ProgramRun:
@@ -131,6 +138,20 @@ def scrub(text: str, secrets: Sequence[str]) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+def first_error_line(output: str) -> str:
+    """The line a human needs from a failed program's output.
+
+    The first line starting with ``Error:``/``error:`` (without that prefix),
+    else the last non-empty line, else ``"no output"``.
+    """
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for line in lines:
+        for prefix in ("Error: ", "error: ", "ERROR: "):
+            if line.startswith(prefix):
+                return line[len(prefix) :]
+    return lines[-1] if lines else "no output"
 
 
 def run_program(

@@ -1,7 +1,13 @@
 """One sync of one app: plan, apply, prune, record, and optionally wait for health.
 
-This is the seam the CLI and the controller share. It never prints; it returns
-a :class:`SyncResult` or raises a :class:`~gitward.errors.GitwardError`.
+This is the seam the CLI and the controller share. It never prints. A sync
+that fails (an invalid plan, a change the cluster refused, a hook that failed,
+health that did not come) is a result, not an exception: :class:`SyncResult`
+holds the real per-object outcomes, the outcome, its reason and the exit code
+it implies, and the history records the same. It raises a
+:class:`~gitward.errors.GitwardError` only when it cannot tell or record what
+happened: the API server is unreachable, a record is corrupt or names another
+source.
 
 Crash safety: before the first write, the inventory is widened to the union of
 what was applied before and what is about to be applied. A sync killed at any
@@ -18,20 +24,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from gitward.apply.applier import ApplyFailed, ApplyOptions, apply_plan
+from gitward.apply.applier import ApplyOptions, apply_plan
 from gitward.apply.changes import Change, ChangeSet, Outcome
-from gitward.apply.hooks import HookFailed
 from gitward.config.apps import AppSpec
 from gitward.config.tenancy import Policy
-from gitward.errors import GitwardError, PlanError
+from gitward.errors import ExitCode, GitwardError, PlanError
 from gitward.health import Health, HealthStatus, aggregate, assess
-from gitward.kube import Forbidden, Kube
-from gitward.objects import Body, Manifest, ObjectRef
+from gitward.kube import Forbidden, Kube, KubeError
+from gitward.objects import Manifest, ObjectRef
 from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash, values_hash
 from gitward.plan.model import Action, ObjectError, Plan
 from gitward.plan.planner import build_plan
 from gitward.record import history, inventory
-from gitward.record.history import ObjectAction, SyncRecord
+from gitward.record.history import ObjectAction, SyncOutcome, SyncRecord
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class SyncOptions:
     history_limit: int = history.DEFAULT_LIMIT
     adopt: bool = False  # take the app over from the source its records name
     policy: Policy | None = None  # the operator's allow-list (gitward.config.tenancy)
+    # Pruning a CRD deletes every custom resource of its kind: only when asked.
+    allow_crd_prune: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,12 +74,13 @@ class SyncResult:
     duration_seconds: float = 0.0
     recorded: bool = False
     inventory: Inventory | None = None  # as the sync left it in the cluster
+    outcome: SyncOutcome = SyncOutcome.SUCCEEDED
+    reason: str = ""  # why it did not succeed: one line that starts with the app
+    exit_code: ExitCode = ExitCode.OK
 
     @property
     def succeeded(self) -> bool:
-        if self.changes is not None and self.changes.failed:
-            return False
-        return self.health is None or self.health.status is HealthStatus.HEALTHY
+        return self.outcome is SyncOutcome.SUCCEEDED
 
 
 class PlanInvalid(PlanError):
@@ -92,9 +100,28 @@ class RecordsOwnedElsewhere(PlanError):
 
 
 class HealthTimeout(GitwardError):
-    def __init__(self, message: str, health: Health):
+    """``--wait`` ended without every object Healthy: one Degraded, or time ran out."""
+
+    exit_code = ExitCode.HEALTH
+
+    def __init__(self, message: str, health: Health, *, timed_out: bool = False):
         super().__init__(message)
         self.health = health
+        self.timed_out = timed_out
+
+
+def exit_code_of(error: GitwardError) -> ExitCode:
+    """The exit code an error implies (README: Exit codes)."""
+    if isinstance(error, KubeError):
+        return ExitCode.CLUSTER
+    return ExitCode(error.exit_code)
+
+
+def failure_reason(app: str, failed: tuple[Change, ...]) -> str:
+    """One line naming the first few failed objects and why."""
+    shown = "; ".join(f"{c.ref}: {c.message}" for c in failed[:3])
+    more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
+    return f"app {app}: {shown}{more}"
 
 
 async def plan_app(
@@ -127,6 +154,7 @@ async def plan_app(
         diffs=diffs,
         adopt=options.adopt,
         policy=options.policy,
+        allow_crd_prune=options.allow_crd_prune,
     )
     return plan, inv
 
@@ -154,19 +182,29 @@ async def sync_app(
         diffs=options.dry_run,
         as_app=as_app,
     )
-    if plan.errors:
-        raise PlanInvalid(app.name, plan.errors)
     result = SyncResult(app=app.name, revision=revision, plan=plan, inventory=old_inv)
     # Both records must decode before the first write: a corrupt one fails the
     # sync (and its dry run) here, with nothing applied, rather than after the apply.
     last = await history.load(kube, app.id.key)
     plan = replace(plan, installed=_installed(plan, last))
     result = replace(result, plan=plan)
-    if options.dry_run:
+    if plan.errors:
+        result = replace(
+            result,
+            outcome=SyncOutcome.FAILED,
+            reason=str(PlanInvalid(app.name, plan.errors)),
+            exit_code=ExitCode.INPUT,
+        )
+    if options.dry_run or plan.errors:
+        if not options.dry_run:
+            # Nothing was applied: an empty change set, and a dry run's ``None`` stays its own.
+            result = replace(result, changes=ChangeSet(()))
+            result = await _record_once(
+                kube, app, result, charts, started_at, started, last, options
+            )
         return replace(result, duration_seconds=time.monotonic() - started)
 
-    desired = [o for o in plan.objects if o.action not in (Action.PRUNE, Action.SKIP, Action.HOOK)]
-    desired = [o for o in desired if o.source != "(createNamespace)"]
+    desired = plan.managed()
     ident = app.id
     old_entries = old_inv.by_ref() if old_inv else {}
     new_refs = [o for o in desired if o.ref not in old_entries]
@@ -183,27 +221,22 @@ async def sync_app(
         )
         await inventory.save(kube, pending)
 
-    error: GitwardError | None = None
-    applied: dict[ObjectRef, Body] = {}
-    try:
-        changes, applied = await apply_plan(
-            kube=as_app or kube,
-            plan=plan,
-            options=ApplyOptions(
-                force_conflicts=options.force_conflicts,
-                concurrency=options.concurrency,
-                timeout=options.timeout,
-            ),
-        )
-    except (ApplyFailed, HookFailed) as e:
-        error = e
-        changes = ChangeSet((Change(ObjectRef("", "", "", app.name), Outcome.FAILED, str(e)),))
+    changes, applied = await apply_plan(
+        kube=as_app or kube,
+        plan=plan,
+        options=ApplyOptions(
+            force_conflicts=options.force_conflicts,
+            concurrency=options.concurrency,
+            timeout=options.timeout,
+        ),
+    )
+    failed = bool(changes.failed)
 
     entries: list[InventoryEntry] = []
     for o in desired:
         body = applied.get(o.ref) or o.live
         if body is None:
-            if error is not None:
+            if failed:
                 entries.append(old_entries.get(o.ref) or InventoryEntry.of(o.ref, o.api_version))
             continue
         entries.append(
@@ -216,7 +249,7 @@ async def sync_app(
                 values=values_hash(body, o.ignore, ident.field_manager),
             )
         )
-    if error is not None:
+    if failed:
         # Keep what was not pruned yet: the next sync must still be able to prune it.
         kept = {e.ref for e in entries}
         entries.extend(e for ref, e in old_entries.items() if ref not in kept)
@@ -228,25 +261,86 @@ async def sync_app(
         entries=tuple(entries),
     )
     await inventory.save(kube, new_inv)
+    result = replace(result, changes=changes, inventory=new_inv)
 
-    recorded = False
-    if changes.wrote or error is not None or not last or last[0].revision != revision.sha:
-        await history.append(
-            kube,
-            _record(app, revision, charts, changes, started_at, time.monotonic() - started, error),
-            limit=options.history_limit,
-            previous=last,
+    if failed:
+        result = replace(
+            result,
+            outcome=SyncOutcome.FAILED,
+            reason=failure_reason(app.name, changes.failed),
+            exit_code=ExitCode.CLUSTER,
         )
-        recorded = True
-    result = replace(result, changes=changes, recorded=recorded, inventory=new_inv)
-    if error is not None:
-        raise error
-    if options.wait:
-        health = await wait_healthy(
-            kube=as_app or kube, plan=plan, timeout=options.timeout, on_progress=on_wait_progress
-        )
-        result = replace(result, health=health)
+    elif options.wait:
+        try:
+            health = await wait_healthy(
+                kube=as_app or kube,
+                plan=plan,
+                timeout=options.timeout,
+                on_progress=on_wait_progress,
+            )
+            result = replace(result, health=health)
+        except HealthTimeout as e:
+            result = replace(
+                result,
+                health=e.health,
+                outcome=SyncOutcome.TIMED_OUT if e.timed_out else SyncOutcome.DEGRADED,
+                reason=f"app {app.name}: {e}",
+                exit_code=ExitCode.HEALTH,
+            )
+    result = await _record_once(kube, app, result, charts, started_at, started, last, options)
     return replace(result, duration_seconds=time.monotonic() - started)
+
+
+async def record_unrendered(
+    *,
+    kube: Kube,
+    app: AppSpec,
+    revision: RevisionInfo,
+    error: GitwardError,
+    options: SyncOptions = SyncOptions(),
+) -> bool:
+    """Record a sync attempt that failed before it could plan: the app did not render.
+
+    Nothing is written when the app's records belong to another source (they are
+    not this sync's to write) or the same failure is already the newest record.
+    Returns whether a record was written.
+    """
+    started, started_at = time.monotonic(), datetime.now(UTC).isoformat(timespec="seconds")
+    inv = await inventory.load(kube, app.id.key)
+    if inv is not None and inv.source and inv.source != app.id.source and not options.adopt:
+        return False
+    last = await history.load(kube, app.id.key)
+    reason = str(error)
+    result = SyncResult(
+        app=app.name,
+        revision=revision,
+        plan=Plan(app=app.name, objects=()),
+        outcome=SyncOutcome.FAILED,
+        reason=reason if reason.startswith(f"app {app.name}") else f"app {app.name}: {reason}",
+        exit_code=exit_code_of(error),
+    )
+    done = await _record_once(kube, app, result, (), started_at, started, last, options)
+    return done.recorded
+
+
+async def _record_once(
+    kube: Kube,
+    app: AppSpec,
+    result: SyncResult,
+    charts: tuple[str, ...],
+    started_at: str,
+    started: float,
+    last: list[history.SyncRecord],
+    options: SyncOptions,
+) -> SyncResult:
+    """Append ``result`` to the history, unless it wrote nothing and ended as the
+    newest record already says (a no-op, or the same failure polled again)."""
+    record = _record(app, result, charts, started_at, time.monotonic() - started)
+    wrote = result.changes is not None and result.changes.wrote
+    if not wrote and last and last[0].repeats(record):
+        return result
+    await history.append(kube, record, limit=options.history_limit, previous=last)
+    return replace(result, recorded=True)
 
 
 def _installed(plan: Plan, last: list[SyncRecord]) -> bool:
@@ -258,19 +352,19 @@ def _installed(plan: Plan, last: list[SyncRecord]) -> bool:
     installed: running install hooks again on a live app is the worse mistake.
     """
     if last:
-        return any(r.result == "succeeded" for r in last)
+        return any(r.result is SyncOutcome.SUCCEEDED for r in last)
     return plan.installed
 
 
 def _record(
     app: AppSpec,
-    revision: RevisionInfo,
+    result: SyncResult,
     charts: tuple[str, ...],
-    changes: ChangeSet,
     started_at: str,
     duration: float,
-    error: GitwardError | None,
 ) -> SyncRecord:
+    changes = result.changes or ChangeSet(())
+    revision = result.revision
     counts: dict[str, int] = {}
     for c in changes.changes:
         counts[c.outcome.value] = counts.get(c.outcome.value, 0) + 1
@@ -282,8 +376,9 @@ def _record(
         subject=revision.subject,
         started_at=started_at,
         duration_seconds=round(duration, 3),
-        result="failed" if error else "succeeded",
-        message=str(error) if error else "",
+        result=result.outcome,
+        message=result.reason,
+        exit_code=int(result.exit_code),
         charts=charts,
         counts=counts,
         actions=tuple(
@@ -327,11 +422,7 @@ async def wait_healthy(
     ``on_progress`` gets the objects not Healthy yet after every poll; a failure
     names every one of them with its reason, not just the worst.
     """
-    refs = [
-        (o.ref, o.api_version)
-        for o in plan.objects
-        if o.action not in (Action.PRUNE, Action.SKIP, Action.HOOK)
-    ]
+    refs = [(o.ref, o.api_version) for o in plan.to_apply()]
     deadline = time.monotonic() + timeout
     while True:
         per_object = await live_health(kube=kube, refs=refs)
@@ -349,7 +440,9 @@ async def wait_healthy(
         if worst.status is HealthStatus.DEGRADED:
             raise HealthTimeout(_unhealthy("Degraded", waiting), worst)
         if time.monotonic() > deadline:
-            raise HealthTimeout(_unhealthy(f"not Healthy after {timeout:.0f}s", waiting), worst)
+            raise HealthTimeout(
+                _unhealthy(f"not Healthy after {timeout:.0f}s", waiting), worst, timed_out=True
+            )
         await asyncio.sleep(0.5)
 
 
@@ -366,8 +459,12 @@ __all__ = [
     "RecordsOwnedElsewhere",
     "RevisionInfo",
     "SyncOptions",
+    "SyncOutcome",
     "SyncResult",
+    "exit_code_of",
+    "failure_reason",
     "plan_app",
+    "record_unrendered",
     "sync_app",
     "wait_healthy",
 ]

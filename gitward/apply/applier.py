@@ -12,7 +12,11 @@ no request at all. The order:
 4. the hooks that run after the objects;
 5. prune, last, in reverse order.
 
-When any step fails, the ``SyncFail`` hooks run before the error is raised.
+A failure is a result, not an exception: the change set holds every change
+made and every failure, so the caller can record what really happened. The
+first step with a failure stops the sync (later waves may depend on it, and
+prune must not remove what the failed objects were to replace); what was not
+reached is listed as skipped, and the ``SyncFail`` hooks run.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from gitward.apply.errors import ApplyFailed, HookFailed, WaveUnhealthy
 from gitward.apply.hooks import run_hook, run_sync_fail_hooks, runs_at
 from gitward.apply.waves import Wave, wait_healthy, waves_of
 from gitward.config.identity import SHARED_FIELD_MANAGER
-from gitward.kube import Kube, KubeError
+from gitward.kube import Kube, KubeError, without_subject
 from gitward.objects import Body, Manifest, ObjectRef
 from gitward.plan.annotations import Moment, pruned_how, read
 from gitward.plan.model import Action, Plan, PlannedObject
@@ -44,10 +48,14 @@ class ApplyOptions:
     timeout: float = 300.0  # the sync's: bounds hooks and the waits between waves
 
 
+NOT_REACHED = "not applied: an earlier step of this sync failed"
+
+
 async def apply_plan(
     *, kube: Kube, plan: Plan, options: ApplyOptions = ApplyOptions()
 ) -> tuple[ChangeSet, dict[ObjectRef, Body]]:
-    """Carry out ``plan``. Returns what happened and the bodies the server returned."""
+    """Carry out ``plan``. Returns what happened, failures included, and the bodies the
+    server returned. Raises only when the API server cannot be reached at all."""
     changes: list[Change] = []
     applied: dict[ObjectRef, Body] = {}
     if not plan.changes:
@@ -67,8 +75,10 @@ async def apply_plan(
             changes.append(await _prune_one(kube, o))
         changes.extend(Change(o.ref, Outcome.SKIPPED, o.reason) for o in plan.of(Action.SKIP))
         _raise_failed(plan.app, [c for c in changes if c.outcome is Outcome.FAILED])
-    except ApplyFailed as e:
-        raise await _after_failure(run, e) from e
+    except ApplyFailed:
+        # Every step that raises has put its failed change in ``changes`` first.
+        await _after_failure(run)
+        return _stopped(plan, changes), applied
     return ChangeSet(tuple(changes)), applied
 
 
@@ -89,15 +99,18 @@ class _Run:
         return list(self.plan.of(Action.HOOK))
 
     async def hook(self, hook: PlannedObject, moment: Moment) -> None:
-        self.changes.append(
-            await run_hook(
+        try:
+            change = await run_hook(
                 kube=self.kube,
                 hook=hook,
                 moment=moment,
                 field_manager=self.plan.field_manager,
                 deadline=self.deadline,
             )
-        )
+        except HookFailed as e:
+            self.changes.append(Change(hook.ref, Outcome.FAILED, without_subject(e)))
+            raise
+        self.changes.append(change)
 
 
 async def _apply_in_order(run: _Run) -> None:
@@ -109,7 +122,7 @@ async def _apply_in_order(run: _Run) -> None:
         if plan.installed
         else (Moment.PRE_INSTALL, Moment.POST_INSTALL)
     )
-    objects = [o for o in plan.objects if o.action not in (Action.PRUNE, Action.SKIP, Action.HOOK)]
+    objects = list(plan.to_apply())
     waves = waves_of(objects, [h for h in run.hooks if runs_at(h, Moment.SYNC)])
     for wave in (w for w in waves if w.stage < 2):
         await _apply_wave(run, wave)
@@ -123,7 +136,14 @@ async def _apply_in_order(run: _Run) -> None:
         await _apply_wave(run, wave)
         more = any(w.has_work for w in later[i + 1 :]) or bool(after) or prune_last
         if wave.writes and more:
-            await wait_healthy(kube=run.kube, objects=wave.objects, deadline=run.deadline)
+            try:
+                await wait_healthy(kube=run.kube, objects=wave.objects, deadline=run.deadline)
+            except WaveUnhealthy as e:
+                run.changes.extend(
+                    Change(ref, Outcome.FAILED, f"{health}; later waves were not applied")
+                    for ref, health in e.unhealthy
+                )
+                raise
     for hook in after:
         await run.hook(hook, post)
 
@@ -146,25 +166,25 @@ async def _apply_wave(run: _Run, wave: Wave) -> None:
         if o.ref.kind == "CustomResourceDefinition" and b
     ]
     if crds:
-        await _wait_established(run.kube, crds, run.options.crd_timeout)
+        try:
+            await _wait_established(run.kube, crds, run.options.crd_timeout)
+        except ApplyFailed as e:
+            run.changes.append(Change(ObjectRef.of(crds[0]), Outcome.FAILED, without_subject(e)))
+            raise
     for hook in wave.hooks:
         await run.hook(hook, Moment.SYNC)
 
 
-async def _after_failure(run: _Run, error: ApplyFailed) -> ApplyFailed:
-    """Run the SyncFail hooks, with time of their own; the error to raise says
-    how they went."""
-    ran = await run_sync_fail_hooks(
-        kube=run.kube,
-        hooks=run.hooks,
-        field_manager=run.plan.field_manager,
-        deadline=time.monotonic() + run.options.timeout,
+async def _after_failure(run: _Run) -> None:
+    """Run the SyncFail hooks, with time of their own; their changes join the rest."""
+    run.changes.extend(
+        await run_sync_fail_hooks(
+            kube=run.kube,
+            hooks=run.hooks,
+            field_manager=run.plan.field_manager,
+            deadline=time.monotonic() + run.options.timeout,
+        )
     )
-    run.changes.extend(ran)
-    if not ran:
-        return error
-    said = "; ".join(f"SyncFail hook {c.ref}: {c.message or c.outcome.value}" for c in ran)
-    return type(error)(f"{error}; {said}")
 
 
 def _annotations(body: Body | None) -> dict[str, str]:
@@ -174,6 +194,20 @@ def _annotations(body: Body | None) -> dict[str, str]:
 def _replaces(o: PlannedObject) -> bool:
     """``Replace=true``: written whole (POST, PUT) instead of server-side applied."""
     return o.desired is not None and read(Manifest(o.desired, o.source)).options.replace
+
+
+def _stopped(plan: Plan, changes: list[Change]) -> ChangeSet:
+    """``changes`` so far, and every object of the plan not reached: skipped, or
+    unchanged when there was nothing to do for it anyway."""
+    done = {c.ref for c in changes}
+    rest = [
+        Change(o.ref, Outcome.UNCHANGED)
+        if o.action is Action.UNCHANGED
+        else Change(o.ref, Outcome.SKIPPED, o.reason if o.action is Action.SKIP else NOT_REACHED)
+        for o in plan.objects
+        if o.ref not in done
+    ]
+    return ChangeSet((*changes, *rest))
 
 
 def _raise_failed(app: str, failed: list[Change]) -> None:
@@ -220,7 +254,7 @@ async def _apply_one(
         if shared:
             body = await _release_shared_manager(kube, o.desired)
     except KubeError as e:
-        return Change(o.ref, Outcome.FAILED, str(e).split(": ", 1)[-1]), None
+        return Change(o.ref, Outcome.FAILED, without_subject(e)), None
     outcome = {
         Action.CREATE: Outcome.CREATED,
         Action.UPDATE: Outcome.CONFIGURED,
@@ -302,7 +336,7 @@ async def _prune_one(kube: Kube, o: PlannedObject) -> Change:
     try:
         await kube.delete(res, name=o.ref.name, namespace=o.ref.namespace, uid=uid)
     except KubeError as e:
-        return Change(o.ref, Outcome.FAILED, str(e).split(": ", 1)[-1])
+        return Change(o.ref, Outcome.FAILED, without_subject(e))
     return Change(o.ref, Outcome.PRUNED)
 
 

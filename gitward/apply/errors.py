@@ -11,6 +11,7 @@ change, whatever the input was.
 from __future__ import annotations
 
 from gitward.kube import KubeError
+from gitward.objects import ObjectRef
 
 
 class ApplyFailed(KubeError):
@@ -22,4 +23,6 @@ class HookFailed(ApplyFailed):
 
 
 class WaveUnhealthy(ApplyFailed):
-    pass
+    def __init__(self, message: str, *, unhealthy: tuple[tuple[ObjectRef, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.unhealthy = unhealthy  # each object not Healthy, and its status and reason

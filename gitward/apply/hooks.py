@@ -35,7 +35,7 @@ from dataclasses import replace
 from gitward.apply.changes import Change, Outcome
 from gitward.apply.errors import HookFailed
 from gitward.health import HealthStatus, assess
-from gitward.kube import Kube, KubeError, Resource
+from gitward.kube import Kube, KubeError, Resource, without_subject
 from gitward.objects import Body, Manifest
 from gitward.plan.annotations import DeletePolicy, Hook, Moment, read
 from gitward.plan.model import PlannedObject
@@ -113,7 +113,7 @@ async def run_hook(
     except HookFailed:
         raise
     except KubeError as e:
-        raise HookFailed(f"{ref}: {moment.value} hook: {_detail(e)}") from e
+        raise HookFailed(f"{ref}: {moment.value} hook: {without_subject(e)}") from e
     if not ok:
         raise HookFailed(f"{ref}: {moment.value} hook failed: {message}")
     return Change(ref, Outcome.HOOK_SUCCEEDED, moment.value)
@@ -169,10 +169,6 @@ async def run_sync_fail_hooks(
         except HookFailed as e:
             out.append(Change(hook.ref, Outcome.FAILED, str(e).split(": ", 1)[-1]))
     return out
-
-
-def _detail(e: KubeError) -> str:
-    return str(e).split(": ", 1)[-1]
 
 
 __all__ = ["HookFailed", "hook_of", "run_hook", "run_sync_fail_hooks", "runs_at"]

@@ -52,7 +52,9 @@ def waves_of(objects: Sequence[PlannedObject], sync_hooks: Sequence[PlannedObjec
         key=lambda pair: pair[0].sort_key,
     )
     out = []
-    for (stage, number), group in itertools.groupby(keyed, key=lambda p: p[0].sort_key[1:3]):
+    for (stage, number), group in itertools.groupby(
+        keyed, key=lambda p: (p[0].sort_key.stage, p[0].sort_key.wave)
+    ):
         members = list(group)
         out.append(
             Wave(
@@ -76,11 +78,19 @@ async def wait_healthy(*, kube: Kube, objects: Sequence[PlannedObject], deadline
         worst = aggregate(healths.values())
         if worst.status is HealthStatus.HEALTHY:
             return
+        unhealthy = tuple(
+            (r, h.status.value + (f": {h.message}" if h.message else ""))
+            for r, h in healths.items()
+            if h.status is not HealthStatus.HEALTHY
+        )
         if worst.status is HealthStatus.DEGRADED:
-            raise WaveUnhealthy(f"{_not_healthy(healths)}; later waves were not applied")
+            raise WaveUnhealthy(
+                f"{_not_healthy(healths)}; later waves were not applied", unhealthy=unhealthy
+            )
         if time.monotonic() + delay > deadline:
             raise WaveUnhealthy(
-                f"{_not_healthy(healths)}; the sync timed out, later waves were not applied"
+                f"{_not_healthy(healths)}; the sync timed out, later waves were not applied",
+                unhealthy=unhealthy,
             )
         await asyncio.sleep(delay)
         delay = min(delay * 2, 1.0)

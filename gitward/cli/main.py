@@ -14,6 +14,7 @@ Exit codes (the README lists them too):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -23,13 +24,12 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 import click
 
 from gitward.cli import output
-from gitward.errors import GitwardError
-from gitward.kube import KubeError
+from gitward.errors import ExitCode, GitwardError
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-EXIT_OK, EXIT_DIFF, EXIT_INPUT, EXIT_CLUSTER, EXIT_HEALTH = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_DIFF, EXIT_INPUT = ExitCode.OK, ExitCode.DIFF, ExitCode.INPUT
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -47,17 +47,12 @@ def errors_to_exit(fn: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from gitward.apply.applier import ApplyFailed
-        from gitward.sync import HealthTimeout
+        from gitward.sync import exit_code_of
 
         try:
             return fn(*args, **kwargs)
-        except HealthTimeout as e:
-            _failed(e, EXIT_HEALTH, kwargs.get("fmt"))
-        except (KubeError, ApplyFailed) as e:
-            _failed(e, EXIT_CLUSTER, kwargs.get("fmt"))
         except GitwardError as e:
-            _failed(e, EXIT_INPUT, kwargs.get("fmt"))
+            _failed(e, exit_code_of(e), kwargs.get("fmt"))
 
     return wrapper
 
@@ -295,6 +290,12 @@ def diff(
     help="Without APP: apps removed from gitward.yaml lose their objects (if they pruned) "
     "and their records.",
 )
+@click.option(
+    "--allow-crd-prune",
+    is_flag=True,
+    help="Let prune delete CRDs that left git, and with them every custom resource of "
+    'their kinds (else only CRDs annotated gitward.io/prune: "true").',
+)
 @tenancy_options
 @errors_to_exit
 def sync(
@@ -309,28 +310,29 @@ def sync(
     concurrency: int,
     adopt: bool,
     prune_apps: bool,
+    allow_crd_prune: bool,
     default_service_account: str | None,
     policy_file: str | None,
 ) -> None:
-    """Make the cluster match git for APP, or for every app in dependsOn order."""
-    from gitward.apply.applier import ApplyFailed
-    from gitward.cli.views import sync_view
+    """Make the cluster match git for APP, or for every app in dependsOn order.
+
+    Without APP, an app that fails does not stop the others; the apps that depend
+    on it are skipped. A summary table ends the run, which exits with the worst code.
+    """
+    from gitward.cli.views import run_view, sync_view
     from gitward.cli.workspace import connect, open_workspace, render_app_in
     from gitward.config.tenancy import load_tenancy
-    from gitward.errors import ConfigError
+    from gitward.errors import ConfigError, RenderError
+    from gitward.record.history import SyncOutcome
     from gitward.retire import retire_removed
-    from gitward.source.workspace import source_of
-    from gitward.sync import SyncOptions, sync_app
+    from gitward.runs import AppRun, blocker, skipped, worst
+    from gitward.source.opening import source_of
+    from gitward.sync import SyncOptions, exit_code_of, record_unrendered, sync_app
     from gitward.tenancy import client_for, service_account_for
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
     ws = open_workspace(repo=repo, revision=revision)
-    apps = ws.config.apps
-    if app is not None:
-        chosen = ws.config.app(app)
-        if chosen is None:
-            raise ConfigError(f"gitward.yaml: no app named {app!r}")
-        apps = (chosen,)
+    apps = ws.chosen(app)
     options = SyncOptions(
         dry_run=dry_run,
         wait=wait,
@@ -339,48 +341,88 @@ def sync(
         concurrency=concurrency,
         adopt=adopt,
         policy=tenancy.policy,
+        allow_crd_prune=allow_crd_prune,
     )
     for spec in apps:
         # An app that cannot be given its account fails before any app is synced.
         service_account_for(app=spec, tenancy=tenancy)
-    views = []
+    views: list[dict[str, Any]] = []
+    runs: list[AppRun] = []
 
     async def go() -> None:
         async with connect() as kube:
+            unsuccessful: dict[str, SyncOutcome] = {}
             for spec in apps:
-                rendered = render_app_in(ws, spec)
-                started = time.monotonic()
-                with output.progress(f"{spec.name}: syncing", enabled=fmt == "table"):
-                    result = await sync_app(
-                        kube=kube,
-                        app=spec,
-                        manifests=rendered.manifests,
-                        revision=ws.revision,
-                        charts=tuple(f"{c.name}@{c.version}" for c in rendered.charts),
-                        options=options,
-                        as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
-                        on_wait_progress=output.WaitReporter(spec.name) if wait else None,
-                    )
-                view = sync_view(result)
-                views.append(view)
-                if fmt == "table":
-                    _print_sync(result, time.monotonic() - started)
+                blocked_by = blocker(spec, unsuccessful)
+                if blocked_by is not None:
+                    run_ = skipped(spec, blocked_by, unsuccessful[blocked_by])
+                    views.append(run_view(run_))
+                else:
+                    started = time.monotonic()
+                    try:
+                        rendered = render_app_in(ws, spec)
+                        with output.progress(f"{spec.name}: syncing", enabled=fmt == "table"):
+                            result = await sync_app(
+                                kube=kube,
+                                app=spec,
+                                manifests=rendered.manifests,
+                                revision=ws.revision,
+                                charts=tuple(f"{c.name}@{c.version}" for c in rendered.charts),
+                                options=options,
+                                as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
+                                on_wait_progress=(output.WaitReporter(spec.name) if wait else None),
+                            )
+                    except GitwardError as e:
+                        if isinstance(e, RenderError) and not dry_run:
+                            with contextlib.suppress(GitwardError):
+                                # The render error is the news; a failure to record it is not.
+                                await record_unrendered(
+                                    kube=kube,
+                                    app=spec,
+                                    revision=ws.revision,
+                                    error=e,
+                                    options=options,
+                                )
+                        if app is not None:
+                            raise
+                        # What could not even be tried (rendering, a corrupt record)
+                        # fails this app alone.
+                        run_ = AppRun(spec.name, SyncOutcome.FAILED, str(e), exit_code_of(e))
+                        views.append(run_view(run_))
+                    else:
+                        run_ = AppRun(spec.name, result.outcome, result.reason, result.exit_code)
+                        views.append(sync_view(result))
+                        if fmt == "table":
+                            _print_sync(result, time.monotonic() - started)
+                if not run_.succeeded:
+                    unsuccessful[spec.name] = run_.outcome
+                    if run_.outcome is not SyncOutcome.SKIPPED:
+                        click.echo(
+                            click.style("error: ", fg="red", bold=True) + run_.reason, err=True
+                        )
+                runs.append(run_)
             if prune_apps and app is None and not dry_run:
                 for done in await retire_removed(
                     kube, source=source_of(repo), keys={a.id.key for a in apps}
                 ):
-                    retired.append(done)
                     if fmt == "table":
                         _print_retired(done)
+                    if not done.ok:
+                        reason = f"{done.app}: removing the app failed; see above"
+                        runs.append(AppRun(done.app, SyncOutcome.FAILED, reason, ExitCode.CLUSTER))
 
-    retired: list[Any] = []
     if prune_apps and app is not None:
         raise ConfigError("--prune-apps: only when syncing every app (no APP argument)")
     run(go())
-    if any(not r.ok for r in retired):
-        raise ApplyFailed(f"{retired[0].app}: removing the app failed; see above")
     if fmt != "table":
         output.emit(views if app is None else views[0], fmt)
+    elif app is None:
+        click.echo("")
+        output.table(
+            ["APP", "RESULT", "REASON"],
+            [[r.app, r.outcome.value, r.reason or "-"] for r in runs],
+        )
+    sys.exit(worst(runs))
 
 
 def _print_retired(done: Any) -> None:
@@ -403,6 +445,8 @@ def _print_sync(result: Any, elapsed: float) -> None:
     from gitward.apply.changes import Outcome
 
     changes = result.changes
+    if result.plan.errors:
+        return  # nothing was applied; the error line says why
     if result.plan.rebuilt:
         click.echo(
             f"  inventory rebuilt from tracking annotations: {result.plan.rebuilt} object(s) "
@@ -420,8 +464,9 @@ def _print_sync(result: Any, elapsed: float) -> None:
     summary = changes.summary()
     rev = result.revision.sha[:12] or "working tree"
     health = f", {output.colour(result.health.status.value)}" if result.health else ""
+    verb = "synced" if result.succeeded else output.colour(result.outcome.value)
     click.echo(
-        f"{result.app}: synced {rev} ({summary or 'nothing to do'}){health} in {elapsed:.1f}s"
+        f"{result.app}: {verb} {rev} ({summary or 'nothing to do'}){health} in {elapsed:.1f}s"
     )
 
 
@@ -444,18 +489,12 @@ def status(
     from gitward.cli.views import status_view
     from gitward.cli.workspace import connect, open_workspace, render_app_in
     from gitward.config.tenancy import load_tenancy
-    from gitward.errors import ConfigError
     from gitward.status import app_status
     from gitward.tenancy import client_for
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
     ws = open_workspace(repo=repo, revision=revision)
-    apps = ws.config.apps
-    if app is not None:
-        chosen = ws.config.app(app)
-        if chosen is None:
-            raise ConfigError(f"gitward.yaml: no app named {app!r}")
-        apps = (chosen,)
+    apps = ws.chosen(app)
 
     async def go() -> list[dict[str, Any]]:
         async with connect() as kube:
@@ -479,14 +518,15 @@ def status(
         output.emit(views if app is None else views[0], fmt)
     else:
         output.table(
-            ["APP", "SYNC", "HEALTH", "REVISION", "OBJECTS"],
+            ["APP", "SYNC", "HEALTH", "REVISION", "OBJECTS", "REASON"],
             [
                 [
                     v["app"],
                     v["sync"],
-                    v["health"],
+                    v["health"] or "-",
                     (v["revision"] or "")[:12],
                     str(len(v["objects"])),
+                    v["reason"] or "-",
                 ]
                 for v in views
             ],
@@ -498,9 +538,12 @@ def status(
                     f"{v['app']}: no inventory; rebuilt from tracking annotations "
                     f"({v['inventoryRebuilt']} object(s) name this app)"
                 )
+            if not v["objects"]:
+                continue
+            click.echo(f"{v['app']}:")
             output.table(
-                ["OBJECT", "SYNC", "HEALTH", "MESSAGE"],
-                [[o["object"], o["sync"], o["health"], o["message"]] for o in v["objects"]],
+                ["OBJECT", "SYNC", "HEALTH", "REASON"],
+                [[o["object"], o["sync"], o["health"], o["reason"] or "-"] for o in v["objects"]],
             )
     sys.exit(EXIT_OK if ok else EXIT_DIFF)
 
@@ -526,12 +569,14 @@ def history(app: str, fmt: str) -> None:
         click.echo(f"{app}: no sync recorded")
         return
     output.table(
-        ["STARTED", "REVISION", "RESULT", "CHANGES", "AUTHOR", "SUBJECT"],
+        ["STARTED", "REVISION", "RESULT", "EXIT", "CHARTS", "CHANGES", "AUTHOR", "SUBJECT"],
         [
             [
                 r.started_at,
                 r.revision[:12],
-                r.result,
+                r.result.value,
+                str(r.exit_code),
+                ", ".join(r.charts) or "-",
                 ", ".join(f"{n} {k}" for k, n in sorted(r.counts.items()) if k != "unchanged")
                 or "-",
                 r.author,
@@ -540,6 +585,9 @@ def history(app: str, fmt: str) -> None:
             for r in records
         ],
     )
+    for r in records:
+        if r.message:
+            click.echo(f"{r.started_at} {r.result.value}: {r.message}")
 
 
 @cli.command()

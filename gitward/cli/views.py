@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gitward.plan.model import Plan
+from gitward.runs import AppRun
 from gitward.status import AppStatus
 from gitward.sync import SyncResult
 
@@ -34,6 +35,9 @@ def sync_view(result: SyncResult) -> dict[str, Any]:
         "revision": result.revision.sha,
         "dryRun": result.changes is None,
         "succeeded": result.succeeded,
+        "result": result.outcome.value,
+        "reason": result.reason,
+        "exitCode": int(result.exit_code),
         "recorded": result.recorded,
         "durationSeconds": round(result.duration_seconds, 3),
     }
@@ -46,20 +50,35 @@ def sync_view(result: SyncResult) -> dict[str, Any]:
     return view
 
 
+def run_view(run: AppRun) -> dict[str, Any]:
+    """An app of a run that never got as far as a sync result (skipped, or not renderable)."""
+    return {
+        "app": run.app,
+        "succeeded": run.succeeded,
+        "result": run.outcome.value,
+        "reason": run.reason,
+        "exitCode": int(run.exit_code),
+        "recorded": False,
+    }
+
+
 def status_view(status: AppStatus) -> dict[str, Any]:
     return {
         "app": status.app,
         "sync": status.sync.value,
-        "health": status.health.status.value,
+        "health": status.health.status.value if status.health else None,
+        "reason": status.reason,
         "revision": status.revision,
         "lastSyncedRevision": status.last_synced_revision,
         "lastSyncedAt": status.last_synced_at,
+        "lastSyncResult": status.last_sync_result.value if status.last_sync_result else None,
         "objects": [
             {
                 "object": o.object,
                 "sync": o.sync.value,
                 "health": o.health.status.value,
                 "message": o.health.message,
+                "reason": o.reason,
             }
             for o in status.objects
         ],

@@ -12,7 +12,7 @@ from gitward.errors import ConfigError
 from gitward.kube import Kube
 from gitward.render import Rendered, render_app
 from gitward.render.cache import RenderCache
-from gitward.source.workspace import open_source, source_of
+from gitward.source.opening import open_source, source_of
 from gitward.sync import RevisionInfo
 
 
@@ -21,6 +21,15 @@ class Workspace:
     root: Path
     revision: RevisionInfo
     config: RepoConfig
+
+    def chosen(self, app: str | None) -> tuple[AppSpec, ...]:
+        """Every app (``app`` is None), or the one named; an unknown name is an error."""
+        if app is None:
+            return self.config.apps
+        spec = self.config.app(app)
+        if spec is None:
+            raise ConfigError(f"gitward.yaml: no app named {app!r}")
+        return (spec,)
 
 
 @dataclass(frozen=True)
@@ -43,9 +52,7 @@ def render_app_in(ws: Workspace, app: AppSpec) -> Rendered:
 
 def open_app(*, repo: str, revision: str | None, app: str) -> OpenedApp:
     ws = open_workspace(repo=repo, revision=revision)
-    spec = ws.config.app(app)
-    if spec is None:
-        raise ConfigError(f"gitward.yaml: no app named {app!r}")
+    (spec,) = ws.chosen(app)
     return OpenedApp(workspace=ws, app=spec, rendered=render_app_in(ws, spec))
 
 

@@ -38,6 +38,8 @@ class AppSpec:
     namespace: str
     create_namespace: bool = False
     prune: bool = True
+    # An app that renders nothing would prune everything it deployed: only on purpose.
+    allow_empty: bool = False
     auto_sync: bool = False
     self_heal: bool = False
     depends_on: tuple[str, ...] = ()

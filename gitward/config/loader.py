@@ -74,6 +74,7 @@ def _app(raw: dict[str, Any]) -> AppSpec:
         namespace=raw.get("namespace", ""),
         create_namespace=raw.get("createNamespace", False),
         prune=raw.get("prune", True),
+        allow_empty=raw.get("allowEmpty", False),
         auto_sync=raw.get("autoSync", False),
         self_heal=raw.get("selfHeal", False),
         depends_on=tuple(raw.get("dependsOn", ())),

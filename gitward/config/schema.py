@@ -27,6 +27,7 @@ SCHEMA: dict[str, Any] = {
                     "namespace": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
                     "createNamespace": {"type": "boolean"},
                     "prune": {"type": "boolean"},
+                    "allowEmpty": {"type": "boolean"},
                     "autoSync": {"type": "boolean"},
                     "selfHeal": {"type": "boolean"},
                     "releaseName": _NAME,

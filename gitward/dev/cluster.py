@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import shutil
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from gitward.dev import ports as devports
 from gitward.dev import processes
 from gitward.dev.ports import Ports
 from gitward.errors import GitwardError, ToolError
+from gitward.programs import KWOKCTL, REGISTRY, ProgramRun, run_program
 from gitward.tools import find_tool, pinned_build, pins
 
 CLUSTER_NAME = "gitward"
@@ -85,12 +85,13 @@ def _state_file() -> Path:
 
 
 def _kwok_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["KWOK_WORKDIR"] = str(state_dir() / "kwok")
-    # kwokctl adds and removes its context in $KUBECONFIG: keep it to our own file.
-    env["KUBECONFIG"] = str(state_dir() / "kubeconfig")
-    env["KWOK_KUBE_VERSION"] = pins()["KUBERNETES"]
-    return env
+    """What kwokctl gets on top of :data:`gitward.programs.KWOKCTL`'s allowed environment."""
+    return {
+        "KWOK_WORKDIR": str(state_dir() / "kwok"),
+        # kwokctl adds and removes its context in $KUBECONFIG: keep it to our own file.
+        "KUBECONFIG": str(state_dir() / "kubeconfig"),
+        "KWOK_KUBE_VERSION": pins()["KUBERNETES"],
+    }
 
 
 def current() -> DevCluster | None:
@@ -142,23 +143,20 @@ def _binaries() -> dict[str, Path]:
     return out
 
 
-def _run_kwokctl(
-    kwokctl: Path, args: list[str], *, timeout: float
-) -> subprocess.CompletedProcess[str]:
+def _run_kwokctl(kwokctl: Path, args: list[str], *, what: str, timeout: float) -> ProgramRun:
     log = state_dir() / "kwokctl.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
+    run = run_program(
+        KWOKCTL,
         [str(kwokctl), "--name", CLUSTER_NAME, *args],
-        check=False,
-        env=_kwok_env(),
-        capture_output=True,
-        text=True,
+        what=what,
         timeout=timeout,
-        stdin=subprocess.DEVNULL,
+        env=_kwok_env(),
+        failure=DevClusterError,
     )
     with log.open("a") as f:
-        f.write(f"$ kwokctl {' '.join(args)}\n{proc.stdout}{proc.stderr}\n")
-    return proc
+        f.write(f"$ kwokctl {' '.join(args)}\n{run.out}{run.err}\n")
+    return run
 
 
 def up(
@@ -260,20 +258,24 @@ def _start_control_plane(
         args += ["--kube-audit-policy", str(audit_policy)]
     # kwokctl's own --wait would poll for two minutes after a component died, and
     # then exit 0 all the same: wait here instead, and fail as soon as one dies.
-    proc = _run_kwokctl(bins["kwokctl"], args, timeout=300)
+    run = _run_kwokctl(bins["kwokctl"], args, what="dev up: kwokctl create cluster", timeout=300)
     dead = _dead_component()
     if dead is not None:
         raise DevClusterError(f"dev up: {dead}")
-    if proc.returncode != 0:
+    if not run.ok:
         raise DevClusterError(
-            f"dev up: kwokctl failed: {_last_line(proc.stderr + proc.stdout)}; "
-            f"log: {root / 'kwokctl.log'}"
+            f"dev up: kwokctl failed: {_last_line(run.err + run.out)}; log: {root / 'kwokctl.log'}"
         )
     _wait_ready(root / "kubeconfig", timeout=120)
-    proc = _run_kwokctl(bins["kwokctl"], ["scale", "node", "--replicas", str(NODES)], timeout=120)
-    if proc.returncode != 0:
+    run = _run_kwokctl(
+        bins["kwokctl"],
+        ["scale", "node", "--replicas", str(NODES)],
+        what="dev up: kwokctl scale node",
+        timeout=120,
+    )
+    if not run.ok:
         raise DevClusterError(
-            f"dev up: could not create kwok nodes: {_last_line(proc.stderr + proc.stdout)}; "
+            f"dev up: could not create kwok nodes: {_last_line(run.err + run.out)}; "
             f"log: {root / 'kwokctl.log'}"
         )
 
@@ -344,7 +346,8 @@ def _start_registry(binary: str, root: Path, port: int) -> int:
     # Detached through a shell that exits at once: the registry then belongs to
     # init, not to whoever called ``up`` (a test process, say), which would
     # otherwise have to reap it.
-    started = subprocess.run(
+    started = run_program(
+        REGISTRY,
         [
             "sh",
             "-c",
@@ -353,13 +356,11 @@ def _start_registry(binary: str, root: Path, port: int) -> int:
             str(config),
             str(log),
         ],
-        check=False,
-        capture_output=True,
-        text=True,
+        what="dev up: starting the registry",
         timeout=10,
-        start_new_session=True,
+        failure=DevClusterError,
     )
-    pid = int(started.stdout.strip() or 0)
+    pid = int(started.out.strip() or 0)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if not pid or not processes.is_alive(pid):
@@ -381,7 +382,9 @@ def _stop_everything() -> None:
     except ToolError:
         kwokctl = None
     if kwokctl is not None and _cluster_dir().exists():
-        _run_kwokctl(kwokctl, ["delete", "cluster"], timeout=120)
+        _run_kwokctl(
+            kwokctl, ["delete", "cluster"], what="dev down: kwokctl delete cluster", timeout=120
+        )
     processes.stop(processes.under(state_dir()))
     _state_file().unlink(missing_ok=True)
 

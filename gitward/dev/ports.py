@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import random
 import socket
-import subprocess
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from gitward.errors import GitwardError
+from gitward.programs import SS, run_program
 
 _RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 # Linux's default range, used where /proc does not say.
@@ -71,15 +71,9 @@ def port_owner(port: int) -> str | None:
     if is_free(port):
         return None
     try:
-        out = subprocess.run(
-            ["ss", "-Hltnp", f"sport = :{port}"],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout
+        out = run_program(SS, ["ss", "-Hltnp", f"sport = :{port}"], what="ss", timeout=5).out
         who = out.split("users:", 1)[1].strip() if "users:" in out else ""
-    except (OSError, subprocess.SubprocessError):
+    except GitwardError:
         who = ""
     return who or "another process"
 

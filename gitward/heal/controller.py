@@ -28,10 +28,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gitward.api.metrics import ControllerMetrics, Registry, controller_metrics
 from gitward.config.apps import AppSpec, RepoConfig
 from gitward.config.loader import FILENAME, load_repo_config
 from gitward.config.tenancy import Tenancy
-from gitward.errors import GitwardError, RecordCorrupt
+from gitward.errors import GitwardError, RecordCorrupt, RenderError
 from gitward.heal import backoff, events
 from gitward.heal.affected import is_affected
 from gitward.heal.records import DriftKind, DriftOutcome, DriftRecord
@@ -41,14 +42,15 @@ from gitward.kube import Kube
 from gitward.objects import Body, ObjectRef
 from gitward.plan.fieldsets import actor_of, dotted, gitward_fields, lost_paths
 from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash, values_hash
-from gitward.plan.model import Action, Plan
-from gitward.plan.planner import with_live_ignored
+from gitward.plan.model import Plan
+from gitward.plan.objects import with_live_ignored
 from gitward.record import inventory as inventories
+from gitward.record.history import SyncOutcome
 from gitward.render import RenderCache, render_app
 from gitward.retire import retire_removed
 from gitward.source import GitSource
+from gitward.source.opening import source_of
 from gitward.source.revisions import Revision
-from gitward.source.workspace import source_of
 from gitward.status import SyncState
 from gitward.sync import (
     PlanInvalid,
@@ -56,6 +58,7 @@ from gitward.sync import (
     RevisionInfo,
     SyncOptions,
     plan_app,
+    record_unrendered,
     sync_app,
 )
 from gitward.tenancy import client_for
@@ -63,10 +66,10 @@ from gitward.tenancy import client_for
 log = logging.getLogger("gitward.controller")
 
 
-def _is_ownership_conflict(e: GitwardError) -> bool:
-    if isinstance(e, RecordsOwnedElsewhere):
-        return True
-    return isinstance(e, PlanInvalid) and any(x.ownership for x in e.errors)
+def _is_ownership_conflict(e: GitwardError | Plan) -> bool:
+    if isinstance(e, Plan):
+        return any(x.ownership for x in e.errors)
+    return isinstance(e, RecordsOwnedElsewhere)
 
 
 def _event(event: str, level: int = logging.INFO, **fields: str) -> None:
@@ -112,7 +115,7 @@ class AppState:
     sync: SyncState = SyncState.UNKNOWN
     message: str = ""
     last_sync_at: str = ""
-    last_sync_result: str = ""
+    last_sync_result: SyncOutcome | None = None  # None: never synced by this controller
     drifts: deque[DriftRecord] = field(default_factory=lambda: deque(maxlen=200))
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     busy: bool = False
@@ -142,12 +145,13 @@ class Controller:
         kube: Kube,
         source: GitSource,
         options: ControllerOptions,
-        metrics: Any = None,
+        metrics: ControllerMetrics | None = None,
     ) -> None:
         self.kube = kube
         self.source = source
         self.options = options
-        self.metrics = metrics
+        # Without a registry to publish to, the metrics are kept and never shown.
+        self.metrics = metrics if metrics is not None else controller_metrics(Registry())
         self.apps: dict[str, AppState] = {}
         self.config: RepoConfig | None = None
         self.revision: Revision | None = None
@@ -162,6 +166,7 @@ class Controller:
         self.heal_applies = 0
         self.source_id = source_of(options.repo)
         self._next_full = 0.0  # monotonic time of the next full reconcile
+        self._retire_pending = False  # apps left gitward.yaml and are not retired yet
 
     # -- the loop ----------------------------------------------------------
 
@@ -213,7 +218,7 @@ class Controller:
             self.git_error = str(e)  # keep serving the last good revision
             return
         finally:
-            self._observe("git_fetch_duration_seconds", time.monotonic() - started)
+            self.metrics.git_fetch_duration_seconds.observe(time.monotonic() - started)
         full = time.monotonic() >= self._next_full
         if self.revision is not None and rev.sha == self.revision.sha:
             if full:
@@ -221,6 +226,8 @@ class Controller:
                 return
             # Nothing new in git; apps whose last reconcile failed (API server
             # down, a chart repo unreachable) are retried on every poll.
+            if self._retire_pending and self.config is not None:
+                await self._retire_removed(self.config)
             await self._retry_failed(rev)
             return
         checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
@@ -234,8 +241,10 @@ class Controller:
             return
         first = self.revision is None
         if changed is None or FILENAME in changed:
-            await self._retire_removed(config)
+            self._retire_pending = True
         self.config, self.revision = config, rev
+        if self._retire_pending:
+            await self._retire_removed(config)
         for spec in config.apps:
             state = self.apps.get(spec.name)
             if state is None:
@@ -264,7 +273,15 @@ class Controller:
         for name in [n for n in self.apps if n not in names]:
             del self.apps[name]
         keys = {spec.id.key for spec in config.apps}
-        for done in await retire_removed(self.kube, source=self.source_id, keys=keys):
+        try:
+            retired = await retire_removed(self.kube, source=self.source_id, keys=keys)
+        except GitwardError as e:
+            # The API server may be down: the apps still get their status, and
+            # the next refresh tries the removal again.
+            _event("error", logging.WARNING, error=f"removing apps gone from gitward.yaml: {e}")
+            return
+        self._retire_pending = False
+        for done in retired:
             _event(
                 "retired",
                 logging.INFO if done.ok else logging.WARNING,
@@ -289,7 +306,7 @@ class Controller:
             await self.reconcile_app(spec, checkout.path, rev)
 
     async def _retry_failed(self, rev: Revision) -> None:
-        failed = [s.spec for s in self.apps.values() if s.last_sync_result == "failed"]
+        failed = [s.spec for s in self.apps.values() if s.last_sync_result is SyncOutcome.FAILED]
         if not failed:
             return
         checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
@@ -327,12 +344,27 @@ class Controller:
                         as_app=as_app,
                     )
                     plan, inv = result.plan, result.inventory
-                    state.sync, state.last_sync_result = SyncState.SYNCED, "succeeded"
-                    state.last_sync_at = _now()
-                    self._count("sync_total", app=spec.name, outcome="succeeded")
-                    self._set_gauge(
-                        "app_last_successful_sync_timestamp_seconds", time.time(), app=spec.name
-                    )
+                    state.last_sync_result, state.last_sync_at = result.outcome, _now()
+                    self.metrics.sync_total.labels(
+                        app=spec.name, outcome=result.outcome.value
+                    ).inc()
+                    if _is_ownership_conflict(plan):
+                        self.metrics.ownership_conflicts_total.labels(app=spec.name).inc()
+                    failed = result.outcome is SyncOutcome.FAILED
+                    state.sync = SyncState.OUT_OF_SYNC if failed else SyncState.SYNCED
+                    message = result.reason
+                    if failed:
+                        _event(
+                            "sync-failed",
+                            logging.WARNING,
+                            app=spec.name,
+                            revision=rev.sha[:12],
+                            error=result.reason,
+                        )
+                    elif result.outcome is SyncOutcome.SUCCEEDED:
+                        self.metrics.app_last_successful_sync_timestamp_seconds.labels(
+                            app=spec.name
+                        ).set(time.time())
                     if result.changes is not None and result.changes.wrote:
                         _event(
                             "synced",
@@ -351,22 +383,32 @@ class Controller:
                         as_app=as_app,
                     )
                     state.sync = SyncState.SYNCED if plan.in_sync else SyncState.OUT_OF_SYNC
-                    state.last_sync_result = ""
-                state.revision, state.message = rev.sha, ""
-                await self._track(spec, plan, inv)
+                    # It cannot be synced as it is: say why, as a failed sync would.
+                    message = str(PlanInvalid(spec.name, plan.errors)) if plan.errors else ""
+                    failed = False
+                state.message = message
+                if not failed:
+                    # A failed sync keeps tracking what the last good one applied:
+                    # healing towards a revision that did not sync would apply it piecemeal.
+                    state.revision = rev.sha
+                    await self._track(spec, plan, inv)
             except GitwardError as e:
+                if isinstance(e, RenderError) and spec.auto_sync:
+                    with contextlib.suppress(GitwardError):
+                        # The render error is the news; a failure to record it is not.
+                        await record_unrendered(kube=self.kube, app=spec, revision=info, error=e)
                 # A record that does not decode says nothing about the cluster: Unknown.
                 corrupt = isinstance(e, RecordCorrupt)
                 state.sync = SyncState.UNKNOWN if corrupt else SyncState.OUT_OF_SYNC
-                state.message, state.last_sync_result = str(e), "failed"
+                state.message, state.last_sync_result = str(e), SyncOutcome.FAILED
                 _event("error", logging.WARNING, app=spec.name, revision=rev.sha[:12], error=str(e))
-                self._count("sync_total", app=spec.name, outcome="failed")
+                self.metrics.sync_total.labels(app=spec.name, outcome="failed").inc()
                 if _is_ownership_conflict(e):
-                    self._count("ownership_conflicts_total", app=spec.name)
+                    self.metrics.ownership_conflicts_total.labels(app=spec.name).inc()
             finally:
                 state.busy = False
-                self._observe(
-                    "reconcile_duration_seconds", time.monotonic() - started, app=spec.name
+                self.metrics.reconcile_duration_seconds.labels(app=spec.name).observe(
+                    time.monotonic() - started
                 )
         await self._release_parked(spec.name)
 
@@ -381,10 +423,8 @@ class Controller:
         entries: dict[ObjectRef, InventoryEntry] = inv.by_ref() if inv else {}
         keep: set[ObjectRef] = set()
         assert self._hub is not None
-        for o in plan.objects:
-            if o.action in (Action.PRUNE, Action.SKIP, Action.HOOK) or o.desired is None:
-                continue
-            if o.source == "(createNamespace)":
+        for o in plan.managed():
+            if o.desired is None:
                 continue
             entry = entries.get(o.ref)
             old = self._tracked.get(o.ref)
@@ -416,7 +456,7 @@ class Controller:
             await self._judge(kind, body)
 
     def _watch_restarted(self, resource: str) -> None:
-        self._count("watch_restarts_total", resource=resource)
+        self.metrics.watch_restarts_total.labels(resource=resource).inc()
 
     async def _on_event(self, kind: str, body: Body) -> None:
         ref = ObjectRef.of(body)
@@ -501,7 +541,7 @@ class Controller:
             detected_monotonic=time.monotonic(),
             outcome=DriftOutcome.PENDING if state.spec.self_heal else DriftOutcome.REPORTED,
         )
-        self._count("drift_detected_total", app=t.app, kind=kind.value)
+        self.metrics.drift_detected_total.labels(app=t.app, kind=kind.value).inc()
         _event(
             "drift",
             app=t.app,
@@ -558,7 +598,7 @@ class Controller:
             self._fingerprint(t, out)
             self._backoffs.of(str(t.ref)).last_correction = time.monotonic()
             self._settle(state, record, DriftOutcome.CORRECTED)
-            self._count("drift_corrected_total", app=t.app, kind=record.kind.value)
+            self.metrics.drift_corrected_total.labels(app=t.app, kind=record.kind.value).inc()
             _event(
                 "corrected",
                 app=t.app,
@@ -617,7 +657,8 @@ class Controller:
             # The object is back as git says; the app fails until its record is mended,
             # and every poll retries it.
             state = self.apps[t.app]
-            state.sync, state.message, state.last_sync_result = SyncState.UNKNOWN, str(e), "failed"
+            state.sync, state.message = SyncState.UNKNOWN, str(e)
+            state.last_sync_result = SyncOutcome.FAILED
             return
         if inv is None:
             return
@@ -631,35 +672,18 @@ class Controller:
 
     # -- metrics ---------------------------------------------------------------
 
-    def _set_gauge(self, name: str, value: float, **labels: str) -> None:
-        if self.metrics is not None:
-            getattr(self.metrics, name).labels(**labels).set(value)
-
     def publish_app_gauges(self, health: dict[str, str]) -> None:
         """Per-app sync status and health as gauges (1 for the current value), for alerts."""
         for name, state in self.apps.items():
             for sync in SyncState:
-                self._set_gauge(
-                    "app_sync_status", float(state.sync is sync), app=name, status=sync.value
+                self.metrics.app_sync_status.labels(app=name, status=sync.value).set(
+                    float(state.sync is sync)
                 )
             current = health.get(name, HealthStatus.UNKNOWN.value)
             for status in HealthStatus:
-                self._set_gauge(
-                    "app_health_status",
-                    float(status.value == current),
-                    app=name,
-                    status=status.value,
+                self.metrics.app_health_status.labels(app=name, status=status.value).set(
+                    float(status.value == current)
                 )
-
-    def _count(self, name: str, **labels: str) -> None:
-        if self.metrics is not None:
-            getattr(self.metrics, name).labels(**labels).inc()
-
-    def _observe(self, name: str, value: float, **labels: str) -> None:
-        if self.metrics is None:
-            return
-        metric = getattr(self.metrics, name)
-        (metric.labels(**labels) if labels else metric).observe(value)
 
     # -- views -------------------------------------------------------------------
 

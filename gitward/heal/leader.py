@@ -34,7 +34,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from math import ceil
@@ -85,20 +85,6 @@ class LeaseConfig:
             )
         if self.retry_every <= 0:
             raise ValueError("LeaseConfig: retry_every must be positive")
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> LeaseConfig:
-        """Defaults, overridden by ``GITWARD_LEASE_NAME`` and ``GITWARD_LEASE_NAMESPACE``.
-
-        The namespace falls back to ``POD_NAMESPACE`` (the Helm chart sets both
-        from the downward API), so the Lease lives next to the controller.
-        """
-        env = os.environ if environ is None else environ
-        namespace = env.get("GITWARD_LEASE_NAMESPACE") or env.get("POD_NAMESPACE")
-        return cls(
-            name=env.get("GITWARD_LEASE_NAME") or cls.name,
-            namespace=namespace or cls.namespace,
-        )
 
     @property
     def duration_seconds(self) -> int:

@@ -44,7 +44,7 @@ from gitward.health import Health, aggregate, assess
 from gitward.kube import Kube, KubeError
 from gitward.record import history as histories
 from gitward.source import GitSource
-from gitward.source.workspace import credentials_from_env
+from gitward.source.opening import credentials_from_env
 
 log = logging.getLogger("gitward.controller")
 
@@ -123,7 +123,7 @@ class ControllerStatus:
             "health": self._health.get(name, "Unknown"),
             "revision": state.revision,
             "lastSyncAt": state.last_sync_at,
-            "lastSyncResult": state.last_sync_result,
+            "lastSyncResult": state.last_sync_result.value if state.last_sync_result else "",
             "message": state.message,
             "fighting": self.controller.fighting(name),
             "autoSync": state.spec.auto_sync,

@@ -16,6 +16,7 @@ from gitward.kube.errors import (
     NotFound,
     Unauthorized,
     Unavailable,
+    without_subject,
 )
 from gitward.kube.kubeconfig import KubeConfig, load_kubeconfig
 
@@ -33,4 +34,5 @@ __all__ = [
     "Unauthorized",
     "Unavailable",
     "load_kubeconfig",
+    "without_subject",
 ]

@@ -11,6 +11,12 @@ from typing import Any
 from gitward.errors import GitwardError
 
 
+def without_subject(e: Exception) -> str:
+    """The server's reason without the leading ``Kind/ns/name:`` we put on it, for a
+    place that names the object itself."""
+    return str(e).split(": ", 1)[-1]
+
+
 class KubeError(GitwardError):
     """The API server refused a request, or could not be reached."""
 

@@ -6,7 +6,8 @@ import difflib
 
 import yaml
 
-from gitward.objects import Body
+from gitward.objects import Body, ObjectRef
+from gitward.plan import normalize
 
 
 class _Dumper(yaml.SafeDumper):
@@ -35,3 +36,12 @@ def unified(live: Body | None, desired: Body | None, *, label: str, context: int
     return "".join(
         difflib.unified_diff(a, b, fromfile=f"live/{label}", tofile=f"desired/{label}", n=context)
     )
+
+
+def masked_diff(old: Body | None, new: Body | None, ignore: tuple[str, ...], ref: ObjectRef) -> str:
+    """The diff a user sees: normalised bodies, ignored fields out, Secret values masked."""
+    shown_old, shown_new = normalize.mask_secrets(
+        normalize.normalize(old, ignore=ignore) if old is not None else None,
+        normalize.normalize(new, ignore=ignore) if new is not None else None,
+    )
+    return unified(shown_old, shown_new, label=str(ref))

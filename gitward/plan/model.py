@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from gitward.config.identity import SHARED_FIELD_MANAGER
 from gitward.objects import Body, ObjectRef
+from gitward.plan.order import SortKey
 
 
 class Action(StrEnum):
@@ -25,13 +26,18 @@ class Action(StrEnum):
         return self in (Action.CREATE, Action.UPDATE, Action.RECREATE, Action.PRUNE)
 
 
+# The source of the Namespace a plan creates for ``createNamespace: true``: it is
+# never tracked, recorded in the inventory or pruned.
+CREATE_NAMESPACE_SOURCE = "(createNamespace)"
+
+
 @dataclass(frozen=True)
 class PlannedObject:
     ref: ObjectRef
     api_version: str
     action: Action
     source: str
-    sort_key: tuple[int, int, int, int, str, str, str]
+    sort_key: SortKey
     desired: Body | None = field(default=None, compare=False, repr=False)
     live: Body | None = field(default=None, compare=False, repr=False)
     diff: str = ""
@@ -84,3 +90,14 @@ class Plan:
 
     def of(self, action: Action) -> tuple[PlannedObject, ...]:
         return tuple(o for o in self.objects if o.action is action)
+
+    def to_apply(self) -> tuple[PlannedObject, ...]:
+        """The objects a sync leaves in the cluster: all but prunes, skips and hooks."""
+        return tuple(
+            o for o in self.objects if o.action not in (Action.PRUNE, Action.SKIP, Action.HOOK)
+        )
+
+    def managed(self) -> tuple[PlannedObject, ...]:
+        """What the app keeps in its inventory and the controller watches: the objects
+        it applies, without the Namespace ``createNamespace`` makes."""
+        return tuple(o for o in self.to_apply() if o.source != CREATE_NAMESPACE_SOURCE)

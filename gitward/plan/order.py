@@ -14,10 +14,22 @@ Pruning walks the same key backwards.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from gitward.objects import Manifest, ObjectRef
 from gitward.plan.annotations import Directives, InvalidAnnotation, Phase, read
 
-SortKey = tuple[int, int, int, int, str, str, str]
+
+class SortKey(NamedTuple):
+    """The one key a sync is ordered by; prune walks it backwards."""
+
+    phase: int  # pre-sync hooks, the objects, post-sync hooks
+    stage: int  # CustomResourceDefinitions, then Namespaces, then the rest
+    wave: int
+    kind_rank: int  # Helm's install order of kinds
+    kind: str
+    namespace: str
+    name: str
 
 
 _KIND_ORDER = [
@@ -81,14 +93,14 @@ def wave_of(m: Manifest) -> int:
 
 def key_of(ref: ObjectRef, directives: Directives) -> SortKey:
     """The sort key of an object whose directives are already read."""
-    return (
-        directives.phase,
-        stage_of(ref.kind),
-        directives.wave,
-        _KIND_RANK.get(ref.kind, len(_KIND_ORDER)),
-        ref.kind,
-        ref.namespace,
-        ref.name,
+    return SortKey(
+        phase=directives.phase,
+        stage=stage_of(ref.kind),
+        wave=directives.wave,
+        kind_rank=_KIND_RANK.get(ref.kind, len(_KIND_ORDER)),
+        kind=ref.kind,
+        namespace=ref.namespace,
+        name=ref.name,
     )
 
 

@@ -7,11 +7,12 @@ Failures raise :class:`~gitward.errors.RenderError` with a one-line message
 that starts with the file (and line) or chart at fault.
 
 Modules: ``rendering`` (dispatch), ``directory``, ``kustomize``, ``helm``
-(one per kind), ``documents`` (YAML stream -> objects), ``cache``
-(``RenderCache``), ``results`` (the result types) and ``running`` (the seam
-to :mod:`gitward.programs`, which starts helm and kubectl). Every file is
-read through :mod:`gitward.repofiles` (inside the checkout only) and every
-YAML through :mod:`gitward.yamlload` (bounded, strict).
+(one per kind; ``helm`` is a package, one module per step), ``documents``
+(YAML stream -> objects), ``cache`` (``RenderCache`` for renders,
+``ChartCache`` for built chart dependencies) and ``results`` (the result
+types). helm and kubectl are started through :mod:`gitward.programs`. Every
+file is read through :mod:`gitward.repofiles` (inside the checkout only) and
+every YAML through :mod:`gitward.yamlload` (bounded, strict).
 """
 
 from gitward.render.cache import RenderCache

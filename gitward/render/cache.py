@@ -1,16 +1,21 @@
-"""Rendered apps, remembered by everything that decides them.
+"""What rendering remembers: rendered apps, and the charts a dependency build fetched.
 
 Rendering is deterministic: the same files, release, namespace, values files,
 helm binary and lock give the same objects. So a render is stored as JSON
-under a sha256 of exactly those inputs, and a hit returns the stored result
-without starting helm. A hit is only as fresh as its key: a Helm chart
-without a lock that pulls from a repository is never cached (its versions
-float), and kustomize renders are not cached (a kustomization may read
-outside its directory).
+under a sha256 of exactly those inputs (a :class:`Fingerprint`), and a hit
+returns the stored result without starting helm. A hit is only as fresh as
+its key: a Helm chart without a lock that pulls from a repository is never
+cached (its versions float), and kustomize renders are not cached (a
+kustomization may read outside its directory).
 
-Entries are written atomically (a temporary file renamed into place), so a
-crashed or concurrent render leaves either a whole entry or none; an entry
-that cannot be read is a miss, never an error.
+A locked ``helm dependency build`` is deterministic in the same way, and it
+is the slow part of a render that misses (it downloads). So its archives are
+kept as well, in a :class:`ChartCache`, keyed by everything the build reads;
+a render whose values changed but whose lock did not downloads nothing.
+
+Both stores publish an entry by renaming it into place, so a crashed or
+concurrent render leaves either a whole entry or none; an entry that cannot
+be read is a miss, never an error.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,6 +34,42 @@ from gitward.render.results import Rendered
 from gitward.tools import cache_root
 
 FORMAT = 1
+
+
+class Fingerprint:
+    """A sha256 fed with named fields and file trees; the key of a cache entry."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+
+    def field(self, name: str, value: str) -> None:
+        # Length-prefixed, so no two sequences of fields feed the same bytes.
+        self._digest.update(f"{name}\0{len(value)}\0{value}\0".encode())
+
+    def tree(self, label: str, top: Path) -> None:
+        """Every file under ``top`` (or ``top`` itself): relative path, then content."""
+        digest = self._digest
+        digest.update(f"tree\0{label}\0".encode())
+        if top.is_file():
+            digest.update(b"file\0" + hashlib.sha256(top.read_bytes()).digest())
+            return
+        files: list[tuple[str, Path]] = []
+        # Links are followed as the renderers follow them; render_app has checked
+        # that none leads out of the checkout (or loops) before a key is made.
+        for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+            dirnames[:] = [d for d in dirnames if d != ".git"]
+            for name in filenames:
+                path = Path(dirpath) / name
+                files.append((path.relative_to(top).as_posix(), path))
+        for rel, path in sorted(files):
+            try:
+                content = path.read_bytes()
+            except OSError:
+                content = b"\xff<unreadable>"
+            digest.update(rel.encode() + b"\0" + hashlib.sha256(content).digest())
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
 
 
 class RenderCache:
@@ -55,21 +97,17 @@ class RenderCache:
         mtime); ``extra`` are files or directories outside ``app_dir`` that
         the render reads (``file://`` charts, values files elsewhere).
         """
-        digest = hashlib.sha256()
-
-        def field(name: str, value: str) -> None:
-            digest.update(f"{name}\0{len(value)}\0{value}\0".encode())
-
-        field("format", str(FORMAT))
-        field("release", app.release)
-        field("namespace", app.namespace)
-        field("values_files", json.dumps(list(app.values_files)))
-        field("tool", tool)
-        field("lock_digest", lock_digest or "")
-        _hash_tree(digest, "app", app_dir)
+        key = Fingerprint()
+        key.field("format", str(FORMAT))
+        key.field("release", app.release)
+        key.field("namespace", app.namespace)
+        key.field("values_files", json.dumps(list(app.values_files)))
+        key.field("tool", tool)
+        key.field("lock_digest", lock_digest or "")
+        key.tree("app", app_dir)
         for index, path in enumerate(extra):
-            _hash_tree(digest, f"extra{index}", path)
-        return digest.hexdigest()
+            key.tree(f"extra{index}", path)
+        return key.hexdigest()
 
     def path_for(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"
@@ -105,23 +143,46 @@ class RenderCache:
             raise
 
 
-def _hash_tree(digest: Any, label: str, top: Path) -> None:
-    """Feed every file under ``top`` (or ``top`` itself): relative path, then content."""
-    digest.update(f"tree\0{label}\0".encode())
-    if top.is_file():
-        digest.update(b"file\0" + hashlib.sha256(top.read_bytes()).digest())
-        return
-    files: list[tuple[str, Path]] = []
-    # Links are followed as the renderers follow them; render_app has checked
-    # that none leads out of the checkout (or loops) before a key is made.
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
-        dirnames[:] = [d for d in dirnames if d != ".git"]
-        for name in filenames:
-            path = Path(dirpath) / name
-            files.append((path.relative_to(top).as_posix(), path))
-    for rel, path in sorted(files):
+class ChartCache:
+    """Chart archives a dependency build wrote, one directory per key.
+
+    Default ``cache_root()/helm/charts``. Like a vendored ``charts/``
+    directory, a hit trusts that a published chart version does not change;
+    clear the directory if one did.
+    """
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self._directory = directory
+
+    @property
+    def directory(self) -> Path:
+        return self._directory if self._directory is not None else cache_root() / "helm" / "charts"
+
+    def restore(self, key: str, charts: Path) -> bool:
+        """Swap the archives in ``charts`` for those under ``key``; ``False`` on a miss."""
+        cached = self.directory / key
+        if not cached.is_dir():
+            return False
+        charts.mkdir(exist_ok=True)
+        for old in charts.glob("*.tgz"):
+            old.unlink()
+        for archive in sorted(cached.glob("*.tgz")):
+            shutil.copy2(archive, charts / archive.name)
+        return True
+
+    def store(self, key: str, charts: Path) -> None:
+        """Keep the archives in ``charts`` under ``key``, unless an entry is there already."""
+        parent = self.directory
+        parent.mkdir(parents=True, exist_ok=True)
+        final = parent / key
+        if final.exists():
+            return
+        staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=parent))
         try:
-            content = path.read_bytes()
+            for archive in sorted(charts.glob("*.tgz")):
+                shutil.copy2(archive, staging / archive.name)
+            os.rename(staging, final)
         except OSError:
-            content = b"\xff<unreadable>"
-        digest.update(rel.encode() + b"\0" + hashlib.sha256(content).digest())
+            # Another render stored the same key first, or the cache is read-only:
+            # either way this render already has its charts.
+            shutil.rmtree(staging, ignore_errors=True)

@@ -31,9 +31,8 @@ from typing import Any
 from gitward import repofiles, yamlload
 from gitward.errors import RenderError
 from gitward.objects import Manifest
-from gitward.programs import KUBECTL
+from gitward.programs import KUBECTL, first_error_line, run_program
 from gitward.render.documents import iter_documents, manifests_from
-from gitward.render.running import first_error_line, run_tool
 from gitward.tools import cache_root, find_tool
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -52,13 +51,14 @@ def render_kustomize(
     kubectl = find_tool("kubectl")
     home = cache_root() / "kubectl"
     home.mkdir(parents=True, exist_ok=True)
-    run = run_tool(
+    run = run_program(
         KUBECTL,
         [str(kubectl), "kustomize", "--load-restrictor", "LoadRestrictionsRootOnly", str(app_dir)],
         what=f"{label}: kubectl kustomize",
         timeout=timeout,
         env={"HOME": str(home)},
         cwd=root,
+        failure=RenderError,
     )
     if not run.ok:
         message = _kubectl_message(run.err or run.out)

@@ -7,8 +7,10 @@ one-line :class:`gitward.errors.SourceError` naming the repository, with no
 credential in it.
 
 Modules: :mod:`.fetching` (the cache and ref resolution), :mod:`.checkouts`
-(trees per commit), :mod:`.credentials`, :mod:`.urls`, :mod:`.revisions`
-(the frozen results) and :mod:`.running` (the only place git is started).
+(trees per commit), :mod:`.opening` (``--repo``/``--revision`` to a tree on
+disk, a local working copy as it is), :mod:`.credentials`, :mod:`.urls`,
+:mod:`.revisions` (the frozen results) and :mod:`.git` (the only place git is
+started).
 """
 
 from gitward.source.credentials import GitCredentials

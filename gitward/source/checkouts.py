@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gitward.source.running import Git
+from gitward.source.git import Git
 
 _TEMP_PREFIX = ".tmp-"
 

@@ -40,8 +40,8 @@ from pathlib import Path
 from gitward.errors import SourceError
 from gitward.source.checkouts import materialise, prune
 from gitward.source.credentials import GitCredentials, access_for
+from gitward.source.git import Git
 from gitward.source.revisions import Checkout, Revision
-from gitward.source.running import Git
 from gitward.source.urls import parse_url
 from gitward.tools import cache_root
 

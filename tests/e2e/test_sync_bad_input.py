@@ -1,4 +1,8 @@
-"""Bad input: one clear line, a non-zero exit, and the cluster and inventory untouched."""
+"""Bad input: one clear line, a non-zero exit, and the cluster and inventory untouched.
+
+Each is still a sync attempt of that revision, so the history records it, once,
+as failed with exit code 2 and the same reason.
+"""
 
 from __future__ import annotations
 
@@ -103,11 +107,17 @@ def snapshot(cluster: Cluster, namespace: str, app: str) -> dict[str, str]:
     ):
         for o in cluster.list(api, kind, ns):
             out[f"{kind}/{o['metadata']['name']}"] = o["metadata"]["resourceVersion"]
-    for record in ("inventory", "history"):
-        cm = cluster.get("v1", "ConfigMap", f"gitward-{record}-{app}", "gitward-system")
-        assert cm is not None
-        out[record] = cm["metadata"]["resourceVersion"]
+    cm = cluster.get("v1", "ConfigMap", f"gitward-inventory-{app}", "gitward-system")
+    assert cm is not None
+    out["inventory"] = cm["metadata"]["resourceVersion"]
     return out
+
+
+def history(app: str) -> list[dict[str, object]]:
+    result = gitward("history", app, "-o", "json")
+    assert result.returncode == 0, result.stderr
+    records: list[dict[str, object]] = json.loads(result.stdout)
+    return records
 
 
 @pytest.fixture
@@ -133,6 +143,7 @@ def test_bad_input_fails_in_one_line_and_changes_nothing(
     oci_charts: str,
 ) -> None:
     before = snapshot(cluster, namespace, app_name)
+    recorded = history(app_name)
     expected = CASES[case](synced, oci_charts)
     synced.commit(case)
 
@@ -144,6 +155,14 @@ def test_bad_input_fails_in_one_line_and_changes_nothing(
     assert lines[0].startswith("error: ")
     assert expected in lines[0], lines[0]
     assert snapshot(cluster, namespace, app_name) == before
+    after = history(app_name)
+    assert after[1:] == recorded
+    assert (after[0]["result"], after[0]["exit_code"]) == ("failed", 2)
+    assert expected in str(after[0]["message"])
+
+    again = gitward("sync", app_name, "--repo", synced.url, "--revision", "main")
+    assert again.returncode == 2
+    assert history(app_name) == after, "the same failure was recorded twice"
 
 
 def test_a_revision_that_does_not_exist_fails_in_one_line_and_changes_nothing(

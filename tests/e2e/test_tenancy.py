@@ -129,7 +129,9 @@ def cluster_scoped(cluster: Cluster, namespace: str) -> Iterator[list[tuple[str,
 def snapshot(
     cluster: Cluster, app: str, namespaces: list[str], role: str | None = None
 ) -> dict[str, str]:
-    """Every ConfigMap in ``namespaces``, ClusterRole ``role`` and the app's records, by version."""
+    """Every ConfigMap in ``namespaces``, ClusterRole ``role`` and the app's inventory, by
+    version. The history is left out: a refused plan is a sync attempt, recorded there
+    (see :func:`recorded_failure`)."""
     out = {}
     for ns in namespaces:
         for o in cluster.list("v1", "ConfigMap", ns):
@@ -137,10 +139,18 @@ def snapshot(
     if role is not None:
         live = cluster.get(RBAC, "ClusterRole", role)
         out[f"ClusterRole/{role}"] = live["metadata"]["resourceVersion"] if live else "absent"
-    for record in ("inventory", "history"):
-        cm = cluster.get("v1", "ConfigMap", f"gitward-{record}-{app}", "gitward-system")
-        out[record] = cm["metadata"]["resourceVersion"] if cm else "absent"
+    cm = cluster.get("v1", "ConfigMap", f"gitward-inventory-{app}", "gitward-system")
+    out["inventory"] = cm["metadata"]["resourceVersion"] if cm else "absent"
     return out
+
+
+def recorded_failure(app: str) -> dict[str, Any]:
+    """The newest history record of ``app``, which must be a failed sync with exit code 2."""
+    result = gitward("history", app, "-o", "json")
+    assert result.returncode == 0, result.stderr
+    newest: dict[str, Any] = json.loads(result.stdout)[0]
+    assert (newest["result"], newest["exit_code"], newest["actions"]) == ("failed", 2, [])
+    return newest
 
 
 def one_error_line(result: Any) -> str:
@@ -201,6 +211,7 @@ def test_an_account_confined_to_its_namespace_is_refused_at_dry_run_and_nothing_
     line = one_error_line(result)
     assert expected in line and line.endswith("nothing was applied"), line
     assert snapshot(cluster, app_name, [namespace, foreign], role) == before
+    assert expected in recorded_failure(app_name)["message"]
     assert cluster.get("v1", "ConfigMap", "own", namespace) is None
 
 
@@ -452,6 +463,7 @@ def test_a_policy_refuses_what_it_does_not_allow_and_nothing_is_applied(
     line = one_error_line(result)
     assert expected in line, line
     assert snapshot(cluster, app_name, [namespace, foreign]) == before
+    assert expected in recorded_failure(app_name)["message"]
     for kind, name in cluster_scoped:
         assert cluster.get("v1", kind, name) is None, f"{kind}/{name} was created"
 

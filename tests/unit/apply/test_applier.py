@@ -1,264 +1,117 @@
-"""The applier on the in-memory API server: order, prune, failures, CRDs, recreate."""
+"""apply_plan returns failures as results, against a fake client (no API server)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from typing import Any, cast
 
-import pytest
-
-from gitward.apply.applier import ApplyFailed, ApplyOptions, apply_plan
-from gitward.apply.changes import ChangeSet, Outcome
-from gitward.kube import Kube
-from gitward.kube.fake import Call, FakeApiServer
+from gitward.apply.applier import NOT_REACHED, apply_plan
+from gitward.apply.changes import Outcome
+from gitward.kube import Invalid, Kube, Resource
 from gitward.objects import Body, Manifest
-from gitward.plan.annotations import GITWARD_RECREATE as RECREATE_ANNOTATION
-from gitward.plan.inventory import Inventory, InventoryEntry
-from gitward.plan.model import Action, Plan
-from gitward.plan.planner import build_plan
-from tests.unit.fakecluster import APP, Step, configmap, manifests, run, seed, server, writes
+from gitward.plan.model import Action, Plan, PlannedObject
+from gitward.plan.order import sort_key
 
-ONE_AT_A_TIME = ApplyOptions(concurrency=1)
+CONFIGMAPS = Resource(
+    group="",
+    version="v1",
+    kind="ConfigMap",
+    plural="configmaps",
+    namespaced=True,
+    verbs=frozenset(),
+)
 
 
-def deployment(name: str, image: str = "nginx:1.27", **annotations: str) -> Body:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": "shop", "annotations": annotations},
-        "spec": {
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": name, "image": image}]},
-            },
+class FakeKube:
+    """Applies every object but those named in ``refuse``; counts the writes.
+
+    Reads (between waves, for health) see what was applied: a ConfigMap is
+    Healthy once it exists.
+    """
+
+    def __init__(self, *refuse: str) -> None:
+        self.refuse = set(refuse)
+        self.applied: list[str] = []
+        self.bodies: dict[str, Body] = {}
+
+    async def apply(self, body: Body, **_: Any) -> Body:
+        name = body["metadata"]["name"]
+        if name in self.refuse:
+            raise Invalid(f"ConfigMap/shop/{name}: admission webhook denied the request")
+        self.applied.append(name)
+        out = {**body, "metadata": {**body["metadata"], "uid": f"uid-{name}"}}
+        self.bodies[name] = out
+        return out
+
+    async def resource_for(self, api_version: str, kind: str) -> Resource:
+        return CONFIGMAPS
+
+    async def get(self, resource: Resource, *, name: str, namespace: str = "") -> Body | None:
+        return self.bodies.get(name)
+
+    async def list(self, resource: Resource, *, namespace: str = "") -> tuple[list[Body], str]:
+        return list(self.bodies.values()), "1"
+
+
+def configmap(name: str, wave: int, action: Action = Action.CREATE) -> PlannedObject:
+    body: Body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": "shop",
+            "annotations": {"gitward.io/sync-wave": str(wave)},
         },
     }
-
-
-def waved(body: Body, wave: int) -> Body:
-    body["metadata"].setdefault("annotations", {})["gitward.io/sync-wave"] = str(wave)
-    return body
-
-
-def entry(kind: str, name: str, uid: str, group: str = "") -> InventoryEntry:
-    return InventoryEntry(
-        group=group, kind=kind, namespace="shop", name=name, version="v1", uid=uid
+    m = Manifest(body=body, source=f"{name}.yaml")
+    return PlannedObject(
+        ref=m.ref,
+        api_version="v1",
+        action=action,
+        source=m.source,
+        sort_key=sort_key(m),
+        desired=body,
+        live=body if action is Action.UNCHANGED else None,
     )
 
 
-def plan_and_apply(
-    srv: FakeApiServer,
-    desired: tuple[Manifest, ...],
-    *,
-    before: tuple[Step, ...] = (),
-    inventory: Callable[[dict[str, Body]], Inventory | None] = lambda _: None,
-    options: ApplyOptions = ONE_AT_A_TIME,
-) -> tuple[Plan, ChangeSet, list[Call]]:
-    """Seed ``before``, plan ``desired``, apply it; returns the writes the apply made."""
-
-    async def go(kube: Kube) -> tuple[Plan, ChangeSet, list[Call]]:
-        live = await seed(kube, before)
-        plan = await build_plan(
-            kube=kube, app=APP, manifests=desired, inventory=inventory(live), force_conflicts=True
-        )
-        assert not plan.errors, plan.errors
-        start = len(srv.calls)
-        changes, _ = await apply_plan(kube=kube, plan=plan, options=options)
-        return plan, changes, writes(srv.calls[start:])
-
-    return run(srv, go)
+def plan(*objects: PlannedObject) -> Plan:
+    return Plan(app="shop", objects=tuple(sorted(objects, key=lambda o: o.sort_key)))
 
 
-def written(calls: list[Call]) -> list[str]:
-    return [f"{c.verb} {c.kind}/{c.name}" for c in calls]
+def test_a_refused_object_is_a_failed_change_and_earlier_waves_stay_created() -> None:
+    kube = FakeKube("b")
+    p = plan(configmap("a", 0), configmap("b", 1), configmap("c", 2))
 
+    changes, applied = asyncio.run(apply_plan(kube=cast(Kube, kube), plan=p))
 
-def test_objects_are_written_by_stage_then_wave_then_kind() -> None:
-    service: Body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {}}
-    desired = manifests(
-        waved(deployment("web"), 1),
-        service,
-        configmap("settings", colour="blue"),
-        waved(configmap("early", colour="blue"), -1),
-        waved(configmap("late", colour="blue"), 1),
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "web"}},
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "extra"}},
-    )
-    _, changes, calls = plan_and_apply(server(), desired)
-    assert written(calls) == [
-        "patch Namespace/extra",
-        "patch ConfigMap/early",
-        "patch ServiceAccount/web",
-        "patch ConfigMap/settings",
-        "patch Service/web",
-        "patch ConfigMap/late",
-        "patch Deployment/web",
+    outcomes = [(c.ref.name, c.outcome, c.message) for c in changes.changes]
+    assert outcomes == [
+        ("a", Outcome.CREATED, ""),
+        ("b", Outcome.FAILED, "admission webhook denied the request"),
+        ("c", Outcome.SKIPPED, NOT_REACHED),
     ]
-    assert changes.count(Outcome.CREATED) == 7
+    assert kube.applied == ["a"], "a later wave was applied after a failure"
+    assert set(applied) == {p.objects[0].ref}
 
 
-def test_a_later_wave_waits_until_the_earlier_one_is_healthy() -> None:
-    srv = server()
-    plan_desired = manifests(deployment("db"), waved(configmap("app", colour="blue"), 1))
+def test_every_failure_of_the_failing_wave_is_reported() -> None:
+    kube = FakeKube("b", "c")
+    p = plan(configmap("a", 0), configmap("b", 1), configmap("c", 1))
 
-    async def go(kube: Kube) -> None:
-        plan = await build_plan(kube=kube, app=APP, manifests=plan_desired, inventory=None)
-        applying = asyncio.create_task(apply_plan(kube=kube, plan=plan, options=ONE_AT_A_TIME))
-        while srv.stored("apps/v1", "Deployment", "db", "shop") is None:
-            await asyncio.sleep(0.005)
-        await asyncio.sleep(0.3)  # several health reads: the Deployment is not available
-        assert srv.stored("v1", "ConfigMap", "app", "shop") is None
-        assert not applying.done()
-        db = srv.stored("apps/v1", "Deployment", "db", "shop")
-        assert db is not None
-        generation = db["metadata"]["generation"]
-        srv.set_status(
-            "apps/v1",
-            "Deployment",
-            "db",
-            "shop",
-            {
-                "observedGeneration": generation,
-                "replicas": 1,
-                "updatedReplicas": 1,
-                "availableReplicas": 1,
-            },
-        )
-        await asyncio.wait_for(applying, timeout=5)
-        assert srv.stored("v1", "ConfigMap", "app", "shop") is not None
+    changes, _ = asyncio.run(apply_plan(kube=cast(Kube, kube), plan=p))
 
-    run(srv, go)
+    assert [c.ref.name for c in changes.failed] == ["b", "c"]
+    assert changes.wrote
 
 
-def test_an_unchanged_plan_writes_nothing() -> None:
-    srv = server()
-    body = configmap("settings", colour="blue")
-    plan, changes, calls = plan_and_apply(
-        srv,
-        manifests(body),
-        before=(Step("gitward/shop", body),),
-        inventory=lambda live: Inventory(
-            app="shop",
-            entries=(entry("ConfigMap", "settings", live["settings"]["metadata"]["uid"]),),
-        ),
-    )
-    assert plan.in_sync
-    assert calls == []
-    assert [c.outcome for c in changes.changes] == [Outcome.UNCHANGED]
+def test_an_unchanged_object_after_a_failure_is_reported_unchanged_not_skipped() -> None:
+    kube = FakeKube("a")
+    p = plan(configmap("a", 0), configmap("z", 1, Action.UNCHANGED))
 
+    changes, _ = asyncio.run(apply_plan(kube=cast(Kube, kube), plan=p))
 
-def test_prune_runs_after_every_apply_in_reverse_order() -> None:
-    old_cm, old_web = configmap("old-settings", colour="blue"), deployment("old-web")
-    _, changes, calls = plan_and_apply(
-        server(),
-        manifests(configmap("settings", colour="blue")),
-        before=(Step("gitward/shop", old_cm), Step("gitward/shop", old_web)),
-        inventory=lambda live: Inventory(
-            app="shop",
-            entries=(
-                entry("ConfigMap", "old-settings", live["old-settings"]["metadata"]["uid"]),
-                entry("Deployment", "old-web", live["old-web"]["metadata"]["uid"], group="apps"),
-            ),
-        ),
-    )
-    assert written(calls) == [
-        "patch ConfigMap/settings",
-        "delete Deployment/old-web",
-        "delete ConfigMap/old-settings",
+    assert [(c.ref.name, c.outcome) for c in changes.changes] == [
+        ("a", Outcome.FAILED),
+        ("z", Outcome.UNCHANGED),
     ]
-    assert changes.count(Outcome.PRUNED) == 2
-
-
-def test_a_refused_object_fails_the_sync_and_later_waves_are_not_written() -> None:
-    srv = server()
-    srv.refuse(
-        lambda c: c.verb == "patch" and c.name == "early" and not c.dry_run,
-        status=422,
-        message='ConfigMap "early" is invalid: data: Too long',
-    )
-    desired = manifests(
-        waved(configmap("early", colour="blue"), -1), configmap("settings", colour="blue")
-    )
-    with pytest.raises(ApplyFailed) as caught:
-        plan_and_apply(srv, desired)
-    assert str(caught.value).startswith("app shop: ConfigMap/shop/early: ")
-    assert "Too long" in str(caught.value)
-    assert srv.stored("v1", "ConfigMap", "settings", "shop") is None
-
-
-def test_a_refused_prune_fails_the_sync_after_everything_else_is_applied() -> None:
-    srv = server()
-    srv.refuse(lambda c: c.verb == "delete", status=403, message="no deleting today")
-    old = configmap("old", colour="blue")
-    with pytest.raises(ApplyFailed, match="ConfigMap/shop/old: no deleting today"):
-        plan_and_apply(
-            srv,
-            manifests(configmap("settings", colour="blue")),
-            before=(Step("gitward/shop", old),),
-            inventory=lambda live: Inventory(
-                app="shop", entries=(entry("ConfigMap", "old", live["old"]["metadata"]["uid"]),)
-            ),
-        )
-    assert srv.stored("v1", "ConfigMap", "settings", "shop") is not None
-    assert srv.stored("v1", "ConfigMap", "old", "shop") is not None
-
-
-def test_a_custom_resource_is_applied_once_its_definition_is_established() -> None:
-    crd: Body = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {
-            "group": "example.com",
-            "scope": "Namespaced",
-            "names": {"kind": "Widget", "plural": "widgets"},
-            "versions": [{"name": "v1", "served": True, "storage": True}],
-        },
-    }
-    widget: Body = {
-        "apiVersion": "example.com/v1",
-        "kind": "Widget",
-        "metadata": {"name": "w"},
-        "spec": {"size": 3},
-    }
-    srv = server()
-    plan, _, calls = plan_and_apply(srv, manifests(widget, crd))
-    assert [o.reason for o in plan.objects if o.ref.kind == "Widget"] == [
-        "validated after its CustomResourceDefinition is established"
-    ]
-    assert written(calls) == [
-        "patch CustomResourceDefinition/widgets.example.com",
-        "patch Widget/w",
-    ]
-    stored = srv.stored("example.com/v1", "Widget", "w", "shop")
-    assert stored is not None
-    assert stored["spec"] == {"size": 3}
-
-
-def test_an_immutable_change_recreates_an_object_annotated_to_allow_it() -> None:
-    srv = server()
-    old = deployment("web", "nginx:1.27", **{RECREATE_ANNOTATION: "true"})
-    new = deployment("web", "nginx:1.28", **{RECREATE_ANNOTATION: "true"})
-    # The fake validates nothing: say what the real server says of a changed selector.
-    srv.refuse(
-        lambda c: c.verb == "patch" and c.dry_run,
-        status=422,
-        message='Deployment.apps "web" is invalid: spec.selector: field is immutable',
-    )
-    uid_before = ""
-
-    def inventory(live: dict[str, Body]) -> Inventory:
-        nonlocal uid_before
-        uid_before = live["web"]["metadata"]["uid"]
-        return Inventory(app="shop", entries=(entry("Deployment", "web", uid_before, "apps"),))
-
-    plan, changes, calls = plan_and_apply(
-        srv, manifests(new), before=(Step("gitward/shop", old),), inventory=inventory
-    )
-    assert [o.action for o in plan.objects] == [Action.RECREATE]
-    assert written(calls) == ["delete Deployment/web", "patch Deployment/web"]
-    assert [c.outcome for c in changes.changes] == [Outcome.RECREATED]
-    stored = srv.stored("apps/v1", "Deployment", "web", "shop")
-    assert stored is not None
-    assert stored["metadata"]["uid"] != uid_before

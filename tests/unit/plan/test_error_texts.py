@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gitward.kube.errors import Invalid, from_status
 from gitward.plan.apis import unserved_advice
-from gitward.plan.planner import immutable_refusal
+from gitward.plan.objects import immutable_refusal
 
 
 def invalid(message: str, *causes: tuple[str, str]) -> str:

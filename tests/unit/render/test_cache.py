@@ -7,12 +7,11 @@ from typing import Any
 
 import pytest
 
-import gitward.render.helm as helm_module
 from gitward.config.apps import AppSpec
 from gitward.objects import Manifest
-from gitward.programs import Program
+from gitward.programs import Program, ProgramRun, run_program
 from gitward.render import RenderCache, Rendered, render_app
-from gitward.render.running import ToolRun, run_tool
+from gitward.render.helm import binary
 
 from .helpers import (
     ChartRepo,
@@ -31,15 +30,15 @@ class HelmCalls:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.argv: list[tuple[str, ...]] = []
         self.forbidden = False
-        real = run_tool
+        real = run_program
 
-        def counting(program: Program, argv: Sequence[str], **kwargs: Any) -> ToolRun:
+        def counting(program: Program, argv: Sequence[str], **kwargs: Any) -> ProgramRun:
             if self.forbidden:
                 raise AssertionError(f"helm was run on a cache hit: {list(argv)}")
             self.argv.append(tuple(argv))
             return real(program, argv, **kwargs)
 
-        monkeypatch.setattr(helm_module, "run_tool", counting)
+        monkeypatch.setattr(binary, "run_program", counting)
 
     def forbid(self) -> None:
         self.forbidden = True

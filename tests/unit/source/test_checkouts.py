@@ -15,7 +15,7 @@ import pytest
 from gitward.programs import ProgramRun
 from gitward.source import Checkout, GitSource
 from gitward.source.checkouts import materialise
-from gitward.source.running import Git
+from gitward.source.git import Git
 
 from .conftest import Origin
 

@@ -10,9 +10,9 @@ from gitward.errors import SourceError
 from gitward.source import GitCredentials, GitSource
 from gitward.source.credentials import access_for
 from gitward.source.fetching import GitSource as FetchingSource
+from gitward.source.opening import credentials_from_env
 from gitward.source.revisions import Checkout
 from gitward.source.urls import parse_url
-from gitward.source.workspace import credentials_from_env
 
 TOKEN = "ghp_cl34rT3xtT0ken"
 

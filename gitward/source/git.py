@@ -65,6 +65,7 @@ class Git:
     def run(
         self,
         *args: str,
+        directory: Path | None = None,
         git_dir: Path | None = None,
         work_tree: Path | None = None,
         env: Mapping[str, str] | None = None,
@@ -73,10 +74,14 @@ class Git:
     ) -> ProgramRun:
         """Run ``git args...``; a non-zero exit raises unless ``check`` is false.
 
-        ``settings`` are passed as ``-c key=value``: only for values that are
-        not secret, since argv is visible to every user.
+        ``directory`` is where git starts (``-C``), to find a repository the
+        way a user's ``git`` would. ``settings`` are passed as ``-c
+        key=value``: only for values that are not secret, since argv is
+        visible to every user.
         """
         argv = [str(find_tool("git"))]
+        if directory is not None:
+            argv += ["-C", str(directory)]
         for key, value in (settings or {}).items():
             argv += ["-c", f"{key}={value}"]
         if git_dir is not None:

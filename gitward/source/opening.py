@@ -13,13 +13,12 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gitward.errors import GitwardError, SourceError
-from gitward.programs import GIT, run_program
+from gitward.errors import GitwardError
 from gitward.source.credentials import GitCredentials
 from gitward.source.fetching import GitSource
+from gitward.source.git import Git
 from gitward.source.revisions import Revision
 from gitward.source.urls import source_identity
-from gitward.tools import find_tool
 
 _NO_REVISION = Revision(
     sha="", ref="", author="", subject="", committed_at=datetime.fromtimestamp(0, UTC)
@@ -64,14 +63,7 @@ def source_of(repo: str) -> str:
 def _git(path: Path, *args: str) -> str | None:
     """``git -C path args...`` output, or ``None`` when git fails (not a repository, say)."""
     try:
-        run = run_program(
-            GIT,
-            [str(find_tool("git")), "-C", str(path), *args],
-            what=f"{path}: git {args[0]}",
-            timeout=30,
-            env={"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
-            failure=SourceError,
-        )
+        run = Git(subject=str(path), timeout=30).run(*args, directory=path, check=False)
     except GitwardError:
         return None
     return run.out.strip() if run.ok else None

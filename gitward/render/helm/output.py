@@ -1,0 +1,93 @@
+"""What ``helm template`` printed, as objects; and which charts the build used.
+
+Helm prints ``---`` and ``# Source: <chart>/<path>`` before every document;
+each object keeps its template's path, relative to the app, as its source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+from gitward.objects import Manifest
+from gitward.render.documents import iter_documents, load_single, manifests_from
+from gitward.render.helm.charts import LockEntry, UmbrellaChart, join, lock_entries
+from gitward.render.results import ChartDependency
+
+_SOURCE = "# Source: "
+
+
+def parse_template_output(text: str, *, label: str) -> list[Manifest]:
+    """Objects of ``helm template`` output; each ``source`` is its template, app-relative.
+
+    ``<path>`` in ``# Source: <chart>/<path>`` is relative to the umbrella
+    chart, i.e. to the app.
+    """
+    out: list[Manifest] = []
+    for source, chunk in _split_sources(text):
+        subject = f"{join(label, source)} (rendered)"
+        out.extend(
+            manifests_from(iter_documents(chunk, subject=subject), subject=subject, source=source)
+        )
+    return out
+
+
+def _split_sources(text: str) -> Iterator[tuple[str, str]]:
+    lines = text.splitlines()
+    source = "."
+    chunk: list[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        nxt = lines[index + 1] if index + 1 < len(lines) else ""
+        if line.rstrip() == "---" and nxt.startswith(_SOURCE):
+            if any(c.strip() for c in chunk):
+                yield source, "\n".join(chunk) + "\n"
+            path = PurePosixPath(nxt[len(_SOURCE) :].strip())
+            source = PurePosixPath(*path.parts[1:]).as_posix() if len(path.parts) > 1 else "."
+            chunk = []
+            index += 2
+            continue
+        chunk.append(line)
+        index += 1
+    if any(c.strip() for c in chunk):
+        yield source, "\n".join(chunk) + "\n"
+
+
+def built_charts(chart: UmbrellaChart, chart_dir: Path) -> list[ChartDependency]:
+    """Each dependency as built: its version (from the lock) and its archive's digest."""
+    built_lock = _lock_after_build(chart, chart_dir)
+    unused = list(built_lock)
+    out: list[ChartDependency] = []
+    for dep in chart.dependencies:
+        entry = next((e for e in unused if e.name == dep.name), None)
+        if entry is not None:
+            unused.remove(entry)
+        version = entry.version if entry is not None and entry.version else dep.version
+        archive = chart_dir / "charts" / f"{dep.name}-{version}.tgz"
+        digest = None
+        if archive.is_file():
+            digest = "sha256:" + hashlib.sha256(archive.read_bytes()).hexdigest()
+        out.append(
+            ChartDependency(
+                name=dep.name,
+                alias=dep.alias,
+                version=version,
+                repository=dep.repository,
+                digest=digest,
+            )
+        )
+    return out
+
+
+def _lock_after_build(chart: UmbrellaChart, chart_dir: Path) -> tuple[LockEntry, ...]:
+    if chart.lock is not None:
+        return chart.lock
+    path = chart_dir / chart.lock_file
+    if not path.is_file():
+        return ()
+    data = load_single(path.read_text(encoding="utf-8"), subject=chart.where(chart.lock_file))
+    if not isinstance(data, dict):
+        return ()
+    return lock_entries(data, subject=chart.where(chart.lock_file))

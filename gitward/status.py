@@ -17,9 +17,9 @@ from gitward.health import Health, HealthStatus, aggregate
 from gitward.kube import Kube
 from gitward.objects import Manifest, ObjectRef
 from gitward.plan.model import Action, Plan
+from gitward.reconcile import PlanInvalid, RevisionInfo, SyncOptions, live_health, plan_app
 from gitward.record import history
 from gitward.record.history import SyncOutcome, SyncRecord
-from gitward.sync import PlanInvalid, RevisionInfo, SyncOptions, live_health, plan_app
 
 
 class SyncState(StrEnum):
@@ -61,7 +61,8 @@ async def app_status(
     as_app: Kube | None = None,
     policy: Policy | None = None,
 ) -> AppStatus:
-    """``as_app``: the client the app's reads go through (see :func:`gitward.sync.plan_app`)."""
+    """``as_app``: the client the app's reads go through (see
+    :func:`gitward.reconcile.plan_app`)."""
     plan, _ = await plan_app(
         kube=kube,
         app=app,

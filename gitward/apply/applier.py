@@ -116,7 +116,7 @@ class _Run:
 async def _apply_in_order(run: _Run) -> None:
     plan = run.plan
     # An app that never synced successfully is still being installed, whatever
-    # was tried before (see gitward.sync).
+    # was tried before (see gitward.reconcile).
     pre, post = (
         (Moment.PRE_UPGRADE, Moment.POST_UPGRADE)
         if plan.installed

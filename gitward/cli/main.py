@@ -47,7 +47,7 @@ def errors_to_exit(fn: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from gitward.sync import exit_code_of
+        from gitward.reconcile import exit_code_of
 
         try:
             return fn(*args, **kwargs)
@@ -232,7 +232,7 @@ def diff(
     from gitward.cli.views import plan_view
     from gitward.cli.workspace import connect, open_app
     from gitward.config.tenancy import load_tenancy
-    from gitward.sync import PlanInvalid, SyncOptions, plan_app
+    from gitward.reconcile import PlanInvalid, SyncOptions, plan_app
     from gitward.tenancy import client_for
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
@@ -323,11 +323,11 @@ def sync(
     from gitward.cli.workspace import connect, open_workspace, render_app_in
     from gitward.config.tenancy import load_tenancy
     from gitward.errors import ConfigError, RenderError
+    from gitward.reconcile import SyncOptions, exit_code_of, record_unrendered, sync_app
     from gitward.record.history import SyncOutcome
     from gitward.retire import retire_removed
     from gitward.runs import AppRun, blocker, skipped, worst
     from gitward.source.opening import source_of
-    from gitward.sync import SyncOptions, exit_code_of, record_unrendered, sync_app
     from gitward.tenancy import client_for, service_account_for
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from gitward.plan.model import Plan
+from gitward.reconcile import SyncResult
 from gitward.runs import AppRun
 from gitward.status import AppStatus
-from gitward.sync import SyncResult
 
 
 def plan_view(plan: Plan) -> dict[str, Any]:

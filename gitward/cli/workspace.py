@@ -10,10 +10,10 @@ from gitward.config.apps import AppSpec, RepoConfig
 from gitward.config.loader import load_repo_config
 from gitward.errors import ConfigError
 from gitward.kube import Kube
+from gitward.reconcile import RevisionInfo
 from gitward.render import Rendered, render_app
 from gitward.render.cache import RenderCache
 from gitward.source.opening import open_source, source_of
-from gitward.sync import RevisionInfo
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The controller: keeps every app of a config repository in sync, continuously.
 
-It reuses the deploy engine (:func:`gitward.sync.sync_app`) for every sync and
+It reuses the deploy engine (:func:`gitward.reconcile.sync_app`) for every sync and
 adds what a CI job cannot do: it watches each managed object and, the moment
 a field gitward manages changes or the object disappears, records who did it
 and (with ``selfHeal``) re-applies just that object.
@@ -44,15 +44,7 @@ from gitward.plan.fieldsets import actor_of, dotted, gitward_fields, lost_paths
 from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash, values_hash
 from gitward.plan.model import Plan
 from gitward.plan.objects import with_live_ignored
-from gitward.record import inventory as inventories
-from gitward.record.history import SyncOutcome
-from gitward.render import RenderCache, render_app
-from gitward.retire import retire_removed
-from gitward.source import GitSource
-from gitward.source.opening import source_of
-from gitward.source.revisions import Revision
-from gitward.status import SyncState
-from gitward.sync import (
+from gitward.reconcile import (
     PlanInvalid,
     RecordsOwnedElsewhere,
     RevisionInfo,
@@ -61,6 +53,14 @@ from gitward.sync import (
     record_unrendered,
     sync_app,
 )
+from gitward.record import inventory as inventories
+from gitward.record.history import SyncOutcome
+from gitward.render import RenderCache, render_app
+from gitward.retire import retire_removed
+from gitward.source import GitSource
+from gitward.source.opening import source_of
+from gitward.source.revisions import Revision
+from gitward.status import SyncState
 from gitward.tenancy import client_for
 
 log = logging.getLogger("gitward.controller")

@@ -75,7 +75,7 @@ class Plan:
     objects: tuple[PlannedObject, ...]
     errors: tuple[ObjectError, ...] = ()
     # The app is installed: hooks are upgrades. The plan says so when the app's
-    # objects exist; a sync decides it by its history (gitward.sync).
+    # objects exist; a sync decides it by its history (gitward.reconcile).
     installed: bool = False
     field_manager: str = SHARED_FIELD_MANAGER  # the app's own (see gitward.config.identity)
     rebuilt: int = 0  # objects found by their tracking annotation when the inventory was lost

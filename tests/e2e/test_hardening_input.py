@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gitward.record import history
+from gitward.record.history import SyncOutcome, SyncRecord
 from tests.e2e.conftest import Cluster
 from tests.e2e.helpers import ConfigRepo, gitward, one_app
 
@@ -60,17 +62,21 @@ class World:
         path.symlink_to(target)
 
     def state(self) -> dict[str, str]:
-        """Every ConfigMap of the namespace and the app's records, by resourceVersion."""
+        """Every ConfigMap of the namespace and the app's inventory, by resourceVersion.
+
+        The history is left out: a refused sync is recorded there, as a failure.
+        """
         out = {
             o["metadata"]["name"]: o["metadata"]["resourceVersion"]
             for o in self.cluster.list("v1", "ConfigMap", self.namespace)
         }
-        for record in ("inventory", "history"):
-            cm = self.cluster.get(
-                "v1", "ConfigMap", f"gitward-{record}-{self.app}", "gitward-system"
-            )
-            out[record] = "" if cm is None else cm["metadata"]["resourceVersion"]
+        cm = self.cluster.get("v1", "ConfigMap", f"gitward-inventory-{self.app}", "gitward-system")
+        out["inventory"] = "" if cm is None else cm["metadata"]["resourceVersion"]
         return out
+
+    def newest_record(self) -> SyncRecord | None:
+        records = self.cluster.call(lambda kube: history.load(kube, self.app))
+        return records[0] if records else None
 
     def sync_is_refused(self, expected: str, *, leaked: tuple[str, ...] = ()) -> str:
         """Commit, sync and render; both fail in one line naming ``expected``; nothing changes."""
@@ -90,6 +96,11 @@ class World:
                 assert secret not in result.stdout + result.stderr
         assert self.state() == before
         assert "leaked" not in before
+        record = self.newest_record()
+        if record is not None:  # an app that renders nothing new is recorded as failed
+            assert record.result is SyncOutcome.FAILED and record.exit_code == 2
+            for secret in (self.marker, SECRET_TOKEN, SECRET_HOOK, *leaked):
+                assert secret not in record.message
         return str(synced.stderr.strip())
 
 

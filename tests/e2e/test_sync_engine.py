@@ -12,8 +12,8 @@ from pathlib import Path
 
 from gitward.config.loader import load_repo_config
 from gitward.kube import Kube
+from gitward.reconcile import RevisionInfo, SyncOptions, SyncResult, sync_app
 from gitward.render import render_app
-from gitward.sync import RevisionInfo, SyncOptions, SyncResult, sync_app
 from tests.e2e.conftest import Cluster
 from tests.e2e.helpers import SERVICE, ConfigRepo, gitward, one_app, run_git, web_deployment
 

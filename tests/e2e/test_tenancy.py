@@ -525,7 +525,7 @@ def test_a_no_op_sync_as_the_account_costs_what_it_costs_as_gitward_itself(
     from gitward.config.tenancy import Tenancy
     from gitward.kube import Kube
     from gitward.objects import Manifest
-    from gitward.sync import RevisionInfo, sync_app
+    from gitward.reconcile import RevisionInfo, sync_app
     from gitward.tenancy import client_for
 
     service_account(cluster, namespace, "deployer")

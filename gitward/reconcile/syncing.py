@@ -1,0 +1,218 @@
+"""One sync of one app: plan, apply, prune, record, and optionally wait for health.
+
+Crash safety: before the first write, the inventory is widened to the union of
+what was applied before and what is about to be applied. A sync killed at any
+point therefore leaves every object it may have created in some inventory, and
+the next sync adopts or prunes it: no orphans, and server-side apply by name
+makes duplicates impossible.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from gitward.apply.applier import ApplyOptions, apply_plan
+from gitward.apply.changes import ChangeSet
+from gitward.config.apps import AppSpec
+from gitward.errors import ExitCode
+from gitward.health import Health
+from gitward.health.waiting import HealthTimeout, wait_healthy
+from gitward.kube import Kube
+from gitward.objects import Manifest, ObjectRef
+from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash, values_hash
+from gitward.plan.model import Action, Plan
+from gitward.plan.planner import build_plan
+from gitward.reconcile.recording import record_once
+from gitward.reconcile.results import (
+    PlanInvalid,
+    RecordsOwnedElsewhere,
+    RevisionInfo,
+    SyncOptions,
+    SyncResult,
+    failure_reason,
+)
+from gitward.record import history, inventory
+from gitward.record.history import SyncOutcome, SyncRecord
+
+
+async def plan_app(
+    *,
+    kube: Kube,
+    app: AppSpec,
+    manifests: tuple[Manifest, ...],
+    options: SyncOptions,
+    diffs: bool = True,
+    as_app: Kube | None = None,
+) -> tuple[Plan, Inventory | None]:
+    """``as_app``: the client the app's reads and dry-runs go through (it may impersonate
+    the app's ServiceAccount, see :mod:`gitward.tenancy`); records always use ``kube``."""
+    ident = app.id
+    inv = await inventory.load(kube, ident.key)
+    if inv is not None and inv.source and inv.source != ident.source and not options.adopt:
+        raise RecordsOwnedElsewhere(
+            f"app {ident.key}: its records (ConfigMap {inventory.where(ident.key)}) belong to "
+            f"source {inv.source}; this sync is from {ident.source or '(unknown source)'}. "
+            "Nothing was applied. To hand the app over to this source, sync with --adopt; "
+            "to keep both, rename one app or give one repository an environment"
+        )
+    plan = await build_plan(
+        kube=as_app or kube,
+        app=app,
+        manifests=manifests,
+        inventory=inv,
+        force_conflicts=options.force_conflicts,
+        concurrency=options.concurrency,
+        diffs=diffs,
+        adopt=options.adopt,
+        policy=options.policy,
+        allow_crd_prune=options.allow_crd_prune,
+    )
+    return plan, inv
+
+
+async def sync_app(
+    *,
+    kube: Kube,
+    app: AppSpec,
+    manifests: tuple[Manifest, ...],
+    revision: RevisionInfo,
+    charts: tuple[str, ...] = (),
+    options: SyncOptions = SyncOptions(),
+    as_app: Kube | None = None,
+    on_wait_progress: Callable[[tuple[tuple[ObjectRef, Health], ...]], None] | None = None,
+) -> SyncResult:
+    """``as_app``: the client plan, apply, prune and health go through (it may impersonate
+    the app's ServiceAccount); inventory and history are always kept through ``kube``."""
+    started = time.monotonic()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    plan, old_inv = await plan_app(
+        kube=kube,
+        app=app,
+        manifests=manifests,
+        options=options,
+        diffs=options.dry_run,
+        as_app=as_app,
+    )
+    result = SyncResult(app=app.name, revision=revision, plan=plan, inventory=old_inv)
+    # Both records must decode before the first write: a corrupt one fails the
+    # sync (and its dry run) here, with nothing applied, rather than after the apply.
+    last = await history.load(kube, app.id.key)
+    plan = replace(plan, installed=_installed(plan, last))
+    result = replace(result, plan=plan)
+    if plan.errors:
+        result = replace(
+            result,
+            outcome=SyncOutcome.FAILED,
+            reason=str(PlanInvalid(app.name, plan.errors)),
+            exit_code=ExitCode.INPUT,
+        )
+    if options.dry_run or plan.errors:
+        if not options.dry_run:
+            # Nothing was applied: an empty change set, and a dry run's ``None`` stays its own.
+            result = replace(result, changes=ChangeSet(()))
+            result = await record_once(
+                kube, app, result, charts, started_at, started, last, options
+            )
+        return replace(result, duration_seconds=time.monotonic() - started)
+
+    desired = plan.managed()
+    ident = app.id
+    old_entries = old_inv.by_ref() if old_inv else {}
+    new_refs = [o for o in desired if o.ref not in old_entries]
+    if new_refs or (old_inv is not None and old_inv.source != ident.source):
+        pending = Inventory(
+            app=ident.key,
+            source=ident.source,
+            prune=app.prune,
+            revision=old_inv.revision if old_inv else "",
+            entries=(
+                *(old_inv.entries if old_inv else ()),
+                *(InventoryEntry.of(o.ref, o.api_version) for o in new_refs),
+            ),
+        )
+        await inventory.save(kube, pending)
+
+    changes, applied = await apply_plan(
+        kube=as_app or kube,
+        plan=plan,
+        options=ApplyOptions(
+            force_conflicts=options.force_conflicts,
+            concurrency=options.concurrency,
+            timeout=options.timeout,
+        ),
+    )
+    failed = bool(changes.failed)
+
+    entries: list[InventoryEntry] = []
+    for o in desired:
+        body = applied.get(o.ref) or o.live
+        if body is None:
+            if failed:
+                entries.append(old_entries.get(o.ref) or InventoryEntry.of(o.ref, o.api_version))
+            continue
+        entries.append(
+            InventoryEntry.of(
+                o.ref,
+                o.api_version,
+                uid=str(body["metadata"].get("uid", "")),
+                desired=o.desired_hash if o.ref in applied or o.action is Action.UNCHANGED else "",
+                fields=fields_hash(body, o.ignore, ident.field_manager),
+                values=values_hash(body, o.ignore, ident.field_manager),
+            )
+        )
+    if failed:
+        # Keep what was not pruned yet: the next sync must still be able to prune it.
+        kept = {e.ref for e in entries}
+        entries.extend(e for ref, e in old_entries.items() if ref not in kept)
+    new_inv = Inventory(
+        app=ident.key,
+        source=ident.source,
+        prune=app.prune,
+        revision=revision.sha,
+        entries=tuple(entries),
+    )
+    await inventory.save(kube, new_inv)
+    result = replace(result, changes=changes, inventory=new_inv)
+
+    if failed:
+        result = replace(
+            result,
+            outcome=SyncOutcome.FAILED,
+            reason=failure_reason(app.name, changes.failed),
+            exit_code=ExitCode.CLUSTER,
+        )
+    elif options.wait:
+        try:
+            health = await wait_healthy(
+                kube=as_app or kube,
+                refs=[(o.ref, o.api_version) for o in plan.to_apply()],
+                timeout=options.timeout,
+                on_progress=on_wait_progress,
+            )
+            result = replace(result, health=health)
+        except HealthTimeout as e:
+            result = replace(
+                result,
+                health=e.health,
+                outcome=SyncOutcome.TIMED_OUT if e.timed_out else SyncOutcome.DEGRADED,
+                reason=f"app {app.name}: {e}",
+                exit_code=ExitCode.HEALTH,
+            )
+    result = await record_once(kube, app, result, charts, started_at, started, last, options)
+    return replace(result, duration_seconds=time.monotonic() - started)
+
+
+def _installed(plan: Plan, last: list[SyncRecord]) -> bool:
+    """Whether install hooks are behind this app: it has synced successfully.
+
+    A failed first sync leaves the app uninstalled, so its retry still runs
+    ``pre-install``. Without any history (records from before it was kept, or
+    one deleted by hand) objects of the app in the cluster mean it is
+    installed: running install hooks again on a live app is the worse mistake.
+    """
+    if last:
+        return any(r.result is SyncOutcome.SUCCEEDED for r in last)
+    return plan.installed

@@ -5,9 +5,9 @@ from __future__ import annotations
 from gitward.kube import Kube
 from gitward.objects import Body
 from gitward.plan.inventory import Inventory
+from gitward.reconcile import RevisionInfo, SyncOptions, SyncResult, sync_app
 from gitward.record import history
 from gitward.record import inventory as inventories
-from gitward.sync import RevisionInfo, SyncOptions, SyncResult, sync_app
 from tests.unit.fakecluster import APP, configmap, manifests, run, server, writes
 
 SETTINGS = configmap("settings", colour="blue")

@@ -15,8 +15,8 @@ from gitward.kube import Kube
 from gitward.kube.fake import Call, FakeApiServer, SimulatedCrash
 from gitward.objects import Body
 from gitward.plan.inventory import Inventory
+from gitward.reconcile import RevisionInfo, SyncResult, sync_app
 from gitward.record import inventory as inventories
-from gitward.sync import RevisionInfo, SyncResult, sync_app
 from tests.unit.fakecluster import APP, configmap, manifests, run, server
 
 SETTINGS = configmap("settings", colour="blue")

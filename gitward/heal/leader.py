@@ -125,9 +125,17 @@ class LeaderElector:
     renewed while they run. An exception from a callback ends ``run``.
     """
 
-    def __init__(self, *, kube: Kube, config: LeaseConfig | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        kube: Kube,
+        config: LeaseConfig | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``clock``: the monotonic clock expiry is judged by (a fake one in unit tests)."""
         self.kube = kube
         self.config = config or LeaseConfig()
+        self._clock = clock
         self._leading = False
         self._observed: _Observation | None = None
         self._contact_at: float | None = None  # monotonic time of the last Lease read or write
@@ -156,7 +164,7 @@ class LeaderElector:
         """
         if self._contact_at is None:
             return False
-        return time.monotonic() - self._contact_at < self.config.lease_seconds
+        return self._clock() - self._contact_at < self.config.lease_seconds
 
     async def run(self, *, on_started_leading: Callback, on_stopped_leading: Callback) -> None:
         """Stand by, lead while the Lease is ours, stand by again when it is lost; repeat.
@@ -230,11 +238,11 @@ class LeaderElector:
         """
         self._observed = None  # a fresh count: never trust what we saw as leader
         while not self._released.is_set():
-            started = time.monotonic()
+            started = self._clock()
             outcome = await self._attempt(timeout=self.config.lease_seconds)
             if outcome is _Attempt.HELD:
                 return started
-            now = time.monotonic()
+            now = self._clock()
             delay = self.config.retry_every - (now - started)
             expires_in = self._expires_in(now)
             if outcome is _Attempt.TAKEN and expires_in is not None:
@@ -254,7 +262,7 @@ class LeaderElector:
             await self._sleep(self.config.renew_every)
             while not self._released.is_set():
                 deadline = last_renewal + self.config.lease_seconds
-                sent = time.monotonic()
+                sent = self._clock()
                 if sent >= deadline:
                     log.warning(
                         "%s: %s could not renew for %.1fs; stepping down",
@@ -270,7 +278,7 @@ class LeaderElector:
                 if outcome is _Attempt.TAKEN:
                     log.warning("%s: %s lost the lease to another", self.config, self.identity)
                     return
-                await self._sleep(min(self.config.retry_every, deadline - time.monotonic()))
+                await self._sleep(min(self.config.retry_every, deadline - self._clock()))
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but wake at once on :meth:`release`."""
@@ -323,7 +331,7 @@ class LeaderElector:
         spec = _spec(lease)
         holder = str(spec.get("holderIdentity") or "")
         ours = holder == self.identity
-        expires_in = self._expires_in(time.monotonic())
+        expires_in = self._expires_in(self._clock())
         if holder and not ours and expires_in is not None and expires_in > 0:
             return _Attempt.TAKEN
         new_spec = dict(spec)
@@ -342,7 +350,7 @@ class LeaderElector:
 
     def _observe(self, lease: Body) -> None:
         """Restart the expiry count whenever the holder or its renewTime changed."""
-        self._contact_at = time.monotonic()
+        self._contact_at = self._clock()
         spec = _spec(lease)
         holder = str(spec.get("holderIdentity") or "")
         renew_time = str(spec.get("renewTime") or "")
@@ -352,7 +360,7 @@ class LeaderElector:
             if seen.duration != duration:
                 self._observed = _Observation(holder, renew_time, duration, seen.seen_at)
             return
-        self._observed = _Observation(holder, renew_time, duration, time.monotonic())
+        self._observed = _Observation(holder, renew_time, duration, self._clock())
 
     def _expires_in(self, now: float) -> float | None:
         """Seconds until the holder we last saw counts as gone; ``None`` if we saw none."""

@@ -107,3 +107,88 @@ def kubectl(kubeconfig: str, *args: str, env: dict[str, str] | None = None) -> s
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
+
+
+# -- what most e2e apps deploy, and their gitward.yaml -----------------------------
+
+
+def web_deployment(*, tag: str = "1", selector: str = "web", mode: str = "") -> str:
+    """Deployment ``web``: 2 replicas of ``example.com/web:<tag>``, pods labelled
+    ``app: <selector>``; with ``mode``, the container sets ``MODE=<mode>``."""
+    env = f"\n          env: [{{name: MODE, value: {mode}}}]" if mode else ""
+    return f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: {selector}}}}}
+  template:
+    metadata: {{labels: {{app: {selector}}}}}
+    spec:
+      containers:
+        - name: web
+          image: example.com/web:{tag}{env}
+"""
+
+
+#: The Deployment the controller tests edit by hand (its env var is one field to edit).
+WEB = web_deployment(mode="git")
+#: Service ``web`` in front of :func:`web_deployment`'s pods.
+SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+"""
+#: ConfigMap ``settings`` with one key: ``SETTINGS.format("blue")``.
+SETTINGS = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  colour: {}\n"
+
+
+def one_app(repo: ConfigRepo, app: str, namespace: str, **spec: Any) -> None:
+    """Write a ``gitward.yaml`` declaring one app, ``app``, at ``app/`` in ``namespace``."""
+    repo.write(
+        "gitward.yaml",
+        {"apps": [{"name": app, "path": "app", "namespace": namespace, **spec}]},
+    )
+
+
+def repo_with(
+    tmp_path: Path, app: str, namespace: str, files: dict[str, str], **spec: Any
+) -> ConfigRepo:
+    """A config repository with one app (see :func:`one_app`) of ``files``, committed."""
+    repo = ConfigRepo(tmp_path / "config")
+    one_app(repo, app, namespace, **spec)
+    for rel, text in files.items():
+        repo.write(f"app/{rel}", text)
+    repo.commit("initial")
+    return repo
+
+
+def two_apps(tmp_path: Path, namespace: str, app_name: str, **second: Any) -> ConfigRepo:
+    """``app_name`` (autoSync, selfHeal: ConfigMap ``settings``) and ``<app_name>-b``
+    (``second``'s settings: Deployment ``web``), in one namespace."""
+    repo = ConfigRepo(tmp_path / "config")
+    repo.write(
+        "gitward.yaml",
+        {
+            "apps": [
+                {
+                    "name": app_name,
+                    "path": "auto",
+                    "namespace": namespace,
+                    "autoSync": True,
+                    "selfHeal": True,
+                },
+                {"name": f"{app_name}-b", "path": "other", "namespace": namespace, **second},
+            ]
+        },
+    )
+    repo.write("auto/settings.yaml", SETTINGS.format("blue"))
+    repo.write("other/web.yaml", WEB)
+    repo.commit("two apps")
+    return repo

@@ -21,27 +21,9 @@ import pytest
 from gitward.dev.ports import free_port
 from tests.e2e import helpers
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import ConfigRepo
+from tests.e2e.helpers import SETTINGS, WEB, ConfigRepo, one_app
 
 SECRET = "s3cret-webhook"
-
-WEB = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-        - name: web
-          image: example.com/web:1
-          env: [{name: MODE, value: git}]
-"""
-SETTINGS = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  colour: {}\n"
 
 
 @dataclass
@@ -148,20 +130,7 @@ def kubectl(cluster: Cluster, *args: str, env: dict[str, str] | None = None) -> 
 @pytest.fixture
 def config(tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str) -> ConfigRepo:
     repo = ConfigRepo(tmp_path / "config")
-    repo.write(
-        "gitward.yaml",
-        {
-            "apps": [
-                {
-                    "name": app_name,
-                    "path": "app",
-                    "namespace": namespace,
-                    "autoSync": True,
-                    "selfHeal": True,
-                }
-            ]
-        },
-    )
+    one_app(repo, app_name, namespace, autoSync=True, selfHeal=True)
     repo.write("app/web.yaml", WEB)
     repo.write("app/settings.yaml", SETTINGS.format("blue"))
     repo.commit("initial")
@@ -293,21 +262,7 @@ def test_unmanaged_fields_and_ignored_fields_are_left_alone(
 ) -> None:
     repo = ConfigRepo(tmp_path / "config")
     ignore = [{"kind": "Deployment", "name": "web", "jsonPointers": ["/spec/replicas"]}]
-    repo.write(
-        "gitward.yaml",
-        {
-            "apps": [
-                {
-                    "name": app_name,
-                    "path": "app",
-                    "namespace": namespace,
-                    "autoSync": True,
-                    "selfHeal": True,
-                    "ignore": ignore,
-                }
-            ]
-        },
-    )
+    one_app(repo, app_name, namespace, autoSync=True, selfHeal=True, ignore=ignore)
     repo.write("app/web.yaml", WEB)
     repo.commit("initial")
     running = start_controller(repo, tmp_path)

@@ -12,31 +12,8 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import ConfigRepo
-from tests.e2e.test_controller import SETTINGS, WEB, colour, eventually, kubectl, start_controller
-
-
-def two_apps(tmp_path: Path, namespace: str, app_name: str, **second: object) -> ConfigRepo:
-    repo = ConfigRepo(tmp_path / "config")
-    repo.write(
-        "gitward.yaml",
-        {
-            "apps": [
-                {
-                    "name": app_name,
-                    "path": "auto",
-                    "namespace": namespace,
-                    "autoSync": True,
-                    "selfHeal": True,
-                },
-                {"name": f"{app_name}-b", "path": "other", "namespace": namespace, **second},
-            ]
-        },
-    )
-    repo.write("auto/settings.yaml", SETTINGS.format("blue"))
-    repo.write("other/web.yaml", WEB)
-    repo.commit("two apps")
-    return repo
+from tests.e2e.helpers import SETTINGS, ConfigRepo, one_app, two_apps
+from tests.e2e.test_controller import colour, eventually, kubectl, start_controller
 
 
 def test_a_manual_app_is_only_marked_out_of_sync_and_self_heal_off_only_reports(
@@ -167,20 +144,7 @@ def test_standby_takes_over_a_sync_its_killed_leader_left_half_done(
     cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
 ) -> None:
     repo = ConfigRepo(tmp_path / "config")
-    repo.write(
-        "gitward.yaml",
-        {
-            "apps": [
-                {
-                    "name": app_name,
-                    "path": "app",
-                    "namespace": namespace,
-                    "autoSync": True,
-                    "selfHeal": True,
-                }
-            ]
-        },
-    )
+    one_app(repo, app_name, namespace, autoSync=True, selfHeal=True)
     repo.write(
         "app/objects.yaml",
         "".join(
@@ -252,7 +216,7 @@ def test_an_unreachable_api_server_never_stops_the_controller(
     tmp_path: Path, git_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = ConfigRepo(tmp_path / "config")
-    repo.write("gitward.yaml", {"apps": [{"name": "x", "path": "app", "namespace": "x"}]})
+    one_app(repo, "x", "x")
     repo.write("app/cm.yaml", SETTINGS.format("blue"))
     repo.commit("initial")
     kubeconfig = tmp_path / "kubeconfig"

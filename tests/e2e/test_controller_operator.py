@@ -13,36 +13,13 @@ import pytest
 
 from tests.e2e import helpers
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import ConfigRepo
-from tests.e2e.test_controller import (
-    SETTINGS,
-    WEB,
-    RunningController,
-    eventually,
-    start_controller,
-)
+from tests.e2e.helpers import SETTINGS, WEB, ConfigRepo, repo_with
+from tests.e2e.test_controller import RunningController, eventually, start_controller
 
 
 def repo_for(tmp_path: Path, app: str, namespace: str, *, self_heal: bool) -> ConfigRepo:
-    repo = ConfigRepo(tmp_path / "config")
-    repo.write(
-        "gitward.yaml",
-        {
-            "apps": [
-                {
-                    "name": app,
-                    "path": "app",
-                    "namespace": namespace,
-                    "autoSync": True,
-                    "selfHeal": self_heal,
-                }
-            ]
-        },
-    )
-    repo.write("app/web.yaml", WEB)
-    repo.write("app/settings.yaml", SETTINGS.format("blue"))
-    repo.commit("initial")
-    return repo
+    files = {"web.yaml": WEB, "settings.yaml": SETTINGS.format("blue")}
+    return repo_with(tmp_path, app, namespace, files, autoSync=True, selfHeal=self_heal)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 from gitward.record import history
 from gitward.record.history import SyncOutcome, SyncRecord
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import ConfigRepo, gitward
+from tests.e2e.helpers import ConfigRepo, gitward, one_app
 
 SECRET_TOKEN = "tok-" + uuid.uuid4().hex
 SECRET_HOOK = "hook-" + uuid.uuid4().hex
@@ -54,8 +54,7 @@ class World:
         self.configure()
 
     def configure(self, **extra: object) -> None:
-        app: dict[str, object] = {"name": self.app, "path": "app", "namespace": self.namespace}
-        self.repo.write("gitward.yaml", {"apps": [app | extra]})
+        one_app(self.repo, self.app, self.namespace, **extra)
 
     def link(self, rel: str, target: str | Path) -> None:
         path = self.repo.path / rel

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import ConfigRepo, gitward
-from tests.e2e.test_controller import SETTINGS, WEB, colour, eventually, kubectl, start_controller
+from tests.e2e.helpers import SETTINGS, WEB, ConfigRepo, gitward, one_app
+from tests.e2e.test_controller import colour, eventually, kubectl, start_controller
 
 RECORDS = "gitward-system"
 
@@ -155,9 +155,7 @@ def synced(
 ) -> ConfigRepo:
     """An app synced once by the CLI (a ConfigMap and a Deployment)."""
     repo = ConfigRepo(tmp_path / "config")
-    repo.write(
-        "gitward.yaml", {"apps": [{"name": app_name, "path": "app", "namespace": namespace}]}
-    )
+    one_app(repo, app_name, namespace)
     repo.write("app/settings.yaml", SETTINGS.format("blue"))
     repo.write("app/web.yaml", WEB)
     repo.commit("initial")
@@ -232,7 +230,7 @@ def test_history_with_the_api_server_unreachable_is_503_with_the_reason(
     tmp_path: Path, git_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = ConfigRepo(tmp_path / "config")
-    repo.write("gitward.yaml", {"apps": [{"name": "x", "path": "app", "namespace": "x"}]})
+    one_app(repo, "x", "x")
     repo.write("app/cm.yaml", SETTINGS.format("blue"))
     repo.commit("initial")
     kubeconfig = tmp_path / "kubeconfig"
@@ -259,9 +257,7 @@ def test_a_standby_answers_503_naming_the_leader_and_both_replicas_are_ready(
     cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
 ) -> None:
     repo = ConfigRepo(tmp_path / "config")
-    repo.write(
-        "gitward.yaml", {"apps": [{"name": app_name, "path": "app", "namespace": namespace}]}
-    )
+    one_app(repo, app_name, namespace)
     repo.write("app/settings.yaml", SETTINGS.format("blue"))
     repo.commit("initial")
     lease = f"lease-{namespace}"

@@ -6,16 +6,14 @@ import json
 from pathlib import Path
 
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import ConfigRepo, gitward
+from tests.e2e.helpers import ConfigRepo, gitward, one_app
 
 
 def test_history_keeps_the_last_ten_syncs_newest_first_with_commit_details(
     cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
 ) -> None:
     repo = ConfigRepo(tmp_path / "config")
-    repo.write(
-        "gitward.yaml", {"apps": [{"name": app_name, "path": "app", "namespace": namespace}]}
-    )
+    one_app(repo, app_name, namespace)
     env = {"GITWARD_REPO": repo.url, "GITWARD_REVISION": "main"}
     shas = []
     for i in range(12):

@@ -9,7 +9,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -19,19 +18,12 @@ from gitward.record import inventory as inventories
 from gitward.record import store
 from tests.e2e import helpers
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import ConfigRepo, gitward
+from tests.e2e.helpers import ConfigRepo, gitward, one_app
 
 
 def cm(name: str, value: str = "v") -> str:
     return (
         f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: '{value}'\n"
-    )
-
-
-def one_app(repo: ConfigRepo, app: str, namespace: str, **extra: Any) -> None:
-    repo.write(
-        "gitward.yaml",
-        {"apps": [{"name": app, "path": "app", "namespace": namespace, **extra}]},
     )
 
 

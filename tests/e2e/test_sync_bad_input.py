@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import ConfigRepo, gitward
+from tests.e2e.helpers import ConfigRepo, gitward, one_app
 
 BASELINE = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\ndata:\n  a: '1'\n"
 
@@ -125,9 +125,7 @@ def synced(
     cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
 ) -> ConfigRepo:
     repo = ConfigRepo(tmp_path / "config")
-    repo.write(
-        "gitward.yaml", {"apps": [{"name": app_name, "path": "app", "namespace": namespace}]}
-    )
+    one_app(repo, app_name, namespace)
     repo.write("app/keep.yaml", BASELINE)
     repo.commit("baseline")
     result = gitward("sync", app_name, "--repo", repo.url, "--revision", "main")

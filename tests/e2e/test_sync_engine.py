@@ -15,7 +15,7 @@ from gitward.kube import Kube
 from gitward.reconcile import RevisionInfo, SyncOptions, SyncResult, sync_app
 from gitward.render import render_app
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import ConfigRepo, gitward, run_git
+from tests.e2e.helpers import SERVICE, ConfigRepo, gitward, one_app, run_git, web_deployment
 
 
 def configmaps(n: int, prefix: str) -> str:
@@ -26,27 +26,7 @@ def configmaps(n: int, prefix: str) -> str:
     )
 
 
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: example.com/web:1}]
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  selector: {app: web}
-  ports: [{port: 80}]
-"""
+DEPLOYMENT = web_deployment() + "---\n" + SERVICE
 
 
 def sync_in_process(
@@ -82,9 +62,7 @@ def test_second_sync_of_an_unchanged_revision_makes_no_write_requests(
     cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
 ) -> None:
     repo = ConfigRepo(tmp_path / "config")
-    repo.write(
-        "gitward.yaml", {"apps": [{"name": app_name, "path": "app", "namespace": namespace}]}
-    )
+    one_app(repo, app_name, namespace)
     repo.write("app/objects.yaml", DEPLOYMENT + configmaps(20, "cm"))
     repo.commit("objects")
 
@@ -182,9 +160,7 @@ def test_a_crd_and_its_custom_resource_apply_in_one_sync(
     suffix = namespace.replace("-", "")
     kind, plural = f"Widget{suffix}", f"widgets{suffix}"
     repo = ConfigRepo(tmp_path / "config")
-    repo.write(
-        "gitward.yaml", {"apps": [{"name": app_name, "path": "app", "namespace": namespace}]}
-    )
+    one_app(repo, app_name, namespace)
     # The custom resource sorts first by file name; order must come from the engine.
     repo.write(
         "app/a-widget.yaml",
@@ -243,9 +219,7 @@ def test_pre_install_hook_job_completes_before_the_deployment_is_created(
     cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
 ) -> None:
     repo = ConfigRepo(tmp_path / "config")
-    repo.write(
-        "gitward.yaml", {"apps": [{"name": app_name, "path": "app", "namespace": namespace}]}
-    )
+    one_app(repo, app_name, namespace)
     for rel, text in HOOKED_CHART.items():
         repo.write(f"app/{rel}", text)
     repo.commit("hooked chart")
@@ -271,9 +245,7 @@ def test_a_sync_killed_mid_apply_is_completed_by_the_next_without_orphans_or_dup
     cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
 ) -> None:
     repo = ConfigRepo(tmp_path / "config")
-    repo.write(
-        "gitward.yaml", {"apps": [{"name": app_name, "path": "app", "namespace": namespace}]}
-    )
+    one_app(repo, app_name, namespace)
     repo.write("app/objects.yaml", configmaps(10, "old"))
     repo.commit("old set")
     assert gitward("sync", app_name, "--repo", repo.url, "--revision", "main").returncode == 0

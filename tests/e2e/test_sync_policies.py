@@ -7,34 +7,7 @@ from pathlib import Path
 
 from tests.e2e import helpers
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import ConfigRepo, gitward
-
-WEB = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app: {selector}}}}}
-  template:
-    metadata: {{labels: {{app: {selector}}}}}
-    spec:
-      containers: [{{name: web, image: "example.com/web:{tag}"}}]
-"""
-
-
-def repo_with(
-    tmp_path: Path, app: str, namespace: str, files: dict[str, str], **spec: object
-) -> ConfigRepo:
-    repo = ConfigRepo(tmp_path / "config")
-    repo.write(
-        "gitward.yaml", {"apps": [{"name": app, "path": "app", "namespace": namespace, **spec}]}
-    )
-    for rel, text in files.items():
-        repo.write(f"app/{rel}", text)
-    repo.commit("initial")
-    return repo
+from tests.e2e.helpers import gitward, repo_with, web_deployment
 
 
 def kubectl(cluster: Cluster, *args: str) -> None:
@@ -49,7 +22,7 @@ def test_ignored_replicas_survive_diff_and_sync_while_other_changes_apply(
         tmp_path,
         app_name,
         namespace,
-        {"web.yaml": WEB.format(selector="web", tag="1")},
+        {"web.yaml": web_deployment()},
         ignore=ignore,
     )
     args = ("--repo", repo.url, "--revision", "main")
@@ -59,7 +32,7 @@ def test_ignored_replicas_survive_diff_and_sync_while_other_changes_apply(
     diff = gitward("diff", app_name, *args)
     assert diff.returncode == 0, diff.stdout
 
-    repo.write("app/web.yaml", WEB.format(selector="web", tag="2"))
+    repo.write("app/web.yaml", web_deployment(tag="2"))
     repo.commit("new image")
     diff = gitward("diff", app_name, *args)
     assert diff.returncode == 1
@@ -75,21 +48,19 @@ def test_ignored_replicas_survive_diff_and_sync_while_other_changes_apply(
 def test_an_immutable_change_fails_unless_the_object_asks_to_be_recreated(
     cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
 ) -> None:
-    repo = repo_with(
-        tmp_path, app_name, namespace, {"web.yaml": WEB.format(selector="web", tag="1")}
-    )
+    repo = repo_with(tmp_path, app_name, namespace, {"web.yaml": web_deployment()})
     args = ("--repo", repo.url, "--revision", "main")
     assert gitward("sync", app_name, *args).returncode == 0
     uid = (cluster.get("apps/v1", "Deployment", "web", namespace) or {})["metadata"]["uid"]
 
-    repo.write("app/web.yaml", WEB.format(selector="web2", tag="1"))
+    repo.write("app/web.yaml", web_deployment(selector="web2"))
     repo.commit("change the selector")
     refused = gitward("sync", app_name, *args)
     assert refused.returncode == 2
     assert "immutable" in refused.stderr and "gitward.io/recreate" in refused.stderr
     assert (cluster.get("apps/v1", "Deployment", "web", namespace) or {})["metadata"]["uid"] == uid
 
-    recreate = WEB.format(selector="web2", tag="1").replace(
+    recreate = web_deployment(selector="web2").replace(
         "  name: web\n", "  name: web\n  annotations: {gitward.io/recreate: 'true'}\n", 1
     )
     repo.write("app/web.yaml", recreate)
@@ -124,7 +95,7 @@ def test_wait_fails_fast_naming_the_degraded_object_and_why(
     cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
 ) -> None:
     stuck = (
-        WEB.format(selector="web", tag="1")
+        web_deployment()
         .replace(
             "spec:\n  replicas: 2\n", "spec:\n  replicas: 2\n  progressDeadlineSeconds: 1\n", 1
         )
@@ -146,7 +117,7 @@ def test_wait_reports_progress_and_a_timeout_names_every_object_not_healthy(
 ) -> None:
     def unschedulable(name: str) -> str:
         return (
-            WEB.format(selector=name, tag="1")
+            web_deployment(selector=name)
             .replace("name: web", f"name: {name}", 1)
             .replace("    spec:\n", "    spec:\n      nodeSelector: {no-such-node: 'true'}\n", 1)
         )

@@ -20,24 +20,11 @@ import yaml
 
 from tests.e2e import helpers
 from tests.e2e.conftest import Cluster, run
-from tests.e2e.helpers import ConfigRepo, gitward
+from tests.e2e.helpers import ConfigRepo, gitward, repo_with, web_deployment
 from tests.e2e.test_controller import eventually, start_controller
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC = f"{RBAC_GROUP}/v1"
-WEB = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: example.com/web:1}]
-"""
 
 
 def configmap(name: str, namespace: str = "") -> str:
@@ -137,19 +124,6 @@ def cluster_scoped(cluster: Cluster, namespace: str) -> Iterator[list[tuple[str,
     for kind, name in made:
         api = "v1" if kind == "Namespace" else RBAC
         cluster.delete(api, kind, name)
-
-
-def repo_with(
-    tmp_path: Path, app: str, namespace: str, files: dict[str, str], **spec: Any
-) -> ConfigRepo:
-    repo = ConfigRepo(tmp_path / "config")
-    repo.write(
-        "gitward.yaml", {"apps": [{"name": app, "path": "app", "namespace": namespace, **spec}]}
-    )
-    for rel, text in files.items():
-        repo.write(f"app/{rel}", text)
-    repo.commit("initial")
-    return repo
 
 
 def snapshot(
@@ -350,7 +324,7 @@ def test_self_heal_runs_as_the_account_and_reports_a_refused_correction(
         tmp_path,
         app_name,
         namespace,
-        {"web.yaml": WEB},
+        {"web.yaml": web_deployment()},
         serviceAccountName="deployer",
         autoSync=True,
         selfHeal=True,

@@ -17,9 +17,10 @@ from gitward.health import Health, HealthStatus, aggregate
 from gitward.kube import Kube
 from gitward.objects import Manifest, ObjectRef
 from gitward.plan.model import Action, Plan
-from gitward.reconcile import PlanInvalid, RevisionInfo, SyncOptions, live_health, plan_app
+from gitward.reconcile import PlanInvalid, SyncOptions, live_health, plan_app
 from gitward.record import history
 from gitward.record.history import SyncOutcome, SyncRecord
+from gitward.source.revisions import Revision
 
 
 class SyncState(StrEnum):
@@ -57,7 +58,7 @@ async def app_status(
     kube: Kube,
     app: AppSpec,
     manifests: tuple[Manifest, ...],
-    revision: RevisionInfo,
+    revision: Revision,
     as_app: Kube | None = None,
     policy: Policy | None = None,
 ) -> AppStatus:

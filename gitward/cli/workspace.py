@@ -10,16 +10,16 @@ from gitward.config.apps import AppSpec, RepoConfig
 from gitward.config.loader import load_repo_config
 from gitward.errors import ConfigError
 from gitward.kube import Kube
-from gitward.reconcile import RevisionInfo
 from gitward.render import Rendered, render_app
 from gitward.render.cache import RenderCache
 from gitward.source.opening import open_source, source_of
+from gitward.source.revisions import Revision
 
 
 @dataclass(frozen=True)
 class Workspace:
     root: Path
-    revision: RevisionInfo
+    revision: Revision
     config: RepoConfig
 
     def chosen(self, app: str | None) -> tuple[AppSpec, ...]:
@@ -41,7 +41,7 @@ class OpenedApp:
 
 def open_workspace(*, repo: str, revision: str | None) -> Workspace:
     root, rev = open_source(repo=repo, revision=revision)
-    info = RevisionInfo(sha=rev.sha, ref=rev.ref, author=rev.author, subject=rev.subject)
+    info = rev
     config = load_repo_config(root).from_source(source_of(repo))
     return Workspace(root=root, revision=info, config=config)
 

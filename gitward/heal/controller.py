@@ -46,7 +46,6 @@ from gitward.plan.objects import with_live_ignored
 from gitward.reconcile import (
     PlanInvalid,
     RecordsOwnedElsewhere,
-    RevisionInfo,
     SyncOptions,
     plan_app,
     record_unrendered,
@@ -251,7 +250,7 @@ class Controller:
     async def reconcile_app(self, spec: AppSpec, root: Path, rev: Revision) -> None:
         """Sync (autoSync) or just plan one app; a failure is kept in its status."""
         state = self.apps[spec.name]
-        info = RevisionInfo(sha=rev.sha, ref=rev.ref, author=rev.author, subject=rev.subject)
+        info = rev
         started = time.monotonic()
         async with state.lock:
             state.busy = True

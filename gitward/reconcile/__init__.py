@@ -21,7 +21,6 @@ from gitward.reconcile.recording import record_unrendered
 from gitward.reconcile.results import (
     PlanInvalid,
     RecordsOwnedElsewhere,
-    RevisionInfo,
     SyncOptions,
     SyncResult,
     exit_code_of,
@@ -33,7 +32,6 @@ __all__ = [
     "HealthTimeout",
     "PlanInvalid",
     "RecordsOwnedElsewhere",
-    "RevisionInfo",
     "SyncOptions",
     "SyncResult",
     "exit_code_of",

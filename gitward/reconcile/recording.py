@@ -11,16 +11,17 @@ from gitward.config.apps import AppSpec
 from gitward.errors import GitwardError
 from gitward.kube import Kube
 from gitward.plan.model import Plan
-from gitward.reconcile.results import RevisionInfo, SyncOptions, SyncResult, exit_code_of
+from gitward.reconcile.results import SyncOptions, SyncResult, exit_code_of
 from gitward.record import history, inventory
 from gitward.record.history import ObjectAction, SyncOutcome, SyncRecord
+from gitward.source.revisions import Revision
 
 
 async def record_unrendered(
     *,
     kube: Kube,
     app: AppSpec,
-    revision: RevisionInfo,
+    revision: Revision,
     error: GitwardError,
     options: SyncOptions = SyncOptions(),
 ) -> bool:

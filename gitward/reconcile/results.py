@@ -13,16 +13,7 @@ from gitward.plan.inventory import Inventory
 from gitward.plan.model import ObjectError, Plan
 from gitward.record import history
 from gitward.record.history import SyncOutcome
-
-
-@dataclass(frozen=True)
-class RevisionInfo:
-    """Which commit is being synced; empty fields when syncing a plain directory."""
-
-    sha: str = ""
-    ref: str = ""
-    author: str = ""
-    subject: str = ""
+from gitward.source.revisions import Revision
 
 
 @dataclass(frozen=True)
@@ -43,7 +34,7 @@ class SyncOptions:
 @dataclass(frozen=True)
 class SyncResult:
     app: str
-    revision: RevisionInfo
+    revision: Revision
     plan: Plan
     changes: ChangeSet | None = None
     health: Health | None = None

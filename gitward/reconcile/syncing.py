@@ -29,13 +29,13 @@ from gitward.reconcile.recording import record_once
 from gitward.reconcile.results import (
     PlanInvalid,
     RecordsOwnedElsewhere,
-    RevisionInfo,
     SyncOptions,
     SyncResult,
     failure_reason,
 )
 from gitward.record import history, inventory
 from gitward.record.history import SyncOutcome, SyncRecord
+from gitward.source.revisions import Revision
 
 
 async def plan_app(
@@ -78,7 +78,7 @@ async def sync_app(
     kube: Kube,
     app: AppSpec,
     manifests: tuple[Manifest, ...],
-    revision: RevisionInfo,
+    revision: Revision,
     charts: tuple[str, ...] = (),
     options: SyncOptions = SyncOptions(),
     as_app: Kube | None = None,

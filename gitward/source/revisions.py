@@ -8,19 +8,21 @@ next to the SHA it meant at that moment, so history and messages can say
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+
+_NEVER = datetime.fromtimestamp(0, UTC)
 
 
 @dataclass(frozen=True)
 class Revision:
-    """A commit, and the ref it was resolved from."""
+    """A commit, and the ref it was resolved from; empty fields for a plain directory."""
 
-    sha: str
-    ref: str
-    author: str
-    subject: str
-    committed_at: datetime
+    sha: str = ""
+    ref: str = ""
+    author: str = ""
+    subject: str = ""
+    committed_at: datetime = _NEVER
 
     @property
     def short_sha(self) -> str:

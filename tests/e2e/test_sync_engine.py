@@ -12,8 +12,9 @@ from pathlib import Path
 
 from gitward.config.loader import load_repo_config
 from gitward.kube import Kube
-from gitward.reconcile import RevisionInfo, SyncOptions, SyncResult, sync_app
+from gitward.reconcile import SyncOptions, SyncResult, sync_app
 from gitward.render import render_app
+from gitward.source.revisions import Revision
 from tests.e2e.conftest import Cluster
 from tests.e2e.helpers import SERVICE, ConfigRepo, gitward, one_app, run_git, web_deployment
 
@@ -42,7 +43,7 @@ def sync_in_process(
             kube=kube,
             app=spec,
             manifests=rendered.manifests,
-            revision=RevisionInfo(sha=run_git(repo.path, "rev-parse", "HEAD")),
+            revision=Revision(sha=run_git(repo.path, "rev-parse", "HEAD")),
             options=SyncOptions(),
         )
         return result, kube.stats.snapshot()

@@ -525,7 +525,8 @@ def test_a_no_op_sync_as_the_account_costs_what_it_costs_as_gitward_itself(
     from gitward.config.tenancy import Tenancy
     from gitward.kube import Kube
     from gitward.objects import Manifest
-    from gitward.reconcile import RevisionInfo, sync_app
+    from gitward.reconcile import sync_app
+    from gitward.source.revisions import Revision
     from gitward.tenancy import client_for
 
     service_account(cluster, namespace, "deployer")
@@ -534,7 +535,7 @@ def test_a_no_op_sync_as_the_account_costs_what_it_costs_as_gitward_itself(
     manifests = tuple(
         Manifest(body=yaml.safe_load(configmap(n)), source=f"{n}.yaml") for n in "abc"
     )
-    revision = RevisionInfo(sha="0" * 40)
+    revision = Revision(sha="0" * 40)
 
     async def sync(account: str) -> dict[str, int]:
         async with Kube(cluster.config) as kube:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from gitward.kube import Kube
 from gitward.objects import Body
 from gitward.plan.inventory import Inventory
-from gitward.reconcile import RevisionInfo, SyncOptions, SyncResult, sync_app
+from gitward.reconcile import SyncOptions, SyncResult, sync_app
 from gitward.record import history
 from gitward.record import inventory as inventories
+from gitward.source.revisions import Revision
 from tests.unit.fakecluster import APP, configmap, manifests, run, server, writes
 
 SETTINGS = configmap("settings", colour="blue")
@@ -19,7 +20,7 @@ async def sync(kube: Kube, *bodies: Body, sha: str, dry_run: bool = False) -> Sy
         kube=kube,
         app=APP,
         manifests=manifests(*bodies),
-        revision=RevisionInfo(sha=sha),
+        revision=Revision(sha=sha),
         options=SyncOptions(dry_run=dry_run),
     )
 

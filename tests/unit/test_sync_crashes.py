@@ -15,8 +15,9 @@ from gitward.kube import Kube
 from gitward.kube.fake import Call, FakeApiServer, SimulatedCrash
 from gitward.objects import Body
 from gitward.plan.inventory import Inventory
-from gitward.reconcile import RevisionInfo, SyncResult, sync_app
+from gitward.reconcile import SyncResult, sync_app
 from gitward.record import inventory as inventories
+from gitward.source.revisions import Revision
 from tests.unit.fakecluster import APP, configmap, manifests, run, server
 
 SETTINGS = configmap("settings", colour="blue")
@@ -49,7 +50,7 @@ def object_write(name: str) -> Callable[[Call], bool]:
 
 async def sync(kube: Kube, *bodies: Body, sha: str) -> SyncResult:
     return await sync_app(
-        kube=kube, app=APP, manifests=manifests(*bodies), revision=RevisionInfo(sha=sha)
+        kube=kube, app=APP, manifests=manifests(*bodies), revision=Revision(sha=sha)
     )
 
 

@@ -9,24 +9,11 @@ API, so it may go without a token; anywhere else it must have one, and
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from collections.abc import Mapping
 
+from gitward.hosts import is_loopback
+
 __all__ = ["bearer_matches", "is_loopback"]
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (an address, ``[v6]`` or ``localhost``) listens on loopback only.
-
-    Any other name counts as reachable from elsewhere: what it resolves to may change.
-    """
-    host = host.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def bearer_matches(headers: Mapping[str, str], token: str) -> bool:

@@ -9,11 +9,7 @@ it implies, and the history records the same. It raises a
 happened: the API server is unreachable, a record is corrupt or names another
 source.
 
-Crash safety: before the first write, the inventory is widened to the union of
-what was applied before and what is about to be applied. A sync killed at any
-point therefore leaves every object it may have created in some inventory, and
-the next sync adopts or prunes it: no orphans, and server-side apply by name
-makes duplicates impossible.
+Crash safety is explained in :mod:`gitward.reconcile.syncing`.
 """
 
 from gitward.health.waiting import HealthTimeout, live_health, wait_healthy

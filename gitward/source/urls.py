@@ -14,13 +14,13 @@ message ever prints it.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from gitward.errors import SourceError
+from gitward.hosts import is_loopback
 
 _ACCEPTED = "https://, ssh://, git@host:path, file:// or a local path"
 
@@ -63,12 +63,7 @@ class RepoUrl:
     @property
     def loopback(self) -> bool:
         """Whether the host is this machine (``localhost``, ``127.0.0.0/8``, ``::1``)."""
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.host)
 
     @property
     def key(self) -> str:

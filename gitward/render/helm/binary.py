@@ -11,13 +11,13 @@ timeout, and one that runs out is a :class:`RenderError`.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from gitward.errors import RenderError
+from gitward.hosts import is_loopback
 from gitward.programs import HELM, ProgramRun, run_program
 from gitward.render.helm.charts import Dependency, UmbrellaChart, norm_url
 from gitward.tools import cache_root, find_tool
@@ -89,7 +89,7 @@ def repositories_yaml(dependencies: tuple[Dependency, ...]) -> str:
 def plain_http(chart: UmbrellaChart) -> bool:
     """Whether ``--plain-http`` is needed: every OCI dependency is on a loopback host."""
     hosts = {_host(d.repository) for d in chart.dependencies if d.scheme == "oci"}
-    loopback = {h for h in hosts if _is_loopback(h)}
+    loopback = {h for h in hosts if is_loopback(h)}
     if loopback and loopback != hosts:
         raise RenderError(
             f"{chart.where(chart.deps_file)}: OCI dependencies mix loopback registries "
@@ -101,12 +101,3 @@ def plain_http(chart: UmbrellaChart) -> bool:
 
 def _host(url: str) -> str:
     return urlsplit(url).hostname or ""
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

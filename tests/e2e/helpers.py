@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from gitward.tools import find_tool
@@ -191,4 +192,23 @@ def two_apps(tmp_path: Path, namespace: str, app_name: str, **second: Any) -> Co
     repo.write("auto/settings.yaml", SETTINGS.format("blue"))
     repo.write("other/web.yaml", WEB)
     repo.commit("two apps")
+    return repo
+
+
+def unreachable_api_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ConfigRepo:
+    """A one-app config repo (app ``x``) and a KUBECONFIG naming an API server that
+    does not answer (port 9 on loopback)."""
+    repo = ConfigRepo(tmp_path / "config")
+    one_app(repo, "x", "x")
+    repo.write("app/cm.yaml", SETTINGS.format("blue"))
+    repo.commit("initial")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: gone\n"
+        "clusters: [{name: gone, cluster: {server: 'https://127.0.0.1:9',"
+        " insecure-skip-tls-verify: true}}]\n"
+        "contexts: [{name: gone, context: {cluster: gone, user: u}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+    )
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     return repo

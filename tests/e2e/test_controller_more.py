@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import SETTINGS, ConfigRepo, one_app, two_apps
+from tests.e2e.helpers import SETTINGS, ConfigRepo, one_app, two_apps, unreachable_api_server
 from tests.e2e.test_controller import colour, eventually, kubectl, start_controller
 
 
@@ -215,19 +215,7 @@ def test_sigterm_stops_cleanly_and_hands_the_lease_over_at_once(
 def test_an_unreachable_api_server_never_stops_the_controller(
     tmp_path: Path, git_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = ConfigRepo(tmp_path / "config")
-    one_app(repo, "x", "x")
-    repo.write("app/cm.yaml", SETTINGS.format("blue"))
-    repo.commit("initial")
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: gone\n"
-        "clusters: [{name: gone, cluster: {server: 'https://127.0.0.1:9',"
-        " insecure-skip-tls-verify: true}}]\n"
-        "contexts: [{name: gone, context: {cluster: gone, user: u}}]\n"
-        "users: [{name: u, user: {token: t}}]\n"
-    )
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    repo = unreachable_api_server(tmp_path, monkeypatch)
     running = start_controller(repo, tmp_path, poll=1)
     try:
         time.sleep(5)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import SETTINGS, WEB, ConfigRepo, gitward, one_app
+from tests.e2e.helpers import SETTINGS, WEB, ConfigRepo, gitward, one_app, unreachable_api_server
 from tests.e2e.test_controller import colour, eventually, kubectl, start_controller
 
 RECORDS = "gitward-system"
@@ -229,19 +229,7 @@ def test_sync_with_a_corrupt_record_exits_2_and_changes_nothing(
 def test_history_with_the_api_server_unreachable_is_503_with_the_reason(
     tmp_path: Path, git_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = ConfigRepo(tmp_path / "config")
-    one_app(repo, "x", "x")
-    repo.write("app/cm.yaml", SETTINGS.format("blue"))
-    repo.commit("initial")
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: gone\n"
-        "clusters: [{name: gone, cluster: {server: 'https://127.0.0.1:9',"
-        " insecure-skip-tls-verify: true}}]\n"
-        "contexts: [{name: gone, context: {cluster: gone, user: u}}]\n"
-        "users: [{name: u, user: {token: t}}]\n"
-    )
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    repo = unreachable_api_server(tmp_path, monkeypatch)
     running = start_controller(repo, tmp_path, poll=1)
     try:
         eventually(lambda: "x" in [a["name"] for a in running.get("/api/v1/apps")["apps"]])

@@ -555,3 +555,43 @@ def test_the_controller_sees_value_drift_a_string_data_edit_and_the_shared_manag
         assert drift["actor"] == "gitward"
     finally:
         running.stop()
+
+
+def test_two_environments_of_one_app_name_keep_records_and_managers_apart(
+    cluster: Cluster,
+    tmp_path: Path,
+    git_env: dict[str, str],
+    namespace: str,
+    second_namespace: str,
+    app_name: str,
+) -> None:
+    staging, prod = ConfigRepo(tmp_path / "staging"), ConfigRepo(tmp_path / "prod")
+    for repo, env, ns in ((staging, "staging", namespace), (prod, "prod", second_namespace)):
+        repo.write(
+            "gitward.yaml",
+            {"environment": env, "apps": [{"name": app_name, "path": "app", "namespace": ns}]},
+        )
+        repo.write("app/cm.yaml", cm("settings", env))
+        repo.commit(env)
+    try:
+        for repo in (staging, prod):
+            result = gitward("sync", "--repo", repo.url, "--revision", "main")
+            assert result.returncode == 0, result.stderr
+        for env, ns in (("staging", namespace), ("prod", second_namespace)):
+            live = cluster.get("v1", "ConfigMap", "settings", ns)
+            assert live is not None and live["data"] == {"k": env}
+            key = f"{env}.{app_name}"
+            assert live["metadata"]["annotations"][TRACKING_ANNOTATION].startswith(f"{key}@")
+            assert {e["manager"] for e in live["metadata"]["managedFields"]} == {f"gitward/{key}"}
+            assert records_of(cluster, key) == ["inventory", "history"]
+        assert records_of(cluster, app_name) == []
+    finally:
+        cluster.forget_apps(f"staging.{app_name}", f"prod.{app_name}")
+
+
+def records_of(cluster: Cluster, key: str) -> list[str]:
+    return [
+        kind
+        for kind in ("inventory", "history")
+        if cluster.get("v1", "ConfigMap", f"gitward-{kind}-{key}", "gitward-system")
+    ]

@@ -8,6 +8,7 @@ its own, removed afterwards.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import os
 import time
 import uuid
@@ -71,6 +72,14 @@ class Cluster:
             return await kube.delete(res, name=name, namespace=namespace)
 
         return self.call(go)
+
+    def records(self, key: str) -> builtins.list[str]:
+        """Which records (``inventory``, ``history``) the cluster holds for app ``key``."""
+        return [
+            kind
+            for kind in ("inventory", "history")
+            if self.get("v1", "ConfigMap", f"gitward-{kind}-{key}", "gitward-system")
+        ]
 
     def forget_apps(self, *apps: str) -> None:
         """Delete the inventory and history gitward keeps for ``apps``."""

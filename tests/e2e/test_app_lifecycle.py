@@ -35,14 +35,6 @@ def apps(namespace: str, *entries: tuple[str, str, bool]) -> dict[str, Any]:
     }
 
 
-def records(cluster: Cluster, key: str) -> list[str]:
-    return [
-        kind
-        for kind in ("inventory", "history")
-        if cluster.get("v1", "ConfigMap", f"gitward-{kind}-{key}", "gitward-system")
-    ]
-
-
 def test_sync_prune_apps_prunes_a_removed_app_and_orphans_one_that_did_not_prune(
     cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
 ) -> None:
@@ -82,8 +74,8 @@ def test_sync_prune_apps_prunes_a_removed_app_and_orphans_one_that_did_not_prune
         assert f"kept CustomResourceDefinition/widgets.{group}: a CustomResourceDefinition" in (
             result.stdout
         )
-        assert records(cluster, pruning) == [] and records(cluster, keeping) == []
-        assert records(cluster, staying) == ["inventory", "history"]
+        assert cluster.records(pruning) == [] and cluster.records(keeping) == []
+        assert cluster.records(staying) == ["inventory", "history"]
     finally:
         cluster.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", f"widgets.{group}")
         cluster.forget_apps(pruning, keeping, staying)
@@ -113,7 +105,7 @@ def test_the_controller_prunes_an_app_removed_from_gitward_yaml(
         repo.write("gitward.yaml", {"apps": [{"name": staying, "path": "s", **entry}]})
         repo.commit("one app leaves")
         eventually(lambda: cluster.get("v1", "ConfigMap", "l-0", namespace) is None, what="pruned")
-        eventually(lambda: records(cluster, leaving) == [], what="records deleted")
+        eventually(lambda: cluster.records(leaving) == [], what="records deleted")
         assert cluster.get("v1", "ConfigMap", "s-0", namespace) is not None
         assert "retired app=" in running.log.read_text()
     finally:

@@ -583,15 +583,7 @@ def test_two_environments_of_one_app_name_keep_records_and_managers_apart(
             key = f"{env}.{app_name}"
             assert live["metadata"]["annotations"][TRACKING_ANNOTATION].startswith(f"{key}@")
             assert {e["manager"] for e in live["metadata"]["managedFields"]} == {f"gitward/{key}"}
-            assert records_of(cluster, key) == ["inventory", "history"]
-        assert records_of(cluster, app_name) == []
+            assert cluster.records(key) == ["inventory", "history"]
+        assert cluster.records(app_name) == []
     finally:
         cluster.forget_apps(f"staging.{app_name}", f"prod.{app_name}")
-
-
-def records_of(cluster: Cluster, key: str) -> list[str]:
-    return [
-        kind
-        for kind in ("inventory", "history")
-        if cluster.get("v1", "ConfigMap", f"gitward-{kind}-{key}", "gitward-system")
-    ]

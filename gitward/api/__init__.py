@@ -3,16 +3,19 @@
 Self-contained by design. It imports nothing from the engine, and the
 controller reaches it through one Protocol (:class:`StatusSource`). The
 controller can change without touching the API, and the API is tested with a
-fake source and no cluster.
+fake source and no cluster. It runs on Starlette and uvicorn, in the
+controller's event loop.
 
 Modules:
 
-- :mod:`~gitward.api.metrics`: a Prometheus registry and the controller's metrics.
+- :mod:`~gitward.api.metrics`: the controller's metrics on ``prometheus_client``.
 - :mod:`~gitward.api.webhooks`: pure per-forge verification of push and merge events.
 - :mod:`~gitward.api.protocols`: :class:`StatusSource`, which the controller implements.
 - :mod:`~gitward.api.auth`: when the API needs a bearer token, and checking it.
-- :mod:`~gitward.api.server`: the asyncio HTTP/1.1 server and its routes.
-- :mod:`~gitward.api.openapi`: the OpenAPI 3.1 document served at ``/openapi.json``.
+- :mod:`~gitward.api.routes`: the endpoints, each with its OpenAPI operation.
+- :mod:`~gitward.api.app`: the Starlette application and its one error format.
+- :mod:`~gitward.api.server`: uvicorn inside the controller's event loop.
+- :mod:`~gitward.api.openapi`: the OpenAPI 3.1 document, generated from the routes.
 """
 
 from gitward.api.metrics import (

@@ -1,0 +1,103 @@
+"""What the pages show, computed from the controller's answers, apart from HTML.
+
+Templates only lay these out. Keeping the choices here (which apps a filter
+keeps, which drifts are open, where a commit lives on its forge) makes them
+testable without a browser, and keeps the route handlers thin.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gitward.source.revisions import Revision
+
+__all__ = ["AppRow", "Filters", "app_rows", "commit_url", "open_drifts"]
+
+#: Drift outcomes that still need someone's attention.
+OPEN_OUTCOMES = frozenset({"pending", "reported", "failed"})
+SYNC_CHOICES = ("Synced", "OutOfSync", "Unknown")
+HEALTH_CHOICES = ("Healthy", "Progressing", "Suspended", "Missing", "Degraded", "Unknown")
+
+
+@dataclass(frozen=True)
+class Filters:
+    name: str = ""
+    sync: str = ""
+    health: str = ""
+
+    @classmethod
+    def of(cls, query: Mapping[str, str]) -> Filters:
+        """Filters from a query string; unknown values filter nothing rather than everything."""
+        sync = query.get("sync", "")
+        health = query.get("health", "")
+        return cls(
+            name=query.get("q", "").strip()[:200],
+            sync=sync if sync in SYNC_CHOICES else "",
+            health=health if health in HEALTH_CHOICES else "",
+        )
+
+    def keeps(self, summary: Mapping[str, Any]) -> bool:
+        if self.name and self.name.lower() not in str(summary.get("name", "")).lower():
+            return False
+        if self.sync and summary.get("sync") != self.sync:
+            return False
+        return not (self.health and summary.get("health") != self.health)
+
+
+@dataclass(frozen=True)
+class AppRow:
+    summary: Mapping[str, Any]
+    open_drifts: int
+    commit_subject: str
+    commit_author: str
+    commit_url: str
+
+    @property
+    def name(self) -> str:
+        return str(self.summary.get("name", ""))
+
+
+def open_drifts(records: Iterable[Mapping[str, Any]]) -> int:
+    return sum(1 for r in records if r.get("outcome") in OPEN_OUTCOMES)
+
+
+_FORGE = re.compile(r"^https://(?P<host>[^/@\s]+)/(?P<path>[^\s?#]+?)(?:\.git)?/?$")
+
+
+def commit_url(repo_url: str, sha: str) -> str:
+    """A link to ``sha`` on the forge that hosts ``repo_url``; empty when it is no forge."""
+    match = _FORGE.match(repo_url)
+    if not match or not re.fullmatch(r"[0-9a-f]{7,64}", sha):
+        return ""
+    host, path = match["host"], match["path"]
+    if "gitlab" in host:
+        return f"https://{host}/{path}/-/commit/{sha}"
+    if "bitbucket" in host:
+        return f"https://{host}/{path}/commits/{sha}"
+    return f"https://{host}/{path}/commit/{sha}"
+
+
+def app_rows(
+    summaries: Sequence[Mapping[str, Any]],
+    drifts: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    revision: Revision | None,
+    repo_url: str,
+) -> list[AppRow]:
+    rows = []
+    for summary in summaries:
+        sha = str(summary.get("revision") or "")
+        known = revision is not None and bool(sha) and revision.sha == sha
+        rows.append(
+            AppRow(
+                summary=summary,
+                open_drifts=open_drifts(drifts.get(str(summary.get("name")), ())),
+                commit_subject=revision.subject if known and revision else "",
+                commit_author=revision.author if known and revision else "",
+                commit_url=commit_url(repo_url, sha),
+            )
+        )
+    return rows

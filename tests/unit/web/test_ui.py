@@ -76,9 +76,18 @@ class FakeUi:
         return self.drifts.get(name, [])
 
     async def history(self, name: str) -> Sequence[dict[str, Any]]:
-        return [{"revision": SHA, "author": "Ann", "subject": "web: 2 replicas", "result": "succeeded",
-                 "started_at": "2026-01-01T00:00:00", "charts": ["web@1.0.0"], "message": "",
-                 "actions": [{"object": "Deployment/shop/web", "outcome": "configured"}]}]  # fmt: skip
+        return [
+            {
+                "revision": SHA,
+                "author": "Ann",
+                "subject": "web: 2 replicas",
+                "result": "succeeded",
+                "started_at": "2026-01-01T00:00:00",
+                "charts": ["web@1.0.0"],
+                "message": "",
+                "actions": [{"object": "Deployment/shop/web", "outcome": "configured"}],
+            }
+        ]
 
     def webhook_secret(self) -> str:
         return ""
@@ -288,7 +297,7 @@ def test_the_stream_names_an_app_within_a_second_of_its_change() -> None:
             await asyncio.sleep(0.3)
             source.drifts["shop"] = [{"object": "Deployment/shop/web", "outcome": "pending"}]
             async with asyncio.timeout(1.0):
-                while (line := await anext(lines)) != "event: change":
+                while await anext(lines) != "event: change":
                     pass
                 assert await anext(lines) == 'data: ["shop"]'
 

@@ -43,7 +43,7 @@ def _message(request: Request, exc: HTTPException) -> str:
     if exc.status_code == 404:
         return f"{request.url.path}: not found"
     if exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
+        allowed = ", ".join(sorted((exc.headers or {}).get("Allow", "").split(", ")))
         return f"{subject}: method not allowed; use {allowed}"
     return f"{subject}: {phrase.lower()}"
 
@@ -51,6 +51,9 @@ def _message(request: Request, exc: HTTPException) -> str:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     headers = dict(exc.headers or {})
+    if "Allow" in headers:
+        # The router builds it from a set: sort it so that every answer reads the same.
+        headers["Allow"] = ", ".join(sorted(headers["Allow"].split(", ")))
     if exc.status_code == 401 and exc.detail == HTTPStatus.UNAUTHORIZED.phrase:
         # The token is missing or wrong (a webhook's bad signature is no bearer challenge).
         headers["WWW-Authenticate"] = 'Bearer realm="gitward"'

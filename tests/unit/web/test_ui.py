@@ -82,7 +82,7 @@ class FakeUi:
                 "author": "Ann",
                 "subject": "web: 2 replicas",
                 "result": "succeeded",
-                "started_at": "2026-01-01T00:00:00",
+                "startedAt": "2026-01-01T00:00:00",
                 "charts": ["web@1.0.0"],
                 "message": "",
                 "actions": [{"object": "Deployment/shop/web", "outcome": "configured"}],

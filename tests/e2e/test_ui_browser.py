@@ -1,0 +1,168 @@
+"""The UI in a real browser (Debian's chromium, driven by Playwright) against a real
+controller on the real control plane. Screenshots go to each test's tmp_path."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.e2e import helpers
+from tests.e2e.conftest import Cluster
+from tests.e2e.helpers import WEB, ConfigRepo, one_app
+from tests.e2e.test_controller import RunningController, eventually, kubectl, start_controller
+
+TOKEN = "browser-test-token-5f1c2a"
+#: Debian's package, installed by scripts/setup; Playwright downloads no browser.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def controller_for(repo: ConfigRepo, tmp_path: Path) -> RunningController:
+    token_file = tmp_path / "api-token"
+    token_file.write_text(TOKEN)
+    return start_controller(repo, tmp_path, extra_args=("--api-token-file", str(token_file)))
+
+
+@pytest.fixture
+def synced(
+    tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
+) -> Iterator[tuple[ConfigRepo, RunningController]]:
+    """A Deployment app with autoSync and selfHeal, synced by a running controller."""
+    repo = ConfigRepo(tmp_path / "config")
+    one_app(repo, app_name, namespace, autoSync=True, selfHeal=True)
+    repo.write("app/web.yaml", WEB)
+    repo.commit("web, 2 replicas")
+    running = controller_for(repo, tmp_path)
+    try:
+        eventually(lambda: running.app(app_name)["sync"] == "Synced", what="first sync")
+        yield repo, running
+    finally:
+        running.stop()
+
+
+def test_the_list_shows_the_right_status_after_a_sync(
+    synced: tuple[ConfigRepo, RunningController], page: Page, app_name: str, tmp_path: Path
+) -> None:
+    _, running = synced
+    page.goto(running.url + "/ui/")
+    row = page.locator(f'tr[data-app="{app_name}"]')
+    expect(row.locator("[data-sync]")).to_have_attribute("data-sync", "Synced")
+    expect(row).to_contain_text("web, 2 replicas")
+    page.screenshot(path=tmp_path / "list.png")
+
+
+def test_a_kubectl_scale_shows_live_in_the_drift_log_then_as_corrected(
+    synced: tuple[ConfigRepo, RunningController],
+    page: Page,
+    cluster: Cluster,
+    namespace: str,
+    app_name: str,
+    tmp_path: Path,
+) -> None:
+    _, running = synced
+    page.goto(f"{running.url}/ui/apps/{app_name}")
+    expect(page.locator("#live")).to_have_class("live on")
+    page.evaluate("window.notReloaded = true")
+    kubectl(cluster, "scale", "deployment/web", "-n", namespace, "--replicas=5")
+    row = page.locator('.drifts-log tr[data-object$="Deployment/' + namespace + '/web"]').first
+    expect(row.locator(".actor")).to_have_text("kubectl", timeout=10_000)
+    expect(row.locator(".fields")).to_contain_text("spec.replicas")
+    expect(row.locator(".outcome")).to_have_text("corrected", timeout=15_000)
+    assert page.evaluate("window.notReloaded") is True, "the page updated without a reload"
+    page.screenshot(path=tmp_path / "drift.png", full_page=True)
+
+
+def test_the_resource_tree_shows_a_deployments_pods(
+    synced: tuple[ConfigRepo, RunningController],
+    page: Page,
+    cluster: Cluster,
+    namespace: str,
+    app_name: str,
+    tmp_path: Path,
+) -> None:
+    _, running = synced
+    eventually(lambda: len(cluster.list("v1", "Pod", namespace)) == 2, timeout=30, what="two pods")
+    page.goto(f"{running.url}/ui/apps/{app_name}")
+    deployment = page.locator(f'.tree li[data-ref="Deployment/{namespace}/web"]')
+    replicaset = deployment.locator('li[data-ref^="ReplicaSet/"]')
+    expect(replicaset).to_have_count(1)
+    expect(replicaset.locator('li[data-ref^="Pod/"]')).to_have_count(2)
+    page.screenshot(path=tmp_path / "tree.png", full_page=True)
+
+
+def test_the_diff_shows_a_pending_change_from_a_new_commit(
+    tmp_path: Path,
+    git_env: dict[str, str],
+    namespace: str,
+    app_name: str,
+    page: Page,
+) -> None:
+    repo = ConfigRepo(tmp_path / "config")
+    one_app(repo, app_name, namespace)
+    repo.write("app/web.yaml", WEB)
+    repo.commit("web")
+    helpers.gitward("sync", app_name, "--repo", repo.url, "--revision", "main")
+    running = controller_for(repo, tmp_path)
+    try:
+        eventually(lambda: running.app(app_name)["sync"] == "Synced", what="planned in sync")
+        page.goto(f"{running.url}/ui/apps/{app_name}")
+        expect(page.locator("#diff-body")).to_contain_text("The cluster matches git")
+        repo.write("app/web.yaml", WEB.replace("value: git", "value: next"))
+        repo.commit("web: MODE next")
+        diff = page.locator(f'.objdiff[data-ref="Deployment/{namespace}/web"]')
+        expect(diff.locator("tr.del")).to_contain_text("value: git", timeout=15_000)
+        expect(diff.locator("tr.add")).to_contain_text("value: next")
+        page.get_by_text("Side by side").click()
+        expect(diff.locator("td.add")).to_contain_text("value: next")
+        page.screenshot(path=tmp_path / "diff.png", full_page=True)
+    finally:
+        running.stop()
+
+
+def test_an_unauthenticated_action_is_refused_and_a_logged_in_one_runs(
+    synced: tuple[ConfigRepo, RunningController], page: Page, app_name: str, tmp_path: Path
+) -> None:
+    _, running = synced
+    page.goto(f"{running.url}/ui/apps/{app_name}")
+    expect(page.locator("#sync-now")).to_have_count(0)
+    status = page.evaluate(
+        f"fetch('/ui/apps/{app_name}/sync', {{method: 'POST'}}).then(r => r.status)"
+    )
+    assert status == 401
+    page.goto(running.url + "/ui/login")
+    page.fill("input[name=token]", TOKEN)
+    page.click("button.action")
+    page.goto(f"{running.url}/ui/apps/{app_name}")
+    assert TOKEN not in page.content()
+    forged = page.evaluate(
+        f"fetch('/ui/apps/{app_name}/sync', {{method: 'POST'}}).then(r => r.status)"
+    )
+    assert forged == 403, "a logged-in request without the CSRF token is refused"
+    with page.expect_response(lambda r: r.url.endswith("/sync")) as answer:
+        page.click("#sync-now")
+    assert answer.value.status == 204
+    page.screenshot(path=tmp_path / "action.png")

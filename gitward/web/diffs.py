@@ -20,14 +20,39 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from gitward.objects import Body
 from gitward.plan import normalize
-from gitward.plan.diff import to_yaml
 from gitward.web.protocols import ObjectState
 
 __all__ = ["DiffLine", "Hunk", "ObjectDiff", "SideBySideRow", "object_diff", "project"]
 
 CONTEXT = 3
+
+# libyaml's emitter: a page of a thousand objects is mostly YAML to write.
+_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BaseDumper):  # type: ignore[valid-type,misc]
+    """Multi-line strings as block text, so a diff shows the lines that changed."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def to_yaml(body: Body | None) -> str:
+    if body is None:
+        return ""
+    text: str = yaml.dump(
+        body, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=1000
+    )
+    return text
 
 
 @dataclass(frozen=True)
@@ -150,6 +175,9 @@ def object_diff(obj: ObjectState) -> ObjectDiff:
     live: Body | None = None
     if obj.live is not None:
         live = normalize.normalize(project(obj.live, obj.desired), ignore=obj.ignore)
+    if live == desired:
+        # Most objects match git: no text to make, and no Secret value to mask.
+        return ObjectDiff(str(obj.ref), "same", (), (), 0, 0)
     shown_live, shown_desired = normalize.mask_secrets(live, desired)
     old = to_yaml(shown_live).splitlines()
     new = to_yaml(shown_desired).splitlines()

@@ -69,6 +69,7 @@ def _templates() -> Jinja2Templates:
         loader=jinja2.PackageLoader("gitward.web", "templates"),
         autoescape=True,
     )
+    env.globals["icons"] = views.ICONS
     return Jinja2Templates(env=env)
 
 

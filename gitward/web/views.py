@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from gitward.source.revisions import Revision
 
@@ -20,6 +21,16 @@ __all__ = ["AppRow", "Filters", "app_rows", "commit_url", "open_drifts"]
 OPEN_OUTCOMES = frozenset({"pending", "reported", "failed"})
 SYNC_CHOICES = ("Synced", "OutOfSync", "Unknown")
 HEALTH_CHOICES = ("Healthy", "Progressing", "Suspended", "Missing", "Degraded", "Unknown")
+#: A shape beside each status's colour, so that it reads in grey too.
+ICONS = {
+    "Synced": "✓",
+    "OutOfSync": "↻",
+    "Healthy": "♥",
+    "Progressing": "◔",
+    "Suspended": "⏸",
+    "Missing": "∅",
+    "Degraded": "✕",
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,11 @@ class AppRow:
     @property
     def name(self) -> str:
         return str(self.summary.get("name", ""))
+
+    @property
+    def path(self) -> str:
+        """The app's name as one URL path segment."""
+        return quote(self.name, safe="")
 
 
 def open_drifts(records: Iterable[Mapping[str, Any]]) -> int:

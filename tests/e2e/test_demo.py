@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import signal
 import subprocess
+
+import httpx
 
 from tests.e2e.conftest import Cluster
 from tests.e2e.helpers import REPO_ROOT
+
+
+def stop_demo_ui(output: str) -> None:
+    """The demo leaves its UI controller running for the user; a test stops it."""
+    if pid := re.search(r"It runs until 'kill (\d+)'", output):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid[1]), signal.SIGTERM)
 
 
 def run_demo() -> subprocess.CompletedProcess[str]:
@@ -24,9 +36,16 @@ def run_demo() -> subprocess.CompletedProcess[str]:
 def test_the_demo_exits_zero_and_runs_again_on_the_same_cluster(cluster: Cluster) -> None:
     for attempt in (1, 2):
         result = run_demo()
-        assert result.returncode == 0, f"run {attempt}:\n{result.stdout}\n{result.stderr}"
-        assert "shop: synced" in result.stdout
-        assert "replicas now: 3 (git says 3)" in result.stdout, result.stdout
+        try:
+            assert result.returncode == 0, f"run {attempt}:\n{result.stdout}\n{result.stderr}"
+            assert "shop: synced" in result.stdout
+            assert "replicas now: 3 (git says 3)" in result.stdout, result.stdout
+            ui = re.search(r"^UI: (http://127\.0\.0\.1:\d+/ui/)$", result.stdout, re.MULTILINE)
+            assert ui, result.stdout
+            page = httpx.get(ui[1], timeout=10)
+            assert page.status_code == 200 and 'data-app="shop"' in page.text
+        finally:
+            stop_demo_ui(result.stdout)
     web = cluster.get("apps/v1", "Deployment", "shop-web", "shop")
     assert web is not None and web["spec"]["replicas"] == 3
     assert cluster.get("apps/v1", "Deployment", "shop-worker", "shop") is None

@@ -92,6 +92,8 @@ def controller(
     # One line per HTTP request would be most of the log and a good share of the CPU.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # uvicorn's start and stop lines repeat ours; its errors (a handler's traceback) stay.
+    logging.getLogger("uvicorn").setLevel(logging.WARNING)
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(f"--listen {listen!r}: expected HOST:PORT")

@@ -1,6 +1,6 @@
-"""The UI beside the JSON API: server time of the app list and of one big app's page.
+"""The UI beside the JSON API: server time of its pages, and a drift's way to the browser.
 
-One process serves both the UI and the API (as the controller does) from an
+Pages: one process serves both the UI and the API (as the controller does) from an
 in-memory controller of ``--apps`` apps, one of which manages ``--objects``
 Deployments whose live state differs from git, on the in-memory API server.
 Each page is fetched ``--rounds`` times over loopback after a warm-up; the
@@ -8,7 +8,15 @@ figures are medians and p95 in milliseconds, and the ratio UI/JSON of the
 same run. Targets (issue #11): the list of 1,000 apps under 300 ms, the page
 of a 1,000-object app under 500 ms.
 
+Drift (``--drifts N``, on the running dev cluster of ``$GITWARD_STATE``): a
+real controller serves one app; headless chromium (Debian's, driven by
+Playwright) shows its page; N times another field manager scales the app's
+Deployment, and the time until the page's drift log shows the new record is
+measured beside the time a bare watch sees the change (the floor), in the same
+run. Target: p95 under 1 s.
+
     .venv/bin/python bench/ui_bench.py [--apps 1000] [--objects 1000] [--rounds 30]
+    .venv/bin/python bench/ui_bench.py --drifts 20
 """
 
 from __future__ import annotations
@@ -16,17 +24,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import os
+import shutil
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Collection, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 from gitward.api.metrics import Registry
 from gitward.api.server import serve
 from gitward.api.webhooks import WebhookEvent
-from gitward.kube import Kube
+from gitward.dev.ports import free_port
+from gitward.kube import Kube, load_kubeconfig
 from gitward.kube.fake import FakeApiServer
 from gitward.objects import Body, ObjectRef
 from gitward.source.revisions import Revision
@@ -179,10 +195,115 @@ async def main(apps: int, objects: int, rounds: int) -> None:
             await server.close()
 
 
+async def drift_to_browser(drifts: int) -> None:
+
+    from gitward.dev import cluster as devcluster
+
+    dev = devcluster.current()
+    if dev is None:
+        raise SystemExit("no dev cluster: run 'gitward dev up' (with this $GITWARD_STATE) first")
+    namespace = f"uibench-{os.getpid()}"
+    with tempfile.TemporaryDirectory(prefix="gitward-uibench-") as tmp:
+        repo = Path(tmp) / "config"
+        (repo / "app").mkdir(parents=True)
+        (repo / "gitward.yaml").write_text(
+            yaml.safe_dump({"apps": [{"name": "bench", "path": "app", "namespace": namespace,
+                                      "createNamespace": True, "autoSync": True,
+                                      "selfHeal": True}]})
+        )  # fmt: skip
+        (repo / "app" / "web.yaml").write_text(yaml.safe_dump(deployment(0, 1) | {
+            "metadata": {"name": "web"}}))  # fmt: skip
+        env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b",
+               "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@b",
+               "KUBECONFIG": dev.kubeconfig, "GITWARD_CACHE": str(Path(tmp) / "cache")}  # fmt: skip
+        for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "bench"]):
+            subprocess.run(["git", "-C", str(repo), *args], check=True, env=env)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        command = [str(Path(sys.executable).parent / "gitward"), "controller", "--repo",
+                   f"file://{repo}", "--listen", f"127.0.0.1:{port}", "--no-leader-election",
+                   "--poll-interval", "600"]  # fmt: skip
+        with (Path(tmp) / "controller.log").open("w") as log:
+            proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=5) as api:
+                for _ in range(600):
+                    try:
+                        if (await api.get("/api/v1/apps/bench")).json().get("sync") == "Synced":
+                            break
+                    except (httpx.HTTPError, ValueError):
+                        pass
+                    await asyncio.sleep(0.1)
+            await measure(dev.kubeconfig, url, namespace, drifts)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+async def measure(kubeconfig: str, url: str, namespace: str, drifts: int) -> None:
+    from playwright.async_api import async_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    floor: list[float] = []
+    shown: list[float] = []
+    async with Kube(load_kubeconfig(Path(kubeconfig))) as kube, async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = await browser.new_page()
+        await page.goto(f"{url}/ui/apps/bench")
+        await page.wait_for_selector("#live.on")
+        res = await kube.resource_for("apps/v1", "Deployment")
+        assert res is not None
+        for i in range(drifts):
+            rows = await page.locator(".drifts-log tr[data-object]").count()
+            live = await kube.get(res, name="web", namespace=namespace)
+            assert live is not None
+            seen: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+
+            async def watch(version: str, seen: asyncio.Future[float] = seen) -> None:
+                async for event in kube.watch(
+                    res, namespace=namespace, resource_version=version, timeout_seconds=30
+                ):
+                    if event.type == "MODIFIED" and not seen.done():
+                        seen.set_result(time.monotonic())
+                        return
+
+            watcher = asyncio.create_task(watch(live["metadata"]["resourceVersion"]))
+            await asyncio.sleep(0.1)
+            t0 = time.monotonic()
+            await kube.apply(
+                {"apiVersion": "apps/v1", "kind": "Deployment",
+                 "metadata": {"name": "web", "namespace": namespace},
+                 "spec": {"replicas": 2 + i % 3}},
+                field_manager="bench-scaler", force=True,
+            )  # fmt: skip
+            await page.wait_for_function(
+                f"document.querySelectorAll('.drifts-log tr[data-object]').length > {rows}",
+                polling="raf",
+                timeout=10_000,
+            )
+            shown.append(time.monotonic() - t0)
+            floor.append(await asyncio.wait_for(seen, timeout=10) - t0)
+            watcher.cancel()
+            # Let the correction land before the next drift.
+            await page.wait_for_function(
+                "document.querySelector('.drifts-log .outcome')?.textContent === 'corrected'",
+                timeout=10_000,
+            )
+        await browser.close()
+    print("| drift to | p50 | p95 |")
+    print("| --- | --- | --- |")
+    for label, values in (("bare watch (floor)", floor), ("the open page", shown)):
+        print(f"| {label} | {statistics.median(values):.3f} s | {p95(values):.3f} s |")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--apps", type=int, default=1000)
     parser.add_argument("--objects", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--drifts", type=int, default=0, help="measure drift to browser instead")
     args = parser.parse_args()
-    asyncio.run(main(args.apps, args.objects, args.rounds))
+    if args.drifts:
+        asyncio.run(drift_to_browser(args.drifts))
+    else:
+        asyncio.run(main(args.apps, args.objects, args.rounds))

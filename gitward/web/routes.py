@@ -195,6 +195,7 @@ def ui_routes(source: UiSource, options: UiOptions) -> list[BaseRoute]:
             context["commit_url"] = views.commit_url(source.repo_url(), sha)
         if everything or part == "drifts":
             context["drifts"] = list(source.drift_records(name))
+            context["fighting"] = str(source.app_summary(name).get("fighting") or "")
         if everything or part == "diff":
             split = request.query_params.get("view") == "split"
             diffs = [object_diff(o) for o in source.objects(name)]

@@ -302,3 +302,19 @@ def test_the_stream_names_an_app_within_a_second_of_its_change() -> None:
                 assert await anext(lines) == 'data: ["shop"]'
 
     run(scenario)
+
+
+def test_the_drift_log_marks_the_writer_the_app_is_fighting_with() -> None:
+    async def scenario(client: httpx.AsyncClient, source: FakeUi) -> None:
+        source.apps["shop"]["fighting"] = (
+            "fighting with field manager hpa over Deployment/shop/web; backing off"
+        )
+        source.drifts["shop"] = [
+            {"object": "Deployment/shop/web", "actor": "hpa", "outcome": "pending"},
+            {"object": "Deployment/shop/web", "actor": "kubectl", "outcome": "corrected"},
+        ]
+        log = (await client.get("/ui/apps/shop/parts/drifts")).text
+        assert log.count("is-fighting") == 1
+        assert log.index("is-fighting") < log.index("kubectl")
+
+    run(scenario)

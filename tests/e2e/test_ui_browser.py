@@ -3,12 +3,14 @@ controller on the real control plane. Screenshots go to each test's tmp_path."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.e2e import helpers
 from tests.e2e.conftest import Cluster
@@ -20,25 +22,31 @@ TOKEN = "browser-test-token-5f1c2a"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+@contextlib.contextmanager
+def browser_page() -> Iterator[Page]:
+    """A page of headless chromium at 1280x800.
+
+    Playwright's sync API runs an event loop in this thread while it is open, so
+    a test calls the cluster (``asyncio.run``) before or after, never inside.
+    """
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
+        browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
         )
         try:
-            yield launched
+            yield browser.new_page(viewport={"width": 1280, "height": 800})
         finally:
-            launched.close()
+            browser.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+def sync_of(running: RunningController, app: str) -> str:
+    """The app's sync status from the API, which needs the token this controller has."""
+    answer = httpx.get(
+        f"{running.url}/api/v1/apps/{app}",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    )
+    return str(answer.json().get("sync"))
 
 
 def controller_for(repo: ConfigRepo, tmp_path: Path) -> RunningController:
@@ -58,47 +66,47 @@ def synced(
     repo.commit("web, 2 replicas")
     running = controller_for(repo, tmp_path)
     try:
-        eventually(lambda: running.app(app_name)["sync"] == "Synced", what="first sync")
+        eventually(lambda: sync_of(running, app_name) == "Synced", what="first sync")
         yield repo, running
     finally:
         running.stop()
 
 
 def test_the_list_shows_the_right_status_after_a_sync(
-    synced: tuple[ConfigRepo, RunningController], page: Page, app_name: str, tmp_path: Path
+    synced: tuple[ConfigRepo, RunningController], app_name: str, tmp_path: Path
 ) -> None:
     _, running = synced
-    page.goto(running.url + "/ui/")
-    row = page.locator(f'tr[data-app="{app_name}"]')
-    expect(row.locator("[data-sync]")).to_have_attribute("data-sync", "Synced")
-    expect(row).to_contain_text("web, 2 replicas")
-    page.screenshot(path=tmp_path / "list.png")
+    with browser_page() as page:
+        page.goto(running.url + "/ui/")
+        row = page.locator(f'tr[data-app="{app_name}"]')
+        expect(row.locator("[data-sync]")).to_have_attribute("data-sync", "Synced")
+        expect(row).to_contain_text("web, 2 replicas")
+        page.screenshot(path=tmp_path / "list.png")
 
 
 def test_a_kubectl_scale_shows_live_in_the_drift_log_then_as_corrected(
     synced: tuple[ConfigRepo, RunningController],
-    page: Page,
     cluster: Cluster,
     namespace: str,
     app_name: str,
     tmp_path: Path,
 ) -> None:
     _, running = synced
-    page.goto(f"{running.url}/ui/apps/{app_name}")
-    expect(page.locator("#live")).to_have_class("live on")
-    page.evaluate("window.notReloaded = true")
-    kubectl(cluster, "scale", "deployment/web", "-n", namespace, "--replicas=5")
-    row = page.locator('.drifts-log tr[data-object$="Deployment/' + namespace + '/web"]').first
-    expect(row.locator(".actor")).to_have_text("kubectl", timeout=10_000)
-    expect(row.locator(".fields")).to_contain_text("spec.replicas")
-    expect(row.locator(".outcome")).to_have_text("corrected", timeout=15_000)
-    assert page.evaluate("window.notReloaded") is True, "the page updated without a reload"
-    page.screenshot(path=tmp_path / "drift.png", full_page=True)
+    with browser_page() as page:
+        page.goto(f"{running.url}/ui/apps/{app_name}")
+        expect(page.locator("#live")).to_have_class("live on")
+        page.evaluate("window.notReloaded = true")
+        kubectl(cluster, "scale", "deployment/web", "-n", namespace, "--replicas=5")
+        row = page.locator(f'.drifts-log tr[data-object="Deployment/{namespace}/web"]').first
+        expect(row.locator(".actor")).to_have_text("kubectl", timeout=10_000)
+        expect(row.locator(".fields")).to_contain_text("spec.replicas")
+        expect(row.locator(".outcome")).to_have_text("corrected", timeout=15_000)
+        assert page.evaluate("window.notReloaded") is True, "the page updated without a reload"
+        page.screenshot(path=tmp_path / "drift.png", full_page=True)
 
 
 def test_the_resource_tree_shows_a_deployments_pods(
     synced: tuple[ConfigRepo, RunningController],
-    page: Page,
     cluster: Cluster,
     namespace: str,
     app_name: str,
@@ -106,12 +114,13 @@ def test_the_resource_tree_shows_a_deployments_pods(
 ) -> None:
     _, running = synced
     eventually(lambda: len(cluster.list("v1", "Pod", namespace)) == 2, timeout=30, what="two pods")
-    page.goto(f"{running.url}/ui/apps/{app_name}")
-    deployment = page.locator(f'.tree li[data-ref="Deployment/{namespace}/web"]')
-    replicaset = deployment.locator('li[data-ref^="ReplicaSet/"]')
-    expect(replicaset).to_have_count(1)
-    expect(replicaset.locator('li[data-ref^="Pod/"]')).to_have_count(2)
-    page.screenshot(path=tmp_path / "tree.png", full_page=True)
+    with browser_page() as page:
+        page.goto(f"{running.url}/ui/apps/{app_name}")
+        deployment = page.locator(f'.tree li[data-ref="Deployment/{namespace}/web"]')
+        replicaset = deployment.locator('li[data-ref^="ReplicaSet/"]')
+        expect(replicaset).to_have_count(1)
+        expect(replicaset.locator('li[data-ref^="Pod/"]')).to_have_count(2)
+        page.screenshot(path=tmp_path / "tree.png", full_page=True)
 
 
 def test_the_diff_shows_a_pending_change_from_a_new_commit(
@@ -119,7 +128,6 @@ def test_the_diff_shows_a_pending_change_from_a_new_commit(
     git_env: dict[str, str],
     namespace: str,
     app_name: str,
-    page: Page,
 ) -> None:
     repo = ConfigRepo(tmp_path / "config")
     one_app(repo, app_name, namespace)
@@ -128,35 +136,41 @@ def test_the_diff_shows_a_pending_change_from_a_new_commit(
     helpers.gitward("sync", app_name, "--repo", repo.url, "--revision", "main")
     running = controller_for(repo, tmp_path)
     try:
-        eventually(lambda: running.app(app_name)["sync"] == "Synced", what="planned in sync")
-        page.goto(f"{running.url}/ui/apps/{app_name}")
-        expect(page.locator("#diff-body")).to_contain_text("The cluster matches git")
-        repo.write("app/web.yaml", WEB.replace("value: git", "value: next"))
-        repo.commit("web: MODE next")
-        diff = page.locator(f'.objdiff[data-ref="Deployment/{namespace}/web"]')
-        expect(diff.locator("tr.del")).to_contain_text("value: git", timeout=15_000)
-        expect(diff.locator("tr.add")).to_contain_text("value: next")
-        page.get_by_text("Side by side").click()
-        expect(diff.locator("td.add")).to_contain_text("value: next")
-        page.screenshot(path=tmp_path / "diff.png", full_page=True)
+        eventually(lambda: sync_of(running, app_name) == "Synced", what="planned in sync")
+        with browser_page() as page:
+            page.goto(f"{running.url}/ui/apps/{app_name}")
+            expect(page.locator("#diff-body")).to_contain_text("The cluster matches git")
+            repo.write("app/web.yaml", WEB.replace("value: git", "value: next"))
+            repo.commit("web: MODE next")
+            diff = page.locator(f'.objdiff[data-ref="Deployment/{namespace}/web"]')
+            expect(diff.locator("tr.del")).to_contain_text("value: git", timeout=15_000)
+            expect(diff.locator("tr.add")).to_contain_text("value: next")
+            page.get_by_text("Side by side").click()
+            expect(diff.locator("td.add")).to_contain_text("value: next")
+            page.screenshot(path=tmp_path / "diff.png", full_page=True)
     finally:
         running.stop()
 
 
 def test_an_unauthenticated_action_is_refused_and_a_logged_in_one_runs(
-    synced: tuple[ConfigRepo, RunningController], page: Page, app_name: str, tmp_path: Path
+    synced: tuple[ConfigRepo, RunningController], app_name: str, tmp_path: Path
 ) -> None:
     _, running = synced
-    page.goto(f"{running.url}/ui/apps/{app_name}")
+    with browser_page() as page:
+        refused_and_then_run(page, running.url, app_name, tmp_path)
+
+
+def refused_and_then_run(page: Page, url: str, app_name: str, tmp_path: Path) -> None:
+    page.goto(f"{url}/ui/apps/{app_name}")
     expect(page.locator("#sync-now")).to_have_count(0)
     status = page.evaluate(
         f"fetch('/ui/apps/{app_name}/sync', {{method: 'POST'}}).then(r => r.status)"
     )
     assert status == 401
-    page.goto(running.url + "/ui/login")
+    page.goto(url + "/ui/login")
     page.fill("input[name=token]", TOKEN)
     page.click("button.action")
-    page.goto(f"{running.url}/ui/apps/{app_name}")
+    page.goto(f"{url}/ui/apps/{app_name}")
     assert TOKEN not in page.content()
     forged = page.evaluate(
         f"fetch('/ui/apps/{app_name}/sync', {{method: 'POST'}}).then(r => r.status)"

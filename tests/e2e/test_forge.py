@@ -193,6 +193,16 @@ def test_dev_env_prints_every_forge_variable_from_a_state_file_only_its_owner_re
     assert mode == 0o600, oct(mode)
 
 
+def test_dev_up_with_the_forge_again_reuses_the_running_forge(forge: Forge) -> None:
+    result = gitward("dev", "up", "--forge")
+    assert result.returncode == 0, result.stderr
+    assert "already running" in result.stdout
+    assert f"forge:      {forge.url}" in result.stdout
+    again = devforge.current()
+    assert again is not None and again.pid == forge.dev.pid
+    assert again.builder.token == forge.builder.token
+
+
 def fake_gitea(tmp_path: Path, body: str) -> Path:
     """A ``gitea`` that runs ``body`` first and otherwise is the pinned build."""
     script = tmp_path / "bin" / "gitea"

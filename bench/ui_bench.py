@@ -207,12 +207,17 @@ async def drift_to_browser(drifts: int) -> None:
         repo = Path(tmp) / "config"
         (repo / "app").mkdir(parents=True)
         (repo / "gitward.yaml").write_text(
-            yaml.safe_dump({"apps": [{"name": "bench", "path": "app", "namespace": namespace,
+            yaml.safe_dump({"apps": [{"name": namespace, "path": "app", "namespace": namespace,
                                       "createNamespace": True, "autoSync": True,
                                       "selfHeal": True}]})
         )  # fmt: skip
-        (repo / "app" / "web.yaml").write_text(yaml.safe_dump(deployment(0, 1) | {
-            "metadata": {"name": "web"}}))  # fmt: skip
+        # One Deployment per drift: a second drift on one object soon after the
+        # first would meet the backoff against a fighting writer.
+        (repo / "app" / "web.yaml").write_text(
+            yaml.safe_dump_all(
+                [deployment(i, 1) | {"metadata": {"name": f"web-{i}"}} for i in range(drifts)]
+            )
+        )
         env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b",
                "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@b",
                "KUBECONFIG": dev.kubeconfig, "GITWARD_CACHE": str(Path(tmp) / "cache")}  # fmt: skip
@@ -229,11 +234,16 @@ async def drift_to_browser(drifts: int) -> None:
             async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=5) as api:
                 for _ in range(600):
                     try:
-                        if (await api.get("/api/v1/apps/bench")).json().get("sync") == "Synced":
+                        if (await api.get(f"/api/v1/apps/{namespace}")).json().get(
+                            "sync"
+                        ) == "Synced":
                             break
                     except (httpx.HTTPError, ValueError):
                         pass
                     await asyncio.sleep(0.1)
+                else:
+                    log_text = (Path(tmp) / "controller.log").read_text()[-2000:]
+                    raise SystemExit(f"the app did not sync:\n{log_text}")
             await measure(dev.kubeconfig, url, namespace, drifts)
         finally:
             proc.terminate()
@@ -248,22 +258,25 @@ async def measure(kubeconfig: str, url: str, namespace: str, drifts: int) -> Non
     shown: list[float] = []
     async with Kube(load_kubeconfig(Path(kubeconfig))) as kube, async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = await browser.new_page()
-        await page.goto(f"{url}/ui/apps/bench")
+        page = await browser.new_page(bypass_csp=True)  # for wait_for_function
+        await page.goto(f"{url}/ui/apps/{namespace}")
         await page.wait_for_selector("#live.on")
         res = await kube.resource_for("apps/v1", "Deployment")
         assert res is not None
         for i in range(drifts):
             rows = await page.locator(".drifts-log tr[data-object]").count()
-            live = await kube.get(res, name="web", namespace=namespace)
+            live = await kube.get(res, name=f"web-{i}", namespace=namespace)
             assert live is not None
             seen: asyncio.Future[float] = asyncio.get_running_loop().create_future()
 
-            async def watch(version: str, seen: asyncio.Future[float] = seen) -> None:
+            async def watch(
+                version: str, seen: asyncio.Future[float] = seen, target: str = f"web-{i}"
+            ) -> None:
                 async for event in kube.watch(
                     res, namespace=namespace, resource_version=version, timeout_seconds=30
                 ):
-                    if event.type == "MODIFIED" and not seen.done():
+                    name = event.object["metadata"]["name"]
+                    if event.type == "MODIFIED" and name == target and not seen.done():
                         seen.set_result(time.monotonic())
                         return
 
@@ -272,8 +285,8 @@ async def measure(kubeconfig: str, url: str, namespace: str, drifts: int) -> Non
             t0 = time.monotonic()
             await kube.apply(
                 {"apiVersion": "apps/v1", "kind": "Deployment",
-                 "metadata": {"name": "web", "namespace": namespace},
-                 "spec": {"replicas": 2 + i % 3}},
+                 "metadata": {"name": f"web-{i}", "namespace": namespace},
+                 "spec": {"replicas": 2}},
                 field_manager="bench-scaler", force=True,
             )  # fmt: skip
             await page.wait_for_function(
@@ -285,10 +298,14 @@ async def measure(kubeconfig: str, url: str, namespace: str, drifts: int) -> Non
             floor.append(await asyncio.wait_for(seen, timeout=10) - t0)
             watcher.cancel()
             # Let the correction land before the next drift.
-            await page.wait_for_function(
-                "document.querySelector('.drifts-log .outcome')?.textContent === 'corrected'",
-                timeout=10_000,
-            )
+            try:
+                await page.wait_for_function(
+                    "document.querySelector('.drifts-log .outcome')?.textContent === 'corrected'",
+                    timeout=10_000,
+                )
+            except Exception:
+                print(await page.locator(".drifts-log").inner_text(), file=sys.stderr)
+                raise
         await browser.close()
     print("| drift to | p50 | p95 |")
     print("| --- | --- | --- |")

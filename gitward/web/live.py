@@ -17,8 +17,10 @@ from gitward.web.protocols import UiSource
 
 __all__ = ["INTERVAL", "fingerprints", "stream"]
 
-#: Well under the one second a change may take to reach the page.
-INTERVAL = 0.25
+#: Well under the one second a change may take to reach the page: one app's
+#: page compares one fingerprint, the list compares every app's, less often.
+INTERVAL = 0.1
+LIST_INTERVAL = 0.25
 #: A comment line keeps proxies from closing an idle stream.
 KEEPALIVE_SECONDS = 15.0
 
@@ -47,7 +49,7 @@ async def stream(
     *,
     app: str = "",
     closing: Callable[[], bool] = lambda: False,
-    interval: float = INTERVAL,
+    interval: float | None = None,
 ) -> AsyncIterator[str]:
     """``event: change`` with the changed app names as JSON, for one app or for all."""
 
@@ -56,6 +58,8 @@ async def stream(
             return ()
         return [app] if app else list(source.app_names())
 
+    if interval is None:
+        interval = INTERVAL if app else LIST_INTERVAL
     yield "retry: 1000\n\n"
     seen = fingerprints(source, names())
     idle = 0.0

@@ -23,7 +23,6 @@ import logging
 import random
 import time
 from pathlib import Path
-from typing import Any
 
 from gitward.api.metrics import ControllerMetrics, Registry, controller_metrics
 from gitward.config.apps import AppSpec, RepoConfig
@@ -38,6 +37,7 @@ from gitward.heal.tracking import Tracker
 from gitward.health import HealthStatus
 from gitward.kube import Kube
 from gitward.objects import ObjectRef
+from gitward.record.drifts import DriftRecord
 from gitward.record.history import SyncOutcome
 from gitward.retire import retire_removed
 from gitward.source import GitSource
@@ -264,9 +264,9 @@ class Controller:
         """Whom the app is fighting with, while the other writer keeps coming back."""
         return self._healer.fighting(app)
 
-    def drift_records(self, app: str) -> list[dict[str, Any]]:
+    def drift_records(self, app: str) -> list[DriftRecord]:
         state = self.apps.get(app)
-        return [r.to_dict() for r in state.drifts] if state else []
+        return list(state.drifts) if state else []
 
 
 __all__ = ["AppState", "Controller", "ControllerOptions", "Tracked"]

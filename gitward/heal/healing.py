@@ -20,7 +20,6 @@ from gitward.errors import GitwardError, RecordCorrupt
 from gitward.heal import backoff, events
 from gitward.heal.drift import fingerprint, judge
 from gitward.heal.logs import event
-from gitward.heal.records import DriftKind, DriftOutcome, DriftRecord
 from gitward.heal.state import AppState, Tracked, now
 from gitward.heal.tracking import Tracker
 from gitward.kube import Kube
@@ -28,6 +27,7 @@ from gitward.objects import Body, ObjectRef
 from gitward.plan.inventory import fields_hash, values_hash
 from gitward.plan.objects import with_live_ignored
 from gitward.record import inventory as inventories
+from gitward.record.drifts import DriftKind, DriftOutcome, DriftRecord
 from gitward.record.history import SyncOutcome
 from gitward.status import SyncState
 from gitward.tenancy import client_for

@@ -92,7 +92,8 @@ class Reconciler:
                         as_app=as_app,
                     )
                     plan, inv = result.plan, result.inventory
-                    state.last_sync_result, state.last_sync_at = result.outcome, now()
+                    state.last_sync_result = result.outcome
+                    state.last_sync_at = result.recorded_at or now()
                     self.metrics.sync_total.labels(
                         app=spec.name, outcome=result.outcome.value
                     ).inc()

@@ -17,6 +17,7 @@ wait would treat it the same way.
 from __future__ import annotations
 
 from gitward.health._fields import Replicas, conditions_of, find, join, mapping, unobserved_rollout
+from gitward.health.replicaset import refused
 from gitward.health.status import Health
 from gitward.objects import Body
 
@@ -31,8 +32,8 @@ def assess(body: Body) -> Health:
     stalled = find(conditions, "Progressing")
     if stalled is not None and stalled.reason == "ProgressDeadlineExceeded":
         return Health.degraded(join("progress deadline exceeded", stalled.message))
-    if failure := find(conditions, "ReplicaFailure", status=True):
-        return Health.degraded(join("replica failure", failure.detail))
+    if failed := refused(conditions):
+        return failed
 
     n = Replicas.of(body)
     if n.updated < n.desired:

@@ -9,16 +9,32 @@ are being refused (quota, admission) and waiting will not change that.
 
 from __future__ import annotations
 
-from gitward.health._fields import Replicas, conditions_of, find, join, unobserved_rollout
+from collections.abc import Iterable
+
+from gitward.health._fields import (
+    Condition,
+    Replicas,
+    conditions_of,
+    find,
+    join,
+    unobserved_rollout,
+)
 from gitward.health.status import Health
 from gitward.objects import Body
+
+
+def refused(conditions: Iterable[Condition]) -> Health | None:
+    """``Degraded`` when ``ReplicaFailure`` says pods are refused; a Deployment reports
+    its ReplicaSet's."""
+    failure = find(conditions, "ReplicaFailure", status=True)
+    return Health.degraded(join("replica failure", failure.detail)) if failure else None
 
 
 def assess(body: Body) -> Health:
     if waiting := unobserved_rollout(body):
         return Health.progressing(waiting)
-    if failure := find(conditions_of(body), "ReplicaFailure", status=True):
-        return Health.degraded(join("replica failure", failure.detail))
+    if failed := refused(conditions_of(body)):
+        return failed
 
     n = Replicas.of(body)
     if n.available < n.desired:

@@ -15,6 +15,7 @@ import time
 from dataclasses import replace
 
 from gitward.api.metrics import ControllerMetrics
+from gitward.apply.correcting import correct_object
 from gitward.config.tenancy import Tenancy
 from gitward.errors import GitwardError, RecordCorrupt
 from gitward.heal import backoff, events
@@ -25,7 +26,6 @@ from gitward.heal.tracking import Tracker
 from gitward.kube import Kube
 from gitward.objects import Body, ObjectRef
 from gitward.plan.inventory import fields_hash, values_hash
-from gitward.plan.objects import with_live_ignored
 from gitward.record import inventory as inventories
 from gitward.record.drifts import DriftKind, DriftOutcome, DriftRecord
 from gitward.record.history import SyncOutcome
@@ -172,15 +172,21 @@ class Healer:
         async with state.lock:
             try:
                 kube = client_for(kube=self.kube, app=state.spec, tenancy=self.tenancy)
-                res = await kube.resource_for(t.api_version, t.ref.kind)
-                live = None
-                if res is not None:
-                    live = await kube.get(res, name=t.ref.name, namespace=t.ref.namespace)
-                body = with_live_ignored(t.desired, live, t.ignore)
-                self.applies += 1
-                out = await kube.apply(body, force=True, field_manager=t.manager)
             except GitwardError as e:
                 _settle(state, record, DriftOutcome.FAILED, message=str(e))
+                return
+            self.applies += 1
+            correction = await correct_object(
+                kube=kube,
+                ref=t.ref,
+                api_version=t.api_version,
+                desired=t.desired,
+                ignore=t.ignore,
+                field_manager=t.manager,
+            )
+            out = correction.body
+            if out is None:
+                _settle(state, record, DriftOutcome.FAILED, message=correction.change.message)
                 return
             fingerprint(t, out)
             self.backoffs.of(str(t.ref)).last_correction = time.monotonic()

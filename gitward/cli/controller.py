@@ -40,6 +40,17 @@ from gitward.cli.options import tenancy_options
     help="File holding the API's bearer token (else env GITWARD_API_TOKEN). "
     "Required when --listen is not a loopback address.",
 )
+@click.option(
+    "--ui/--no-ui",
+    default=True,
+    show_default=True,
+    help="Serve the web UI at /ui/ on the API's address.",
+)
+@click.option(
+    "--ui-secure-cookie",
+    is_flag=True,
+    help="Mark the UI's session cookie Secure on plain HTTP too (TLS ends at a proxy).",
+)
 @tenancy_options
 @click.option(
     "--log-format",
@@ -59,6 +70,8 @@ def controller(
     lease_name: str,
     lease_seconds: float,
     api_token_file: str | None,
+    ui: bool,
+    ui_secure_cookie: bool,
     default_service_account: str | None,
     policy_file: str | None,
     log_format: str,
@@ -124,6 +137,8 @@ def controller(
         ),
         webhook_secret=os.environ.get("GITWARD_WEBHOOK_SECRET", ""),
         api_token=token,
+        ui=ui,
+        ui_secure_cookie=ui_secure_cookie,
     )
 
     async def go() -> None:

@@ -221,9 +221,19 @@ class Controller:
         for spec in failed:
             await self.reconcile_app(spec, checkout.path, rev)
 
-    async def reconcile_app(self, spec: AppSpec, root: Path, rev: Revision) -> None:
-        """Sync (autoSync) or just plan one app; a failure is kept in its status."""
-        await self._reconciler.reconcile(spec, self.apps[spec.name], root, rev)
+    async def sync_now(self, name: str) -> None:
+        """Sync app ``name`` at the revision last read from git, autoSync or not."""
+        state, rev = self.apps.get(name), self.revision
+        if state is None or rev is None:
+            return
+        checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
+        await self.reconcile_app(state.spec, checkout.path, rev, force=True)
+
+    async def reconcile_app(
+        self, spec: AppSpec, root: Path, rev: Revision, *, force: bool = False
+    ) -> None:
+        """Sync (autoSync, or ``force``) or just plan one app; a failure is kept in its status."""
+        await self._reconciler.reconcile(spec, self.apps[spec.name], root, rev, force=force)
         await self._healer.release(spec.name)
 
     def _watch_restarted(self, resource: str) -> None:

@@ -61,8 +61,11 @@ class Reconciler:
         self.tracker = tracker
         self._render_cache = RenderCache()
 
-    async def reconcile(self, spec: AppSpec, state: AppState, root: Path, rev: Revision) -> None:
-        """Sync (autoSync) or just plan ``spec``; a failure is kept in its ``state``."""
+    async def reconcile(
+        self, spec: AppSpec, state: AppState, root: Path, rev: Revision, *, force: bool = False
+    ) -> None:
+        """Sync (autoSync, or ``force``: someone asked) or just plan ``spec``; a failure
+        is kept in its ``state``."""
         started = time.monotonic()
         async with state.lock:
             state.busy = True
@@ -81,7 +84,7 @@ class Reconciler:
                 as_app = client_for(kube=self.kube, app=spec, tenancy=self.options.tenancy)
                 # Without selfHeal, drift is only reported: an app is synced for a
                 # new revision, never just because a periodic reconcile came round.
-                if spec.auto_sync and (spec.self_heal or state.revision != rev.sha):
+                if force or (spec.auto_sync and (spec.self_heal or state.revision != rev.sha)):
                     result = await sync_app(
                         kube=self.kube,
                         app=spec,

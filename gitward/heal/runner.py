@@ -31,7 +31,12 @@ import signal
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+from starlette.routing import BaseRoute
+
+from gitward import web
+from gitward.api.auth import is_loopback
 from gitward.api.metrics import Registry, controller_metrics
 from gitward.api.protocols import SourceError
 from gitward.api.server import serve
@@ -46,6 +51,7 @@ from gitward.kube import Kube, KubeError
 from gitward.record import history as histories
 from gitward.source import GitSource
 from gitward.source.opening import credentials_from_env
+from gitward.source.revisions import Revision
 from gitward.views import (
     ControlledApp,
     ObjectHealth,
@@ -71,6 +77,10 @@ class RunOptions:
     #: Bearer token the API requires (all routes but probes and webhooks); empty: none.
     api_token: str = ""
     grace_seconds: float = 20.0
+    #: Serve the web UI at /ui/ beside the API.
+    ui: bool = True
+    #: Mark the UI's session cookie Secure on plain HTTP too (TLS ends at a proxy).
+    ui_secure_cookie: bool = False
 
 
 class ControllerStatus:
@@ -91,6 +101,7 @@ class ControllerStatus:
         self._supervisor = supervisor
         self._elector = elector
         self._health: dict[str, str] = {}
+        self._requested: set[asyncio.Task[None]] = set()
 
     def liveness(self) -> str:
         down = {**self._supervisor.down, **self.controller.down}
@@ -186,6 +197,65 @@ class ControllerStatus:
         self.controller.publish_app_gauges(self._health)
 
 
+def public_url(url: str) -> str:
+    """``url`` without a user name or password in it."""
+    parts = urlsplit(url)
+    if not parts.username and not parts.password:
+        return url
+    host = parts.hostname or ""
+    return urlunsplit(parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host))
+
+
+class ControllerUi(ControllerStatus):
+    """The controller as the web UI sees it (:class:`gitward.web.UiSource`).
+
+    It adds to the API's view the tracked objects with their desired and live
+    bodies (the diff and the resource tree), the commit the controller read,
+    and the two actions. "Sync now" starts a sync in the background; the page
+    learns how it went from its live stream, as it learns any other change.
+    """
+
+    @property
+    def kube(self) -> Kube:
+        return self.controller.kube
+
+    def repo_url(self) -> str:
+        return public_url(self.controller.options.repo)
+
+    def repo_revision(self) -> Revision | None:
+        return self.controller.revision
+
+    def objects(self, name: str) -> Sequence[web.ObjectState]:
+        tracked = [t for t in self.controller.tracked.values() if t.app == name]
+        return [
+            web.ObjectState(
+                ref=t.ref,
+                api_version=t.api_version,
+                desired=t.desired,
+                live=t.live,
+                ignore=t.ignore,
+            )
+            for t in sorted(tracked, key=lambda t: str(t.ref))
+        ]
+
+    def request_sync(self, name: str) -> str:
+        if reason := self.unavailable():
+            return reason
+        task = asyncio.create_task(self.controller.sync_now(name))
+        # The loop keeps only a weak reference to a task: hold it until it is done.
+        self._requested.add(task)
+        task.add_done_callback(self._requested.discard)
+        log.info("ui: sync of app %s requested", name)
+        return ""
+
+    def request_refresh(self) -> str:
+        if reason := self.unavailable():
+            return reason
+        self.controller.trigger()
+        log.info("ui: refresh from git requested")
+        return ""
+
+
 async def run(options: RunOptions, *, kube: Kube) -> None:
     """Serve until SIGTERM/SIGINT."""
     registry = Registry()
@@ -197,19 +267,30 @@ async def run(options: RunOptions, *, kube: Kube) -> None:
     elector: LeaderElector | None = None
     if options.leader_election:
         elector = LeaderElector(kube=kube, config=options.lease or LeaseConfig())
-    status = ControllerStatus(
+    status = ControllerUi(
         controller,
         webhook_secret=options.webhook_secret,
         leading=leading,
         supervisor=supervisor,
         elector=elector,
     )
+    ui_routes: list[BaseRoute] = []
+    if options.ui:
+        ui_routes = web.ui_routes(
+            status,
+            web.UiOptions(
+                token=options.api_token,
+                open_reads=is_loopback(options.host),
+                secure_cookie=options.ui_secure_cookie,
+            ),
+        )
     server = await serve(
         host=options.host,
         port=options.port,
         source=status,
         registry=registry,
         token=options.api_token,
+        routes=ui_routes,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

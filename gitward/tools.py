@@ -28,6 +28,9 @@ _PROVIDER = {
     "kube-controller-manager": "KUBERNETES",
     "kube-scheduler": "KUBERNETES",
     "kubectl": "KUBERNETES",
+    "sops": "SOPS",
+    "age": "AGE",
+    "age-keygen": "AGE",
 }
 
 

@@ -138,8 +138,19 @@ build_helm() {
     "helm.sh/helm/$major/cmd/helm@$HELM_VERSION"
 }
 
+# sops decrypts secrets in config repositories; age makes and holds its keys.
+build_sops() {
+  GOBIN="$out" go install -ldflags "-s -w" "github.com/getsops/sops/v3/cmd/sops@$SOPS_VERSION"
+}
+
+build_age() {
+  GOBIN="$out" go install -ldflags "-s -w -X main.Version=$AGE_VERSION" \
+    "filippo.io/age/cmd/age@$AGE_VERSION" "filippo.io/age/cmd/age-keygen@$AGE_VERSION"
+}
+
 if [ "${1:-}" = "--print" ]; then
-  for t in "kubernetes-$KUBERNETES_VERSION" "etcd-$ETCD_VERSION" "kwok-$KWOK_VERSION" "helm-$HELM_VERSION"; do
+  for t in "kubernetes-$KUBERNETES_VERSION" "etcd-$ETCD_VERSION" "kwok-$KWOK_VERSION" "helm-$HELM_VERSION" \
+    "sops-$SOPS_VERSION" "age-$AGE_VERSION"; do
     echo "$tools_dir/$t"
   done
   exit 0
@@ -151,4 +162,6 @@ build helm "$HELM_VERSION" helm -- build_helm || status=1
 build kwok "$KWOK_VERSION" kwok kwokctl -- build_kwok || status=1
 build etcd "$ETCD_VERSION" etcd -- build_etcd || status=1
 build kubernetes "$KUBERNETES_VERSION" kube-apiserver kube-controller-manager kube-scheduler kubectl -- build_kubernetes || status=1
+build sops "$SOPS_VERSION" sops -- build_sops || status=1
+build age "$AGE_VERSION" age age-keygen -- build_age || status=1
 exit $status

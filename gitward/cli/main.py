@@ -224,9 +224,6 @@ def sync(
     verification = load_verification(mode=verify_mode, trusted_keys=trusted_keys)
     decryption = load_decryption(key_file=sops_age_key_file, secret=sops_secret)
     ws = open_workspace(repo=repo, revision=revision)
-    verification = verification.tightened_by(
-        ws.config.verify, where=f"gitward.yaml:{ws.config.verify_line}"
-    )
     apps = ws.chosen(app)
     options = SyncOptions(
         dry_run=dry_run,
@@ -246,17 +243,18 @@ def sync(
 
     async def go() -> None:
         async with connect() as kube:
-            if verification.enabled:
-                # Before anything renders: a refused commit reaches neither a key nor the cluster.
-                verified = await verify_deployable(
-                    kube,
-                    commits=ws.commits,
-                    sha=ws.revision.sha,
-                    apps=apps,
-                    verification=verification,
-                )
-                if fmt == "table":
-                    _print_verified(verified)
+            # Before anything renders: a refused commit reaches neither a key nor the cluster.
+            verified = await verify_deployable(
+                kube,
+                commits=ws.commits,
+                sha=ws.revision.sha,
+                apps=apps,
+                operator=verification,
+                repo_mode=ws.config.verify,
+                repo_line=ws.config.verify_line,
+            )
+            if verified is not None and fmt == "table":
+                _print_verified(verified)
             decryptor = await decryptor_for(kube, decryption)
             unsuccessful: dict[str, SyncOutcome] = {}
             for spec in apps:

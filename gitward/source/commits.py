@@ -56,3 +56,10 @@ class Commits:
         """Commits reachable from ``target`` and not from ``base``, oldest first."""
         run = self.run("rev-list", "--reverse", "--topo-order", target, f"^{base}", "--")
         return tuple(line for line in run.out.split() if line)
+
+    def read(self, sha: str, path: str) -> str | None:
+        """The text of ``path`` at commit ``sha``; ``None`` when either is missing."""
+        if not _FULL_SHA.fullmatch(sha):
+            return None
+        run = self.run("cat-file", "blob", f"{sha}:{path}", check=False)
+        return run.stdout.decode("utf-8", errors="replace") if run.ok else None

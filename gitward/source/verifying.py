@@ -33,7 +33,7 @@ _WHY = {
     "X": "the signature has expired",
     "Y": "signed by an expired key",
     "R": "signed by a revoked key",
-    "U": "signed by a key that is not trusted",
+    "U": "signed by a key that is not among the trusted keys",
 }
 _TRUSTED_LEVELS = ("fully", "ultimate")
 _FORMAT = "%G?%x00%GK%x00%GF%x00%GS%x00%GT"

@@ -7,6 +7,7 @@ per subchart in dependency order, then the app's ``valuesFiles``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from dataclasses import dataclass
@@ -78,11 +79,11 @@ def render_helm(
     helm = helm_path()
     home = helm_home()
     home.mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.TemporaryDirectory(prefix="gitward-helm-") as tmp,
-        plaintext_scratch() as secret_dir,
-    ):
-        scratch = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gitward-helm-")))
+        # Values that hold plaintext (their file was encrypted) go to memory.
+        values_dir = stack.enter_context(plaintext_scratch()) if plain else scratch / "values"
+        values_dir.mkdir(exist_ok=True)
         chart_dir = mirror(chart, local_dirs, root=root, into=scratch / "tree")
         repo_config = scratch / "repositories.yaml"
         repo_config.write_text(repositories_yaml(chart.dependencies))
@@ -104,17 +105,14 @@ def render_helm(
             # helm would read the ciphertext as the chart's defaults: it gets the plaintext
             # as the lowest of the values files instead.
             (chart_dir / "values.yaml").write_text("{}\n")
-            args += ["--values", _plaintext_file(secret_dir, 0, own_values, plain)]
-        # Subchart values hold plaintext when their file was encrypted: they go to memory too.
-        values_dir = secret_dir if plain else scratch / "values"
-        values_dir.mkdir(exist_ok=True)
+            args += ["--values", _plaintext_file(values_dir, 0, own_values, plain)]
         for index, (key, content) in enumerate(per_chart):
             path = values_dir / f"{index:03d}-{key}.yaml"
             path.write_text(json.dumps({key: content}, indent=1) + "\n")
             args += ["--values", str(path)]
         for index, path in enumerate(extra_values, start=1):
             if path in plain:
-                args += ["--values", _plaintext_file(secret_dir, index, path, plain)]
+                args += ["--values", _plaintext_file(values_dir, index, path, plain)]
             else:
                 args += ["--values", str(path)]
         run = binary.run_helm(

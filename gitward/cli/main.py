@@ -104,13 +104,13 @@ def diff(
     sops_secret: str | None,
 ) -> None:
     """Show what a sync of APP would change. Exit 1 when anything would."""
-    from gitward.cli.views import plan_view
     from gitward.cli.workspace import connect, open_workspace, render_app_in
     from gitward.config.decryption import load_decryption
     from gitward.config.tenancy import load_tenancy
     from gitward.reconcile import PlanInvalid, SyncOptions, plan_app
     from gitward.reconcile.keys import decryptor_for
     from gitward.tenancy import client_for
+    from gitward.views import plan_view
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
     decryption = load_decryption(key_file=sops_age_key_file, secret=sops_secret)
@@ -205,7 +205,6 @@ def sync(
     Without APP, an app that fails does not stop the others; the apps that depend
     on it are skipped. A summary table ends the run, which exits with the worst code.
     """
-    from gitward.cli.views import run_view, sync_view
     from gitward.cli.workspace import connect, open_workspace, render_app_in
     from gitward.config.decryption import load_decryption
     from gitward.config.tenancy import load_tenancy
@@ -219,6 +218,7 @@ def sync(
     from gitward.runs import AppRun, blocker, skipped, worst
     from gitward.source.opening import source_of
     from gitward.tenancy import client_for, service_account_for
+    from gitward.views import run_view, sync_view
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
     verification = load_verification(mode=verify_mode, trusted_keys=trusted_keys)

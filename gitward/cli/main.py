@@ -197,6 +197,7 @@ def sync(
     policy_file: str | None,
     verify_mode: str | None,
     trusted_keys: str | None,
+    trusted_keys_secret: str | None,
     sops_age_key_file: str | None,
     sops_secret: str | None,
 ) -> None:
@@ -221,7 +222,9 @@ def sync(
     from gitward.views import run_view, sync_view
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
-    verification = load_verification(mode=verify_mode, trusted_keys=trusted_keys)
+    verification = load_verification(
+        mode=verify_mode, trusted_keys=trusted_keys, trusted_keys_secret=trusted_keys_secret
+    )
     decryption = load_decryption(key_file=sops_age_key_file, secret=sops_secret)
     ws = open_workspace(repo=repo, revision=revision)
     apps = ws.chosen(app)

@@ -49,7 +49,15 @@ def tenancy_options(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 def verify_options(fn: Callable[P, R]) -> Callable[P, R]:
-    """``--verify`` and ``--trusted-keys``: which commits may deploy (operator policy)."""
+    """``--verify`` and ``--trusted-keys[-secret]``: which commits may deploy (operator policy)."""
+    fn = click.option(
+        "--trusted-keys-secret",
+        envvar="GITWARD_TRUSTED_KEYS_SECRET",
+        default=None,
+        metavar="NAME",
+        help="A Secret in gitward's namespace holding the trusted keys, as the directory "
+        "would (allowed_signers, *.asc entries). Env: GITWARD_TRUSTED_KEYS_SECRET.",
+    )(fn)
     fn = click.option(
         "--trusted-keys",
         envvar="GITWARD_TRUSTED_KEYS",

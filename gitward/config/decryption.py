@@ -10,14 +10,12 @@ whose ``*.agekey`` entries hold identities (Flux's convention).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitward.config.verify import SECRET_NAME
 from gitward.errors import ConfigError
 
-# A Secret name: a DNS subdomain.
-_SECRET_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 AGE_KEY_SUFFIX = ".agekey"
 
 
@@ -41,7 +39,7 @@ def load_decryption(*, key_file: str | None, secret: str | None) -> DecryptionSe
         if not path.is_file():
             raise ConfigError(f"--sops-age-key-file {key_file}: no such file")
     name = (secret or "").strip()
-    if name and not _SECRET_NAME.fullmatch(name):
+    if name and not SECRET_NAME.fullmatch(name):
         raise ConfigError(f"--sops-secret {name!r}: not a Secret name")
     return DecryptionSettings(key_file=path, secret=name)
 

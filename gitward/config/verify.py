@@ -19,14 +19,17 @@ as ``*.asc`` files.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
 from gitward.errors import ConfigError
 
 ALLOWED_SIGNERS = "allowed_signers"
+# A Secret name: a DNS subdomain.
+SECRET_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
+_KEY_SETTINGS = "--trusted-keys DIR or $GITWARD_TRUSTED_KEYS"
 PGP_SUFFIX = ".asc"
 
 
@@ -48,20 +51,32 @@ class VerifyMode(StrEnum):
 
 @dataclass(frozen=True)
 class TrustedKeys:
-    """A directory of trusted public keys: SSH ``allowed_signers`` and/or OpenPGP ``*.asc``."""
+    """The trusted public keys: an SSH ``allowed_signers`` text and OpenPGP armored keys.
 
-    directory: Path
+    Read whole at start, from a directory or a Secret (``origin`` says which),
+    so a verification never sees half of a key set being replaced.
+    """
 
-    @property
-    def allowed_signers(self) -> Path | None:
-        path = self.directory / ALLOWED_SIGNERS
-        return path if path.is_file() else None
+    origin: str
+    allowed_signers: str = ""
+    pgp_keys: tuple[tuple[str, str], ...] = ()  # (file name, armored key)
 
-    @property
-    def pgp_keys(self) -> tuple[Path, ...]:
-        return tuple(
-            sorted(p for p in self.directory.iterdir() if p.suffix == PGP_SUFFIX and p.is_file())
+    @classmethod
+    def of(cls, origin: str, entries: dict[str, str], *, subject: str) -> TrustedKeys:
+        """From ``{name: content}`` (a directory's files, a Secret's entries)."""
+        keys = cls(
+            origin=origin,
+            allowed_signers=entries.get(ALLOWED_SIGNERS, ""),
+            pgp_keys=tuple(
+                sorted((n, text) for n, text in entries.items() if n.endswith(PGP_SUFFIX))
+            ),
         )
+        if not keys.allowed_signers.strip() and not keys.pgp_keys:
+            raise ConfigError(
+                f"{subject}: holds no trusted key (an {ALLOWED_SIGNERS} file or "
+                f"*{PGP_SUFFIX} OpenPGP public keys)"
+            )
+        return keys
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,8 @@ class Verification:
 
     mode: VerifyMode = VerifyMode.NONE
     keys: TrustedKeys | None = None
+    # A Secret in gitward's namespace holding the keys, read when a sync starts.
+    keys_secret: str = ""
 
     @property
     def enabled(self) -> bool:
@@ -79,12 +96,12 @@ class Verification:
         """This policy made stricter by the repository's ``verify:`` (``where`` names it)."""
         if repo_mode is None or repo_mode.rank <= self.mode.rank:
             return self
-        if self.keys is None:
+        if self.keys is None and not self.keys_secret:
             raise ConfigError(
                 f"{where}: verify: {repo_mode.value} needs trusted keys, and the operator "
-                "gave none (--trusted-keys DIR or $GITWARD_TRUSTED_KEYS)"
+                f"gave none ({_KEY_SETTINGS})"
             )
-        return Verification(mode=repo_mode, keys=self.keys)
+        return replace(self, mode=repo_mode)
 
 
 def parse_mode(value: str, *, subject: str) -> VerifyMode:
@@ -96,36 +113,34 @@ def parse_mode(value: str, *, subject: str) -> VerifyMode:
 
 
 def load_trusted_keys(path: str, *, subject: str = "--trusted-keys") -> TrustedKeys:
-    """The key directory at ``path``; it must hold at least one key file."""
+    """The keys in the directory at ``path``: ``allowed_signers`` and ``*.asc`` files."""
     directory = Path(path).expanduser()
     if not directory.is_dir():
         raise ConfigError(f"{subject} {path}: not a directory")
-    keys = TrustedKeys(directory=directory.resolve())
+    entries: dict[str, str] = {}
     try:
-        found = keys.allowed_signers is not None or bool(keys.pgp_keys)
-    except OSError as e:
-        raise ConfigError(f"{subject} {path}: cannot read it: {e.strerror or e}") from e
-    if not found:
-        raise ConfigError(
-            f"{subject} {path}: holds no trusted key (an {ALLOWED_SIGNERS} file or *{PGP_SUFFIX} "
-            "OpenPGP public keys)"
-        )
-    if keys.allowed_signers is not None and not os.access(keys.allowed_signers, os.R_OK):
-        raise ConfigError(f"{subject} {path}: {ALLOWED_SIGNERS} is not readable")
-    return keys
+        for file in sorted(directory.iterdir()):
+            if (file.name == ALLOWED_SIGNERS or file.suffix == PGP_SUFFIX) and file.is_file():
+                entries[file.name] = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{subject} {path}: cannot read it: {e}") from e
+    return TrustedKeys.of(f"directory {directory}", entries, subject=f"{subject} {path}")
 
 
-def load_verification(*, mode: str | None, trusted_keys: str | None) -> Verification:
-    """The settings from ``--verify`` and ``--trusted-keys`` (or their env vars).
+def load_verification(
+    *, mode: str | None, trusted_keys: str | None, trusted_keys_secret: str | None = None
+) -> Verification:
+    """The settings from ``--verify``, ``--trusted-keys`` and ``--trusted-keys-secret``
+    (or their env vars).
 
     Verification on without keys is refused here, before anything runs: it
     could never pass, and silently deploying anyway would be worse.
     """
     chosen = parse_mode(mode, subject="--verify") if mode else VerifyMode.NONE
     keys = load_trusted_keys(trusted_keys) if trusted_keys else None
-    if chosen is not VerifyMode.NONE and keys is None:
-        raise ConfigError(
-            f"--verify {chosen.value}: no trusted keys; "
-            "set --trusted-keys DIR or $GITWARD_TRUSTED_KEYS"
-        )
-    return Verification(mode=chosen, keys=keys)
+    secret = (trusted_keys_secret or "").strip()
+    if secret and not SECRET_NAME.fullmatch(secret):
+        raise ConfigError(f"--trusted-keys-secret {secret!r}: not a Secret name")
+    if chosen is not VerifyMode.NONE and keys is None and not secret:
+        raise ConfigError(f"--verify {chosen.value}: no trusted keys; set {_KEY_SETTINGS}")
+    return Verification(mode=chosen, keys=keys, keys_secret=secret)

@@ -21,6 +21,7 @@ from gitward.config.loader import FILENAME, parse_repo_config
 from gitward.config.verify import Verification, VerifyMode
 from gitward.errors import ConfigError, RecordCorrupt
 from gitward.kube import Kube
+from gitward.reconcile.keys import with_trusted_keys
 from gitward.record import history
 from gitward.record.history import SyncOutcome
 from gitward.source.commits import Commits
@@ -82,6 +83,7 @@ async def verify_deployable(
         verification = verification.tightened_by(earlier, where=f"{FILENAME} at {base[:12]}")
     if not verification.enabled:
         return None
+    verification = await with_trusted_keys(kube, verification)
     return await asyncio.to_thread(
         verify_revision,
         commits,

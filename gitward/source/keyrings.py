@@ -44,12 +44,7 @@ class Keyring:
         try:
             os.chmod(self._home, 0o700)
             (self._home / "gnupg").mkdir(mode=0o700)
-            signers = self._keys.allowed_signers
-            target = self._home / "allowed_signers"
-            if signers is not None:
-                shutil.copyfile(signers, target)
-            else:
-                target.write_text("")
+            (self._home / "allowed_signers").write_text(self._keys.allowed_signers)
             if self._keys.pgp_keys:
                 self._import_pgp()
         except BaseException:
@@ -109,8 +104,10 @@ class Keyring:
         return run.out
 
     def _import_pgp(self) -> None:
-        for key in self._keys.pgp_keys:
-            self._gpg("--import", str(key), what=f"trusted key {key.name}")
+        for name, armored in self._keys.pgp_keys:
+            path = self.home / "import.asc"
+            path.write_text(armored)
+            self._gpg("--import", str(path), what=f"trusted key {name} ({self._keys.origin})")
         listing = self._gpg(
             "--with-colons", "--fingerprint", "--list-keys", what="trusted OpenPGP keys"
         )

@@ -5,6 +5,7 @@ Keys are made here (OpenPGP and SSH); the operator trusts Alice's, never Mallory
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,6 +99,32 @@ def test_a_signed_commit_deploys_under_head_and_under_strict(
     assert f"verified {second[:12]}" in out
     assert "--verify strict, 2 commit(s) checked" in out
     assert colour(cluster, namespace) == "red"
+
+    # The same keys from a Secret in gitward's namespace.
+    secret = f"keys-{app_name}"
+    cluster.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": secret, "namespace": "gitward-system"},
+            "data": {p.name: base64.b64encode(p.read_bytes()).decode() for p in trusted.iterdir()},
+        }
+    )
+    try:
+        set_colour(repo, "white")
+        third = commit(repo.path, "gpg-signed", signer=gpg_alice)
+        code, out, err = sync(app_name, repo, "--verify", "head", "--trusted-keys-secret", secret)
+        assert code == 0, err
+        assert f"verified {third[:12]}: signed by trusted key {gpg_alice.fingerprint}" in out
+        assert colour(cluster, namespace) == "white"
+    finally:
+        cluster.delete("v1", "Secret", secret, "gitward-system")
+
+    code, _, err = sync(app_name, repo, "--verify", "head", "--trusted-keys-secret", secret)
+    assert code == 2
+    assert err.strip() == (
+        f"error: Secret gitward-system/{secret} (--trusted-keys-secret): not found"
+    )
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from gitward.config.verify import (
 from gitward.errors import ConfigError
 from gitward.source import GitSource
 from gitward.source.commits import Commits
+from gitward.source.git import Git
 from gitward.source.verifying import CommitRefused, verify_revision
 from tests.signing import GpgKey, SshKey, commit, forge
 
@@ -210,7 +211,7 @@ def test_strict_refuses_when_the_last_deployed_commit_is_gone(
 
 
 def test_uncommitted_changes_are_never_verified(repo: Path, trusted: Path) -> None:
-    commits = Commits(git=commits_of(repo).git, directory=repo)
+    commits = Commits(git=Git(subject=str(repo), timeout=30), directory=repo)
     with pytest.raises(CommitRefused, match="uncommitted changes"):
         verify_revision(commits, target="a" * 40 + "-dirty", verification=verification(trusted))
 

@@ -150,7 +150,14 @@ def _reason(stderr: str) -> str:
     """sops's complaint, in words a person acts on; never the data."""
     if "MAC mismatch" in stderr:
         return "MAC mismatch: the file was changed after it was encrypted"
-    if "Error getting data key" in stderr or "successful groups required" in stderr:
+    if any(
+        hint in stderr
+        for hint in (
+            "Failed to get the data key",
+            "Error getting data key",
+            "successful groups required",
+        )
+    ):
         return "none of the given keys is among its recipients (wrong key?)"
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     return lines[0] if lines else "sops failed with no message"

@@ -181,7 +181,7 @@ def test_a_commit_that_is_not_signed_by_a_trusted_key_applies_nothing(
     assert colour(cluster, namespace) == "blue"
     after = cluster.get("v1", "ConfigMap", f"gitward-history-{app_name}", "gitward-system")
     assert history_before is not None and after is not None
-    assert after["data"] == history_before["data"]
+    assert after["metadata"]["resourceVersion"] == history_before["metadata"]["resourceVersion"]
 
 
 def test_strict_refuses_an_unsigned_commit_in_the_middle_of_the_range(
@@ -248,8 +248,12 @@ def test_a_repository_makes_verification_stricter_but_never_looser(
 
     code, _, err = sync(app_name, repo, *head_flags)
 
+    # Dropping verify: is checked as the deployed commit's gitward.yaml says: strict.
     assert code == 2
-    assert err.startswith(f"error: commit {unsigned[:12]}: not deployed under --verify head")
+    assert err.startswith(
+        f"error: commit {sneaked[:12]} (on the way to {unsigned[:12]}): not deployed under "
+        "--verify strict"
+    )
     assert colour(cluster, namespace) == "blue"
 
 

@@ -1,8 +1,9 @@
 """Is a commit allowed to deploy? git's own signature verification, per the operator's mode.
 
 ``git verify-commit`` decides (with the keys :class:`~gitward.source.keyrings.Keyring`
-lays out); git's signature placeholders (``%G?``, ``%GK``, ``%GF``, ``%GS``) then say *why* a commit was refused and which key signed it, so the
-refusal names the key whether it is unknown, untrusted or forged.
+lays out); git's signature placeholders (``%G?``, ``%GK``, ``%GF``, ``%GS``) then
+say *why* a commit was refused and which key signed it, so the refusal names
+the key whether it is unknown, untrusted or forged.
 
 Which commits are checked:
 

@@ -32,6 +32,7 @@ from gitward.cli.exits import (
 )
 from gitward.cli.options import (
     decryption_options,
+    force_conflicts_option,
     output_option,
     repo_option,
     revision_option,
@@ -82,13 +83,7 @@ def render(app: str, repo: str, revision: str | None) -> None:
 @repo_option
 @revision_option
 @output_option
-@click.option(
-    "--force-conflicts/--no-force-conflicts",
-    default=True,
-    show_default=True,
-    help="Take back fields git sets from other writers (a hand edit, say); "
-    "--no-force-conflicts refuses instead.",
-)
+@force_conflicts_option
 @tenancy_options
 @decryption_options
 @errors_to_exit
@@ -151,13 +146,7 @@ def diff(
 @click.option("--dry-run", is_flag=True, help="Plan and validate only; write nothing.")
 @click.option("--wait", is_flag=True, help="Wait until every object is healthy.")
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds for --wait.")
-@click.option(
-    "--force-conflicts/--no-force-conflicts",
-    default=True,
-    show_default=True,
-    help="Take back fields git sets from other writers (a hand edit, say); "
-    "--no-force-conflicts refuses instead.",
-)
+@force_conflicts_option
 @click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
 @click.option(
     "--adopt",

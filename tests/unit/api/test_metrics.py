@@ -43,6 +43,8 @@ def test_controller_metrics_keep_every_name_label_and_type() -> None:
         "gitward_git_fetch_duration_seconds": "histogram",
         "gitward_watch_restarts_total": "counter",
         "gitward_leader": "gauge",
+        "gitward_commits_refused_total": "counter",
+        "gitward_commit_refused": "gauge",
     }
     labels = {
         sample.name: set(sample.labels)

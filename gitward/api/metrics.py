@@ -142,16 +142,14 @@ def controller_metrics(registry: Registry) -> ControllerMetrics:
             "1 while this replica holds the leader lease, else 0.",
             registry=registry,
         ),
-        commits_refused_total=registry.register(
-            Counter(
-                "gitward_commits_refused_total",
-                help="Commits not deployed because commit verification refused them.",
-            )
+        commits_refused_total=Counter(
+            "gitward_commits_refused_total",
+            "Commits not deployed because commit verification refused them.",
+            registry=registry,
         ),
-        commit_refused=registry.register(
-            Gauge(
-                "gitward_commit_refused",
-                help="1 while the branch head is refused by commit verification, else 0.",
-            )
+        commit_refused=Gauge(
+            "gitward_commit_refused",
+            "1 while the branch head is refused by commit verification, else 0.",
+            registry=registry,
         ),
     )

@@ -100,7 +100,6 @@ def ui_routes(source: UiSource, options: UiOptions) -> list[BaseRoute]:
                 "session": session,
                 "csrf": session.csrf if session else "",
                 "can_login": sessions.enabled,
-                "partial": request.headers.get("hx-request") == "true",
                 **context,
             },
             status_code=status,

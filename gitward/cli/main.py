@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from gitward.cli import output
+from gitward.cli.ci import ci
 from gitward.cli.controller import controller
 from gitward.cli.dev import dev
 from gitward.cli.exits import (
@@ -343,6 +344,7 @@ cli.add_command(dev)
 cli.add_command(status)
 cli.add_command(history)
 cli.add_command(controller)
+cli.add_command(ci)
 
 
 def main() -> None:

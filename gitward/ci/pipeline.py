@@ -1,0 +1,206 @@
+"""One ``gitward ci`` run: version → build → push image → package → publish charts.
+
+Each step reports itself (name, duration, what it did) to the caller as it
+ends, which the CLI prints as one progress line. The stores are asked first
+what they already hold, so an unchanged commit builds nothing and pushes
+nothing, and a store that is down or refuses the credentials stops the run
+before the build (exit 3, naming the store).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from gitward.artifacts.buildah import Buildah, BuildahSession
+from gitward.artifacts.chartmuseum import ChartRepository
+from gitward.artifacts.credentials import secrets
+from gitward.artifacts.oci import Registry
+from gitward.artifacts.references import Repository
+from gitward.ci.building import BuiltImage, build_image
+from gitward.ci.config import load_ci_config
+from gitward.ci.errors import CiInputError
+from gitward.ci.packaging import ImageRef, PackagedChart, package_chart
+from gitward.ci.publishing import (
+    publish_oci_chart,
+    publish_repository_chart,
+    published_image,
+    push_image,
+)
+from gitward.ci.records import BuildRecord, ChartRecord, Step
+from gitward.ci.targets import Targets, resolve
+from gitward.ci.versioning import CodeVersion, describe
+from gitward.errors import ConfigError
+
+Progress = Callable[[Step], None]
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Options:
+    allow_dirty: bool = False
+    build_args: tuple[str, ...] = ()
+    destination: Path | None = None  # also write the packaged chart here
+    image_digest: str = ""  # package: the image's digest, instead of asking the registry
+
+
+class _Clock:
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.steps: list[Step] = []
+        self.started = time.monotonic()
+
+    def done(self, name: str, detail: str, *, changed: bool = True) -> None:
+        now = time.monotonic()
+        step = Step(name=name, seconds=now - self.started, detail=detail, changed=changed)
+        self.started = now
+        self.steps.append(step)
+        self.progress(step)
+
+
+def prepare(root: Path, options: Options, clock: _Clock) -> tuple[CodeVersion, Targets]:
+    config = load_ci_config(root)
+    targets = resolve(root, config, extra_build_args=options.build_args)
+    code = describe(root, allow_dirty=options.allow_dirty)
+    clock.done(
+        "version", f"{code.version} (commit {code.commit[:12]}{', dirty' if code.dirty else ''})"
+    )
+    return code, targets
+
+
+def build(root: Path, options: Options, *, progress: Progress, echo: Echo | None) -> BuiltImage:
+    """``gitward ci build``: the image in buildah's storage, nothing pushed."""
+    clock = _Clock(progress)
+    code, targets = prepare(root, options, clock)
+    with _buildah(targets) as session:
+        built = build_image(session, targets=targets, code=code, echo=echo)
+    clock.done("build", f"{built.name} ({built.image_id[:19]})")
+    return built
+
+
+def package(root: Path, options: Options, *, progress: Progress) -> PackagedChart:
+    """``gitward ci package``: lint and package the chart for the published image."""
+    clock = _Clock(progress)
+    code, targets = prepare(root, options, clock)
+    image = _need_registry(targets)
+    if options.image_digest:
+        if not options.image_digest.startswith("sha256:"):
+            raise ConfigError(f"--image-digest {options.image_digest!r}: expected sha256:<hex>")
+        ref = ImageRef(repository=str(image), tag=code.version, digest=options.image_digest)
+    else:
+        with Registry(targets.registry or image) as registry:
+            found = published_image(registry, image=image, code=code)
+        if found is None:
+            raise CiInputError(
+                f"image {image}:{code.version}: not in the registry, so its digest is unknown; "
+                "run 'gitward ci' (or pass --image-digest)"
+            )
+        ref = found
+    chart = _package(targets, code, ref, options)
+    clock.done("package", f"{chart.name}-{chart.version}.tgz")
+    return chart
+
+
+def publish(
+    root: Path, options: Options, *, progress: Progress, echo: Echo | None, build_first: bool
+) -> BuildRecord:
+    """``gitward ci`` (``build_first``) and ``gitward ci publish`` (the image must be built)."""
+    clock = _Clock(progress)
+    code, targets = prepare(root, options, clock)
+    image = _need_registry(targets)
+    with ExitStack() as stack:
+        registry = stack.enter_context(Registry(targets.registry or image))
+        chart_registry = registry
+        if targets.oci is not None and targets.oci.host != registry.location.host:
+            chart_registry = stack.enter_context(Registry(targets.oci))
+        repository = (
+            stack.enter_context(ChartRepository(targets.chart_repository))
+            if targets.chart_repository
+            else None
+        )
+        existing = published_image(registry, image=image, code=code)
+        if repository is not None:
+            repository.index()  # reachable and the credentials accepted, before any build
+        session = stack.enter_context(_buildah(targets, registry))
+        if existing is not None:
+            ref = existing
+            clock.done(
+                "build", f"skipped: {image}:{code.version} exists for this commit", changed=False
+            )
+            clock.done("push-image", f"{ref} already published", changed=False)
+        else:
+            local = targets.local_name(code.version)
+            if build_first:
+                built = build_image(session, targets=targets, code=code, echo=echo)
+                clock.done("build", f"{built.name} ({built.image_id[:19]})")
+                local = built.name
+            elif not session.run(
+                "inspect", "--type", "image", local, what="buildah inspect", timeout=60
+            ).ok:
+                raise CiInputError(
+                    f"image {local}: not built on this machine; run 'gitward ci build' first"
+                )
+            ref = push_image(session, local=local, image=image, code=code)
+            clock.done("push-image", f"{ref}")
+        chart = _package(targets, code, ref, options)
+        clock.done("package", f"{chart.name}-{chart.version}.tgz")
+        record = ChartRecord(
+            name=chart.name, version=chart.version, file=str(chart.path) if chart.path else ""
+        )
+        if targets.oci is not None:
+            published = publish_oci_chart(chart_registry, base=targets.oci, chart=chart, code=code)
+            verb = "pushed" if published.pushed else "already published, identical"
+            clock.done("publish-oci", f"{published.reference} {verb}", changed=published.pushed)
+            record = _with(record, oci=published.reference, digest=published.digest)
+        if repository is not None:
+            uploaded = publish_repository_chart(repository, chart=chart)
+            verb = "uploaded" if uploaded.pushed else "already published, identical"
+            clock.done("publish-repository", f"{uploaded.url} {verb}", changed=uploaded.pushed)
+            record = _with(record, repository=uploaded.repository, url=uploaded.url)
+    return BuildRecord(
+        commit=code.commit,
+        version=code.version,
+        source=code.source,
+        dirty=code.dirty,
+        image=str(ref),
+        chart=record,
+        steps=tuple(clock.steps),
+    )
+
+
+def _with(record: ChartRecord, **changes: str) -> ChartRecord:
+    return replace(record, **changes)
+
+
+def _need_registry(targets: Targets) -> Repository:
+    image = targets.image
+    if image is None:
+        raise ConfigError(
+            "no registry to publish to: set image.registry in gitward-ci.yaml or GITWARD_REGISTRY"
+        )
+    return image
+
+
+def _package(targets: Targets, code: CodeVersion, ref: ImageRef, options: Options) -> PackagedChart:
+    return package_chart(
+        chart_dir=targets.chart_dir,
+        label=targets.chart_label,
+        code=code,
+        image=ref,
+        values=targets.image_values,
+        destination=options.destination,
+    )
+
+
+@contextmanager
+def _buildah(targets: Targets, registry: Registry | None = None) -> Iterator[BuildahSession]:
+    credentials = {}
+    if registry is not None and registry.credentials is not None:
+        credentials[registry.location.host] = registry.credentials
+    with Buildah.from_environment().session(
+        registries=targets.stores, credentials=credentials, secrets=secrets()
+    ) as session:
+        yield session

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+import httpx
+
 from gitward import yamlload
 from gitward.artifacts.chartfiles import same_chart
 from gitward.artifacts.credentials import CHART_REPO, Credentials, lookup
@@ -49,7 +51,13 @@ def split_credentials(url: str) -> tuple[str, Credentials | None]:
 
 
 class ChartRepository:
-    def __init__(self, url: str, *, credentials: Credentials | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        credentials: Credentials | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         clean, embedded = split_credentials(url)
         self.url = clean
         host = urlsplit(clean).netloc
@@ -59,6 +67,7 @@ class ChartRepository:
             base_url=clean + "/",
             credentials=self.credentials,
             basic=True,
+            transport=transport,
         )
 
     def close(self) -> None:

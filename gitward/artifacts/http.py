@@ -77,7 +77,13 @@ class Session:
     """An HTTP client for one store; ``credentials`` may be ``None`` (anonymous)."""
 
     def __init__(
-        self, *, store: Store, base_url: str, credentials: Credentials | None, basic: bool = False
+        self,
+        *,
+        store: Store,
+        base_url: str,
+        credentials: Credentials | None,
+        basic: bool = False,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.store = store
         self.credentials = credentials
@@ -98,7 +104,11 @@ class Session:
         else:
             auth = _ChallengeAuth(credentials, self)
         self._client = httpx.Client(
-            base_url=base_url, auth=auth, timeout=TIMEOUT, follow_redirects=True
+            base_url=base_url,
+            auth=auth,
+            timeout=TIMEOUT,
+            follow_redirects=True,
+            transport=transport,
         )
 
     def close(self) -> None:
@@ -143,11 +153,10 @@ class Session:
             raise StoreRefused(f"{self.store}: a Bearer challenge without a realm")
         assert self.credentials is not None
         try:
-            answer = httpx.get(
+            answer = self._client.get(
                 realm,
                 params=params,
                 auth=httpx.BasicAuth(self.credentials.username, self.credentials.password),
-                timeout=TIMEOUT,
             )
         except httpx.TransportError as e:
             raise StoreUnreachable(f"{self.store}: token service: {_reason(e)}") from e

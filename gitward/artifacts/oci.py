@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from gitward.artifacts.credentials import REGISTRY, Credentials, lookup
 from gitward.artifacts.errors import StoreError
 from gitward.artifacts.http import Session, Store
@@ -54,7 +56,13 @@ class Manifest:
 class Registry:
     """One registry host; credentials from :func:`gitward.artifacts.credentials.lookup`."""
 
-    def __init__(self, location: Repository, *, credentials: Credentials | None = None) -> None:
+    def __init__(
+        self,
+        location: Repository,
+        *,
+        credentials: Credentials | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.location = location
         self.credentials = (
             credentials if credentials is not None else lookup(REGISTRY, location.host)
@@ -63,6 +71,7 @@ class Registry:
             store=Store("registry", location.host),
             base_url=location.base_url,
             credentials=self.credentials,
+            transport=transport,
         )
 
     def close(self) -> None:

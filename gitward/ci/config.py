@@ -75,6 +75,10 @@ def parse_ci_config(text: str, *, filename: str = FILENAME) -> CiConfig:
     if errors:
         err = errors[0]
         line = _line_of(node, deque(err.absolute_path))
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = set(err.schema.get("properties", {}))
+            extra = [k for k in err.instance if k not in allowed]
+            line = _line_of(node, deque([*err.absolute_path, extra[0]])) if extra else line
         where = f":{line}" if line else ""
         field = ".".join(str(p) for p in err.absolute_path) or "(top level)"
         raise ConfigError(f"{filename}{where}: {field}: {err.message}")

@@ -53,6 +53,16 @@ class PackagedChart:
     path: Path | None = None  # where it was written, if asked to
 
 
+def check_chart(
+    *, chart_dir: Path, label: str, code: CodeVersion, image: ImageRef, values: ImageValues
+) -> None:
+    """Everything :func:`package_chart` checks, without packaging: run before any push,
+    so a chart that cannot be published stops the run while nothing is pushed yet."""
+    with tempfile.TemporaryDirectory(prefix="gitward-chart-") as tmp:
+        copy, _ = _prepare(Path(tmp), chart_dir, label, code, image, values)
+        _lint(copy, label)
+
+
 def package_chart(
     *,
     chart_dir: Path,
@@ -61,24 +71,17 @@ def package_chart(
     image: ImageRef,
     values: ImageValues,
     destination: Path | None = None,
+    lint: bool = True,
 ) -> PackagedChart:
-    """Lint and package ``chart_dir`` (``label`` in messages); write it to ``destination`` too."""
-    if not (chart_dir / "Chart.yaml").is_file():
-        raise CiInputError(f"{label}/Chart.yaml: no chart at {label} (chart.path)")
-    repofiles.check_tree(chart_dir, root=repofiles.real(chart_dir), label=label, error=CiInputError)
+    """Lint and package ``chart_dir`` (``label`` in messages); write it to ``destination`` too.
+
+    ``lint=False`` when :func:`check_chart` already linted this chart in this run.
+    """
     helm = str(find_tool("helm"))
     with tempfile.TemporaryDirectory(prefix="gitward-chart-") as tmp:
-        copy = Path(tmp) / "chart"
-        shutil.copytree(chart_dir, copy, symlinks=False)
-        metadata = _edit_chart_yaml(copy / "Chart.yaml", label=label, code=code, image=image)
-        _edit_values(copy / "values.yaml", label=label, image=image, paths=values)
-        lint = run_program(
-            HELM, [helm, "lint", str(copy)], what=f"{label}: helm lint", timeout=HELM_TIMEOUT
-        )
-        if not lint.ok:
-            raise CiInputError(
-                f"{label}: helm lint failed: {_lint_reason(lint.out + lint.err, copy, label)}"
-            )
+        copy, metadata = _prepare(Path(tmp), chart_dir, label, code, image, values)
+        if lint:
+            _lint(copy, label)
         out = Path(tmp) / "out"
         out.mkdir()
         packaged = run_program(
@@ -104,6 +107,36 @@ def package_chart(
         metadata=metadata,
         path=written,
     )
+
+
+def _prepare(
+    tmp: Path,
+    chart_dir: Path,
+    label: str,
+    code: CodeVersion,
+    image: ImageRef,
+    values: ImageValues,
+) -> tuple[Path, dict[str, Any]]:
+    """A copy of the chart in ``tmp`` with version, annotations and image set."""
+    if not (chart_dir / "Chart.yaml").is_file():
+        raise CiInputError(f"{label}/Chart.yaml: no chart at {label} (chart.path)")
+    repofiles.check_tree(chart_dir, root=repofiles.real(chart_dir), label=label, error=CiInputError)
+    copy = tmp / "chart"
+    shutil.copytree(chart_dir, copy, symlinks=False)
+    metadata = _edit_chart_yaml(copy / "Chart.yaml", label=label, code=code, image=image)
+    _edit_values(copy / "values.yaml", label=label, image=image, paths=values)
+    return copy, metadata
+
+
+def _lint(copy: Path, label: str) -> None:
+    helm = str(find_tool("helm"))
+    run = run_program(
+        HELM, [helm, "lint", str(copy)], what=f"{label}: helm lint", timeout=HELM_TIMEOUT
+    )
+    if not run.ok:
+        raise CiInputError(
+            f"{label}: helm lint failed: {_lint_reason(run.out + run.err, copy, label)}"
+        )
 
 
 def _yaml() -> YAML:

@@ -23,7 +23,7 @@ from gitward.artifacts.references import Repository
 from gitward.ci.building import BuiltImage, build_image
 from gitward.ci.config import load_ci_config
 from gitward.ci.errors import CiInputError
-from gitward.ci.packaging import ImageRef, PackagedChart, package_chart
+from gitward.ci.packaging import ImageRef, PackagedChart, check_chart, package_chart
 from gitward.ci.publishing import (
     publish_oci_chart,
     publish_repository_chart,
@@ -111,6 +111,16 @@ def publish(
     clock = _Clock(progress)
     code, targets = prepare(root, options, clock)
     image = _need_registry(targets)
+    # The chart is checked before anything is built or pushed: the digest is
+    # not known yet, and nothing in a lint depends on its value.
+    check_chart(
+        chart_dir=targets.chart_dir,
+        label=targets.chart_label,
+        code=code,
+        image=ImageRef(str(image), code.version, "sha256:" + "0" * 64),
+        values=targets.image_values,
+    )
+    clock.done("lint", f"{targets.chart_label}: helm lint passed")
     with ExitStack() as stack:
         registry = stack.enter_context(Registry(targets.registry or image))
         chart_registry = registry
@@ -145,7 +155,7 @@ def publish(
                 )
             ref = push_image(session, local=local, image=image, code=code)
             clock.done("push-image", f"{ref}")
-        chart = _package(targets, code, ref, options)
+        chart = _package(targets, code, ref, options, lint=False)
         clock.done("package", f"{chart.name}-{chart.version}.tgz")
         record = ChartRecord(
             name=chart.name, version=chart.version, file=str(chart.path) if chart.path else ""
@@ -184,7 +194,9 @@ def _need_registry(targets: Targets) -> Repository:
     return image
 
 
-def _package(targets: Targets, code: CodeVersion, ref: ImageRef, options: Options) -> PackagedChart:
+def _package(
+    targets: Targets, code: CodeVersion, ref: ImageRef, options: Options, *, lint: bool = True
+) -> PackagedChart:
     return package_chart(
         chart_dir=targets.chart_dir,
         label=targets.chart_label,
@@ -192,6 +204,7 @@ def _package(targets: Targets, code: CodeVersion, ref: ImageRef, options: Option
         image=ref,
         values=targets.image_values,
         destination=options.destination,
+        lint=lint,
     )
 
 

@@ -1,4 +1,4 @@
-"""The build side's e2e helpers: registries of its own, code repositories, running ``gitward ci``."""
+"""e2e helpers for the build side: its own registries, code repositories, ``gitward ci`` runs."""
 
 from __future__ import annotations
 

@@ -69,6 +69,8 @@ def build_image(
     args += ["--file", str(targets.dockerfile), "--tag", name]
     for key, value in targets.build_args:
         args += ["--build-arg", f"{key}={value}"]
+    for key, value in targets.build_contexts:
+        args += ["--build-context", f"{key}={value}"]
     for key, value in image_annotations(code).items():
         args += ["--annotation", f"{key}={value}", "--label", f"{key}={value}"]
     iidfile = log.with_suffix(".iid")

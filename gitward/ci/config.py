@@ -47,6 +47,7 @@ class CiConfig:
     dockerfile: str = "Dockerfile"
     context: str = "."
     build_args: tuple[tuple[str, str], ...] = ()
+    build_contexts: tuple[tuple[str, str], ...] = ()
     chart_path: str = "chart"
     image_values: ImageValues = ImageValues()
     oci: str | None = None  # None = oci://<registry>/charts; "" = do not publish there
@@ -95,6 +96,7 @@ def parse_ci_config(text: str, *, filename: str = FILENAME) -> CiConfig:
         dockerfile=image.get("dockerfile", "Dockerfile"),
         context=image.get("context", "."),
         build_args=tuple(sorted((k, str(v)) for k, v in image.get("buildArgs", {}).items())),
+        build_contexts=tuple(sorted(image.get("buildContexts", {}).items())),
         chart_path=chart.get("path", "chart").strip("/") or ".",
         image_values=ImageValues(
             repository=values.get("repository", defaults.repository),

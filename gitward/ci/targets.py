@@ -26,6 +26,7 @@ class Targets:
     dockerfile: Path
     context: Path
     build_args: tuple[tuple[str, str], ...]
+    build_contexts: tuple[tuple[str, str], ...]  # name -> directory or docker-image://ref
     chart_dir: Path
     chart_label: str  # the chart path as the repository spells it, for messages
     image_values: ImageValues
@@ -90,12 +91,17 @@ def resolve(root: Path, config: CiConfig, *, extra_build_args: tuple[str, ...] =
         if not eq or not key:
             raise ConfigError(f"--build-arg {raw!r}: expected NAME=VALUE")
         args[key] = value
+    contexts = tuple(
+        (key, expand(value, subject=f"{where}: image.buildContexts.{key}"))
+        for key, value in config.build_contexts
+    )
     return Targets(
         root=real_root,
         image_name=name,
         dockerfile=inside(config.dockerfile, config.dockerfile),
         context=inside(config.context, config.context),
         build_args=tuple(sorted(args.items())),
+        build_contexts=contexts,
         chart_dir=chart_dir,
         chart_label=config.chart_path,
         image_values=config.image_values,

@@ -2,8 +2,8 @@
 
 There is no Docker Hub here, so code repositories build on an image made
 from Debian's own packages: ``mmdebstrap --variant=essential`` (the
-essential set plus what ``INCLUDE`` names: Python, CA certificates) writes a
-root file system as a tarball, which is cached on disk (building it takes
+essential set plus what ``INCLUDE`` names: Python, CA certificates, and apt
+so a Dockerfile can add packages) writes a root file system as a tarball, which is cached on disk (building it takes
 tens of seconds; reusing it, none), imported with buildah and pushed to the
 dev registry. Each step is skipped when its result is already there, so
 ``gitward dev base-image`` is cheap to call again.
@@ -23,7 +23,7 @@ from gitward.programs import MMDEBSTRAP, first_error_line, run_program
 from gitward.tools import cache_root, find_tool
 
 SUITE = "bookworm"
-INCLUDE = ("python3", "ca-certificates")
+INCLUDE = ("python3", "ca-certificates", "apt")
 NAME = "gitward/base"
 TAG = f"{SUITE}-python3"
 # Documentation, manual pages and translations are most of a minimal image's size.

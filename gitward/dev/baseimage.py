@@ -3,10 +3,11 @@
 There is no Docker Hub here, so code repositories build on an image made
 from Debian's own packages: ``mmdebstrap --variant=essential`` (the
 essential set plus what ``INCLUDE`` names: Python, CA certificates, and apt
-so a Dockerfile can add packages) writes a root file system as a tarball, which is cached on disk (building it takes
-tens of seconds; reusing it, none), imported with buildah and pushed to the
-dev registry. Each step is skipped when its result is already there, so
-``gitward dev base-image`` is cheap to call again.
+so a Dockerfile can add packages) writes a root file system as a tarball,
+which is cached on disk (building it takes tens of seconds; reusing it,
+none), imported with buildah and pushed to the dev registry. Each step is
+skipped when its result is already there, so ``gitward dev base-image`` is
+cheap to call again.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ are looked up in this order, for the store's host:
 1. ``GITWARD_<KIND>_USERNAME`` and ``GITWARD_<KIND>_PASSWORD`` (``KIND`` is
    ``REGISTRY`` for images and OCI charts, ``CHART_REPO`` for the
    ChartMuseum-API repository);
-2. the ``auths`` entry for the host in ``$REGISTRY_AUTH_FILE``, then
+2. ``GITWARD_BUILD_USER`` and ``GITWARD_BUILD_TOKEN``: the build identity
+   for every store (what ``gitward dev env`` prints for the dev forge);
+3. the ``auths`` entry for the host in ``$REGISTRY_AUTH_FILE``, then
    ``$DOCKER_CONFIG/config.json``, then ``~/.docker/config.json`` (``auth``
    as base64 ``user:password``, or ``username``/``password``).
 
@@ -62,6 +64,29 @@ def lookup(kind: str, host: str) -> Credentials | None:
                 f"GITWARD_{kind}_USERNAME and GITWARD_{kind}_PASSWORD: set both or neither"
             )
         return Credentials(username=user, password=password, origin=f"GITWARD_{kind}_*")
+    user, password = (
+        os.environ.get("GITWARD_BUILD_USER", ""),
+        os.environ.get("GITWARD_BUILD_TOKEN", ""),
+    )
+    if user and password:
+        return Credentials(username=user, password=password, origin="GITWARD_BUILD_*")
+    for path in auth_files():
+        found = _from_file(path, host)
+        if found is not None:
+            return found
+    return None
+
+
+def read_lookup(host: str) -> Credentials | None:
+    """The deploy side's read credentials for ``host``, or ``None``.
+
+    ``GITWARD_DEPLOY_USER``/``GITWARD_DEPLOY_TOKEN`` (the deploy identity, read
+    access only), else the host's entry in a docker-style ``config.json``.
+    """
+    user = os.environ.get("GITWARD_DEPLOY_USER", "")
+    token = os.environ.get("GITWARD_DEPLOY_TOKEN", "")
+    if user and token:
+        return Credentials(username=user, password=token, origin="GITWARD_DEPLOY_*")
     for path in auth_files():
         found = _from_file(path, host)
         if found is not None:
@@ -71,11 +96,8 @@ def lookup(kind: str, host: str) -> Credentials | None:
 
 def secrets() -> tuple[str, ...]:
     """Every password gitward might send, to scrub from what programs print."""
-    return tuple(
-        v
-        for kind in (REGISTRY, CHART_REPO)
-        if (v := os.environ.get(f"GITWARD_{kind}_PASSWORD", ""))
-    )
+    names = ("GITWARD_REGISTRY_PASSWORD", "GITWARD_CHART_REPO_PASSWORD", "GITWARD_BUILD_TOKEN")
+    return tuple(v for name in names if (v := os.environ.get(name, "")))
 
 
 def _from_file(path: Path, host: str) -> Credentials | None:

@@ -42,6 +42,8 @@ def env(registry: LocalRegistry, base_image: str, tmp_path: Path) -> dict[str, s
         "GITWARD_CHART_REPO": "",
         "GITWARD_REGISTRY_USERNAME": "",
         "GITWARD_REGISTRY_PASSWORD": "",
+        "GITWARD_BUILD_USER": "",
+        "GITWARD_BUILD_TOKEN": "",
         "DOCKER_CONFIG": str(tmp_path / "docker"),
     }
 

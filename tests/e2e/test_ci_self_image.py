@@ -60,6 +60,8 @@ def test_gitward_ci_builds_gitwards_own_image_which_runs_gitward(
             "GITWARD_CHART_REPO": "",
             "GITWARD_REGISTRY_USERNAME": "",
             "GITWARD_REGISTRY_PASSWORD": "",
+            "GITWARD_BUILD_USER": "",
+            "GITWARD_BUILD_TOKEN": "",
         },
     )
     assert run.code == 0, run.stderr

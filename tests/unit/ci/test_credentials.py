@@ -64,3 +64,42 @@ def test_buildah_and_helm_never_see_push_credentials_or_a_kubeconfig(
         assert not {"GITWARD_REGISTRY_PASSWORD", "GITWARD_CHART_REPO_PASSWORD", "KUBECONFIG"} & set(
             env
         )
+
+
+def test_the_build_identity_serves_every_store_when_no_store_has_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gitward.artifacts.credentials import CHART_REPO
+
+    for name in ("REGISTRY", "CHART_REPO"):
+        monkeypatch.delenv(f"GITWARD_{name}_USERNAME", raising=False)
+        monkeypatch.delenv(f"GITWARD_{name}_PASSWORD", raising=False)
+    monkeypatch.setenv("GITWARD_BUILD_USER", "builder")
+    monkeypatch.setenv("GITWARD_BUILD_TOKEN", "tok")
+    found = lookup(CHART_REPO, "127.0.0.1:3000")
+    assert found is not None and found.origin == "GITWARD_BUILD_*"
+    monkeypatch.setenv("GITWARD_REGISTRY_USERNAME", "other")
+    monkeypatch.setenv("GITWARD_REGISTRY_PASSWORD", "pw")
+    found = lookup(REGISTRY, "127.0.0.1:3000")
+    assert found is not None and found.username == "other"
+
+
+def test_the_deploy_side_reads_chart_repositories_with_the_deploy_identity(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gitward.render.helm.binary import repositories_yaml
+    from gitward.render.helm.charts import Dependency
+
+    monkeypatch.setenv("GITWARD_DEPLOY_USER", "deployer")
+    monkeypatch.setenv("GITWARD_DEPLOY_TOKEN", "read-tok")
+    monkeypatch.delenv("GITWARD_ALLOW_INSECURE", raising=False)
+    deps = tuple(
+        Dependency(name=f"c{i}", version="1.0.0", repository=url)
+        for i, url in enumerate(
+            ("http://127.0.0.1:3000/api/packages/o/helm", "http://charts.example.com/x")
+        )
+    )
+    repos = {r["url"]: r for r in json.loads(repositories_yaml(deps))["repositories"]}
+    local = repos["http://127.0.0.1:3000/api/packages/o/helm"]
+    assert (local["username"], local["password"]) == ("deployer", "read-tok")
+    assert "password" not in repos["http://charts.example.com/x"]  # never in cleartext elsewhere

@@ -27,6 +27,10 @@ SUITE = "bookworm"
 INCLUDE = ("python3", "ca-certificates", "apt")
 NAME = "gitward/base"
 TAG = f"{SUITE}-python3"
+# What the image holds, as an annotation and as its name in buildah's storage:
+# a base made from another package list is another image, never reused.
+_CONTENT = f"debian-{SUITE}-{'-'.join(INCLUDE)}"
+_CONTENT_KEY = "dev.gitward.base.content"
 # Documentation, manual pages and translations are most of a minimal image's size.
 _EXCLUDES = ("/usr/share/doc/*", "/usr/share/man/*", "/usr/share/locale/*", "/usr/share/info/*")
 
@@ -49,7 +53,7 @@ def reference(registry: str) -> str:
 
 
 def rootfs_tarball() -> Path:
-    return cache_root() / "base" / f"debian-{SUITE}-{'-'.join(INCLUDE)}.tar"
+    return cache_root() / "base" / f"{_CONTENT}.tar"
 
 
 def seed(registry: str) -> Seeded:
@@ -57,7 +61,7 @@ def seed(registry: str) -> Seeded:
     repo = parse_location(registry, subject="registry").child(NAME)
     with Registry(Repository(repo.host, "")) as client:
         found = client.manifest(repo, TAG)
-        if found is not None:
+        if found is not None and found.annotations.get(_CONTENT_KEY) == _CONTENT:
             return Seeded(reference(registry), found.digest, built_rootfs=False, pushed=False)
     tarball = rootfs_tarball()
     built = not tarball.exists()
@@ -65,12 +69,13 @@ def seed(registry: str) -> Seeded:
         _mmdebstrap(tarball)
     buildah = Buildah.from_environment()
     name = reference(registry)
+    local = f"localhost/gitward-base:{_CONTENT}"
     with buildah.session(registries=(repo.host,)) as session:
         if not session.run(
-            "inspect", "--type", "image", name, what="buildah inspect", timeout=60
+            "inspect", "--type", "image", local, what="buildah inspect", timeout=60
         ).ok:
-            _import(session, tarball, name)
-        pushed = session.push(name, name, what=f"registry {repo.host}: push", timeout=600)
+            _import(session, tarball, local)
+        pushed = session.push(local, name, what=f"registry {repo.host}: push", timeout=600)
     if not pushed.ok or not pushed.out.startswith("sha256:"):
         raise BaseImageError(
             f"registry {repo.host}: pushing {name} failed: {first_error_line(pushed.err)}"
@@ -115,6 +120,7 @@ def _import(session: BuildahSession, tarball: Path, name: str) -> None:
         for args in (
             ("add", "--quiet", container, str(tarball), "/"),
             ("config", "--cmd", "/bin/sh", "--env", "LANG=C.UTF-8", container),
+            ("config", "--annotation", f"{_CONTENT_KEY}={_CONTENT}", container),
             ("commit", "--quiet", "--format", "oci", container, name),
         ):
             run = session.run(*args, what=f"buildah {args[0]}", timeout=600)

@@ -3,7 +3,8 @@
 #   BASE_IMAGE       a Debian-based image with python3 (the dev registry's
 #                    `gitward dev base-image`, or python:3.11-slim-bookworm);
 #   --build-context helm=DIR   a directory holding the helm binary (the pinned
-#                    build of tools/build.sh, or docker-image://<an image with /helm>).
+#                    build of tools/build.sh, or docker-image://<an image with /helm>);
+#   --secret id=ca,src=FILE    the CA bundle to trust while installing from PyPI.
 ARG BASE_IMAGE=docker.io/library/python:3.11-slim-bookworm
 FROM ${BASE_IMAGE}
 ARG DEBIAN_FRONTEND=noninteractive
@@ -14,7 +15,11 @@ COPY --from=helm helm /usr/local/bin/helm
 # The locked environment (uv.lock), as scripts/setup makes it, without the dev tools.
 COPY pyproject.toml uv.lock README.md /src/
 COPY gitward /src/gitward
-RUN /usr/bin/python3 -m venv /opt/gitward \
+# The build host's trusted CAs (a secret: mounted for this step only, never
+# in the image) reach PyPI through a proxy that re-signs TLS, if there is one.
+RUN --mount=type=secret,id=ca,target=/run/secrets/ca \
+    export SSL_CERT_FILE=/run/secrets/ca PIP_CERT=/run/secrets/ca \
+ && /usr/bin/python3 -m venv /opt/gitward \
  && /opt/gitward/bin/pip install -q --no-cache-dir uv==0.13.9 \
  && cd /src \
  && UV_PROJECT_ENVIRONMENT=/opt/gitward UV_PYTHON_DOWNLOADS=never /opt/gitward/bin/uv sync \

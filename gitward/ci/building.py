@@ -71,6 +71,8 @@ def build_image(
         args += ["--build-arg", f"{key}={value}"]
     for key, value in targets.build_contexts:
         args += ["--build-context", f"{key}={value}"]
+    for key, value in targets.secrets:
+        args += ["--secret", f"id={key},src={value}"]
     for key, value in image_annotations(code).items():
         args += ["--annotation", f"{key}={value}", "--label", f"{key}={value}"]
     iidfile = log.with_suffix(".iid")

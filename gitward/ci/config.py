@@ -48,6 +48,7 @@ class CiConfig:
     context: str = "."
     build_args: tuple[tuple[str, str], ...] = ()
     build_contexts: tuple[tuple[str, str], ...] = ()
+    secrets: tuple[tuple[str, str], ...] = ()  # id -> file, for RUN --mount=type=secret
     chart_path: str = "chart"
     image_values: ImageValues = ImageValues()
     oci: str | None = None  # None = oci://<registry>/charts; "" = do not publish there
@@ -97,6 +98,7 @@ def parse_ci_config(text: str, *, filename: str = FILENAME) -> CiConfig:
         context=image.get("context", "."),
         build_args=tuple(sorted((k, str(v)) for k, v in image.get("buildArgs", {}).items())),
         build_contexts=tuple(sorted(image.get("buildContexts", {}).items())),
+        secrets=tuple(sorted(image.get("secrets", {}).items())),
         chart_path=chart.get("path", "chart").strip("/") or ".",
         image_values=ImageValues(
             repository=values.get("repository", defaults.repository),

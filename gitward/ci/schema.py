@@ -29,6 +29,11 @@ SCHEMA: dict[str, Any] = {
                     "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
                     "additionalProperties": {"type": "string"},
                 },
+                "secrets": {
+                    "type": "object",
+                    "propertyNames": {"pattern": "^[A-Za-z0-9_.-]+$"},
+                    "additionalProperties": {"type": "string", "minLength": 1},
+                },
                 "buildContexts": {
                     "type": "object",
                     "propertyNames": {"pattern": "^[a-z0-9][a-z0-9._-]*$"},

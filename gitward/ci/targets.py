@@ -27,6 +27,7 @@ class Targets:
     context: Path
     build_args: tuple[tuple[str, str], ...]
     build_contexts: tuple[tuple[str, str], ...]  # name -> directory or docker-image://ref
+    secrets: tuple[tuple[str, str], ...]  # id -> file, mounted only while a RUN step runs
     chart_dir: Path
     chart_label: str  # the chart path as the repository spells it, for messages
     image_values: ImageValues
@@ -95,6 +96,10 @@ def resolve(root: Path, config: CiConfig, *, extra_build_args: tuple[str, ...] =
         (key, expand(value, subject=f"{where}: image.buildContexts.{key}"))
         for key, value in config.build_contexts
     )
+    secrets = tuple(
+        (key, expand(value, subject=f"{where}: image.secrets.{key}"))
+        for key, value in config.secrets
+    )
     return Targets(
         root=real_root,
         image_name=name,
@@ -102,6 +107,7 @@ def resolve(root: Path, config: CiConfig, *, extra_build_args: tuple[str, ...] =
         context=inside(config.context, config.context),
         build_args=tuple(sorted(args.items())),
         build_contexts=contexts,
+        secrets=secrets,
         chart_dir=chart_dir,
         chart_label=config.chart_path,
         image_values=config.image_values,

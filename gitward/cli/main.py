@@ -234,7 +234,7 @@ def sync(
                                 app=spec,
                                 manifests=rendered.manifests,
                                 revision=ws.revision,
-                                charts=tuple(f"{c.name}@{c.version}" for c in rendered.charts),
+                                charts=tuple(c.label for c in rendered.charts),
                                 options=options,
                                 as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
                                 on_wait_progress=(output.WaitReporter(spec.name) if wait else None),

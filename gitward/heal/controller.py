@@ -273,7 +273,7 @@ class Controller:
                         app=spec,
                         manifests=rendered.manifests,
                         revision=info,
-                        charts=tuple(f"{c.name}@{c.version}" for c in rendered.charts),
+                        charts=tuple(c.label for c in rendered.charts),
                         options=options,
                         as_app=as_app,
                     )

@@ -204,3 +204,7 @@ def test_a_sync_reads_the_published_chart_with_the_read_only_identity(
     assert deployment is not None
     image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image == published["image"]
+    # The deploy side traces the running chart back to its code commit.
+    history = gitward("history", app_name, "-o", "json", env=base)
+    assert history.returncode == 0, history.stderr
+    assert f"hello@1.0.0 (commit {published['commit'][:12]})" in history.stdout

@@ -105,3 +105,16 @@ def test_a_chart_yaml_without_a_settable_version_is_bad_input(chart: Path) -> No
 def test_no_chart_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(CiInputError, match=r"^chart/Chart.yaml: no chart at chart"):
         package(tmp_path / "chart")
+
+
+def test_the_deploy_side_reads_the_commit_a_packaged_chart_was_built_from(chart: Path) -> None:
+    from gitward.render.helm.output import _built_from
+    from gitward.render.results import ChartDependency
+
+    packaged = package_chart(
+        chart_dir=chart, label="chart", code=CODE, image=IMAGE, values=ImageValues()
+    )
+    assert _built_from(packaged.tgz, "hello") == CODE.commit
+    dep = ChartDependency("hello", "", CODE.version, "https://c.test", commit=CODE.commit)
+    assert dep.label == f"hello@{CODE.version} (commit {CODE.commit[:12]})"
+    assert ChartDependency.from_json(dep.to_json()) == dep

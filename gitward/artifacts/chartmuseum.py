@@ -62,6 +62,7 @@ class ChartRepository:
         self.url = clean
         host = urlsplit(clean).netloc
         self.credentials = credentials or embedded or lookup(CHART_REPO, host)
+        self._index: dict[str, Any] | None = None
         self.session = Session(
             store=Store("chart repository", clean),
             base_url=clean + "/",
@@ -80,7 +81,8 @@ class ChartRepository:
         self.close()
 
     def index(self) -> dict[str, Any]:
-        """The repository's ``index.yaml`` (an empty one when it has none yet)."""
+        """The repository's ``index.yaml`` (an empty one when it has none yet), read afresh."""
+        self._index = None
         r = self.session.request("GET", "index.yaml")
         if r.status_code == 404:
             return {}
@@ -90,16 +92,26 @@ class ChartRepository:
             r.text, subject=f"{self.session.store}: index.yaml", error=StoreError
         )
         doc = loaded.data if loaded is not None else {}
-        return doc if isinstance(doc, dict) else {}
+        self._index = doc if isinstance(doc, dict) else {}
+        return self._index
+
+    def entry(self, name: str, version: str) -> dict[str, Any] | None:
+        """The index's entry for version ``version`` of chart ``name``, or ``None``."""
+        if self._index is None:
+            self._index = self.index()
+        entries = self._index.get("entries") or {}
+        for entry in entries.get(name) or () if isinstance(entries, dict) else ():
+            if isinstance(entry, dict) and str(entry.get("version")) == version:
+                return entry
+        return None
 
     def entry_url(self, name: str, version: str) -> str | None:
         """Where version ``version`` of chart ``name`` is served, or ``None``."""
-        entries = self.index().get("entries") or {}
-        for entry in entries.get(name) or () if isinstance(entries, dict) else ():
-            if isinstance(entry, dict) and str(entry.get("version")) == version:
-                urls = entry.get("urls") or [f"charts/{name}-{version}.tgz"]
-                return urljoin(self.url + "/", str(urls[0]))
-        return None
+        entry = self.entry(name, version)
+        if entry is None:
+            return None
+        urls = entry.get("urls") or [f"charts/{name}-{version}.tgz"]
+        return urljoin(self.url + "/", str(urls[0]))
 
     def download(self, url: str) -> bytes:
         r = self.session.request("GET", url)
@@ -108,6 +120,7 @@ class ChartRepository:
         return r.content
 
     def publish(self, *, name: str, version: str, tgz: bytes) -> Uploaded:
+        self._index = None
         existing = self.entry_url(name, version)
         if existing is not None:
             theirs = self.download(existing)
@@ -128,6 +141,7 @@ class ChartRepository:
             raise StoreError(
                 f"{self.session.store}: upload of {name} {version}: unexpected HTTP {r.status_code}"
             )
+        self._index = None
         url = self.entry_url(name, version) or urljoin(
             self.url + "/", f"charts/{name}-{version}.tgz"
         )

@@ -14,11 +14,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import YAMLError
+from typing import TYPE_CHECKING, Any
 
 from gitward import repofiles
 from gitward.ci.config import ImageValues
@@ -26,6 +22,12 @@ from gitward.ci.errors import CiInputError
 from gitward.ci.versioning import CodeVersion
 from gitward.programs import HELM, first_error_line, run_program
 from gitward.tools import find_tool
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+
+# ruamel.yaml is imported where a chart is edited: a run that finds everything
+# published never needs it, and importing it costs a tenth of such a run.
 
 HELM_TIMEOUT = 120.0
 
@@ -140,6 +142,8 @@ def _lint(copy: Path, label: str) -> None:
 
 
 def _yaml() -> YAML:
+    from ruamel.yaml import YAML
+
     y = YAML(typ="rt")
     y.preserve_quotes = True
     y.width = 4096
@@ -147,6 +151,8 @@ def _yaml() -> YAML:
 
 
 def _load(path: Path, label: str) -> Any:
+    from ruamel.yaml.error import YAMLError
+
     try:
         return _yaml().load(path.read_text())
     except YAMLError as e:
@@ -162,6 +168,8 @@ def _dump(path: Path, doc: Any) -> None:
 def _edit_chart_yaml(
     path: Path, *, label: str, code: CodeVersion, image: ImageRef
 ) -> dict[str, Any]:
+    from ruamel.yaml.comments import CommentedMap
+
     where = f"{label}/Chart.yaml"
     doc = _load(path, where)
     if not isinstance(doc, dict) or not doc.get("name"):
@@ -197,6 +205,8 @@ def _edit_values(path: Path, *, label: str, image: ImageRef, paths: ImageValues)
     ]
     if not wanted:
         return
+    from ruamel.yaml.comments import CommentedMap
+
     where = f"{label}/values.yaml"
     doc = _load(path, where) if path.exists() else None
     if doc is None:

@@ -25,10 +25,12 @@ from gitward.ci.config import load_ci_config
 from gitward.ci.errors import CiInputError
 from gitward.ci.packaging import ImageRef, PackagedChart, check_chart, package_chart
 from gitward.ci.publishing import (
+    oci_chart_for,
     publish_oci_chart,
     publish_repository_chart,
     published_image,
     push_image,
+    repository_chart_for,
 )
 from gitward.ci.records import BuildRecord, ChartRecord, Step
 from gitward.ci.targets import Targets, resolve
@@ -111,16 +113,6 @@ def publish(
     clock = _Clock(progress)
     code, targets = prepare(root, options, clock)
     image = _need_registry(targets)
-    # The chart is checked before anything is built or pushed: the digest is
-    # not known yet, and nothing in a lint depends on its value.
-    check_chart(
-        chart_dir=targets.chart_dir,
-        label=targets.chart_label,
-        code=code,
-        image=ImageRef(str(image), code.version, "sha256:" + "0" * 64),
-        values=targets.image_values,
-    )
-    clock.done("lint", f"{targets.chart_label}: helm lint passed")
     with ExitStack() as stack:
         registry = stack.enter_context(Registry(targets.registry or image))
         chart_registry = registry
@@ -131,9 +123,25 @@ def publish(
             if targets.chart_repository
             else None
         )
+        # Every store is asked first: one that is down or refuses the
+        # credentials stops the run before anything is built.
         existing = published_image(registry, image=image, code=code)
         if repository is not None:
-            repository.index()  # reachable and the credentials accepted, before any build
+            repository.index()
+        if existing is not None and options.destination is None:
+            done = _published_for_commit(targets, code, existing, chart_registry, repository)
+            if done is not None:
+                return _unchanged(clock, code, existing, done)
+        # The chart is checked before anything is built or pushed: the digest is
+        # not known yet, and nothing in a lint depends on its value.
+        check_chart(
+            chart_dir=targets.chart_dir,
+            label=targets.chart_label,
+            code=code,
+            image=ImageRef(str(image), code.version, "sha256:" + "0" * 64),
+            values=targets.image_values,
+        )
+        clock.done("lint", f"{targets.chart_label}: helm lint passed")
         session = stack.enter_context(_buildah(targets, registry))
         if existing is not None:
             ref = existing
@@ -147,12 +155,6 @@ def publish(
                 built = build_image(session, targets=targets, code=code, echo=echo)
                 clock.done("build", f"{built.name} ({built.image_id[:19]})")
                 local = built.name
-            elif not session.run(
-                "inspect", "--type", "image", local, what="buildah inspect", timeout=60
-            ).ok:
-                raise CiInputError(
-                    f"image {local}: not built on this machine; run 'gitward ci build' first"
-                )
             ref = push_image(session, local=local, image=image, code=code)
             clock.done("push-image", f"{ref}")
         chart = _package(targets, code, ref, options, lint=False)
@@ -161,7 +163,9 @@ def publish(
             name=chart.name, version=chart.version, file=str(chart.path) if chart.path else ""
         )
         if targets.oci is not None:
-            published = publish_oci_chart(chart_registry, base=targets.oci, chart=chart, code=code)
+            published = publish_oci_chart(
+                chart_registry, base=targets.oci, chart=chart, code=code, image=ref
+            )
             verb = "pushed" if published.pushed else "already published, identical"
             clock.done("publish-oci", f"{published.reference} {verb}", changed=published.pushed)
             record = _with(record, oci=published.reference, digest=published.digest)
@@ -177,6 +181,63 @@ def publish(
         dirty=code.dirty,
         image=str(ref),
         chart=record,
+        steps=tuple(clock.steps),
+    )
+
+
+def _published_for_commit(
+    targets: Targets,
+    code: CodeVersion,
+    image: ImageRef,
+    chart_registry: Registry,
+    repository: ChartRepository | None,
+) -> ChartRecord | None:
+    """The chart as every store already has it for this commit and image, else ``None``.
+
+    A chart packaged from the same commit with the same image is the same
+    chart (its sources, ``gitward-ci.yaml`` included, are the commit's), so
+    the stores' own record of commit and image is enough: nothing is linted,
+    packaged or downloaded again. Anything less falls back to the full run,
+    which compares content.
+    """
+    if not targets.chart_name:
+        return None
+    record = ChartRecord(name=targets.chart_name, version=code.version)
+    if targets.oci is not None:
+        found = oci_chart_for(
+            chart_registry, base=targets.oci, name=targets.chart_name, code=code, image=image
+        )
+        if found is None:
+            return None
+        record = _with(record, oci=found.reference, digest=found.digest)
+    if repository is not None:
+        url = repository_chart_for(repository, name=targets.chart_name, code=code, image=image)
+        if url is None:
+            return None
+        record = _with(record, repository=repository.url, url=url)
+    return record
+
+
+def _unchanged(
+    clock: _Clock, code: CodeVersion, image: ImageRef, chart: ChartRecord
+) -> BuildRecord:
+    clock.done(
+        "build", f"skipped: {image.repository}:{image.tag} exists for this commit", changed=False
+    )
+    clock.done("push-image", f"{image} already published", changed=False)
+    if chart.oci:
+        clock.done("publish-oci", f"{chart.oci} already published for this commit", changed=False)
+    if chart.url:
+        clock.done(
+            "publish-repository", f"{chart.url} already published for this commit", changed=False
+        )
+    return BuildRecord(
+        commit=code.commit,
+        version=code.version,
+        source=code.source,
+        dirty=code.dirty,
+        image=str(image),
+        chart=chart,
         steps=tuple(clock.steps),
     )
 

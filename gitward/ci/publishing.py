@@ -21,7 +21,8 @@ from gitward.artifacts.errors import StoreError, StoreRefused, StoreUnreachable,
 from gitward.artifacts.oci import Registry
 from gitward.artifacts.ocicharts import Published, push_chart
 from gitward.artifacts.references import Repository
-from gitward.ci.packaging import ImageRef, PackagedChart
+from gitward.ci.errors import CiInputError
+from gitward.ci.packaging import COMMIT, IMAGE, ImageRef, PackagedChart
 from gitward.ci.versioning import CodeVersion
 
 PUSH_TIMEOUT = 1800.0
@@ -64,6 +65,8 @@ def push_image(
         reason = _push_reason(run.err)
         text = f"registry {image.host}: pushing {reference} failed: {reason}"
         low = reason.lower()
+        if "image not known" in low or "does not exist" in low:
+            raise CiInputError(f"image {local}: not built on this machine; run 'gitward ci build'")
         if any(w in low for w in ("unauthorized", "authentication required", "denied", "403")):
             raise StoreRefused(text)
         raise StoreUnreachable(text)
@@ -71,7 +74,12 @@ def push_image(
 
 
 def publish_oci_chart(
-    registry: Registry, *, base: Repository, chart: PackagedChart, code: CodeVersion
+    registry: Registry,
+    *,
+    base: Repository,
+    chart: PackagedChart,
+    code: CodeVersion,
+    image: ImageRef,
 ) -> Published:
     return push_chart(
         registry,
@@ -85,8 +93,37 @@ def publish_oci_chart(
             "org.opencontainers.image.source": code.source,
             # The commit's time, not now: the same chart must give the same manifest.
             "org.opencontainers.image.created": code.commit_time,
+            IMAGE: str(image),
         },
     )
+
+
+def oci_chart_for(
+    registry: Registry, *, base: Repository, name: str, code: CodeVersion, image: ImageRef
+) -> Published | None:
+    """The chart version in the OCI registry if it was built from this commit and image."""
+    repo = base.child(name)
+    found = registry.manifest(repo, code.version)
+    if found is None:
+        return None
+    notes = found.annotations
+    if notes.get(REVISION) != code.commit or notes.get(IMAGE) != str(image):
+        return None
+    return Published(reference=f"oci://{repo}:{code.version}", digest=found.digest, pushed=False)
+
+
+def repository_chart_for(
+    repo: ChartRepository, *, name: str, code: CodeVersion, image: ImageRef
+) -> str | None:
+    """Where the chart repository serves this version if its index says it was built from
+    this commit and image (the index carries the chart's annotations)."""
+    entry = repo.entry(name, code.version)
+    notes = entry.get("annotations") if entry is not None else None
+    if not isinstance(notes, dict):
+        return None
+    if notes.get(COMMIT) != code.commit or notes.get(IMAGE) != str(image):
+        return None
+    return repo.entry_url(name, code.version)
 
 
 def publish_repository_chart(repo: ChartRepository, *, chart: PackagedChart) -> Uploaded:

@@ -30,6 +30,7 @@ class Targets:
     secrets: tuple[tuple[str, str], ...]  # id -> file, mounted only while a RUN step runs
     chart_dir: Path
     chart_label: str  # the chart path as the repository spells it, for messages
+    chart_name: str  # as Chart.yaml names it ("" when there is no chart)
     image_values: ImageValues
     registry: Repository | None  # None: no registry known (a local build only)
     oci: Repository | None  # where charts go as OCI artifacts, None: not there
@@ -67,7 +68,9 @@ def resolve(root: Path, config: CiConfig, *, extra_build_args: tuple[str, ...] =
         )
 
     chart_dir = inside(config.chart_path, config.chart_path)
-    name = config.image_name or _chart_name(chart_dir, config.chart_path) or _dir_name(real_root)
+    chart_name = _chart_name(chart_dir, config.chart_path)
+    name = config.image_name or (_dir_name(Path(chart_name)) if chart_name else "")
+    name = name or _dir_name(real_root)
     registry_text = config.registry or os.environ.get("GITWARD_REGISTRY", "")
     registry = (
         parse_location(registry_text, subject=f"{where}: image.registry") if registry_text else None
@@ -110,6 +113,7 @@ def resolve(root: Path, config: CiConfig, *, extra_build_args: tuple[str, ...] =
         secrets=secrets,
         chart_dir=chart_dir,
         chart_label=config.chart_path,
+        chart_name=chart_name,
         image_values=config.image_values,
         registry=registry,
         oci=oci,
@@ -130,7 +134,7 @@ def _chart_name(chart_dir: Path, label: str) -> str:
     loaded = yamlload.load_single(text, subject=f"{label}/Chart.yaml", error=CiInputError)
     doc = loaded.data if loaded is not None else None
     name = doc.get("name") if isinstance(doc, dict) else None
-    return _dir_name(Path(str(name))) if name else ""
+    return str(name) if name else ""
 
 
 def _dir_name(path: Path) -> str:

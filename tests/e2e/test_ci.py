@@ -86,6 +86,7 @@ def test_ci_builds_pushes_packages_and_publishes_then_records_it(
     progress = [line for line in run.stderr.splitlines() if line.startswith("[ci] ")]
     assert [line.split()[1] for line in progress] == [s["name"] for s in record["steps"]]
     assert all(line.split()[2].endswith("s") for line in progress)
+    assert "  | " not in run.stderr  # the build log streams only with -v
 
     notes = manifest(registry.host, "hello", "1.0.0")["annotations"]
     assert isinstance(notes, dict)
@@ -132,20 +133,28 @@ def test_a_second_run_on_an_unchanged_commit_builds_and_pushes_nothing(
     steps = {s["name"]: s for s in second.record["steps"]}
     assert not steps["build"]["changed"] and "skipped" in steps["build"]["detail"]
     assert not steps["push-image"]["changed"] and not steps["publish-oci"]["changed"]
-    assert "already published, identical" in second.stderr
+    assert "already published" in second.stderr
+    # Found published for this commit: not even linted or packaged again.
+    assert [s["name"] for s in second.record["steps"]] == [
+        "version",
+        "build",
+        "push-image",
+        "publish-oci",
+    ]
     assert second.record["image"] == first.record["image"]
     assert second.record["chart"]["digest"] == first.record["chart"]["digest"]
 
 
-def test_a_commit_after_the_tag_publishes_a_pre_release_that_names_it(
+def test_a_commit_after_the_tag_publishes_a_pre_release_that_names_it_with_v_streaming_the_log(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
     repo = code_repo(tmp_path / "hello", tag="v2.0.0")
     (repo / "app.py").write_text((repo / "app.py").read_text() + "\n# change\n")
     sha = commit(repo, "second")
-    run = gitward_ci(repo, "-o", "json", env=env)
+    run = gitward_ci(repo, "-v", "-o", "json", env=env)
     assert run.code == 0, run.stderr
     assert run.record["version"] == f"2.0.1-dev.1.g{sha[:7]}"
+    assert "  | STEP 1/" in run.stderr
 
 
 class _Listener:

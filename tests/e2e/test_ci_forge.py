@@ -94,15 +94,9 @@ def test_a_second_run_publishes_nothing_to_either_store(
     )
     assert run.code == 0, run.stderr
     changed = {s["name"]: s["changed"] for s in run.record["steps"]}
-    assert changed == {
-        "version": True,
-        "lint": True,
-        "build": False,
-        "push-image": False,
-        "package": True,
-        "publish-oci": False,
-        "publish-repository": False,
-    }
+    for step in ("build", "push-image", "publish-oci", "publish-repository"):
+        assert changed[step] is False, run.stderr
+    assert {name for name, c in changed.items() if c} <= {"version", "lint", "package"}
     assert run.record["chart"]["digest"] == published["chart"]["digest"]
 
 

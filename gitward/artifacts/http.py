@@ -60,12 +60,17 @@ class _ChallengeAuth(httpx.Auth):
         response = yield request
         if response.status_code != 401 or self._credentials is None:
             return
-        challenge = response.headers.get("WWW-Authenticate", "")
-        scheme, _, rest = challenge.partition(" ")
-        if scheme.lower() == "basic":
+        # A registry may offer several schemes, one header each (Gitea: Bearer, then
+        # Basic); the token flow is preferred, as docker and helm do.
+        offered: dict[str, str] = {}
+        for challenge in response.headers.get_list("WWW-Authenticate"):
+            scheme, _, rest = challenge.strip().partition(" ")
+            offered.setdefault(scheme.lower(), rest)
+        if "bearer" in offered:
+            params = dict(_PARAM.findall(offered["bearer"]))
+            header = f"Bearer {self._session.token(params, request)}"
+        elif "basic" in offered:
             header = f"Basic {self._credentials.basic()}"
-        elif scheme.lower() == "bearer":
-            header = f"Bearer {self._session.token(dict(_PARAM.findall(rest)), request)}"
         else:
             return
         self._tokens[scope_key] = header

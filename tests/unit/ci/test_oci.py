@@ -136,3 +136,31 @@ def test_locations_name_a_host_and_a_valid_path() -> None:
         parse_location("charts", subject="s")
     with pytest.raises(ConfigError, match="repository path"):
         parse_location("host.example/Upper", subject="s")
+
+
+def test_a_registry_offering_bearer_and_basic_gets_the_token_flow() -> None:
+    import httpx
+
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/token":
+            seen.append("token")
+            return httpx.Response(200, json={"token": "t0k"})
+        if request.headers.get("Authorization") == "Bearer t0k":
+            return httpx.Response(404)
+        return httpx.Response(
+            401,
+            headers=[
+                ("WWW-Authenticate", 'Bearer realm="http://registry.test/v2/token",scope="*"'),
+                ("WWW-Authenticate", 'Basic realm="Gitea Container Registry"'),
+            ],
+        )
+
+    with Registry(
+        Repository("registry.test", ""),
+        credentials=Credentials("u", "p"),
+        transport=httpx.MockTransport(handle),
+    ) as reg:
+        assert reg.manifest(Repository("registry.test", "x"), "1") is None
+    assert seen == ["token"]

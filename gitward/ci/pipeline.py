@@ -14,28 +14,27 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitward.artifacts.buildah import Buildah, BuildahSession
-from gitward.artifacts.chartmuseum import ChartRepository
 from gitward.artifacts.credentials import secrets
-from gitward.artifacts.oci import Registry
-from gitward.artifacts.references import Repository
 from gitward.ci.building import BuiltImage, build_image
 from gitward.ci.config import load_ci_config
 from gitward.ci.errors import CiInputError
 from gitward.ci.packaging import ImageRef, PackagedChart, check_chart, package_chart
-from gitward.ci.publishing import (
-    oci_chart_for,
-    publish_oci_chart,
-    publish_repository_chart,
-    published_image,
-    push_image,
-    repository_chart_for,
-)
 from gitward.ci.records import BuildRecord, ChartRecord, Step
 from gitward.ci.targets import Targets, resolve
 from gitward.ci.versioning import CodeVersion, describe
 from gitward.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gitward.artifacts.chartmuseum import ChartRepository
+    from gitward.artifacts.oci import Registry
+    from gitward.artifacts.references import Repository
+
+# The HTTP side (httpx and the store clients) is imported by the steps that
+# talk to stores: `gitward ci build` needs none of it, and importing it costs
+# a noticeable part of a short build.
 
 Progress = Callable[[Step], None]
 Echo = Callable[[str], None]
@@ -85,6 +84,9 @@ def build(root: Path, options: Options, *, progress: Progress, echo: Echo | None
 
 def package(root: Path, options: Options, *, progress: Progress) -> PackagedChart:
     """``gitward ci package``: lint and package the chart for the published image."""
+    from gitward.artifacts.oci import Registry
+    from gitward.ci.publishing import published_image
+
     clock = _Clock(progress)
     code, targets = prepare(root, options, clock)
     image = _need_registry(targets)
@@ -110,6 +112,15 @@ def publish(
     root: Path, options: Options, *, progress: Progress, echo: Echo | None, build_first: bool
 ) -> BuildRecord:
     """``gitward ci`` (``build_first``) and ``gitward ci publish`` (the image must be built)."""
+    from gitward.artifacts.chartmuseum import ChartRepository
+    from gitward.artifacts.oci import Registry
+    from gitward.ci.publishing import (
+        publish_oci_chart,
+        publish_repository_chart,
+        published_image,
+        push_image,
+    )
+
     clock = _Clock(progress)
     code, targets = prepare(root, options, clock)
     image = _need_registry(targets)
@@ -200,6 +211,8 @@ def _published_for_commit(
     packaged or downloaded again. Anything less falls back to the full run,
     which compares content.
     """
+    from gitward.ci.publishing import oci_chart_for, repository_chart_for
+
     if not targets.chart_name:
         return None
     record = ChartRecord(name=targets.chart_name, version=code.version)

@@ -13,11 +13,9 @@ the version, before anything is pushed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from gitward.artifacts.buildah import BuildahSession
 from gitward.artifacts.chartmuseum import ChartRepository, Uploaded
-from gitward.artifacts.errors import StoreError, StoreRefused, StoreUnreachable, VersionConflict
+from gitward.artifacts.errors import StoreRefused, StoreUnreachable, VersionConflict
 from gitward.artifacts.oci import Registry
 from gitward.artifacts.ocicharts import Published, push_chart
 from gitward.artifacts.references import Repository
@@ -28,12 +26,6 @@ from gitward.ci.versioning import CodeVersion
 PUSH_TIMEOUT = 1800.0
 REVISION = "org.opencontainers.image.revision"
 VERSION = "org.opencontainers.image.version"
-
-
-@dataclass(frozen=True)
-class ImagePublished:
-    ref: ImageRef
-    pushed: bool  # False: the registry already had this image
 
 
 def published_image(registry: Registry, *, image: Repository, code: CodeVersion) -> ImageRef | None:
@@ -138,13 +130,3 @@ def _push_reason(stderr: str) -> str:
     for prefix in ("Error: ", "error: "):
         last = last.removeprefix(prefix)
     return last[:300]
-
-
-__all__ = [
-    "ImagePublished",
-    "StoreError",
-    "publish_oci_chart",
-    "publish_repository_chart",
-    "published_image",
-    "push_image",
-]

@@ -84,6 +84,24 @@ def local_registry(
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
+        remove_images(f"127.0.0.1:{port}/")
+
+
+def remove_images(prefix: str) -> None:
+    """Remove what the tests built for a registry from buildah's storage: with the vfs
+    driver every image is a full copy of its layers, gigabytes after a few runs."""
+    from gitward.artifacts.buildah import Buildah
+
+    buildah = Buildah.from_environment()
+    listed = subprocess.run(
+        buildah.argv("images", "--format", "{{.Name}}:{{.Tag}}"),
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    names = [n for n in listed if n.startswith(prefix)]
+    if names:
+        subprocess.run(buildah.argv("rmi", "--force", *names), capture_output=True, check=False)
 
 
 def code_repo(path: Path, *, tag: str | None = "v1.0.0") -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import random
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from gitward.artifacts.credentials import Credentials
 from gitward.artifacts.errors import StoreRefused
 from gitward.dev import baseimage
 from gitward.tools import find_tool
-from tests.e2e.cihelpers import code_repo, gitward_ci
+from tests.e2e.cihelpers import code_repo, gitward_ci, remove_images
 from tests.e2e.conftest import Cluster
 from tests.e2e.forgekit import Forge
 from tests.e2e.helpers import ConfigRepo, gitward
@@ -53,7 +54,7 @@ def ci_env(forge: Forge, cluster: Cluster, who: Any, tmp_path: Path) -> dict[str
 @pytest.fixture(scope="module")
 def published(
     forge: Forge, cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Any]:
+) -> Iterator[dict[str, Any]]:
     """The example app published once by the build identity: its build record."""
     tmp = tmp_path_factory.mktemp("published")
     # A version of its own: the forge keeps what earlier runs published.
@@ -63,7 +64,8 @@ def published(
     assert forge.builder.token not in run.stdout + run.stderr
     record: dict[str, Any] = run.record
     record["repo"] = str(repo)
-    return record
+    yield record
+    remove_images(f"{forge.registry}/")
 
 
 def values_of(tgz: bytes) -> dict[str, Any]:

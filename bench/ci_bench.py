@@ -56,8 +56,11 @@ def main() -> None:
     buildah = Buildah.from_environment()
     with tempfile.TemporaryDirectory(prefix="gitward-ci-bench-") as tmp_dir:
         tmp = Path(tmp_dir)
-        with local_registry(tmp / "registry") as registry:
+        # One registry per side, both seeded with the base image, so neither side
+        # finds blobs the other just pushed.
+        with local_registry(tmp / "registry") as registry, local_registry(tmp / "hand") as other:
             base = baseimage.seed(registry.host).reference
+            baseimage.seed(other.host)
             repo = code_repo(tmp / "hello", tag=None)
             env = {
                 **os.environ,
@@ -67,13 +70,18 @@ def main() -> None:
             }
             # buildah by hand: the same storage and registries.conf gitward gives it.
             conf = tmp / "registries.conf"
-            conf.write_text(f'[[registry]]\nlocation = "{registry.host}"\ninsecure = true\n')
+            conf.write_text(
+                "".join(
+                    f'[[registry]]\nlocation = "{host}"\ninsecure = true\n'
+                    for host in (registry.host, other.host)
+                )
+            )
             hand_env = {**env, "CONTAINERS_REGISTRIES_CONF": str(conf)}
             rows: dict[str, list[float]] = {k: [] for k in ("gb", "hb", "gp", "hp", "noop")}
             for n in range(args.rounds):
                 (repo / "app.py").write_text((repo / "app.py").read_text() + f"\n# round {n}\n")
                 commit(repo, f"round {n}")
-                hand = f"{registry.host}/hello-by-hand:r{n}"
+                hand = f"{other.host}/hello:r{n}"
                 rows["hb"].append(
                     timed(
                         buildah.argv(
@@ -113,7 +121,7 @@ def main() -> None:
                         helm,
                         "push",
                         str(out / f"hello-0.0.{n}.tgz"),
-                        f"oci://{registry.host}/charts-by-hand",
+                        f"oci://{other.host}/charts",
                         "--plain-http",
                     ],
                 ):

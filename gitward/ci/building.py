@@ -1,7 +1,6 @@
 """``gitward ci build``: the image, from the Dockerfile, with buildah.
 
-The image carries the OCI annotations (and the same labels, which
-``buildah inspect`` and ``docker inspect`` show) that trace it to its code:
+The image's manifest carries the OCI annotations that trace it to its code:
 ``org.opencontainers.image.revision`` (the commit), ``.source``,
 ``.version`` and ``.created``. A failed build names the step that failed and
 keeps its log; the CLI prints the log's last lines.
@@ -74,7 +73,7 @@ def build_image(
     for key, value in targets.secrets:
         args += ["--secret", f"id={key},src={value}"]
     for key, value in image_annotations(code).items():
-        args += ["--annotation", f"{key}={value}", "--label", f"{key}={value}"]
+        args += ["--annotation", f"{key}={value}"]
     iidfile = log.with_suffix(".iid")
     iidfile.unlink(missing_ok=True)
     args += ["--iidfile", str(iidfile), str(targets.context)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gitward.cli.exits import errors_to_exit, run
-from gitward.cli.options import tenancy_options
+from gitward.cli.options import decryption_options, tenancy_options, verify_options
 
 
 @click.command()
@@ -41,6 +41,8 @@ from gitward.cli.options import tenancy_options
     "Required when --listen is not a loopback address.",
 )
 @tenancy_options
+@verify_options
+@decryption_options
 @click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
@@ -61,6 +63,11 @@ def controller(
     api_token_file: str | None,
     default_service_account: str | None,
     policy_file: str | None,
+    verify_mode: str | None,
+    trusted_keys: str | None,
+    trusted_keys_secret: str | None,
+    sops_age_key_file: str | None,
+    sops_secret: str | None,
     log_format: str,
 ) -> None:
     """Reconcile every app continuously; put hand edits back (selfHeal).
@@ -74,7 +81,9 @@ def controller(
     from gitward.api.auth import is_loopback
     from gitward.cli.logs import JsonLogFormatter
     from gitward.cli.workspace import connect
+    from gitward.config.decryption import load_decryption
     from gitward.config.tenancy import load_tenancy
+    from gitward.config.verify import load_verification
     from gitward.errors import ConfigError
     from gitward.heal.controller import ControllerOptions
     from gitward.heal.leases import LeaseConfig
@@ -110,6 +119,12 @@ def controller(
             tenancy=load_tenancy(
                 default_service_account=default_service_account, policy_file=policy_file
             ),
+            verification=load_verification(
+                mode=verify_mode,
+                trusted_keys=trusted_keys,
+                trusted_keys_secret=trusted_keys_secret,
+            ),
+            decryption=load_decryption(key_file=sops_age_key_file, secret=sops_secret),
         ),
         host=host.strip("[]"),
         port=int(port),

@@ -29,6 +29,7 @@ from gitward.config.apps import AppSpec, RepoConfig
 from gitward.config.loader import FILENAME, load_repo_config
 from gitward.errors import GitwardError
 from gitward.heal.affected import is_affected
+from gitward.heal.gate import CommitGate
 from gitward.heal.healing import Healer
 from gitward.heal.logs import event
 from gitward.heal.reconciling import Reconciler
@@ -82,6 +83,13 @@ class Controller:
             kube=kube, options=options, metrics=self.metrics, tracker=self._tracker
         )
         self.source_id = source_of(options.repo)
+        self.gate = CommitGate(
+            kube=kube,
+            source=source,
+            options=options,
+            metrics=self.metrics,
+            source_id=self.source_id,
+        )
         self._next_full = 0.0  # monotonic time of the next full reconcile
         self._retire_pending = False  # apps left gitward.yaml and are not retired yet
 
@@ -130,6 +138,10 @@ class Controller:
             return
         finally:
             self.metrics.git_fetch_duration_seconds.observe(time.monotonic() - started)
+        admitted = await self.gate.admit(rev, current=self.revision, config=self.config)
+        if admitted is None:
+            return  # refused, and nothing verified to run instead
+        rev = admitted
         full = time.monotonic() >= self._next_full
         if self.revision is not None and rev.sha == self.revision.sha:
             if full:

@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitward.config.apps import AppSpec
+from gitward.config.decryption import DecryptionSettings
 from gitward.config.tenancy import Tenancy
+from gitward.config.verify import Verification
 from gitward.objects import Body, ObjectRef
 from gitward.record.drifts import DriftRecord
 from gitward.record.history import SyncOutcome
@@ -65,3 +67,6 @@ class ControllerOptions:
     full_reconcile_interval: float = 600.0
     # The account each app runs as, and the policy bounding it.
     tenancy: Tenancy = field(default_factory=Tenancy)
+    # Which commits may deploy, and the key to SOPS-encrypted files.
+    verification: Verification = field(default_factory=Verification)
+    decryption: DecryptionSettings = field(default_factory=DecryptionSettings)

@@ -31,6 +31,7 @@ from gitward.cli.exits import (
     run,
 )
 from gitward.cli.options import output_option, repo_option, revision_option, tenancy_options
+from gitward.cli.promoting import promote, rollback
 from gitward.cli.reports import history, status
 from gitward.errors import ExitCode, GitwardError
 
@@ -343,6 +344,8 @@ cli.add_command(dev)
 cli.add_command(status)
 cli.add_command(history)
 cli.add_command(controller)
+cli.add_command(promote)
+cli.add_command(rollback)
 
 
 def main() -> None:

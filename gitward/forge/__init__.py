@@ -23,7 +23,7 @@ from gitward.forge.models import (
     PullState,
     short_description,
 )
-from gitward.forge.opening import KINDS, open_forge
+from gitward.forge.opening import KINDS, open_forge, repo_of
 from gitward.forge.protocol import Forge
 
 __all__ = [
@@ -45,5 +45,6 @@ __all__ = [
     "open_forge",
     "pull_request_event",
     "put_comment",
+    "repo_of",
     "short_description",
 ]

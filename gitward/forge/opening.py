@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import httpx
 
 from gitward.errors import ConfigError
@@ -35,3 +37,19 @@ def open_forge(
     if kind == "gitlab":
         return GitLabForge(url=url, repo=repo, token=token, transport=transport)
     raise ConfigError(f"forge: unknown kind {kind!r}; one of {', '.join(KINDS)}")
+
+
+def repo_of(clone_url: str, *, forge_url: str) -> str:
+    """``owner/name`` of a repository from its clone URL (``https://host/owner/name.git``).
+
+    A forge served under a path (``https://host/git/``) has that path taken off first;
+    scp-like ssh URLs (``git@host:owner/name.git``) work too.
+    """
+    path = urlsplit(clone_url).path if "://" in clone_url else clone_url.partition(":")[2]
+    prefix = urlsplit(forge_url).path.rstrip("/") if "://" in forge_url else ""
+    if prefix and path.startswith(prefix + "/"):
+        path = path[len(prefix) :]
+    path = path.strip("/").removesuffix(".git")
+    if "/" not in path:
+        raise ConfigError(f"{clone_url}: cannot tell the repository's owner/name from it")
+    return path

@@ -35,6 +35,7 @@ class Bump:
     new_image: str | None = None
     annotations: tuple[tuple[str, str], ...] = ()  # of the new chart version, sorted
     old_annotations: tuple[tuple[str, str], ...] = ()  # of the version it had
+    lock: str = ""  # the lock file written anew, relative to the repository
 
     @property
     def changes(self) -> bool:
@@ -94,9 +95,11 @@ def bump_app(root: Path, app: AppSpec, *, chart: str, version: str, image: str |
     version_changes = norm_version(old) != norm_version(version)
     annotations: tuple[tuple[str, str], ...] = ()
     old_annotations: tuple[tuple[str, str], ...] = ()
+    lock = ""
     if version_changes:
         old_annotations = _annotations_of(locked_charts(umbrella, root=root), chart)
         path.write_text(changed, encoding="utf-8")
+        lock = f"{app.path}/{umbrella.lock_file}"
         locked = update_lock(
             read_chart(app_dir=root / app.path, label=app.path, root=root), root=root
         )
@@ -111,6 +114,7 @@ def bump_app(root: Path, app: AppSpec, *, chart: str, version: str, image: str |
         new_image=new_image,
         annotations=annotations,
         old_annotations=old_annotations,
+        lock=lock,
     )
 
 

@@ -148,6 +148,11 @@ class Clone:
             return False
         raise SourceError(f"{self.origin}: git push {branch} failed: {self._git.reason(result)}")
 
+    def file_at(self, ref: str, path: str) -> str | None:
+        """``path`` as committed at ``ref``, if it is there."""
+        result = self._git.run("show", f"{ref}:{path}", directory=self.path, check=False)
+        return result.out if result.ok else None
+
     def changed_files(self, tree: Path) -> tuple[str, ...]:
         out = self.run("diff", "--name-only", "-z", "HEAD~1", "HEAD", tree=tree)
         return tuple(sorted(p for p in out.split("\0") if p))

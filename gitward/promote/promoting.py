@@ -162,6 +162,8 @@ async def _promote(
                     f"{failed.first_error}; the dry-run against the cluster failed, "
                     "no pull request opened"
                 )
+            if remote is not None:
+                _keep_lock_times(clone, tree, remote, bumps)
             title = notes.title(chart, version, envs)
             message = _commit_message(title, bumps)
             sha = clone.commit(tree, message=message, author=request.author)
@@ -201,6 +203,26 @@ async def _preview(cluster: ClusterView, app: AppSpec, tree: Path) -> AppPreview
     except RenderError as e:
         return AppPreview(app=app.name, error=str(e))
     return AppPreview(app=app.name, plan=plan)
+
+
+def _keep_lock_times(clone: Clone, tree: Path, remote: str, bumps: Sequence[Bump]) -> None:
+    """Keep the branch's lock where only helm's ``generated:`` time differs.
+
+    helm stamps every lock it writes with the time; promoting the same thing
+    twice must give the same commit, or the pull request is pushed to (and
+    previewed) again for nothing.
+    """
+    for bump in bumps:
+        if not bump.lock:
+            continue
+        theirs = clone.file_at(remote, bump.lock)
+        ours = (tree / bump.lock).read_text(encoding="utf-8")
+        if theirs is not None and _without_time(theirs) == _without_time(ours):
+            (tree / bump.lock).write_text(theirs, encoding="utf-8")
+
+
+def _without_time(lock: str) -> list[str]:
+    return [line for line in lock.splitlines() if not line.startswith("generated:")]
 
 
 def _commit_message(title: str, bumps: Sequence[Bump]) -> str:

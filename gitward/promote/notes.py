@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from gitward.promote.bumping import Bump
-from gitward.promote.markdown import AppPreview, previews_markdown
+from gitward.review.markdown import AppPreview, previews_markdown
 
 REVISION_KEYS = ("gitward.io/revision", "org.opencontainers.image.revision")
 SOURCE_KEYS = ("gitward.io/source", "org.opencontainers.image.source")

@@ -29,10 +29,10 @@ from gitward.promote.bumping import Bump, apps_using, bump_app
 from gitward.promote.cluster import ClusterView
 from gitward.promote.errors import PromoteInputError, PromoteRemoteError
 from gitward.promote.gitwork import Clone, Identity
-from gitward.promote.markdown import AppPreview
 from gitward.record.history import SyncOutcome
 from gitward.render import render_app
 from gitward.render.helm.charts import norm_version
+from gitward.review.markdown import AppPreview
 from gitward.source.revisions import Revision
 from gitward.source.urls import source_identity
 

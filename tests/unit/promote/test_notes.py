@@ -7,7 +7,7 @@ from gitward.plan.model import Action, ObjectError, Plan, PlannedObject
 from gitward.plan.order import SortKey
 from gitward.promote import notes
 from gitward.promote.bumping import Bump
-from gitward.promote.markdown import MAX_DIFF_LINES, AppPreview, previews_markdown
+from gitward.review.markdown import MAX_DIFF_LINES, AppPreview, previews_markdown
 
 REF = ObjectRef(group="apps", kind="Deployment", namespace="shop", name="web")
 

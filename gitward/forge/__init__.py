@@ -23,7 +23,7 @@ from gitward.forge.models import (
     PullState,
     short_description,
 )
-from gitward.forge.opening import KINDS, open_forge, repo_of
+from gitward.forge.opening import KINDS, ForgeSettings, open_forge, repo_of
 from gitward.forge.protocol import Forge
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "ForgeError",
     "ForgeNotFound",
     "ForgeRefused",
+    "ForgeSettings",
     "ForgeUnreachable",
     "PullAction",
     "PullRequest",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx
@@ -13,6 +14,21 @@ from gitward.forge.gitlab import GitLabForge
 from gitward.forge.protocol import Forge
 
 KINDS = ("gitea", "forgejo", "github", "gitlab")
+
+
+@dataclass(frozen=True)
+class ForgeSettings:
+    """Where a repository's forge is and the token to speak to it with."""
+
+    kind: str
+    url: str
+    repo: str
+    token: str = field(repr=False)
+
+    def open(self, transport: httpx.AsyncBaseTransport | None = None) -> Forge:
+        return open_forge(
+            kind=self.kind, url=self.url, repo=self.repo, token=self.token, transport=transport
+        )
 
 
 def open_forge(

@@ -102,6 +102,14 @@ class GitSource:
         """Keep the ``keep`` most recently used trees; return the SHAs removed."""
         return prune(self._trees, keep=keep)
 
+    def merge_base(self, one: str, other: str) -> str:
+        """The best common ancestor of two commits (what a pull request's change starts from)."""
+        first, second = self._resolve_sha(one), self._resolve_sha(other)
+        result = self._git.run("merge-base", first, second, git_dir=self._repo, check=False)
+        if not result.ok:
+            raise SourceError(f"{self.url}: {first[:12]} and {second[:12]} share no history")
+        return result.out.strip()
+
     def changed_paths(self, old_sha: str, new_sha: str) -> frozenset[str]:
         """Paths added, modified or deleted between two commits.
 

@@ -19,7 +19,7 @@ A ref may be, tried in this order:
    fetch, then a fetch of that one commit (it may be on no branch any more);
 2. ``HEAD`` -- the remote's default branch;
 3. ``refs/...`` -- exactly that ref; refs outside heads and tags (such as
-   ``refs/pull/7/head``) are fetched on demand;
+   ``refs/pull/7/head``) are fetched on demand, every time (they move);
 4. a branch name, then a tag name;
 5. an abbreviated SHA of a fetched commit.
 
@@ -142,11 +142,13 @@ class GitSource:
             raise SourceError(
                 f"{self.url}: revision {ref!r} is not a branch, tag, refs/ name or commit SHA"
             )
+        elif ref.startswith("refs/") and not _is_mirrored(ref):
+            # Not mirrored, so fetched each time: a pull request's head moves too.
+            self._fetch()
+            sha = self._fetch_one(ref, ref)
         else:
             self._fetch()
             sha = self._find(ref)
-            if sha is None and ref.startswith("refs/") and not _is_mirrored(ref):
-                sha = self._fetch_one(ref, ref)
         if sha is None:
             raise self._not_found(ref)
         return sha

@@ -25,8 +25,6 @@ from gitward.health import Health, HealthStatus
 from gitward.kube import Kube
 from gitward.review.deploys import DeployStatus, report
 
-POLL_SECONDS = 0.2
-
 
 class DeployReporter:
     def __init__(
@@ -37,8 +35,10 @@ class DeployReporter:
         health_of: Callable[[str], Health | None],
         target_url: Callable[[str], str],
         timeout: float,
+        poll_seconds: float = 0.2,
     ) -> None:
         self.kube = kube
+        self.poll_seconds = poll_seconds
         self.forge = forge
         self.health_of = health_of
         self.target_url = target_url
@@ -58,6 +58,10 @@ class DeployReporter:
         else:
             work = self._await_health(spec, revision)
         self._waits[spec.name] = asyncio.create_task(work, name=f"deploy status {spec.name}")
+
+    async def settled(self) -> None:
+        """Wait until every status being waited for is sent."""
+        await asyncio.gather(*self._waits.values(), return_exceptions=True)
 
     async def close(self) -> None:
         for task in self._waits.values():
@@ -87,7 +91,7 @@ class DeployReporter:
                     f"not Healthy within {self.timeout:g}s ({status.value})",
                 )
                 return
-            await asyncio.sleep(POLL_SECONDS)
+            await asyncio.sleep(self.poll_seconds)
 
     async def _send(self, spec: AppSpec, revision: str, state: CommitState, why: str) -> None:
         status = DeployStatus(

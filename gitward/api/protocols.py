@@ -2,8 +2,9 @@
 
 The server knows nothing about reconciles, watches or the cluster. It asks a
 :class:`StatusSource`, which the controller implements. Tests pass a fake with
-canned data. The payloads are plain JSON-ready dicts that the controller
-builds, so the API needs no second model of an app beside the controller's own.
+canned data. The payloads are JSON-ready dicts in the one public shape of
+:mod:`gitward.views`, which the controller builds from its own state, so the
+API needs no second model of an app and spells every field as the CLI does.
 
 Reads are synchronous because they come from the controller's memory, except
 :meth:`StatusSource.history`, which reads the history ConfigMaps from the

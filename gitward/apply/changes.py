@@ -27,9 +27,6 @@ class Change:
     outcome: Outcome
     message: str = ""
 
-    def to_dict(self) -> dict[str, str]:
-        return {"object": str(self.ref), "outcome": self.outcome.value, "message": self.message}
-
 
 @dataclass(frozen=True)
 class ChangeSet:

@@ -95,11 +95,11 @@ def diff(
     policy_file: str | None,
 ) -> None:
     """Show what a sync of APP would change. Exit 1 when anything would."""
-    from gitward.cli.views import plan_view
     from gitward.cli.workspace import connect, open_app
     from gitward.config.tenancy import load_tenancy
     from gitward.reconcile import PlanInvalid, SyncOptions, plan_app
     from gitward.tenancy import client_for
+    from gitward.views import plan_view
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
     opened = open_app(repo=repo, revision=revision, app=app)
@@ -185,7 +185,6 @@ def sync(
     Without APP, an app that fails does not stop the others; the apps that depend
     on it are skipped. A summary table ends the run, which exits with the worst code.
     """
-    from gitward.cli.views import run_view, sync_view
     from gitward.cli.workspace import connect, open_workspace, render_app_in
     from gitward.config.tenancy import load_tenancy
     from gitward.errors import ConfigError, RenderError
@@ -195,6 +194,7 @@ def sync(
     from gitward.runs import AppRun, blocker, skipped, worst
     from gitward.source.opening import source_of
     from gitward.tenancy import client_for, service_account_for
+    from gitward.views import run_view, sync_view
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
     ws = open_workspace(repo=repo, revision=revision)

@@ -28,11 +28,11 @@ def status(
     policy_file: str | None,
 ) -> None:
     """Sync state and health, per app and per object. Exit 1 unless all Synced and Healthy."""
-    from gitward.cli.views import status_view
     from gitward.cli.workspace import connect, open_workspace, render_app_in
     from gitward.config.tenancy import load_tenancy
     from gitward.status import app_status
     from gitward.tenancy import client_for
+    from gitward.views import status_view
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
     ws = open_workspace(repo=repo, revision=revision)
@@ -63,12 +63,12 @@ def status(
             ["APP", "SYNC", "HEALTH", "REVISION", "OBJECTS", "REASON"],
             [
                 [
-                    v["app"],
+                    v["name"],
                     v["sync"],
                     v["health"] or "-",
                     (v["revision"] or "")[:12],
                     str(len(v["objects"])),
-                    v["reason"] or "-",
+                    v["message"] or "-",
                 ]
                 for v in views
             ],
@@ -77,12 +77,12 @@ def status(
             click.echo("")
             if v["inventoryRebuilt"]:
                 click.echo(
-                    f"{v['app']}: no inventory; rebuilt from tracking annotations "
+                    f"{v['name']}: no inventory; rebuilt from tracking annotations "
                     f"({v['inventoryRebuilt']} object(s) name this app)"
                 )
             if not v["objects"]:
                 continue
-            click.echo(f"{v['app']}:")
+            click.echo(f"{v['name']}:")
             output.table(
                 ["OBJECT", "SYNC", "HEALTH", "REASON"],
                 [[o["object"], o["sync"], o["health"], o["reason"] or "-"] for o in v["objects"]],
@@ -98,6 +98,7 @@ def history(app: str, fmt: str) -> None:
     """The last syncs of APP, newest first, as recorded in the cluster."""
     from gitward.cli.workspace import connect
     from gitward.record import history as hist
+    from gitward.views import history_view
 
     async def go() -> list[hist.SyncRecord]:
         async with connect() as kube:
@@ -105,7 +106,7 @@ def history(app: str, fmt: str) -> None:
 
     records = run(go())
     if fmt != "table":
-        output.emit([r.to_doc() for r in records], fmt)
+        output.emit([history_view(r) for r in records], fmt)
         return
     if not records:
         click.echo(f"{app}: no sync recorded")

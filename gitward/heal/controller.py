@@ -24,7 +24,6 @@ import random
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from gitward.api.metrics import ControllerMetrics, Registry, controller_metrics
 from gitward.config.apps import AppSpec, RepoConfig
@@ -34,7 +33,6 @@ from gitward.heal import backoff, events
 from gitward.heal.affected import is_affected
 from gitward.heal.drift import fingerprint, judge
 from gitward.heal.logs import event
-from gitward.heal.records import DriftKind, DriftOutcome, DriftRecord
 from gitward.heal.state import AppState, ControllerOptions, Tracked, now
 from gitward.heal.watches import WatchHub
 from gitward.health import HealthStatus
@@ -52,6 +50,7 @@ from gitward.reconcile import (
     sync_app,
 )
 from gitward.record import inventory as inventories
+from gitward.record.drifts import DriftKind, DriftOutcome, DriftRecord
 from gitward.record.history import SyncOutcome
 from gitward.render import RenderCache, render_app
 from gitward.retire import retire_removed
@@ -278,7 +277,8 @@ class Controller:
                         as_app=as_app,
                     )
                     plan, inv = result.plan, result.inventory
-                    state.last_sync_result, state.last_sync_at = result.outcome, now()
+                    state.last_sync_result = result.outcome
+                    state.last_sync_at = result.recorded_at or now()
                     self.metrics.sync_total.labels(
                         app=spec.name, outcome=result.outcome.value
                     ).inc()
@@ -600,9 +600,9 @@ class Controller:
         """Watches that failed and wait for their restart: name to the reason."""
         return self._hub.down if self._hub is not None else {}
 
-    def drift_records(self, app: str) -> list[dict[str, Any]]:
+    def drift_records(self, app: str) -> list[DriftRecord]:
         state = self.apps.get(app)
-        return [r.to_dict() for r in state.drifts] if state else []
+        return list(state.drifts) if state else []
 
 
 __all__ = ["AppState", "Controller", "ControllerOptions", "Tracked"]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gitward.heal.records import DriftKind
 from gitward.heal.state import Tracked
 from gitward.objects import Body
 from gitward.plan.fieldsets import actor_of, dotted, gitward_fields, lost_paths
 from gitward.plan.inventory import fields_hash, values_hash
+from gitward.record.drifts import DriftKind
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,14 @@ from gitward.kube import Kube, KubeError
 from gitward.record import history as histories
 from gitward.source import GitSource
 from gitward.source.opening import credentials_from_env
+from gitward.views import (
+    ControlledApp,
+    ObjectHealth,
+    controlled_app_detail_view,
+    controlled_app_view,
+    drift_view,
+    history_view,
+)
 
 log = logging.getLogger("gitward.controller")
 
@@ -115,34 +123,40 @@ class ControllerStatus:
     def app_names(self) -> Collection[str]:
         return list(self.controller.apps)
 
-    def app_summary(self, name: str) -> dict[str, Any]:
+    def _controlled(self, name: str) -> ControlledApp:
         state = self.controller.apps[name]
-        return {
-            "name": name,
-            "sync": state.sync.value,
-            "health": self._health.get(name, "Unknown"),
-            "revision": state.revision,
-            "lastSyncAt": state.last_sync_at,
-            "lastSyncResult": state.last_sync_result.value if state.last_sync_result else "",
-            "message": state.message,
-            "fighting": self.controller.fighting(name),
-            "autoSync": state.spec.auto_sync,
-            "selfHeal": state.spec.self_heal,
-        }
+        return ControlledApp(
+            name=name,
+            sync=state.sync,
+            health=self._health.get(name, "Unknown"),
+            revision=state.revision,
+            last_synced_at=state.last_sync_at,
+            last_sync_result=state.last_sync_result,
+            message=state.message,
+            fighting=self.controller.fighting(name),
+            auto_sync=state.spec.auto_sync,
+            self_heal=state.spec.self_heal,
+        )
+
+    def app_summary(self, name: str) -> dict[str, Any]:
+        return controlled_app_view(self._controlled(name))
 
     def app_detail(self, name: str) -> dict[str, Any] | None:
         if name not in self.controller.apps:
             return None
-        detail = self.app_summary(name)
-        detail["drifts"] = self.controller.drift_records(name)
-        detail["objects"] = sorted(
-            str(ref) for ref, t in self.controller.tracked.items() if t.app == name
+        return controlled_app_detail_view(
+            self._controlled(name),
+            objects=(
+                ObjectHealth(object=str(ref), health=assess(t.live))
+                for ref, t in self.controller.tracked.items()
+                if t.app == name
+            ),
+            drifts=self.controller.drift_records(name),
+            git_error=self.controller.git_error,
         )
-        detail["gitError"] = self.controller.git_error
-        return detail
 
     def drift_records(self, name: str) -> Sequence[dict[str, Any]]:
-        return self.controller.drift_records(name)
+        return [drift_view(d) for d in self.controller.drift_records(name)]
 
     async def history(self, name: str) -> Sequence[dict[str, Any]]:
         try:
@@ -151,7 +165,7 @@ class ControllerStatus:
             raise SourceError(str(e), status=500) from e
         except KubeError as e:
             raise SourceError(f"app {name}: history unavailable: {e}", status=503) from e
-        return [r.to_doc() for r in records]
+        return [history_view(r) for r in records]
 
     def webhook_secret(self) -> str:
         return self._secret

@@ -10,8 +10,8 @@ from typing import Any
 
 from gitward.config.apps import AppSpec
 from gitward.config.tenancy import Tenancy
-from gitward.heal.records import DriftRecord
 from gitward.objects import Body, ObjectRef
+from gitward.record.drifts import DriftRecord
 from gitward.record.history import SyncOutcome
 from gitward.status import SyncState
 

@@ -94,9 +94,5 @@ class Health:
         """The more severe of the two; on a tie, ``self`` (the first seen)."""
         return other if other.status > self.status else self
 
-    def as_dict(self) -> dict[str, str]:
-        """A JSON-ready form: ``{"status": "Progressing", "message": "..."}``."""
-        return {"status": self.status.value, "message": self.message}
-
     def __str__(self) -> str:
         return f"{self.status}: {self.message}" if self.message else str(self.status)

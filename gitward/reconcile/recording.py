@@ -64,9 +64,9 @@ async def record_once(
     record = _record(app, result, charts, started_at, time.monotonic() - started)
     wrote = result.changes is not None and result.changes.wrote
     if not wrote and last and last[0].repeats(record):
-        return result
+        return replace(result, recorded_at=last[0].started_at)
     await history.append(kube, record, limit=options.history_limit, previous=last)
-    return replace(result, recorded=True)
+    return replace(result, recorded=True, recorded_at=started_at)
 
 
 def _record(

@@ -40,6 +40,9 @@ class SyncResult:
     health: Health | None = None
     duration_seconds: float = 0.0
     recorded: bool = False
+    # When the history record that tells this sync's story started: its own, or the
+    # newest one that a no-op repeats. Empty for a dry run.
+    recorded_at: str = ""
     inventory: Inventory | None = None  # as the sync left it in the cluster
     outcome: SyncOutcome = SyncOutcome.SUCCEEDED
     reason: str = ""  # why it did not succeed: one line that starts with the app

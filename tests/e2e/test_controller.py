@@ -194,7 +194,7 @@ def test_a_signed_webhook_deploys_at_once_and_a_badly_signed_one_changes_nothing
 def drift_of(running: RunningController, app: str, obj: str, kind: str) -> dict[str, Any]:
     def find() -> dict[str, Any] | None:
         for d in running.drifts(app):
-            if d["object"] == obj and d["kind"] == kind and d["outcome"] == "corrected":
+            if d["object"] == obj and d["change"] == kind and d["outcome"] == "corrected":
                 return d
         return None
 
@@ -254,7 +254,7 @@ def test_hand_edits_are_detected_named_and_reverted(
     eventually(lambda: colour(cluster, namespace) == "blue", what="configmap back")
 
     for d in controller.drifts(app_name):
-        assert d["detected_at"] <= d["corrected_at"]
+        assert d["detectedAt"] <= d["correctedAt"]
 
 
 def test_unmanaged_fields_and_ignored_fields_are_left_alone(

@@ -35,7 +35,7 @@ def test_history_keeps_the_last_ten_syncs_newest_first_with_commit_details(
         {"object": f"ConfigMap/{namespace}/c", "outcome": "configured", "message": ""}
     ]
     assert history[-1]["counts"] == {"configured": 1}
-    assert history[0]["result"] == "succeeded" and history[0]["duration_seconds"] > 0
+    assert history[0]["result"] == "succeeded" and history[0]["durationSeconds"] > 0
 
     status = gitward("status", app_name, "-o", "json", env=env)
     assert status.returncode == 0, status.stdout

@@ -182,7 +182,7 @@ def test_a_change_refused_half_way_exits_3_and_history_lists_what_was_created(
     assert cluster.get("v1", "ConfigMap", "c", namespace) is None
 
     newest = history(app_name)[0]
-    assert (newest["result"], newest["exit_code"]) == ("failed", 3)
+    assert (newest["result"], newest["exitCode"]) == ("failed", 3)
     assert f"ConfigMap/{namespace}/b" in newest["message"]
     actions = {a["object"]: a["outcome"] for a in newest["actions"]}
     assert actions == {
@@ -214,7 +214,7 @@ def test_a_refused_hook_fails_the_sync_with_exit_3_before_anything_else_is_appli
     assert outcomes[f"ConfigMap/{namespace}/a"] == "skipped"
     assert cluster.get("v1", "ConfigMap", "a", namespace) is None
     newest = history(app_name)[0]
-    assert (newest["result"], newest["exit_code"]) == ("failed", 3)
+    assert (newest["result"], newest["exitCode"]) == ("failed", 3)
     assert [a["object"] for a in newest["actions"]] == [f"ConfigMap/{namespace}/migrate"]
 
 
@@ -228,7 +228,7 @@ def test_wait_on_a_degraded_deployment_exits_4_and_history_says_degraded(
     assert result.returncode == 4, result.stderr
     assert f"Deployment/{namespace}/web: Degraded" in one_error_line(result)
     newest = history(app_name)[0]
-    assert (newest["result"], newest["exit_code"]) == ("degraded", 4)
+    assert (newest["result"], newest["exitCode"]) == ("degraded", 4)
     assert f"Deployment/{namespace}/web: Degraded" in newest["message"]
     assert newest["actions"] == [
         {"object": f"Deployment/{namespace}/web", "outcome": "created", "message": ""}
@@ -237,7 +237,7 @@ def test_wait_on_a_degraded_deployment_exits_4_and_history_says_degraded(
     status = gitward("status", app_name, "--repo", repo.url, "--revision", "main", "-o", "json")
     view = json.loads(status.stdout)
     assert view["lastSyncResult"] == "degraded"
-    assert view["reason"].startswith("last sync degraded: "), view["reason"]
+    assert view["message"].startswith("last sync degraded: "), view["message"]
 
 
 def test_a_wait_that_times_out_is_recorded_as_timed_out(
@@ -251,7 +251,7 @@ def test_a_wait_that_times_out_is_recorded_as_timed_out(
     assert result.returncode == 4, result.stderr
     assert "after 2s" in one_error_line(result)
     newest = history(app_name)[0]
-    assert (newest["result"], newest["exit_code"]) == ("timed-out", 4)
+    assert (newest["result"], newest["exitCode"]) == ("timed-out", 4)
 
 
 def test_a_plan_error_is_recorded_once_however_often_it_is_retried(
@@ -267,7 +267,7 @@ def test_a_plan_error_is_recorded_once_however_often_it_is_retried(
     assert first.returncode == 2, first.stderr
     assert "Gadget" in one_error_line(first)
     records = history(app_name)
-    assert [(r["result"], r["exit_code"]) for r in records] == [("failed", 2), ("succeeded", 0)]
+    assert [(r["result"], r["exitCode"]) for r in records] == [("failed", 2), ("succeeded", 0)]
     assert "Gadget" in records[0]["message"]
     version = history_version(cluster, app_name)
     for _ in range(2):
@@ -308,9 +308,9 @@ def test_the_controller_records_a_failing_app_once_and_says_why_a_manual_app_can
         time.sleep(3)  # several polls, each retrying the failed apps
         assert {a: history_version(cluster, a) for a in versions} == versions
         records = running.get(f"/api/v1/apps/{app_name}/history")["history"]
-        assert [(r["result"], r["exit_code"]) for r in records] == [("failed", 2)]
+        assert [(r["result"], r["exitCode"]) for r in records] == [("failed", 2)]
         broken = running.get(f"/api/v1/apps/{unrendered}/history")["history"]
-        assert [(r["result"], r["exit_code"]) for r in broken] == [("failed", 2)]
+        assert [(r["result"], r["exitCode"]) for r in broken] == [("failed", 2)]
         assert "web.yaml" in broken[0]["message"]
     finally:
         running.stop()
@@ -338,7 +338,7 @@ def test_status_shows_a_reason_and_the_failing_object(
     assert set(objects) == {f"ConfigMap/{namespace}/a", "Gadget/g"}
     assert "Gadget" in objects["Gadget/g"]["reason"]
     assert objects["Gadget/g"]["health"] == "Missing"
-    assert view["health"] == "Missing" and "Gadget" in view["reason"]
+    assert view["health"] == "Missing" and "Gadget" in view["message"]
 
 
 def test_a_broken_app_that_never_synced_shows_its_error_and_no_health(
@@ -350,7 +350,7 @@ def test_a_broken_app_that_never_synced_shows_its_error_and_no_health(
     view = json.loads(gitward("status", app_name, *args, "-o", "json").stdout)
     table = gitward("status", app_name, *args)
 
-    assert view["health"] is None and "Gadget" in view["reason"]
+    assert view["health"] is None and "Gadget" in view["message"]
     assert table.returncode == 1
     row = table.stdout.splitlines()[1].split()
     assert row[:3] == [app_name, "Unknown", "-"], row

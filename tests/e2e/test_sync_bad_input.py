@@ -157,7 +157,7 @@ def test_bad_input_fails_in_one_line_and_changes_nothing(
     assert snapshot(cluster, namespace, app_name) == before
     after = history(app_name)
     assert after[1:] == recorded
-    assert (after[0]["result"], after[0]["exit_code"]) == ("failed", 2)
+    assert (after[0]["result"], after[0]["exitCode"]) == ("failed", 2)
     assert expected in str(after[0]["message"])
 
     again = gitward("sync", app_name, "--repo", synced.url, "--revision", "main")

@@ -149,7 +149,7 @@ def recorded_failure(app: str) -> dict[str, Any]:
     result = gitward("history", app, "-o", "json")
     assert result.returncode == 0, result.stderr
     newest: dict[str, Any] = json.loads(result.stdout)[0]
-    assert (newest["result"], newest["exit_code"], newest["actions"]) == ("failed", 2, [])
+    assert (newest["result"], newest["exitCode"], newest["actions"]) == ("failed", 2, [])
     return newest
 
 

@@ -23,6 +23,7 @@ from gitward.kube.fake import FakeApiServer
 from gitward.objects import Body
 from gitward.source import GitSource
 from gitward.source.revisions import Checkout, Revision
+from gitward.views import drift_view
 from tests.unit.fakecluster import server
 
 T = TypeVar("T")
@@ -110,7 +111,7 @@ async def leading(srv: FakeApiServer, root: Path, *, self_heal: bool) -> AsyncIt
 
 def drifts(controller: Controller) -> list[dict[str, Any]]:
     """Newest first."""
-    return controller.drift_records("shop")
+    return [drift_view(d) for d in controller.drift_records("shop")]
 
 
 async def edit(kube: Kube, manager: str, **data: str) -> None:
@@ -146,7 +147,7 @@ def test_a_field_taken_by_another_writer_is_drift_naming_that_writer(tmp_path: P
         async with leading(srv, tmp_path, self_heal=False) as controller:
             await edit(hand, "kubectl-edit", colour="green")
             record = (await until(lambda: drifts(controller), what="a drift record"))[0]
-            assert record["kind"] == "modified"
+            assert record["change"] == "modified"
             assert record["actor"] == "kubectl-edit"
             assert record["fields"] == ["data.colour"]
             assert record["outcome"] == "reported"
@@ -205,7 +206,7 @@ def test_a_deleted_object_is_drift(tmp_path: Path) -> None:
             assert res is not None
             await hand.delete(res, name="settings", namespace="shop")
             record = (await until(lambda: drifts(controller), what="a drift record"))[0]
-            assert (record["kind"], record["fields"]) == ("deleted", ["(object)"])
+            assert (record["change"], record["fields"]) == ("deleted", ["(object)"])
 
     in_cluster(go)
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
 
 
 class DriftKind(StrEnum):
@@ -30,14 +29,9 @@ class DriftRecord:
     detected_at: str
     outcome: DriftOutcome
     corrected_at: str = ""
-    detected_monotonic: float = 0.0
+    # For backoff arithmetic only; the public shape (gitward.views) leaves it out.
+    detected_monotonic: float = field(default=0.0, metadata={"public": False})
     message: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("detected_monotonic")
-        out["fields"] = list(self.fields)
-        return out
 
     def settled(self, outcome: DriftOutcome, *, at: str = "", message: str = "") -> DriftRecord:
         return replace(self, outcome=outcome, corrected_at=at, message=message)

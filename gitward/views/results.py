@@ -1,4 +1,4 @@
-"""Results as plain dicts, for ``--output json|yaml`` and for tables."""
+"""What one command did: a plan, a sync, an app of a run that never got to sync."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from typing import Any
 from gitward.plan.model import Plan
 from gitward.reconcile import SyncResult
 from gitward.runs import AppRun
-from gitward.status import AppStatus
+from gitward.views.encoding import document, encode
 
 
 def plan_view(plan: Plan) -> dict[str, Any]:
+    return document("Plan", {"app": plan.app, **_plan_body(plan)})
+
+
+def _plan_body(plan: Plan) -> dict[str, Any]:
     return {
-        "app": plan.app,
         "inSync": plan.in_sync,
         "objects": [
             {
@@ -42,48 +45,26 @@ def sync_view(result: SyncResult) -> dict[str, Any]:
         "durationSeconds": round(result.duration_seconds, 3),
     }
     if result.changes is not None:
-        view["changes"] = [c.to_dict() for c in result.changes.changes]
+        view["changes"] = [
+            {"object": str(c.ref), "outcome": c.outcome.value, "message": c.message}
+            for c in result.changes.changes
+        ]
     else:
-        view["plan"] = plan_view(result.plan)["objects"]
+        view["plan"] = _plan_body(result.plan)["objects"]
     if result.health is not None:
         view["health"] = result.health.status.value
     if result.plan.errors:
         view["errors"] = [str(e) for e in result.plan.errors]
-    return view
+    return document("SyncResult", view)
 
 
 def run_view(run: AppRun) -> dict[str, Any]:
     """An app of a run that never got as far as a sync result (skipped, or not renderable)."""
-    return {
-        "app": run.app,
-        "succeeded": run.succeeded,
-        "result": run.outcome.value,
-        "reason": run.reason,
-        "exitCode": int(run.exit_code),
-        "recorded": False,
-    }
-
-
-def status_view(status: AppStatus) -> dict[str, Any]:
-    return {
-        "app": status.app,
-        "sync": status.sync.value,
-        "health": status.health.status.value if status.health else None,
-        "reason": status.reason,
-        "revision": status.revision,
-        "lastSyncedRevision": status.last_synced_revision,
-        "lastSyncedAt": status.last_synced_at,
-        "lastSyncResult": status.last_sync_result.value if status.last_sync_result else None,
-        "objects": [
-            {
-                "object": o.object,
-                "sync": o.sync.value,
-                "health": o.health.status.value,
-                "message": o.health.message,
-                "reason": o.reason,
-            }
-            for o in status.objects
-        ],
-        "errors": list(status.errors),
-        "inventoryRebuilt": status.inventory_rebuilt,
-    }
+    return document(
+        "SyncResult",
+        {
+            **encode(run),
+            "succeeded": run.succeeded,
+            "recorded": False,
+        },
+    )

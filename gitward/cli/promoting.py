@@ -242,26 +242,31 @@ def promote(
 
 
 def _promotion_view(p: Any) -> dict[str, Any]:
-    return {
-        "outcome": p.outcome.value,
-        "chart": p.chart,
-        "version": p.version,
-        "environments": list(p.environments),
-        "branch": p.branch,
-        "message": p.message,
-        "pullRequest": _pull_view(p.pull),
-        "bumps": [
-            {
-                "app": b.app,
-                "environment": b.environment,
-                "file": b.file,
-                "from": b.old,
-                "to": b.new,
-                **({"image": {"from": b.old_image, "to": b.new_image}} if b.new_image else {}),
-            }
-            for b in p.bumps
-        ],
-    }
+    from gitward.views import document
+
+    return document(
+        "Promotion",
+        {
+            "outcome": p.outcome.value,
+            "chart": p.chart,
+            "version": p.version,
+            "environments": list(p.environments),
+            "branch": p.branch,
+            "message": p.message,
+            "pullRequest": _pull_view(p.pull),
+            "bumps": [
+                {
+                    "app": b.app,
+                    "environment": b.environment,
+                    "file": b.file,
+                    "from": b.old,
+                    "to": b.new,
+                    **({"image": {"from": b.old_image, "to": b.new_image}} if b.new_image else {}),
+                }
+                for b in p.bumps
+            ],
+        },
+    )
 
 
 def _pull_view(pull: Any) -> dict[str, Any] | None:
@@ -320,17 +325,22 @@ def rollback(
         lambda view: rollback_(clone=clone, forge=forge, cluster=view, request=request),
     )
     if fmt != "table":
+        from gitward.views import document
+
         output.emit(
-            {
-                "outcome": done.outcome.value,
-                "app": done.app,
-                "to": done.target.revision,
-                "from": done.current.revision,
-                "files": list(done.files),
-                "branch": done.branch,
-                "message": done.message,
-                "pullRequest": _pull_view(done.pull),
-            },
+            document(
+                "Rollback",
+                {
+                    "outcome": done.outcome.value,
+                    "app": done.app,
+                    "to": done.target.revision,
+                    "from": done.current.revision,
+                    "files": list(done.files),
+                    "branch": done.branch,
+                    "message": done.message,
+                    "pullRequest": _pull_view(done.pull),
+                },
+            ),
             fmt,
         )
     else:

@@ -132,9 +132,11 @@ class ForgeHttp:
         head = f"{self.subject}: {what}"
         if status == 401:
             return ForgeRefused(f"{head}: the token was rejected (HTTP 401){tail}")
-        if status == 403:
+        # Gitea answers a merge the user may not make with 405 "not allowed".
+        refused = status == 403 or (status == 405 and "not allowed" in said.lower())
+        if refused:
             needed = (self._hint(response) if self._hint else None) or permission
-            return ForgeRefused(f"{head}: refused, the token needs {needed} (HTTP 403){tail}")
+            return ForgeRefused(f"{head}: refused, the token needs {needed} (HTTP {status}){tail}")
         if status == 404:
             return ForgeNotFound(f"{head}: not found, or the token cannot see it (HTTP 404){tail}")
         if status in (405, 409, 422):

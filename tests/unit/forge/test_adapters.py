@@ -233,3 +233,16 @@ def test_a_forge_failing_on_its_side_is_unreachable() -> None:
     )
     with pytest.raises(ForgeUnreachable, match="HTTP 502"):
         asyncio.run(forge.get_pull(1))
+
+
+def test_gitea_refusing_a_merge_with_405_names_the_merge_permission() -> None:
+    answer = httpx.Response(405, json={"message": "User not allowed to merge PR", "url": ""})
+    forge = open_forge(
+        kind="gitea",
+        url=URLS["gitea"],
+        repo="acme/config",
+        token="t",
+        transport=httpx.MockTransport(lambda r: answer),
+    )
+    with pytest.raises(ForgeRefused, match="merge rights on the base branch .*HTTP 405"):
+        asyncio.run(forge.merge_pull(number=7))

@@ -132,8 +132,8 @@ class ForgeHttp:
         head = f"{self.subject}: {what}"
         if status == 401:
             return ForgeRefused(f"{head}: the token was rejected (HTTP 401){tail}")
-        # Gitea answers a merge the user may not make with 405 "not allowed".
-        refused = status == 403 or (status == 405 and "not allowed" in said.lower())
+        # Gitea answers a merge the user may not make with 405 "not allowed to merge".
+        refused = status == 403 or (status == 405 and "not allowed to merge" in said.lower())
         if refused:
             needed = (self._hint(response) if self._hint else None) or permission
             return ForgeRefused(f"{head}: refused, the token needs {needed} (HTTP {status}){tail}")

@@ -244,5 +244,5 @@ def test_gitea_refusing_a_merge_with_405_names_the_merge_permission() -> None:
         token="t",
         transport=httpx.MockTransport(lambda r: answer),
     )
-    with pytest.raises(ForgeRefused, match="merge rights on the base branch .*HTTP 405"):
+    with pytest.raises(ForgeRefused, match=r"merge rights on the base branch .*HTTP 405"):
         asyncio.run(forge.merge_pull(number=7))

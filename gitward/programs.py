@@ -100,6 +100,8 @@ GIT = Program(
 # registry (started through sh) and ss, which names who holds a port.
 KWOKCTL = Program("kwokctl", inherit=_COMMON | {"HOME", "USER"})
 REGISTRY = Program("docker-registry")
+# The dev forge (Gitea) and its CLI; Gitea looks up the user it runs as.
+GITEA = Program("gitea", inherit=_COMMON | {"HOME", "USER"})
 SS = Program("ss")
 
 

@@ -28,6 +28,7 @@ _PROVIDER = {
     "kube-controller-manager": "KUBERNETES",
     "kube-scheduler": "KUBERNETES",
     "kubectl": "KUBERNETES",
+    "gitea": "GITEA",
 }
 
 

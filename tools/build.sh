@@ -4,6 +4,7 @@
 # Idempotent: a tool whose binaries are already in the cache is not rebuilt.
 #
 #   tools/build.sh            build everything missing
+#   tools/build.sh NAME...    build only these tools (e.g. gitea)
 #   tools/build.sh --print    print the bin directory of each tool and exit
 #
 # Cache root: $GITWARD_CACHE, else ${XDG_CACHE_HOME:-$HOME/.cache}/gitward.
@@ -138,17 +139,46 @@ build_helm() {
     "helm.sh/helm/$major/cmd/helm@$HELM_VERSION"
 }
 
+# Gitea's go.mod has replace directives, so it is built inside a writable copy
+# of its module directory. It needs cgo for SQLite. Without bindata it reads
+# options/, templates/ and public/ from beside its binary (GITEA_CUSTOM and the
+# static root point there), so they are kept in the tool's directory.
+build_gitea() {
+  local dir src
+  dir=$(go mod download -json "code.gitea.io/gitea@$GITEA_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  [ -d "$dir" ] || { echo "go mod download gave no directory for gitea $GITEA_VERSION"; return 1; }
+  src=$(mktemp -d)
+  cp -r "$dir/." "$src/"
+  chmod -R u+w "$src"
+  cd "$src"
+  local tags="sqlite sqlite_unlock_notify"
+  CGO_ENABLED=1 go build -p 2 -tags "$tags" \
+    -ldflags "-s -w -X 'main.Version=${GITEA_VERSION#v}' -X 'main.Tags=$tags'" \
+    -o "$out/gitea" .
+  cp -r options templates public "$out/"
+  rm -rf "$src"
+}
+
 if [ "${1:-}" = "--print" ]; then
-  for t in "kubernetes-$KUBERNETES_VERSION" "etcd-$ETCD_VERSION" "kwok-$KWOK_VERSION" "helm-$HELM_VERSION"; do
+  for t in "kubernetes-$KUBERNETES_VERSION" "etcd-$ETCD_VERSION" "kwok-$KWOK_VERSION" "helm-$HELM_VERSION" "gitea-$GITEA_VERSION"; do
     echo "$tools_dir/$t"
   done
   exit 0
 fi
 
 command -v go >/dev/null || { say "go is not installed: the pinned tools are built from source with Go"; exit 1; }
+# With names (e.g. `tools/build.sh gitea`), only those tools are built.
+only=("$@")
+sel() {
+  [ ${#only[@]} -eq 0 ] && return 0
+  local n
+  for n in "${only[@]}"; do [ "$n" = "$1" ] && return 0; done
+  return 1
+}
 status=0
-build helm "$HELM_VERSION" helm -- build_helm || status=1
-build kwok "$KWOK_VERSION" kwok kwokctl -- build_kwok || status=1
-build etcd "$ETCD_VERSION" etcd -- build_etcd || status=1
-build kubernetes "$KUBERNETES_VERSION" kube-apiserver kube-controller-manager kube-scheduler kubectl -- build_kubernetes || status=1
+sel helm && { build helm "$HELM_VERSION" helm -- build_helm || status=1; }
+sel kwok && { build kwok "$KWOK_VERSION" kwok kwokctl -- build_kwok || status=1; }
+sel etcd && { build etcd "$ETCD_VERSION" etcd -- build_etcd || status=1; }
+sel kubernetes && { build kubernetes "$KUBERNETES_VERSION" kube-apiserver kube-controller-manager kube-scheduler kubectl -- build_kubernetes || status=1; }
+sel gitea && { build gitea "$GITEA_VERSION" gitea -- build_gitea || status=1; }
 exit $status

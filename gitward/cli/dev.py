@@ -1,6 +1,8 @@
-"""``gitward dev up|down|env``: the local control plane and registry."""
+"""``gitward dev up|down|env``: the local control plane, registry and forge."""
 
 from __future__ import annotations
+
+import shlex
 
 import click
 
@@ -9,23 +11,31 @@ from gitward.cli.exits import EXIT_INPUT, errors_to_exit, fail
 
 @click.group()
 def dev() -> None:
-    """A local control plane (etcd, apiserver, controller-manager, scheduler, kwok), registry."""
+    """A local control plane (etcd, apiserver, controller-manager, scheduler, kwok) and forge."""
 
 
 @dev.command("up")
 @click.option("--apiserver-port", type=int, default=None, envvar="GITWARD_DEV_APISERVER_PORT")
 @click.option("--registry-port", type=int, default=None, envvar="GITWARD_DEV_REGISTRY_PORT")
+@click.option(
+    "--forge",
+    is_flag=True,
+    envvar="GITWARD_DEV_FORGE",
+    help="Also start the dev forge (Gitea: git, OCI registry, chart repository).",
+)
 @errors_to_exit
-def dev_up(apiserver_port: int | None, registry_port: int | None) -> None:
+def dev_up(apiserver_port: int | None, registry_port: int | None, forge: bool) -> None:
     """Start the local cluster and registry; reuse them if they already run."""
     from gitward.dev import cluster
 
-    result = cluster.up(apiserver_port=apiserver_port, registry_port=registry_port)
+    result = cluster.up(apiserver_port=apiserver_port, registry_port=registry_port, forge=forge)
     c = result.cluster
     click.echo("already running" if result.already_running else "started")
     click.echo(f"kubeconfig: {c.kubeconfig}")
     click.echo(f"apiserver:  {c.apiserver}")
     click.echo(f"registry:   {c.registry}")
+    if result.forge is not None:
+        click.echo(f"forge:      {result.forge.url}")
 
 
 @dev.command("down")
@@ -41,7 +51,7 @@ def dev_down() -> None:
 @errors_to_exit
 def dev_env() -> None:
     """Print ``export`` lines for the running dev cluster."""
-    from gitward.dev import cluster
+    from gitward.dev import cluster, forge
 
     c = cluster.current()
     if c is None:
@@ -54,5 +64,9 @@ def dev_env() -> None:
                 EXIT_INPUT,
             )
         fail("no dev cluster is running; run 'gitward dev up'", EXIT_INPUT)
-    for key, value in c.env().items():
-        click.echo(f"export {key}={value}")
+    env = c.env()
+    running = forge.current()
+    if running is not None:
+        env.update(running.env())
+    for key, value in env.items():
+        click.echo(f"export {key}={shlex.quote(value)}")

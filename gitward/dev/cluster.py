@@ -5,7 +5,8 @@ processes, with kwok faking nodes and pod lifecycles so workloads become
 Ready. ``kwokctl --runtime binary`` supervises them: it generates the PKI,
 starts the components in order and tracks their PIDs, and it runs offline once
 every binary is given as a local path (the pinned builds of tools/build.sh).
-Beside it runs Debian's ``docker-registry`` as the OCI registry.
+Beside it runs Debian's ``docker-registry`` as the OCI registry, and with
+``forge=True`` a Gitea (:mod:`gitward.dev.forge`).
 
 All state lives in a per-user directory (``$GITWARD_STATE``, else
 ``$XDG_STATE_HOME/gitward``), never in the repository.
@@ -14,8 +15,6 @@ All state lives in a per-user directory (``$GITWARD_STATE``, else
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,8 +23,9 @@ from typing import Any
 
 import httpx
 
+from gitward.dev import forge as devforge
 from gitward.dev import ports as devports
-from gitward.dev import processes
+from gitward.dev import processes, state
 from gitward.dev.ports import Ports
 from gitward.errors import GitwardError, ToolError
 from gitward.programs import KWOKCTL, REGISTRY, ProgramRun, run_program
@@ -70,18 +70,10 @@ class DevCluster:
 class UpResult:
     cluster: DevCluster
     already_running: bool
+    forge: devforge.Forge | None = None
 
 
-def state_dir() -> Path:
-    env = os.environ.get("GITWARD_STATE")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(xdg) / "gitward"
-
-
-def _state_file() -> Path:
-    return state_dir() / "dev.json"
+state_dir = state.state_dir
 
 
 def _kwok_env() -> dict[str, str]:
@@ -96,10 +88,10 @@ def _kwok_env() -> dict[str, str]:
 
 def current() -> DevCluster | None:
     """The running dev cluster, or ``None``."""
+    doc = state.read()
     try:
-        data = json.loads(_state_file().read_text())
-        return DevCluster.from_doc(data)
-    except (FileNotFoundError, ValueError, TypeError):
+        return DevCluster.from_doc(doc) if doc is not None else None
+    except TypeError:
         return None
 
 
@@ -164,8 +156,12 @@ def up(
     apiserver_port: int | None = None,
     registry_port: int | None = None,
     audit_policy: Path | None = None,
+    forge: bool = False,
 ) -> UpResult:
     """Start the registry, the control plane and kwok nodes; reuse them if they run.
+
+    With ``forge``, the dev forge too (started beside a running cluster if
+    that runs already; a forge that fails to start then stops only itself).
 
     Ports not given are chosen below the kernel's ephemeral range and recorded
     in the state file. The registry starts first, right after its port was
@@ -178,7 +174,8 @@ def up(
     """
     existing = current()
     if existing is not None and _healthy(existing.kubeconfig):
-        return UpResult(cluster=existing, already_running=True)
+        running = devforge.ensure()[0] if forge else devforge.current()
+        return UpResult(cluster=existing, already_running=True, forge=running)
     if existing is not None or processes.under(state_dir()):
         down()
     bins = _binaries()
@@ -197,19 +194,20 @@ def up(
     try:
         pid = _start_registry(registry_bin, root, chosen.registry)
         _start_control_plane(bins, root, chosen, audit_policy)
+        cluster = DevCluster(
+            kubeconfig=str(root / "kubeconfig"),
+            apiserver=f"https://127.0.0.1:{chosen.apiserver}",
+            registry=f"127.0.0.1:{chosen.registry}",
+            registry_pid=pid,
+            state_dir=str(root),
+            ports=dict(chosen.items()),
+        )
+        state.write(asdict(cluster))
+        started = devforge.ensure()[0] if forge else None
     except BaseException:
         _stop_everything()
         raise
-    cluster = DevCluster(
-        kubeconfig=str(root / "kubeconfig"),
-        apiserver=f"https://127.0.0.1:{chosen.apiserver}",
-        registry=f"127.0.0.1:{chosen.registry}",
-        registry_pid=pid,
-        state_dir=str(root),
-        ports=dict(chosen.items()),
-    )
-    _state_file().write_text(json.dumps(asdict(cluster), indent=2))
-    return UpResult(cluster=cluster, already_running=False)
+    return UpResult(cluster=cluster, already_running=False, forge=started)
 
 
 def _start_control_plane(
@@ -376,7 +374,8 @@ def _start_registry(binary: str, root: Path, port: int) -> int:
 
 
 def _stop_everything() -> None:
-    """Stop the control plane, the registry and any other process under the state dir."""
+    """Stop the forge, the control plane, the registry and any other process under the state dir."""
+    devforge.stop()
     try:
         kwokctl: Path | None = find_tool("kwokctl")
     except ToolError:
@@ -386,7 +385,7 @@ def _stop_everything() -> None:
             kwokctl, ["delete", "cluster"], what="dev down: kwokctl delete cluster", timeout=120
         )
     processes.stop(processes.under(state_dir()))
-    _state_file().unlink(missing_ok=True)
+    state.remove()
 
 
 def down() -> bool:

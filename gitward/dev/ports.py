@@ -43,6 +43,7 @@ class Ports:
     controller_manager: int
     scheduler: int
     kwok: int
+    forge: int
 
     @classmethod
     def block(cls, base: int) -> Ports:

@@ -19,8 +19,10 @@ from typing import Any, TypeVar
 import pytest
 
 from gitward.dev import cluster as devcluster
+from gitward.dev import forge as devforge
 from gitward.kube import Kube, load_kubeconfig
 from gitward.objects import Body
+from tests.e2e.forgekit import Forge
 
 T = TypeVar("T")
 
@@ -110,6 +112,17 @@ def cluster() -> Iterator[Cluster]:
     finally:
         if not result.already_running:
             devcluster.down()
+
+
+@pytest.fixture(scope="session")
+def forge(cluster: Cluster) -> Iterator[Forge]:
+    """The dev forge beside the session's cluster: reused if it runs, else started and stopped."""
+    running, started = devforge.ensure()
+    try:
+        yield Forge(running)
+    finally:
+        if started:
+            devforge.stop()
 
 
 @pytest.fixture

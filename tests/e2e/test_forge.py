@@ -1,0 +1,233 @@
+"""The dev forge is a real Gitea whose identities enforce the two trust zones."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+import subprocess
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gitward.dev import forge as devforge
+from gitward.dev import processes, state
+from gitward.dev.forge_api import ForgeError, Identity, RepoKind
+from gitward.dev.ports import free_port
+from gitward.tools import find_tool
+from tests.e2e.forgekit import Forge, blob_digest
+from tests.e2e.helpers import EXAMPLE_CHARTS, gitward, package_chart, run_git
+
+ENV_NAMES = (
+    "GITWARD_FORGE_URL",
+    "GITWARD_FORGE_TOKEN_DEPLOYER",
+    "GITWARD_FORGE_TOKEN_PROMOTER",
+    "GITWARD_FORGE_TOKEN_REVIEWER",
+    "GITWARD_FORGE_TOKEN_ADMIN",
+    "GITWARD_BUILD_REGISTRY",
+    "GITWARD_BUILD_USER",
+    "GITWARD_BUILD_TOKEN",
+    "GITWARD_DEPLOY_USER",
+    "GITWARD_DEPLOY_TOKEN",
+    "GITWARD_CHART_REPO",
+)
+
+
+def upload_chart(forge: Forge, who: Identity, chart: Path) -> httpx.Response:
+    """ChartMuseum's upload API, as Gitea serves it for the org."""
+    return httpx.post(
+        f"{forge.chart_repo}/api/charts",
+        content=chart.read_bytes(),
+        auth=(who.user, who.token),
+        timeout=60,
+    )
+
+
+def push_blob(forge: Forge, who: Identity, repository: str, data: bytes) -> int:
+    """Push one blob the way an OCI client does; the first refusal's status, else 201."""
+    token = forge.registry_token(who, repository, "push,pull")
+    if token.status_code != 200:
+        return token.status_code
+    headers = {"Authorization": f"Bearer {token.json()['token']}"}
+    with httpx.Client(base_url=forge.url, headers=headers, timeout=60) as client:
+        started = client.post(f"/v2/{repository}/blobs/uploads/")
+        if started.status_code != 202:
+            return started.status_code
+        done = client.put(
+            started.headers["Location"],
+            params={"digest": blob_digest(data)},
+            content=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        return done.status_code
+
+
+def test_the_deploy_identity_cannot_upload_a_chart_and_the_build_identity_can(
+    forge: Forge, tmp_path: Path
+) -> None:
+    name = f"probe-{uuid.uuid4().hex[:8]}"
+    chart = package_chart(EXAMPLE_CHARTS / "web", "0.1.0", tmp_path, name=name)
+
+    refused = upload_chart(forge, forge.deployer, chart)
+    assert refused.status_code in (401, 403), refused.text
+
+    pushed = upload_chart(forge, forge.builder, chart)
+    assert pushed.status_code == 201, pushed.text
+
+    index = httpx.get(
+        f"{forge.chart_repo}/index.yaml",
+        auth=(forge.deployer.user, forge.deployer.token),
+        timeout=30,
+    )
+    assert index.status_code == 200 and name in index.text
+    anonymous = httpx.get(f"{forge.chart_repo}/index.yaml", timeout=30)
+    assert anonymous.status_code == 401 and name not in anonymous.text
+
+
+def test_the_deploy_identity_cannot_push_an_oci_blob_and_the_build_identity_can(
+    forge: Forge,
+) -> None:
+    repository = f"{forge.dev.org}/probe-{uuid.uuid4().hex[:8]}"
+    data = uuid.uuid4().bytes * 64
+
+    assert push_blob(forge, forge.deployer, repository, data) in (401, 403)
+    assert push_blob(forge, forge.builder, repository, data) == 201
+
+    # The blob is there now, and the deploy identity may read it.
+    token = forge.registry_token(forge.deployer, repository, "pull").json()["token"]
+    got = httpx.get(
+        f"{forge.url}/v2/{repository}/blobs/{blob_digest(data)}",
+        headers={"Authorization": f"Bearer {token}"},
+        follow_redirects=True,
+        timeout=30,
+    )
+    assert got.status_code == 200 and got.content == data
+
+
+def git_push(clone: Path, ref: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "-C", str(clone), "push", "origin", ref],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        timeout=60,
+    )
+
+
+def commit_file(clone: Path, rel: str, text: str) -> None:
+    (clone / rel).write_text(text)
+    run_git(clone, "add", rel)
+    run_git(clone, "commit", "-qm", f"change {rel}")
+
+
+def test_the_promoter_cannot_push_to_protected_main_nor_merge_and_the_reviewer_merges(
+    forge: Forge, tmp_path: Path
+) -> None:
+    repo = forge.create_repo(protected=True, files={"gitward.yaml": "apps: {}\n"})
+    clone = forge.clone(repo, forge.promoter, tmp_path / "clone")
+    commit_file(clone, "bump.txt", "1.2.3\n")
+
+    direct = git_push(clone, "HEAD:main")
+    assert direct.returncode != 0
+    assert "protected" in direct.stderr.lower(), direct.stderr
+
+    branch = git_push(clone, "HEAD:refs/heads/promote/web-1.2.3")
+    assert branch.returncode == 0, branch.stderr
+
+    with forge.api(forge.promoter) as promoter:
+        opened = promoter.post(
+            f"/repos/{repo.path}/pulls",
+            json={"title": "web 1.2.3", "head": "promote/web-1.2.3", "base": "main"},
+        )
+        assert opened.status_code == 201, opened.text
+        number = opened.json()["number"]
+        merge = promoter.post(f"/repos/{repo.path}/pulls/{number}/merge", json={"Do": "merge"})
+        assert merge.status_code in (403, 405), merge.text
+
+    with forge.api(forge.reviewer) as reviewer:
+        assert reviewer.get(f"/repos/{repo.path}/pulls/{number}").json()["merged"] is False
+        merged = reviewer.post(f"/repos/{repo.path}/pulls/{number}/merge", json={"Do": "merge"})
+        assert merged.status_code == 200, merged.text
+        on_main = reviewer.get(f"/repos/{repo.path}/contents/bump.txt", params={"ref": "main"})
+        assert on_main.status_code == 200
+
+
+def test_the_deployer_reads_a_config_repo_but_cannot_push_and_cannot_see_a_code_repo(
+    forge: Forge, tmp_path: Path
+) -> None:
+    config = forge.create_repo()
+    clone = forge.clone(config, forge.deployer, tmp_path / "config")
+    assert (clone / "README.md").exists()
+    commit_file(clone, "x.txt", "x\n")
+    pushed = git_push(clone, "HEAD:refs/heads/deployer-was-here")
+    assert pushed.returncode != 0
+
+    code = forge.create_repo(kind=RepoKind.CODE)
+    with forge.api(forge.deployer) as deployer:
+        assert deployer.get(f"/repos/{code.path}").status_code == 404
+        assert deployer.get(f"/repos/{config.path}").status_code == 200
+
+
+def test_dev_env_prints_every_forge_variable_from_a_state_file_only_its_owner_reads(
+    forge: Forge,
+) -> None:
+    result = gitward("dev", "env")
+    assert result.returncode == 0, result.stderr
+    printed = {}
+    for line in result.stdout.splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        printed[key] = shlex.split(value)[0]
+    assert set(ENV_NAMES) <= set(printed)
+    assert printed["GITWARD_FORGE_URL"] == forge.url
+    assert printed["GITWARD_BUILD_REGISTRY"] == forge.registry
+    assert printed["GITWARD_CHART_REPO"] == f"{forge.url}/api/packages/gitward/helm"
+    assert printed["GITWARD_BUILD_TOKEN"] == forge.builder.token
+    assert printed["GITWARD_DEPLOY_TOKEN"] == forge.deployer.token
+    assert printed["GITWARD_FORGE_TOKEN_PROMOTER"] == forge.promoter.token
+    assert len({printed[k] for k in ENV_NAMES if "TOKEN" in k}) == 5  # one token each
+
+    mode = stat.S_IMODE(state.state_file().stat().st_mode)
+    assert mode == 0o600, oct(mode)
+
+
+def fake_gitea(tmp_path: Path, body: str) -> Path:
+    """A ``gitea`` that runs ``body`` first and otherwise is the pinned build."""
+    script = tmp_path / "bin" / "gitea"
+    script.parent.mkdir()
+    real = find_tool("gitea")
+    script.write_text(f'#!/bin/sh\n{body}\nexec "{real}" "$@"\n')
+    script.chmod(0o755)
+    return script
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        pytest.param(
+            'if [ "$1" = web ]; then echo "listen: simulated failure" >&2; exit 1; fi',
+            "gitea exited: listen: simulated failure",
+            id="gitea-dies",
+        ),
+        pytest.param(
+            'if [ "$1" = admin ]; then echo "CreateUser: simulated failure" >&2; exit 1; fi',
+            "admin user create failed: CreateUser: simulated failure",
+            id="setup-fails-after-gitea-started",
+        ),
+    ],
+)
+def test_a_forge_that_fails_to_start_says_why_and_leaves_no_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, said: str
+) -> None:
+    monkeypatch.setenv("GITWARD_STATE", str(tmp_path / "state"))
+    monkeypatch.setenv("GITWARD_GITEA", str(fake_gitea(tmp_path, body)))
+
+    with pytest.raises(ForgeError) as failed:
+        devforge.start(free_port())
+
+    message = str(failed.value)
+    assert said in message and "\n" not in message
+    assert not processes.under(tmp_path / "state")
+    assert devforge.current() is None

@@ -4,10 +4,11 @@ The body says what a reviewer needs before merging: each app's old and new
 version (and image tag), the code commits between the two chart versions,
 and what merging would change in the live cluster (a server-side dry-run).
 
-Code commits are read from the annotations the build side writes into each
-chart it publishes (``Chart.yaml`` ``annotations``); the first key present wins:
+Code commits are read from the annotations the build side (``gitward ci``)
+writes into each chart it publishes (``Chart.yaml`` ``annotations``); the
+first key present wins:
 
-* revision: ``gitward.io/revision``, else ``org.opencontainers.image.revision``
+* commit: ``gitward.io/commit``, else ``org.opencontainers.image.revision``
 * source (the code repository's URL): ``gitward.io/source``, else
   ``org.opencontainers.image.source``
 * commits: ``gitward.io/commits``, one ``<sha> <subject>`` per line, newest first
@@ -23,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from gitward.promote.bumping import Bump
 from gitward.review.markdown import AppPreview, previews_markdown
 
-REVISION_KEYS = ("gitward.io/revision", "org.opencontainers.image.revision")
+REVISION_KEYS = ("gitward.io/commit", "org.opencontainers.image.revision")
 SOURCE_KEYS = ("gitward.io/source", "org.opencontainers.image.source")
 COMMITS_KEY = "gitward.io/commits"
 MAX_COMMITS = 50

@@ -58,7 +58,7 @@ def chart_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         chart = yaml.safe_load((work / "Chart.yaml").read_text())
         chart["version"] = version
         chart["annotations"] = {
-            "gitward.io/revision": revision_of(version),
+            "gitward.io/commit": revision_of(version),
             "gitward.io/source": CODE,
         }
         (work / "Chart.yaml").write_text(yaml.safe_dump(chart))

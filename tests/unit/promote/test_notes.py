@@ -25,11 +25,11 @@ def planned(action: Action, diff: str = "") -> PlannedObject:
 
 def test_code_changes_link_the_comparison_and_list_commits_down_to_the_old_revision() -> None:
     old = {
-        "gitward.io/revision": "a" * 40,
+        "gitward.io/commit": "a" * 40,
         "gitward.io/source": "http://127.0.0.1:3000/acme/code.git",
     }
     new = {
-        "gitward.io/revision": "c" * 40,
+        "gitward.io/commit": "c" * 40,
         "gitward.io/source": "http://127.0.0.1:3000/acme/code.git",
         "gitward.io/commits": "\n".join(
             [f"{'c' * 40} Faster search", f"{'b' * 40} Fix the cart", f"{'a' * 40} Older"]

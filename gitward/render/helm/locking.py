@@ -16,7 +16,7 @@ from __future__ import annotations
 import shutil
 import tarfile
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,8 @@ def update_lock(
             env=helm_env(repository_config=repo_config),
         )
         if not run.ok:
-            raise dependency_error(chart, run, verb="update")
+            # The lock is what is being replaced: name the version asked for, not the old one.
+            raise dependency_error(replace(chart, lock=None), run, verb="update")
         written = chart_dir / chart.lock_file
         if not written.is_file():
             raise RenderError(f"chart {chart.name}: helm wrote no {chart.lock_file}")

@@ -77,7 +77,7 @@ def controller(
     from gitward.config.tenancy import load_tenancy
     from gitward.errors import ConfigError
     from gitward.heal.controller import ControllerOptions
-    from gitward.heal.leader import LeaseConfig
+    from gitward.heal.leases import LeaseConfig
     from gitward.heal.runner import RunOptions
     from gitward.heal.runner import run as run_controller
     from gitward.record.store import record_namespace

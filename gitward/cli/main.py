@@ -30,7 +30,13 @@ from gitward.cli.exits import (
     is_verbose,
     run,
 )
-from gitward.cli.options import output_option, repo_option, revision_option, tenancy_options
+from gitward.cli.options import (
+    force_conflicts_option,
+    output_option,
+    repo_option,
+    revision_option,
+    tenancy_options,
+)
 from gitward.cli.promoting import promote, rollback
 from gitward.cli.reports import history, status
 from gitward.errors import ExitCode, GitwardError
@@ -76,13 +82,7 @@ def render(app: str, repo: str, revision: str | None) -> None:
 @repo_option
 @revision_option
 @output_option
-@click.option(
-    "--force-conflicts/--no-force-conflicts",
-    default=True,
-    show_default=True,
-    help="Take back fields git sets from other writers (a hand edit, say); "
-    "--no-force-conflicts refuses instead.",
-)
+@force_conflicts_option
 @tenancy_options
 @errors_to_exit
 def diff(
@@ -137,13 +137,7 @@ def diff(
 @click.option("--dry-run", is_flag=True, help="Plan and validate only; write nothing.")
 @click.option("--wait", is_flag=True, help="Wait until every object is healthy.")
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds for --wait.")
-@click.option(
-    "--force-conflicts/--no-force-conflicts",
-    default=True,
-    show_default=True,
-    help="Take back fields git sets from other writers (a hand edit, say); "
-    "--no-force-conflicts refuses instead.",
-)
+@force_conflicts_option
 @click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
 @click.option(
     "--adopt",

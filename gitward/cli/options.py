@@ -26,6 +26,13 @@ revision_option = click.option(
 output_option = click.option(
     "-o", "--output", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True
 )
+force_conflicts_option = click.option(
+    "--force-conflicts/--no-force-conflicts",
+    default=True,
+    show_default=True,
+    help="Take back fields git sets from other writers (a hand edit, say); "
+    "--no-force-conflicts refuses instead.",
+)
 
 
 def tenancy_options(fn: Callable[P, R]) -> Callable[P, R]:

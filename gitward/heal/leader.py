@@ -31,68 +31,26 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import os
-import socket
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from math import ceil
 
+from gitward.heal.leases import (
+    LEASE_API_VERSION,
+    LeaseConfig,
+    Observation,
+    claimed,
+    holder_of,
+    micro_time,
+    new_lease,
+    released,
+    spec_of,
+)
 from gitward.kube import Conflict, Forbidden, Kube, KubeError, Resource
 from gitward.objects import Body
 
 log = logging.getLogger("gitward.leader")
 
-LEASE_API_VERSION = "coordination.k8s.io/v1"
-
 Callback = Callable[[], Awaitable[None]]
-
-
-def default_identity() -> str:
-    """``<hostname>_<pid>``: the pod name in a cluster, unique per process on one machine."""
-    return f"{socket.gethostname()}_{os.getpid()}"
-
-
-def micro_time(moment: datetime | None = None) -> str:
-    """RFC 3339 with microseconds, as a Lease's ``MicroTime`` fields want it."""
-    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-@dataclass(frozen=True)
-class LeaseConfig:
-    """Which Lease to compete for, as whom, and how often.
-
-    ``renew_every`` must be well below ``lease_seconds`` so that a renewal or
-    two may fail without losing the lease; ``retry_every`` is how often a
-    standby looks at the Lease (and how often a leader retries a failed renewal).
-    """
-
-    name: str = "gitward-controller"
-    namespace: str = "gitward-system"
-    identity: str = field(default_factory=default_identity)
-    lease_seconds: float = 15
-    renew_every: float = 5
-    retry_every: float = 2
-
-    def __post_init__(self) -> None:
-        if not self.identity:
-            raise ValueError("LeaseConfig: identity must not be empty")
-        if not 0 < self.renew_every < self.lease_seconds:
-            raise ValueError(
-                f"LeaseConfig: renew_every ({self.renew_every}s) must be positive and "
-                f"shorter than lease_seconds ({self.lease_seconds}s)"
-            )
-        if self.retry_every <= 0:
-            raise ValueError("LeaseConfig: retry_every must be positive")
-
-    @property
-    def duration_seconds(self) -> int:
-        """``leaseDurationSeconds`` is an integer in the API; never round down to zero."""
-        return max(1, ceil(self.lease_seconds))
-
-    def __str__(self) -> str:
-        return f"Lease/{self.namespace}/{self.name}"
 
 
 class _Attempt(enum.Enum):
@@ -101,19 +59,6 @@ class _Attempt(enum.Enum):
     HELD = "held"  # we hold it now
     TAKEN = "taken"  # someone else holds it and it has not expired
     FAILED = "failed"  # could not tell: API error, conflict, timeout
-
-
-@dataclass(frozen=True)
-class _Observation:
-    """The Lease's holder and renewTime, and when (monotonic) we saw them change."""
-
-    holder: str
-    renew_time: str
-    duration: float
-    seen_at: float
-
-    def remaining(self, now: float) -> float:
-        return self.seen_at + self.duration - now
 
 
 class LeaderElector:
@@ -137,7 +82,7 @@ class LeaderElector:
         self.config = config or LeaseConfig()
         self._clock = clock
         self._leading = False
-        self._observed: _Observation | None = None
+        self._observed: Observation | None = None
         self._contact_at: float | None = None  # monotonic time of the last Lease read or write
         self._released = asyncio.Event()
         self._write_lock = asyncio.Lock()
@@ -213,17 +158,9 @@ class LeaderElector:
                 lease = await self.kube.get(
                     resource, name=self.config.name, namespace=self.config.namespace
                 )
-                if lease is None or _spec(lease).get("holderIdentity") != self.identity:
+                if lease is None or holder_of(lease) != self.identity:
                     return
-                now = micro_time()
-                spec = dict(_spec(lease))
-                spec.update(
-                    holderIdentity="",
-                    leaseDurationSeconds=1,
-                    acquireTime=now,
-                    renewTime=now,
-                )
-                await self.kube.replace({**lease, "spec": spec})
+                await self.kube.replace(released(lease, now=micro_time()))
                 log.info("%s: released by %s", self.config, self.identity)
             except (KubeError, TimeoutError) as e:
                 log.warning("%s: release failed, the lease will expire instead: %s", self.config, e)
@@ -311,56 +248,33 @@ class LeaderElector:
         lease = await self.kube.get(resource, name=cfg.name, namespace=cfg.namespace)
         now = micro_time()
         if lease is None:
-            created = await self.kube.create(
-                {
-                    "apiVersion": LEASE_API_VERSION,
-                    "kind": "Lease",
-                    "metadata": {"name": cfg.name, "namespace": cfg.namespace},
-                    "spec": {
-                        "holderIdentity": self.identity,
-                        "leaseDurationSeconds": cfg.duration_seconds,
-                        "acquireTime": now,
-                        "renewTime": now,
-                        "leaseTransitions": 0,
-                    },
-                }
-            )
+            created = await self.kube.create(new_lease(cfg, now=now))
             self._observe(created)
             return _Attempt.HELD
         self._observe(lease)
-        spec = _spec(lease)
-        holder = str(spec.get("holderIdentity") or "")
-        ours = holder == self.identity
+        holder = holder_of(lease)
         expires_in = self._expires_in(self._clock())
-        if holder and not ours and expires_in is not None and expires_in > 0:
+        if holder and holder != self.identity and expires_in is not None and expires_in > 0:
             return _Attempt.TAKEN
-        new_spec = dict(spec)
-        new_spec.update(
-            holderIdentity=self.identity,
-            leaseDurationSeconds=cfg.duration_seconds,
-            renewTime=now,
-        )
-        if not ours:
-            new_spec["acquireTime"] = now
-            new_spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
+        if holder != self.identity:
             log.info("%s: %s takes over from %r", cfg, self.identity, holder)
-        replaced = await self.kube.replace({**lease, "spec": new_spec})
+        replaced = await self.kube.replace(claimed(lease, cfg, now=now))
         self._observe(replaced)
         return _Attempt.HELD
 
     def _observe(self, lease: Body) -> None:
         """Restart the expiry count whenever the holder or its renewTime changed."""
         self._contact_at = self._clock()
-        spec = _spec(lease)
-        holder = str(spec.get("holderIdentity") or "")
+        spec = spec_of(lease)
+        holder = holder_of(lease)
         renew_time = str(spec.get("renewTime") or "")
         duration = float(spec.get("leaseDurationSeconds") or self.config.duration_seconds)
         seen = self._observed
         if seen is not None and (seen.holder, seen.renew_time) == (holder, renew_time):
             if seen.duration != duration:
-                self._observed = _Observation(holder, renew_time, duration, seen.seen_at)
+                self._observed = Observation(holder, renew_time, duration, seen.seen_at)
             return
-        self._observed = _Observation(holder, renew_time, duration, self._clock())
+        self._observed = Observation(holder, renew_time, duration, self._clock())
 
     def _expires_in(self, now: float) -> float | None:
         """Seconds until the holder we last saw counts as gone; ``None`` if we saw none."""
@@ -394,9 +308,4 @@ class LeaderElector:
         self._namespace_checked = True
 
 
-def _spec(lease: Body) -> Body:
-    spec = lease.get("spec")
-    return spec if isinstance(spec, dict) else {}
-
-
-__all__ = ["LEASE_API_VERSION", "LeaderElector", "LeaseConfig", "default_identity", "micro_time"]
+__all__ = ["LeaderElector"]

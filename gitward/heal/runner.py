@@ -38,7 +38,8 @@ from gitward.api.server import serve
 from gitward.api.webhooks import WebhookEvent
 from gitward.errors import RecordCorrupt
 from gitward.heal.controller import Controller, ControllerOptions
-from gitward.heal.leader import LeaderElector, LeaseConfig
+from gitward.heal.leader import LeaderElector
+from gitward.heal.leases import LeaseConfig
 from gitward.heal.supervise import Supervisor
 from gitward.health import Health, aggregate, assess
 from gitward.kube import Kube, KubeError

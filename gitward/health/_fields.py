@@ -43,6 +43,26 @@ def text(source: Mapping[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+@dataclass(frozen=True)
+class Replicas:
+    """A ReplicaSet's or Deployment's counts: desired (``spec``, default 1) and reported."""
+
+    desired: int
+    total: int  # every pod, old spec and new
+    updated: int
+    available: int
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any]) -> Replicas:
+        status = mapping(body, "status")
+        return cls(
+            desired=integer(mapping(body, "spec"), "replicas", default=1),
+            total=integer(status, "replicas"),
+            updated=integer(status, "updatedReplicas"),
+            available=integer(status, "availableReplicas"),
+        )
+
+
 def join(*parts: str, sep: str = ": ") -> str:
     """The non-empty ``parts`` joined by ``sep``."""
     return sep.join(part for part in parts if part)
@@ -85,9 +105,15 @@ def conditions_of(body: Mapping[str, Any]) -> tuple[Condition, ...]:
     return tuple(Condition.of(raw) for raw in maps(mapping(body, "status"), "conditions"))
 
 
-def find(conditions: Iterable[Condition], type_: str) -> Condition | None:
-    """The first condition of type ``type_``, or ``None``."""
-    return next((c for c in conditions if c.type == type_), None)
+def find(
+    conditions: Iterable[Condition], type_: str, *, status: bool | None = None
+) -> Condition | None:
+    """The first condition of type ``type_``, or ``None``; with ``status``, only when
+    the condition is ``"True"`` (``status=True``) or ``"False"`` (``status=False``)."""
+    found = next((c for c in conditions if c.type == type_), None)
+    if found is None or status is None:
+        return found
+    return found if (found.is_true if status else found.is_false) else None
 
 
 def generation_lag(body: Mapping[str, Any], *, strict: bool) -> tuple[int, int] | None:

@@ -16,11 +16,9 @@ from gitward.objects import Body
 
 def assess(body: Body) -> Health:
     conditions = conditions_of(body)
-    names = find(conditions, "NamesAccepted")
-    if names is not None and names.is_false:
+    if names := find(conditions, "NamesAccepted", status=False):
         return Health.degraded(join("names not accepted", names.detail))
-    schema = find(conditions, "NonStructuralSchema")
-    if schema is not None and schema.is_true:
+    if schema := find(conditions, "NonStructuralSchema", status=True):
         return Health.degraded(join("schema is not structural", schema.detail))
     established = find(conditions, "Established")
     if established is not None and established.is_true:

@@ -16,15 +16,14 @@ wait would treat it the same way.
 
 from __future__ import annotations
 
-from gitward.health._fields import conditions_of, find, integer, join, mapping, unobserved_rollout
+from gitward.health._fields import Replicas, conditions_of, find, join, mapping, unobserved_rollout
+from gitward.health.replicaset import refused
 from gitward.health.status import Health
 from gitward.objects import Body
 
 
 def assess(body: Body) -> Health:
-    spec = mapping(body, "spec")
-    status = mapping(body, "status")
-    if spec.get("paused") is True:
+    if mapping(body, "spec").get("paused") is True:
         return Health.progressing("deployment is paused")
     if waiting := unobserved_rollout(body):
         return Health.progressing(waiting)
@@ -33,18 +32,14 @@ def assess(body: Body) -> Health:
     stalled = find(conditions, "Progressing")
     if stalled is not None and stalled.reason == "ProgressDeadlineExceeded":
         return Health.degraded(join("progress deadline exceeded", stalled.message))
-    failure = find(conditions, "ReplicaFailure")
-    if failure is not None and failure.is_true:
-        return Health.degraded(join("replica failure", failure.detail))
+    if failed := refused(conditions):
+        return failed
 
-    desired = integer(spec, "replicas", default=1)
-    updated = integer(status, "updatedReplicas")
-    total = integer(status, "replicas")
-    available = integer(status, "availableReplicas")
-    if updated < desired:
-        return Health.progressing(f"{updated} of {desired} replicas are updated")
-    if total > updated:
-        return Health.progressing(f"{total - updated} old replicas are pending termination")
-    if available < updated:
-        return Health.progressing(f"{available} of {updated} updated replicas are available")
+    n = Replicas.of(body)
+    if n.updated < n.desired:
+        return Health.progressing(f"{n.updated} of {n.desired} replicas are updated")
+    if n.total > n.updated:
+        return Health.progressing(f"{n.total - n.updated} old replicas are pending termination")
+    if n.available < n.updated:
+        return Health.progressing(f"{n.available} of {n.updated} updated replicas are available")
     return Health.healthy()

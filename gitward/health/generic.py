@@ -38,11 +38,9 @@ def assess(body: Body) -> Health:
         )
 
     conditions = conditions_of(body)
-    stalled = find(conditions, "Stalled")
-    if stalled is not None and stalled.is_true:
+    if stalled := find(conditions, "Stalled", status=True):
         return Health.degraded(join("stalled", stalled.detail))
-    reconciling = find(conditions, "Reconciling")
-    if reconciling is not None and reconciling.is_true:
+    if reconciling := find(conditions, "Reconciling", status=True):
         return Health.progressing(join("reconciling", reconciling.detail))
 
     ready = find(conditions, "Ready") or find(conditions, "Available")

@@ -43,11 +43,9 @@ def assess(body: Body) -> Health:
     if not conditions:
         return Health.progressing("waiting for the autoscaler to report")
 
-    able = find(conditions, "AbleToScale")
-    if able is not None and able.is_false:
+    if able := find(conditions, "AbleToScale", status=False):
         return Health.degraded(join("unable to scale", able.detail))
-    active = find(conditions, "ScalingActive")
-    if active is not None and active.is_false:
+    if active := find(conditions, "ScalingActive", status=False):
         if active.reason.startswith(("Failed", "Invalid")):
             return Health.degraded(join("scaling is not active", active.detail))
         return Health.healthy(join("scaling is not active", active.detail))

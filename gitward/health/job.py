@@ -19,14 +19,11 @@ from gitward.objects import Body
 def assess(body: Body) -> Health:
     conditions = conditions_of(body)
     for kind in ("Failed", "FailureTarget"):
-        failed = find(conditions, kind)
-        if failed is not None and failed.is_true:
+        if failed := find(conditions, kind, status=True):
             return Health.degraded(join("job failed", failed.detail))
-    complete = find(conditions, "Complete")
-    if complete is not None and complete.is_true:
+    if find(conditions, "Complete", status=True):
         return Health.healthy("job completed")
-    suspended = find(conditions, "Suspended")
-    if suspended is not None and suspended.is_true:
+    if find(conditions, "Suspended", status=True):
         return Health.progressing("job is suspended")
 
     status = mapping(body, "status")

@@ -58,8 +58,7 @@ def assess(body: Body) -> Health:
     ready = find(conditions, "Ready")
     if phase == "Running" and ready is not None and ready.is_true:
         return Health.healthy()
-    scheduled = find(conditions, "PodScheduled")
-    if scheduled is not None and scheduled.is_false:
+    if scheduled := find(conditions, "PodScheduled", status=False):
         return Health.progressing(join("pod is not scheduled", scheduled.detail))
     if ready is not None and ready.is_false and ready.message:
         return Health.progressing(join(f"pod is {phase or 'Pending'}", ready.message))

@@ -9,24 +9,36 @@ are being refused (quota, admission) and waiting will not change that.
 
 from __future__ import annotations
 
-from gitward.health._fields import conditions_of, find, integer, join, mapping, unobserved_rollout
+from collections.abc import Iterable
+
+from gitward.health._fields import (
+    Condition,
+    Replicas,
+    conditions_of,
+    find,
+    join,
+    unobserved_rollout,
+)
 from gitward.health.status import Health
 from gitward.objects import Body
+
+
+def refused(conditions: Iterable[Condition]) -> Health | None:
+    """``Degraded`` when ``ReplicaFailure`` says pods are refused; a Deployment reports
+    its ReplicaSet's."""
+    failure = find(conditions, "ReplicaFailure", status=True)
+    return Health.degraded(join("replica failure", failure.detail)) if failure else None
 
 
 def assess(body: Body) -> Health:
     if waiting := unobserved_rollout(body):
         return Health.progressing(waiting)
-    failure = find(conditions_of(body), "ReplicaFailure")
-    if failure is not None and failure.is_true:
-        return Health.degraded(join("replica failure", failure.detail))
+    if failed := refused(conditions_of(body)):
+        return failed
 
-    status = mapping(body, "status")
-    desired = integer(mapping(body, "spec"), "replicas", default=1)
-    total = integer(status, "replicas")
-    available = integer(status, "availableReplicas")
-    if available < desired:
-        return Health.progressing(f"{available} of {desired} replicas are available")
-    if total > desired:
-        return Health.progressing(f"{total - desired} surplus replicas are pending termination")
+    n = Replicas.of(body)
+    if n.available < n.desired:
+        return Health.progressing(f"{n.available} of {n.desired} replicas are available")
+    if n.total > n.desired:
+        return Health.progressing(f"{n.total - n.desired} surplus replicas are pending termination")
     return Health.healthy()

@@ -5,7 +5,8 @@ results or :class:`~gitward.kube.errors.KubeError` subclasses out; httpx
 exceptions never leak past this package.
 """
 
-from gitward.kube.client import Kube, RequestStats
+from gitward.kube._transport import RequestStats
+from gitward.kube.client import Kube
 from gitward.kube.discovery import Resource
 from gitward.kube.errors import (
     Conflict,

@@ -13,41 +13,23 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from gitward.kube.discovery import Resource, RestMapper
-from gitward.kube.errors import KubeError, NotFound, Unavailable, from_status
+from gitward.kube._transport import Transport
+from gitward.kube.discovery import (
+    AGGREGATED_DISCOVERY,
+    Resource,
+    RestMapper,
+    add_aggregated,
+    add_group_version,
+)
+from gitward.kube.errors import KubeError, NotFound, from_status
 from gitward.kube.kubeconfig import KubeConfig, load_kubeconfig
 from gitward.objects import FIELD_MANAGER, Body, ObjectRef, group_of
-
-_AGGREGATED_DISCOVERY = (
-    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
-)
-_WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
-
-
-@dataclass
-class RequestStats:
-    """Requests sent, by verb (``get``, ``list``, ``watch``, ``patch``, ``patch-dry-run`` …)."""
-
-    by_verb: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def writes(self) -> int:
-        """Requests that could change state; dry-runs are not writes."""
-        return sum(n for verb, n in self.by_verb.items() if verb in _WRITE_VERBS)
-
-    @property
-    def total(self) -> int:
-        return sum(self.by_verb.values())
-
-    def snapshot(self) -> dict[str, int]:
-        return dict(self.by_verb)
 
 
 @dataclass(frozen=True)
@@ -67,38 +49,15 @@ class Kube:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         """``transport`` replaces the network (``httpx.MockTransport`` in unit tests)."""
-        headers = {"Accept": "application/json", "User-Agent": "gitward"}
-        if config.token:
-            headers["Authorization"] = f"Bearer {config.token}"
         self.config = config
-        self.stats = RequestStats()
+        self._wire = Transport(config, timeout=timeout, transport=transport)
+        self.stats = self._wire.stats
         self._mapper = RestMapper()
         self._discovered = False
         # Impersonation: the client gitward's own identity is, and the headers to act as another.
         self._base = self
         self._impersonation: tuple[tuple[str, str], ...] = ()
         self._discovery_lock = asyncio.Lock()
-        tls = config.ssl_context()
-        self._http = httpx.AsyncClient(
-            base_url=config.server,
-            verify=tls,
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            http2=True,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-            transport=transport,
-        )
-        # Watches get HTTP/1.1 connections of their own: long-lived idle streams on
-        # the shared HTTP/2 connection stall other requests in httpcore, and the
-        # server caps streams per connection (100 here).
-        self._watch_http = httpx.AsyncClient(
-            base_url=config.server,
-            verify=tls,
-            headers=headers,
-            http2=False,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
-            transport=transport,
-        )
 
     @classmethod
     def connect(cls, config: KubeConfig | None = None, *, timeout: float = 30.0) -> Kube:
@@ -113,8 +72,7 @@ class Kube:
     async def aclose(self) -> None:
         if self._base is not self:
             return  # the connections are the base client's, closed with it
-        await self._http.aclose()
-        await self._watch_http.aclose()
+        await self._wire.aclose()
 
     # -- identity ----------------------------------------------------------
 
@@ -150,8 +108,6 @@ class Kube:
     def mapper(self) -> RestMapper:
         return self._base._mapper
 
-    # -- transport ---------------------------------------------------------
-
     async def _request(
         self,
         verb: str,
@@ -164,28 +120,17 @@ class Kube:
         content_type: str = "application/json",
         accept: str | None = None,
     ) -> Any:
-        self.stats.by_verb[verb] += 1
-        content = json.dumps(body).encode() if body is not None else None
-        headers = httpx.Headers(self._impersonation)
-        if content is not None:
-            headers["Content-Type"] = content_type
-        if accept:
-            headers["Accept"] = accept
-        try:
-            resp = await self._http.request(
-                method, path, params=params, content=content, headers=headers
-            )
-        except httpx.HTTPError as e:
-            raise Unavailable(f"{subject}: API server {self.config.server} unreachable: {e}") from e
-        if resp.status_code >= 400:
-            try:
-                payload = resp.json()
-            except ValueError:
-                payload = {"message": resp.text.strip()[:300]}
-            raise from_status(resp.status_code, subject, payload)
-        if not resp.content:
-            return None
-        return resp.json()
+        return await self._wire.request(
+            verb,
+            method,
+            path,
+            subject=subject,
+            headers=self._impersonation,
+            params=params,
+            body=body,
+            content_type=content_type,
+            accept=accept,
+        )
 
     # -- discovery ---------------------------------------------------------
 
@@ -209,35 +154,17 @@ class Kube:
                 "GET",
                 path,
                 subject=f"discovery {path}",
-                accept=_AGGREGATED_DISCOVERY,
+                accept=AGGREGATED_DISCOVERY,
             )
-            if not isinstance(doc, dict) or doc.get("kind") != "APIGroupDiscoveryList":
+            if not add_aggregated(mapper, doc):
                 return None
-            for group in doc.get("items", []):
-                name = (group.get("metadata") or {}).get("name", "")
-                for i, version in enumerate(group.get("versions", [])):
-                    for r in version.get("resources", []):
-                        kind = (r.get("responseKind") or {}).get("kind")
-                        if not kind:
-                            continue
-                        mapper.add(
-                            Resource(
-                                group=name,
-                                version=version["version"],
-                                kind=kind,
-                                plural=r["resource"],
-                                namespaced=r.get("scope") == "Namespaced",
-                                verbs=frozenset(r.get("verbs", [])),
-                            ),
-                            preferred=i == 0,
-                        )
         return mapper
 
     async def _discover_per_group(self) -> RestMapper:
         """The pre-1.30 way: one request per group version."""
         mapper = RestMapper()
         core = await self._request("discovery", "GET", "/api/v1", subject="discovery /api/v1")
-        self._add_resources(mapper, "", "v1", core, preferred=True)
+        add_group_version(mapper, "", "v1", core, preferred=True)
         groups = await self._request("discovery", "GET", "/apis", subject="discovery /apis")
         fetches = []
         for g in groups.get("groups", []):
@@ -257,27 +184,8 @@ class Kube:
             if isinstance(doc, BaseException):
                 # An aggregated API that is down must not hide the rest.
                 continue
-            self._add_resources(mapper, gr, ver, doc, preferred=pref)
+            add_group_version(mapper, gr, ver, doc, preferred=pref)
         return mapper
-
-    @staticmethod
-    def _add_resources(
-        mapper: RestMapper, group: str, version: str, doc: dict[str, Any], *, preferred: bool
-    ) -> None:
-        for r in doc.get("resources", []):
-            if "/" in r["name"]:
-                continue  # subresources
-            mapper.add(
-                Resource(
-                    group=group,
-                    version=version,
-                    kind=r["kind"],
-                    plural=r["name"],
-                    namespaced=bool(r["namespaced"]),
-                    verbs=frozenset(r.get("verbs", [])),
-                ),
-                preferred=preferred,
-            )
 
     async def resource_for(self, api_version: str, kind: str) -> Resource | None:
         """The REST resource of ``kind`` in ``api_version``; ``None`` if the server has none."""
@@ -447,42 +355,30 @@ class Kube:
             params["resourceVersion"] = resource_version
         if label_selector:
             params["labelSelector"] = label_selector
-        self.stats.by_verb["watch"] += 1
         subject = f"{resource.kind} watch"
-        try:
-            async with self._watch_http.stream(
-                "GET",
-                resource.path(namespace=namespace),
-                params=params,
-                headers=httpx.Headers(self._impersonation),
-                timeout=httpx.Timeout(timeout_seconds + 30.0, connect=10.0),
-            ) as resp:
-                if resp.status_code >= 400:
-                    await resp.aread()
-                    raise from_status(resp.status_code, subject, resp.json())
-                async for line in resp.aiter_lines():
-                    if not line:
-                        continue
-                    event = json.loads(line)
-                    if event.get("type") == "ERROR":
-                        status = event.get("object", {})
-                        raise from_status(int(status.get("code", 500)), subject, status)
-                    yield WatchEvent(type=event["type"], object=event["object"])
-        except httpx.HTTPError as e:
-            raise Unavailable(f"{subject}: stream broke: {e}") from e
+        async with self._wire.lines(
+            resource.path(namespace=namespace),
+            subject=subject,
+            params=params,
+            headers=self._impersonation,
+            timeout=timeout_seconds + 30.0,
+        ) as lines:
+            async for line in lines:
+                if not line:
+                    continue
+                event = json.loads(line)
+                if event.get("type") == "ERROR":
+                    status = event.get("object", {})
+                    raise from_status(int(status.get("code", 500)), subject, status)
+                yield WatchEvent(type=event["type"], object=event["object"])
 
     async def ready(self) -> bool:
         """Whether the API server says it is ready (``/readyz``); ``False`` when unreachable."""
-        self.stats.by_verb["get"] += 1
-        try:
-            resp = await self._http.get("/readyz", headers={"Accept": "text/plain"})
-        except httpx.HTTPError:
-            return False
-        return resp.status_code == 200
+        return await self._wire.ready()
 
     async def version(self) -> dict[str, Any]:
         out: dict[str, Any] = await self._request("get", "GET", "/version", subject="version")
         return out
 
 
-__all__ = ["FIELD_MANAGER", "Kube", "KubeError", "RequestStats", "WatchEvent"]
+__all__ = ["FIELD_MANAGER", "Kube", "KubeError", "WatchEvent"]

@@ -9,6 +9,12 @@ what happens right after a CRD becomes Established.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+# What to ask for to get the aggregated documents (Kubernetes 1.30+), plain JSON otherwise.
+AGGREGATED_DISCOVERY = (
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+)
 
 
 @dataclass(frozen=True)
@@ -55,3 +61,51 @@ class RestMapper:
 
     def __len__(self) -> int:
         return len(self._versioned)
+
+
+def add_aggregated(mapper: RestMapper, doc: Any) -> bool:
+    """Add every resource of an aggregated discovery document (``/api`` or ``/apis``).
+
+    ``False`` when ``doc`` is no ``APIGroupDiscoveryList``: the server is older.
+    """
+    if not isinstance(doc, dict) or doc.get("kind") != "APIGroupDiscoveryList":
+        return False
+    for group in doc.get("items", []):
+        name = (group.get("metadata") or {}).get("name", "")
+        for i, version in enumerate(group.get("versions", [])):
+            for r in version.get("resources", []):
+                kind = (r.get("responseKind") or {}).get("kind")
+                if not kind:
+                    continue
+                mapper.add(
+                    Resource(
+                        group=name,
+                        version=version["version"],
+                        kind=kind,
+                        plural=r["resource"],
+                        namespaced=r.get("scope") == "Namespaced",
+                        verbs=frozenset(r.get("verbs", [])),
+                    ),
+                    preferred=i == 0,
+                )
+    return True
+
+
+def add_group_version(
+    mapper: RestMapper, group: str, version: str, doc: dict[str, Any], *, preferred: bool
+) -> None:
+    """Add the resources of one group version's discovery document (``APIResourceList``)."""
+    for r in doc.get("resources", []):
+        if "/" in r["name"]:
+            continue  # subresources
+        mapper.add(
+            Resource(
+                group=group,
+                version=version,
+                kind=r["kind"],
+                plural=r["name"],
+                namespaced=bool(r["namespaced"]),
+                verbs=frozenset(r.get("verbs", [])),
+            ),
+            preferred=preferred,
+        )

@@ -22,7 +22,8 @@ from gitward.kube.discovery import Resource, RestMapper
 from gitward.objects import Body
 
 if TYPE_CHECKING:
-    from gitward.kube.client import Kube, RequestStats, WatchEvent
+    from gitward.kube._transport import RequestStats
+    from gitward.kube.client import Kube, WatchEvent
 
 
 class KubeAPI(Protocol):

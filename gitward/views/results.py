@@ -7,7 +7,7 @@ from typing import Any
 from gitward.plan.model import Plan
 from gitward.reconcile import SyncResult
 from gitward.runs import AppRun
-from gitward.views.encoding import document, encode
+from gitward.views.encoding import document
 
 
 def plan_view(plan: Plan) -> dict[str, Any]:
@@ -63,8 +63,11 @@ def run_view(run: AppRun) -> dict[str, Any]:
     return document(
         "SyncResult",
         {
-            **encode(run),
+            "app": run.app,
             "succeeded": run.succeeded,
+            "result": run.outcome.value,
+            "reason": run.reason,
+            "exitCode": int(run.exit_code),
             "recorded": False,
         },
     )

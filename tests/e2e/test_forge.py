@@ -106,6 +106,57 @@ def test_the_deploy_identity_cannot_push_an_oci_blob_and_the_build_identity_can(
     assert got.status_code == 200 and got.content == data
 
 
+def helm_as(who: Identity, config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """helm with its own registry login file, logged in as ``who`` where ``args`` need it."""
+    return subprocess.run(
+        [str(find_tool("helm")), *args],
+        input=who.token,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "HELM_REGISTRY_CONFIG": str(config)},
+        timeout=120,
+    )
+
+
+def test_helm_pushes_an_oci_chart_as_the_build_identity_only_and_pulls_it_as_the_deploy_one(
+    forge: Forge, tmp_path: Path
+) -> None:
+    name = f"probe-{uuid.uuid4().hex[:8]}"
+    chart = package_chart(EXAMPLE_CHARTS / "web", "0.1.0", tmp_path, name=name)
+    target = f"oci://{forge.registry}/{forge.dev.org}"
+
+    def login(who: Identity, config: Path) -> None:
+        args = ("registry", "login", "--plain-http", forge.registry, "-u", who.user)
+        done = helm_as(who, config, *args, "--password-stdin")
+        assert done.returncode == 0, done.stderr
+
+    deploy_config, build_config = tmp_path / "deploy.json", tmp_path / "build.json"
+    login(forge.deployer, deploy_config)
+    refused = helm_as(forge.deployer, deploy_config, "push", "--plain-http", str(chart), target)
+    assert refused.returncode != 0 and "401" in refused.stderr, refused.stderr
+
+    login(forge.builder, build_config)
+    pushed = helm_as(forge.builder, build_config, "push", "--plain-http", str(chart), target)
+    assert pushed.returncode == 0, pushed.stderr
+
+    out = tmp_path / "pulled"
+    out.mkdir()
+    pulled = helm_as(
+        forge.deployer,
+        deploy_config,
+        "pull",
+        "--plain-http",
+        f"{target}/{name}",
+        "--version",
+        "0.1.0",
+        "-d",
+        str(out),
+    )
+    assert pulled.returncode == 0, pulled.stderr
+    assert (out / f"{name}-0.1.0.tgz").exists()
+
+
 def git_push(clone: Path, ref: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["git", "-C", str(clone), "push", "origin", ref],
@@ -193,6 +244,16 @@ def test_dev_env_prints_every_forge_variable_from_a_state_file_only_its_owner_re
     assert mode == 0o600, oct(mode)
 
 
+def test_dev_up_with_the_forge_again_reuses_the_running_forge(forge: Forge) -> None:
+    result = gitward("dev", "up", "--forge")
+    assert result.returncode == 0, result.stderr
+    assert "already running" in result.stdout
+    assert f"forge:      {forge.url}" in result.stdout
+    again = devforge.current()
+    assert again is not None and again.pid == forge.dev.pid
+    assert again.builder.token == forge.builder.token
+
+
 def fake_gitea(tmp_path: Path, body: str) -> Path:
     """A ``gitea`` that runs ``body`` first and otherwise is the pinned build."""
     script = tmp_path / "bin" / "gitea"
@@ -201,6 +262,22 @@ def fake_gitea(tmp_path: Path, body: str) -> Path:
     script.write_text(f'#!/bin/sh\n{body}\nexec "{real}" "$@"\n')
     script.chmod(0o755)
     return script
+
+
+def test_dev_up_whose_forge_dies_stops_the_cluster_it_started_too(tmp_path: Path) -> None:
+    env = {
+        "GITWARD_STATE": str(tmp_path / "state"),
+        "GITWARD_GITEA": str(fake_gitea(tmp_path, 'echo "listen: simulated failure" >&2; exit 1')),
+    }
+    try:
+        result = gitward("dev", "up", "--forge", env=env)
+        assert result.returncode == 3, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "gitea exited: listen: simulated failure" in lines[0]
+        assert not processes.under(tmp_path / "state")
+        assert not (tmp_path / "state" / "dev.json").exists()
+    finally:
+        gitward("dev", "down", env=env)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,8 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from gitward.heal.leader import LEASE_API_VERSION, LeaderElector, LeaseConfig
+from gitward.heal.leader import LeaderElector
+from gitward.heal.leases import LEASE_API_VERSION, LeaseConfig
 from gitward.kube import Kube, Resource, Unavailable
 from gitward.objects import Body
 from tests.e2e.conftest import Cluster
@@ -282,7 +283,8 @@ def test_lease_namespace_is_created_when_missing(cluster: Cluster, namespace: st
 _ELECTOR_SCRIPT = textwrap.dedent(
     """
     import asyncio, sys
-    from gitward.heal.leader import LeaderElector, LeaseConfig
+    from gitward.heal.leader import LeaderElector
+    from gitward.heal.leases import LeaseConfig
     from gitward.kube import Kube
 
     async def main() -> None:

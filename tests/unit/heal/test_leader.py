@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from gitward.heal.leader import LeaderElector, LeaseConfig
+from gitward.heal.leader import LeaderElector
+from gitward.heal.leases import LeaseConfig
 from gitward.kube import Kube
 from gitward.kube.fake import FakeApiServer
 from tests.unit.fakecluster import server

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from gitward.errors import ExitCode
 from gitward.health import Health, HealthStatus
 from gitward.record.drifts import DriftKind, DriftOutcome, DriftRecord
 from gitward.record.history import ObjectAction, SyncOutcome, SyncRecord
+from gitward.runs import AppRun
 from gitward.status import AppStatus, ObjectStatus, SyncState
 from gitward.views import (
     API_VERSION,
@@ -19,6 +21,7 @@ from gitward.views import (
     drift_view,
     encode,
     history_view,
+    run_view,
     status_view,
 )
 
@@ -161,3 +164,13 @@ def test_the_cli_status_and_the_controller_show_an_app_with_the_same_core_keys()
     assert [o["object"] for o in cli["objects"]] == [o["object"] for o in api["objects"]]
     assert set(controlled_app_view(controlled)) <= set(api)
     assert snake_keys(cli) == snake_keys(api) == []
+
+
+def test_a_skipped_app_reads_like_a_sync_result() -> None:
+    view = run_view(AppRun(app="top", outcome=SyncOutcome.SKIPPED, reason="depends on base"))
+    assert (view["kind"], view["app"], view["result"], view["exitCode"]) == (
+        "SyncResult",
+        "top",
+        "skipped",
+        int(ExitCode.OK),
+    )

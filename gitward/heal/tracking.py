@@ -1,0 +1,96 @@
+"""Which objects the controller tracks, the watches on them, and events held back.
+
+After every reconcile the controller tracks what the app's plan manages, with
+the fingerprints its inventory recorded (uid, field and value hashes), and
+makes sure a watch covers each kind and namespace. While an app syncs or an
+object heals, events about its objects are parked here and handed back once
+the new fingerprints are known, so gitward never judges its own writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+
+from gitward.config.apps import AppSpec
+from gitward.heal.state import Tracked
+from gitward.heal.watches import EventHandler, WatchHub
+from gitward.kube import Kube
+from gitward.objects import Body, ObjectRef
+from gitward.plan.inventory import Inventory, InventoryEntry
+from gitward.plan.model import Plan
+
+Event = tuple[str, Body]  # (watch event type, object)
+
+
+class Tracker:
+    """The tracked objects by ref, and the parked event of each, if any."""
+
+    def __init__(self, *, kube: Kube) -> None:
+        self.kube = kube
+        self.objects: dict[ObjectRef, Tracked] = {}
+        self.parked: dict[ObjectRef, Event] = {}
+        self.hub: WatchHub | None = None
+
+    def open(self, *, on_event: EventHandler, on_restart: Callable[[str], None]) -> None:
+        """Start afresh: the watches of the objects tracked next open as they are tracked."""
+        self.hub = WatchHub(kube=self.kube, on_event=on_event, on_restart=on_restart)
+
+    async def close(self) -> None:
+        """Stop every heal in flight and every watch."""
+        for t in self.objects.values():
+            if t.heal_task is not None:
+                t.heal_task.cancel()
+        if self.hub is not None:
+            await self.hub.close()
+            self.hub = None
+
+    @property
+    def down(self) -> dict[str, str]:
+        """Watches that failed and wait for their restart: name to the reason."""
+        return self.hub.down if self.hub is not None else {}
+
+    async def track(self, spec: AppSpec, plan: Plan, inv: Inventory | None) -> None:
+        """Track what ``plan`` manages for ``spec`` (and nothing else of that app)."""
+        entries: dict[ObjectRef, InventoryEntry] = inv.by_ref() if inv else {}
+        keep: set[ObjectRef] = set()
+        assert self.hub is not None
+        for o in plan.managed():
+            if o.desired is None:
+                continue
+            entry = entries.get(o.ref)
+            old = self.objects.get(o.ref)
+            t = Tracked(
+                app=spec.name,
+                ref=o.ref,
+                api_version=o.api_version,
+                desired=o.desired,
+                ignore=o.ignore,
+                manager=plan.field_manager,
+                uid=entry.uid if entry else "",
+                fields_hash=entry.fields if entry else "",
+                values_hash=entry.values if entry else "",
+                fields=old.fields if old and entry and old.fields_hash == entry.fields else {},
+                heal_task=old.heal_task if old else None,
+                live=old.live if old else o.live,
+            )
+            self.objects[o.ref] = t
+            keep.add(o.ref)
+            res = await self.kube.resource_for(o.api_version, o.ref.kind)
+            if res is not None:
+                self.hub.ensure(res, o.ref.namespace)
+        for ref in [r for r, t in self.objects.items() if t.app == spec.name and r not in keep]:
+            del self.objects[ref]
+
+    def keep_only(self, apps: Collection[str]) -> None:
+        """Let go of the objects of every app not in ``apps``, cancelling their heals."""
+        for ref in [r for r, t in self.objects.items() if t.app not in apps]:
+            task = self.objects.pop(ref).heal_task
+            if task is not None:
+                task.cancel()
+
+    def parked_refs(self, app: str) -> list[ObjectRef]:
+        """The tracked objects of ``app`` that have an event parked."""
+        return [r for r, t in self.objects.items() if t.app == app and r in self.parked]
+
+
+__all__ = ["Event", "Tracker"]

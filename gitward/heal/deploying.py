@@ -69,7 +69,6 @@ class DeployReporter:
         for task in self._waits.values():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await self.forge.aclose()
 
     async def _await_health(self, spec: AppSpec, revision: str) -> None:
         deadline = time.monotonic() + self.timeout

@@ -90,7 +90,6 @@ class Previewer:
         for task in self._tasks.values():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await self.forge.aclose()
 
     async def _guarded(self, event: PullRequestEvent) -> PreviewDone | None:
         try:

@@ -10,6 +10,7 @@ from typing import Any
 
 from gitward.config.apps import AppSpec
 from gitward.config.tenancy import Tenancy
+from gitward.forge import ForgeSettings
 from gitward.objects import Body, ObjectRef
 from gitward.record.drifts import DriftRecord
 from gitward.record.history import SyncOutcome
@@ -65,3 +66,7 @@ class ControllerOptions:
     full_reconcile_interval: float = 600.0
     # The account each app runs as, and the policy bounding it.
     tenancy: Tenancy = field(default_factory=Tenancy)
+    # The config repository's forge: pull request previews and deploy statuses go there.
+    forge: ForgeSettings | None = None
+    # Where people reach this controller's API; deploy statuses link to the app there.
+    public_url: str = ""

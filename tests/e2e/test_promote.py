@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
+from gitward.dev.forge_api import add_webhook
+from gitward.dev.ports import free_port
+from gitward.tools import find_tool
 from tests.e2e.conftest import Cluster
 from tests.e2e.forgekit import Forge, ForgeRepo
 from tests.e2e.helpers import EXAMPLE_CHARTS, gitward, helm, run_git
+from tests.e2e.test_controller import RunningController, eventually
 
 CODE_SOURCE = "http://127.0.0.1:1/gitward/code.git"
 
@@ -70,7 +78,7 @@ def app_files(tmp: Path, chart_repo: str, namespaces: dict[str, str]) -> dict[st
     """gitward.yaml with shop in staging and prod, each an umbrella chart on web 0.1.0, locked."""
     apps = [
         {"name": f"shop-{env}", "environment": env, "path": f"apps/{env}/shop",
-         "namespace": ns, "releaseName": "shop"}
+         "namespace": ns, "releaseName": "shop", "autoSync": True}
         for env, ns in namespaces.items()
     ]  # fmt: skip
     files = {"gitward.yaml": yaml.safe_dump({"apps": apps}, sort_keys=False)}
@@ -242,3 +250,179 @@ def test_a_rollback_pull_request_restores_the_app_and_history_names_it(
     assert newest["charts"] == ["web@0.1.0"]  # the previous version runs again
     assert f"#{number}" in newest["subject"]
     assert f"Roll back shop-prod to {back_to[:12]}" in newest["subject"]
+
+
+# -- the controller: previews and deploy statuses -------------------------------
+
+SECRET = "s3cret-pr-webhook"
+
+
+def start(
+    forge: Forge, repo: ForgeRepo, tmp_path: Path, *, secret: str = SECRET
+) -> RunningController:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "controller.log"
+    args = [
+        sys.executable, "-m", "gitward", "controller",
+        "--repo", f"{forge.url}/{repo.path}.git", "--revision", "main",
+        "--poll-interval", "2", "--listen", f"127.0.0.1:{port}", "--no-leader-election",
+        "--forge", "gitea", "--forge-url", forge.url, "--public-url", url,
+    ]  # fmt: skip
+    env = {
+        **os.environ,
+        "GITWARD_WEBHOOK_SECRET": secret,
+        "GITWARD_CACHE": str(tmp_path / "cache"),
+        # Its own cache, so the pinned helm is named rather than found there.
+        "GITWARD_HELM": str(find_tool("helm")),
+        # Reads the config repo as the deployer; writes statuses and comments as the reviewer
+        # (Gitea wants write access to the code for a commit status).
+        "GITWARD_GIT_TOKEN": forge.deployer.token,
+        "GITWARD_GIT_USERNAME": forge.deployer.user,
+        "GITWARD_FORGE_TOKEN": forge.reviewer.token,
+    }
+    with log.open("w") as out:
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+    running = RunningController(proc=proc, url=url, log=log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return running
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"controller did not come up:\n{log.read_text()}")
+
+
+@pytest.fixture
+def controller(forge: Forge, setup: Setup, tmp_path: Path) -> Iterator[RunningController]:
+    running = start(forge, setup.repo, tmp_path)
+    add_webhook(
+        forge.url, forge.admin.token, setup.repo.name, f"{running.url}/api/v1/webhooks/gitea",
+        SECRET, events=("push", "pull_request", "pull_request_sync"),
+    )  # fmt: skip
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def statuses(forge: Forge, repo: ForgeRepo, sha: str) -> dict[str, dict[str, Any]]:
+    with forge.api(forge.reviewer) as api:
+        got = api.get(f"/repos/{repo.path}/commits/{sha}/status")
+        got.raise_for_status()
+        return {s["context"]: s for s in got.json().get("statuses") or []}
+
+
+def all_statuses(forge: Forge, repo: ForgeRepo, sha: str) -> list[dict[str, Any]]:
+    with forge.api(forge.reviewer) as api:
+        got = api.get(f"/repos/{repo.path}/statuses/{sha}", params={"limit": 50})
+        got.raise_for_status()
+        return list(got.json())
+
+
+def comments(forge: Forge, repo: ForgeRepo, number: int) -> list[dict[str, Any]]:
+    with forge.api(forge.reviewer) as api:
+        got = api.get(f"/repos/{repo.path}/issues/{number}/comments")
+        got.raise_for_status()
+        return list(got.json())
+
+
+def test_a_pull_request_gets_one_preview_comment_and_a_status_edited_on_each_push(
+    forge: Forge, setup: Setup, controller: RunningController
+) -> None:
+    assert setup.promote("web", "0.2.0", "--env", "prod").returncode == 0
+    (pull,) = pulls(forge, setup.repo)
+    head = pull["head"]["sha"]
+    preview = eventually(
+        lambda: (
+            statuses(forge, setup.repo, head).get("gitward/preview", {}).get("status")
+            in ("success", "failure")
+            and statuses(forge, setup.repo, head)["gitward/preview"]
+        ),
+        timeout=60,
+        what="gitward/preview on the head",
+    )
+    assert preview["status"] == "success", preview
+    (comment,) = [
+        c for c in comments(forge, setup.repo, pull["number"]) if "gitward:preview" in c["body"]
+    ]
+    assert "shop-prod" in comment["body"] and head[:12] in comment["body"]
+    assert "shop-staging" not in comment["body"]  # only the app the change touches
+    assert comment["user"]["login"] == forge.reviewer.user
+
+    # A second push: the same comment, now about the new head.
+    assert setup.promote("web", "0.2.0", "--env", "prod", "--image", "0.2.0").returncode == 0
+    (pull,) = pulls(forge, setup.repo)
+    new_head = pull["head"]["sha"]
+    assert new_head != head
+    eventually(
+        lambda: (
+            statuses(forge, setup.repo, new_head).get("gitward/preview", {}).get("status")
+            == "success"
+        ),
+        timeout=60,
+        what="gitward/preview on the new head",
+    )
+    ours = [
+        c for c in comments(forge, setup.repo, pull["number"]) if "gitward:preview" in c["body"]
+    ]
+    assert [c["id"] for c in ours] == [comment["id"]]
+    assert new_head[:12] in ours[0]["body"]
+    states = [
+        s["status"]
+        for s in all_statuses(forge, setup.repo, new_head)
+        if s["context"] == "gitward/preview"
+    ]
+    assert "pending" in states and "success" in states
+
+
+def test_a_forged_pull_request_event_previews_nothing(
+    forge: Forge, setup: Setup, tmp_path: Path
+) -> None:
+    running = start(forge, setup.repo, tmp_path, secret=SECRET)
+    try:
+        add_webhook(
+            forge.url, forge.admin.token, setup.repo.name,
+            f"{running.url}/api/v1/webhooks/gitea", "not-the-secret",
+            events=("pull_request", "pull_request_sync"),
+        )  # fmt: skip
+        assert setup.promote("web", "0.2.0", "--env", "prod").returncode == 0
+        (pull,) = pulls(forge, setup.repo)
+        time.sleep(5)
+        assert "gitward/preview" not in statuses(forge, setup.repo, pull["head"]["sha"])
+        assert comments(forge, setup.repo, pull["number"]) == []
+        assert "signature did not verify" in running.log.read_text()
+    finally:
+        running.stop()
+
+
+def test_a_merged_commit_gets_its_deploy_status_once(
+    forge: Forge, setup: Setup, controller: RunningController, cluster: Cluster
+) -> None:
+    assert setup.promote("web", "0.2.0", "--env", "prod").returncode == 0
+    (pull,) = pulls(forge, setup.repo)
+    assert merge(forge, forge.reviewer, setup.repo, pull["number"]) == 200
+    with forge.api(forge.reviewer) as api:
+        merged = api.get(f"/repos/{setup.repo.path}/pulls/{pull['number']}").json()
+    sha = merged["merge_commit_sha"]
+    done = eventually(
+        lambda: (
+            statuses(forge, setup.repo, sha).get("gitward/deploy/shop-prod", {}).get("status")
+            in ("success", "failure")
+            and statuses(forge, setup.repo, sha)["gitward/deploy/shop-prod"]
+        ),
+        timeout=90,
+        what="gitward/deploy/shop-prod on the merge commit",
+    )
+    assert done["status"] == "success", done
+    assert done["target_url"] == f"{controller.url}/api/v1/apps/shop-prod"
+    time.sleep(3)  # polls and reconciles go on; nothing is sent twice
+    sent = [
+        s["status"]
+        for s in all_statuses(forge, setup.repo, sha)
+        if s["context"] == "gitward/deploy/shop-prod"
+    ]
+    assert sorted(sent) == ["pending", "success"], sent

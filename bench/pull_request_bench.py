@@ -187,6 +187,10 @@ def main() -> None:
                 got = api.get(f"/repos/{path}/commits/{sha}/status").json()
                 return bool(got.get("state") == "success")
 
+            def merged(number: int) -> httpx.Response | None:
+                answer = api.post(f"/repos/{path}/pulls/{number}/merge", json={"Do": "merge"})
+                return None if "try again later" in answer.text else answer
+
             def deployed(sha: str) -> bool:
                 return deploy_state(sha) == "success"
 
@@ -220,7 +224,8 @@ def main() -> None:
                 wait_for(comment_names, number, head, timeout=120, what="preview of the push")
                 previews.append(time.monotonic() - pushed)
                 wait_for(preview_passed, head, timeout=120, what="preview status")
-                answer = api.post(f"/repos/{path}/pulls/{number}/merge", json={"Do": "merge"})
+                # Gitea answers "try again later" while it still checks mergeability.
+                answer = wait_for(merged, number, timeout=60, what="the merge")
                 assert answer.status_code == 200, answer.text
                 merged_at_done = time.monotonic()
                 sha = api.get(f"/repos/{path}/pulls/{number}").json()["merge_commit_sha"]

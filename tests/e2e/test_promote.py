@@ -210,10 +210,14 @@ def gitward_git_push(setup: Setup, forge: Forge) -> Any:
 
 
 def merge(forge: Forge, who: Any, repo: ForgeRepo, number: int) -> int:
+    """The merge's HTTP status; Gitea's "try again later" (still checking) is waited out."""
+    deadline = time.monotonic() + 60
     with forge.api(who) as api:
-        return api.post(
-            f"/repos/{repo.path}/pulls/{number}/merge", json={"Do": "merge"}
-        ).status_code
+        while True:
+            answer = api.post(f"/repos/{repo.path}/pulls/{number}/merge", json={"Do": "merge"})
+            if "try again later" not in answer.text or time.monotonic() > deadline:
+                return answer.status_code
+            time.sleep(0.2)
 
 
 def history(key: str) -> list[dict[str, Any]]:

@@ -199,6 +199,7 @@ def main() -> None:
             floor: list[float] = []
             for round_ in range(1, args.rounds + 1):
                 branch = f"change-{round_}"
+                git(clone, "fetch", "-q", "origin")
                 git(clone, "checkout", "-q", "-B", branch, "origin/main")
                 for rel, text in app_files(args.objects, round_).items():
                     (clone / rel).write_text(text)

@@ -226,6 +226,36 @@ def history(key: str) -> list[dict[str, Any]]:
     return list(json.loads(shown.stdout))
 
 
+def test_from_staging_promotes_what_runs_healthy_there_and_refuses_otherwise(
+    forge: Forge, setup: Setup, cluster: Cluster
+) -> None:
+    never = setup.promote("web", "--from", "staging", "--to", "prod")
+    assert never.returncode == 2 and "never synced" in never.stderr
+    assert setup.promote("web", "0.2.0", "--env", "staging").returncode == 0
+    (pull,) = pulls(forge, setup.repo)
+    assert merge(forge, forge.reviewer, setup.repo, pull["number"]) == 200
+    synced = setup.sync("shop-staging", forge.deployer.token)
+    assert synced.returncode == 0, synced.stderr
+
+    def healthy() -> bool:
+        shown = gitward(
+            "status", "shop-staging", "--repo", f"{forge.url}/{setup.repo.path}.git",
+            "--revision", "main", "-o", "json",
+            env={"GITWARD_GIT_TOKEN": forge.deployer.token, "GITWARD_GIT_USERNAME": "deployer"},
+        )  # fmt: skip
+        return shown.returncode == 0
+
+    deadline = time.monotonic() + 60
+    while not healthy():
+        assert time.monotonic() < deadline, "staging never became Healthy"
+        time.sleep(1)
+    done = setup.promote("web", "--from", "staging", "--to", "prod", "-o", "json")
+    assert done.returncode == 0, done.stderr
+    (promotion,) = json.loads(done.stdout)
+    assert (promotion["version"], promotion["outcome"]) == ("0.2.0", "opened")
+    assert promotion["pullRequest"]["head"] == "gitward/promote/web/prod"
+
+
 def test_a_rollback_pull_request_restores_the_app_and_history_names_it(
     forge: Forge, setup: Setup
 ) -> None:

@@ -43,6 +43,7 @@ from gitward.objects import ObjectRef
 from gitward.record.drifts import DriftRecord
 from gitward.record.history import SyncOutcome
 from gitward.retire import retire_removed
+from gitward.review import deploys as deploy_records
 from gitward.source import GitSource
 from gitward.source.opening import source_of
 from gitward.source.revisions import Revision
@@ -225,6 +226,10 @@ class Controller:
                 kept=str(len(done.kept)),
                 failed="; ".join(f"{ref}: {why}" for ref, why in done.failed),
             )
+            if done.ok:
+                # Its deploy statuses' ledger goes with its other records.
+                with contextlib.suppress(GitwardError):
+                    await deploy_records.forget(self.kube, done.app)
 
     def _schedule_full(self) -> None:
         interval = self.options.full_reconcile_interval

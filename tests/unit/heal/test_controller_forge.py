@@ -98,3 +98,34 @@ def test_a_pull_request_event_is_previewed_only_with_a_forge(tmp_path: Path) -> 
                 await with_forge.close()
 
     assert asyncio.run(go()) == (False, True)
+
+
+def test_an_app_gone_from_gitward_yaml_takes_its_deploy_status_records_along(
+    tmp_path: Path,
+) -> None:
+    from gitward.plan.inventory import Inventory
+    from gitward.record import inventory as inventories
+    from gitward.record import store
+    from gitward.review.deploys import KIND as DEPLOYS
+    from gitward.review.deploys import DeployStatus, configmap_name, report
+    from gitward.source.opening import source_of
+
+    write_repo(tmp_path)
+    srv = server()
+
+    async def seed() -> None:
+        async with srv.kube() as kube:
+            await inventories.save(kube, Inventory(app="gone", entries=(), source=source_of(REPO)))
+            status = DeployStatus(
+                app="gone", key="gone", revision="b" * 40, state=CommitState.SUCCESS
+            )
+            assert await report(kube, FakeForge(), status)
+
+    async def ledger() -> object:
+        async with srv.kube() as kube:
+            return await store.read(kube, configmap_name("gone"), kind=DEPLOYS)
+
+    asyncio.run(seed())
+    assert asyncio.run(ledger()) is not None
+    asyncio.run(lead_once(srv, tmp_path, FakeForge()))
+    assert asyncio.run(ledger()) is None

@@ -12,8 +12,6 @@ which only its owner can read.
 
 from __future__ import annotations
 
-import getpass
-import secrets
 import shutil
 import time
 from dataclasses import asdict, dataclass, fields
@@ -25,9 +23,10 @@ import httpx
 from gitward.dev import forge_api, processes, state
 from gitward.dev import ports as devports
 from gitward.dev.forge_api import ORG, ForgeError, Identity, RepoKind
+from gitward.dev.forge_config import static_root, write_config
 from gitward.errors import ToolError
 from gitward.programs import GITEA, run_program
-from gitward.tools import find_tool, pinned_build
+from gitward.tools import find_tool
 
 ADMIN = "gitward-admin"
 _PASSWORD_MARK = "generated random password is "
@@ -169,7 +168,7 @@ def start(port: int) -> Forge:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     config = work / "app.ini"
-    _write_config(config, work, port, _static_root(binary))
+    write_config(config, work=work, port=port, static_root=static_root(binary))
     log = log_file()
     log.write_text("")
     url = f"http://127.0.0.1:{port}"
@@ -217,109 +216,6 @@ def stop_processes(pid: int = 0) -> bool:
         left.insert(0, processes.Process(pid=pid, name="gitea"))
     processes.stop(left)
     return bool(left)
-
-
-def _static_root(binary: Path) -> Path:
-    """Where Gitea finds options/, templates/ and public/ (it is built without bindata)."""
-    beside = binary.resolve().parent
-    if (beside / "templates").is_dir():
-        return beside
-    return pinned_build("gitea").directory
-
-
-def _write_config(config: Path, work: Path, port: int, static_root: Path) -> None:
-    data = work / "data"
-    user = getpass.getuser()
-    config.write_text(
-        f"""APP_NAME = gitward dev forge
-RUN_MODE = prod
-RUN_USER = {user}
-WORK_PATH = {work}
-; dev up runs as whoever calls it, root included (CI, containers).
-I_AM_BEING_UNSAFE_RUNNING_AS_ROOT = true
-
-[server]
-PROTOCOL = http
-HTTP_ADDR = 127.0.0.1
-HTTP_PORT = {port}
-DOMAIN = 127.0.0.1
-ROOT_URL = http://127.0.0.1:{port}/
-STATIC_ROOT_PATH = {static_root}
-APP_DATA_PATH = {data}
-OFFLINE_MODE = true
-DISABLE_SSH = true
-START_SSH_SERVER = false
-LFS_START_SERVER = false
-
-[database]
-DB_TYPE = sqlite3
-PATH = {data}/gitea.db
-SQLITE_JOURNAL_MODE = WAL
-
-[repository]
-ROOT = {work}/repos
-DEFAULT_BRANCH = main
-
-[security]
-INSTALL_LOCK = true
-SECRET_KEY = {secrets.token_hex(32)}
-INTERNAL_TOKEN = {secrets.token_hex(48)}
-
-[oauth2]
-ENABLED = false
-
-[service]
-DISABLE_REGISTRATION = true
-REQUIRE_SIGNIN_VIEW = true
-DEFAULT_ALLOW_CREATE_ORGANIZATION = false
-
-[openid]
-ENABLE_OPENID_SIGNIN = false
-ENABLE_OPENID_SIGNUP = false
-
-[webhook]
-; Webhooks reach the local controller only.
-ALLOWED_HOST_LIST = loopback
-DELIVER_TIMEOUT = 10
-
-[packages]
-ENABLED = true
-
-[actions]
-ENABLED = false
-
-[indexer]
-ISSUE_INDEXER_TYPE = db
-REPO_INDEXER_ENABLED = false
-
-[queue]
-TYPE = channel
-
-[cache]
-ADAPTER = memory
-
-[session]
-PROVIDER = memory
-
-[cron]
-ENABLED = false
-
-[cron.update_checker]
-ENABLED = false
-
-[mailer]
-ENABLED = false
-
-[log]
-MODE = console
-LEVEL = Info
-ROOT_PATH = {work}/log
-logger.router.MODE =
-logger.access.MODE =
-logger.xorm.MODE =
-"""
-    )
-    config.chmod(0o600)
 
 
 def _spawn(binary: Path, config: Path, work: Path, log: Path) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gitward.dev import forge, state
+from gitward.dev import forge, forge_config, state
 from gitward.dev.forge_api import Identity
 
 
@@ -75,7 +75,7 @@ def test_the_state_file_is_readable_by_its_owner_only(
 
 def test_the_gitea_config_listens_on_loopback_and_keeps_the_forge_closed(tmp_path: Path) -> None:
     config = tmp_path / "app.ini"
-    forge._write_config(config, tmp_path, 16447, tmp_path / "static")
+    forge_config.write_config(config, work=tmp_path, port=16447, static_root=tmp_path / "static")
     ini = configparser.ConfigParser(interpolation=None)
     ini.read_string("[root]\n" + config.read_text())
     assert ini["root"]["I_AM_BEING_UNSAFE_RUNNING_AS_ROOT"] == "true"

@@ -168,6 +168,8 @@ async def _promote(
             message = _commit_message(title, bumps)
             sha = clone.commit(tree, message=message, author=request.author)
             assert sha is not None  # bumps changed files
+            # Ask the forge first: unreachable, or a token it refuses, and nothing is pushed.
+            pull = await forge.find_pull(head=branch, base=request.base)
             unchanged = remote is not None and clone.same_change(sha, remote)
             if not unchanged and not clone.push(tree, branch=branch, lease=remote):
                 if attempt == 1:
@@ -179,7 +181,6 @@ async def _promote(
         body = notes.body(
             chart=chart, version=version, environments=envs, bumps=bumps, previews=previews
         )
-        pull = await forge.find_pull(head=branch, base=request.base)
         if pull is None:
             opened = await forge.open_pull(head=branch, base=request.base, title=title, body=body)
             return Promotion(Outcome.OPENED, chart, version, envs, branch, bumps, opened, previews)

@@ -152,6 +152,8 @@ async def rollback(
             if sha is None:
                 return Rollback(RollbackOutcome.NOTHING, app.name, current, target, branch)
             files = clone.changed_files(tree)
+            # Ask the forge first: unreachable, or a token it refuses, and nothing is pushed.
+            pull = await forge.find_pull(head=branch, base=request.base)
             unchanged = remote is not None and clone.same_change(sha, remote)
             if not unchanged and not clone.push(tree, branch=branch, lease=remote):
                 if attempt == 1:
@@ -161,7 +163,6 @@ async def rollback(
                     "(someone else pushed to it); nothing was changed, try again"
                 )
         body = _body(app.name, current, target, files)
-        pull = await forge.find_pull(head=branch, base=request.base)
         if pull is None:
             opened = await forge.open_pull(head=branch, base=request.base, title=title, body=body)
             return Rollback(

@@ -185,6 +185,13 @@ def test_an_unpublished_version_is_refused_before_any_pull_request(
     assert pulls(forge, setup.repo) == []
     unknown = setup.promote("nope", "1.0.0")
     assert unknown.returncode == 2 and "chart nope: no app" in unknown.stderr
+    setup.env["GITWARD_FORGE_URL"] = "http://127.0.0.1:1"
+    unreachable = setup.promote("web", "0.2.0", "--env", "prod")
+    assert unreachable.returncode == 3 and "unreachable" in unreachable.stderr
+    assert forge.promoter.token not in unreachable.stderr
+    with forge.api(forge.reviewer) as api:
+        branches = [b["name"] for b in api.get(f"/repos/{setup.repo.path}/branches").json()]
+    assert branches == ["main"]  # nothing was pushed
 
 
 def test_the_promoter_can_neither_push_to_main_nor_merge(forge: Forge, setup: Setup) -> None:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from gitward.errors import ExitCode, RenderError
-from gitward.forge import PullState
+from gitward.forge import ForgeUnreachable, PullRequest, PullState
 from gitward.health import HealthStatus
 from gitward.promote.errors import PromoteInputError, PromoteRemoteError
 from gitward.promote.gitwork import Clone
@@ -262,3 +262,17 @@ def test_the_fake_forge_keeps_one_open_pull_per_branch() -> None:
     asyncio.run(forge.merge_pull(number=pull.number))
     assert forge.pulls[pull.number].state is PullState.MERGED
     assert asyncio.run(forge.find_pull(head="b", base="main")) is None
+
+
+class UnreachableForge(FakeForge):
+    async def find_pull(self, *, head: str, base: str) -> PullRequest | None:
+        raise ForgeUnreachable("gitea http://127.0.0.1:1 acme/config: unreachable: refused")
+
+
+def test_an_unreachable_forge_is_exit_3_and_nothing_is_pushed(
+    origin: Path, clone_dir: Path
+) -> None:
+    with pytest.raises(ForgeUnreachable) as e:
+        run(clone_dir, UnreachableForge(), FakeCluster(), version="0.2.0", environments=("prod",))
+    assert e.value.exit_code == ExitCode.CLUSTER
+    assert git(origin, "branch", "--list", "gitward/*") == ""

@@ -1,4 +1,4 @@
-"""The one place gitward starts external programs (git, helm, kubectl, kwokctl).
+"""The one place gitward starts external programs (git, helm, kubectl, gpg, sops, kwokctl).
 
 A config repository is untrusted input, and the programs gitward runs on it
 (helm templates, kustomize generators, git transports) can read their own
@@ -99,6 +99,14 @@ GIT = Program(
         "GIT_SSH_COMMAND",
     },
 )
+
+# OpenPGP keys for commit verification are imported into a throw-away
+# GNUPGHOME, which the caller passes; nothing of the user's own keyring.
+GPG = Program("gpg")
+# sops decrypts secrets in the config repository. It gets the decryption key
+# only as the caller passes it (SOPS_AGE_KEY...), never the user's own key
+# files under HOME; GNUPGHOME is the operator's choice for PGP recipients.
+SOPS = Program("sops", inherit=_COMMON | {"GNUPGHOME"})
 
 # `gitward dev`'s local control plane, on the developer's own machine: kwokctl
 # (and the components it starts; kubectl keeps its cache under HOME), the

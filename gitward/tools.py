@@ -29,6 +29,9 @@ _PROVIDER = {
     "kube-scheduler": "KUBERNETES",
     "kubectl": "KUBERNETES",
     "gitea": "GITEA",
+    "sops": "SOPS",
+    "age": "AGE",
+    "age-keygen": "AGE",
 }
 
 

@@ -139,6 +139,16 @@ build_helm() {
     "helm.sh/helm/$major/cmd/helm@$HELM_VERSION"
 }
 
+# sops decrypts secrets in config repositories; age makes and holds its keys.
+build_sops() {
+  GOBIN="$out" go install -ldflags "-s -w" "github.com/getsops/sops/v3/cmd/sops@$SOPS_VERSION"
+}
+
+build_age() {
+  GOBIN="$out" go install -ldflags "-s -w -X main.Version=$AGE_VERSION" \
+    "filippo.io/age/cmd/age@$AGE_VERSION" "filippo.io/age/cmd/age-keygen@$AGE_VERSION"
+}
+
 # Gitea's go.mod has replace directives, so it is built inside a writable copy
 # of its module directory. It needs cgo for SQLite. Without bindata it reads
 # options/, templates/ and public/ from beside its binary (GITEA_CUSTOM and the
@@ -160,7 +170,8 @@ build_gitea() {
 }
 
 if [ "${1:-}" = "--print" ]; then
-  for t in "kubernetes-$KUBERNETES_VERSION" "etcd-$ETCD_VERSION" "kwok-$KWOK_VERSION" "helm-$HELM_VERSION" "gitea-$GITEA_VERSION"; do
+  for t in "kubernetes-$KUBERNETES_VERSION" "etcd-$ETCD_VERSION" "kwok-$KWOK_VERSION" "helm-$HELM_VERSION" "gitea-$GITEA_VERSION" \
+    "sops-$SOPS_VERSION" "age-$AGE_VERSION"; do
     echo "$tools_dir/$t"
   done
   exit 0
@@ -181,4 +192,6 @@ sel kwok && { build kwok "$KWOK_VERSION" kwok kwokctl -- build_kwok || status=1;
 sel etcd && { build etcd "$ETCD_VERSION" etcd -- build_etcd || status=1; }
 sel kubernetes && { build kubernetes "$KUBERNETES_VERSION" kube-apiserver kube-controller-manager kube-scheduler kubectl -- build_kubernetes || status=1; }
 sel gitea && { build gitea "$GITEA_VERSION" gitea -- build_gitea || status=1; }
+sel sops && { build sops "$SOPS_VERSION" sops -- build_sops || status=1; }
+sel age && { build age "$AGE_VERSION" age age-keygen -- build_age || status=1; }
 exit $status

@@ -326,6 +326,8 @@ class ControllerMetrics:
     app_health_status: Gauge
     app_last_successful_sync_timestamp_seconds: Gauge
     leader: Gauge
+    commits_refused_total: Counter
+    commit_refused: Gauge
 
 
 #: Reconciles range from a fast-path no-op (tens of ms) to a helm render plus wait (minutes).
@@ -410,5 +412,17 @@ def controller_metrics(registry: Registry) -> ControllerMetrics:
         ),
         leader=registry.register(
             Gauge("gitward_leader", help="1 while this replica holds the leader lease, else 0.")
+        ),
+        commits_refused_total=registry.register(
+            Counter(
+                "gitward_commits_refused_total",
+                help="Commits not deployed because commit verification refused them.",
+            )
+        ),
+        commit_refused=registry.register(
+            Gauge(
+                "gitward_commit_refused",
+                help="1 while the branch head is refused by commit verification, else 0.",
+            )
         ),
     )

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from gitward.cli.exits import errors_to_exit, run
-from gitward.cli.options import tenancy_options
+from gitward.cli.options import decryption_options, tenancy_options, verify_options
 
 
 @click.command()
@@ -43,6 +43,8 @@ from gitward.cli.options import tenancy_options
     "Required when --listen is not a loopback address.",
 )
 @tenancy_options
+@verify_options
+@decryption_options
 @click.option(
     "--forge",
     "forge_kind",
@@ -87,6 +89,11 @@ def controller(
     api_token_file: str | None,
     default_service_account: str | None,
     policy_file: str | None,
+    verify_mode: str | None,
+    trusted_keys: str | None,
+    trusted_keys_secret: str | None,
+    sops_age_key_file: str | None,
+    sops_secret: str | None,
     forge_kind: str,
     forge_url: str,
     forge_repo: str,
@@ -105,7 +112,9 @@ def controller(
     from gitward.api.auth import is_loopback
     from gitward.cli.logs import JsonLogFormatter
     from gitward.cli.workspace import connect
+    from gitward.config.decryption import load_decryption
     from gitward.config.tenancy import load_tenancy
+    from gitward.config.verify import load_verification
     from gitward.errors import ConfigError
     from gitward.heal.controller import ControllerOptions
     from gitward.heal.leases import LeaseConfig
@@ -141,6 +150,12 @@ def controller(
             tenancy=load_tenancy(
                 default_service_account=default_service_account, policy_file=policy_file
             ),
+            verification=load_verification(
+                mode=verify_mode,
+                trusted_keys=trusted_keys,
+                trusted_keys_secret=trusted_keys_secret,
+            ),
+            decryption=load_decryption(key_file=sops_age_key_file, secret=sops_secret),
             forge=_forge(forge_kind, forge_url, forge_repo, repo),
             public_url=public_url or f"http://{listen}",
         ),

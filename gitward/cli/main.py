@@ -31,11 +31,13 @@ from gitward.cli.exits import (
     run,
 )
 from gitward.cli.options import (
+    decryption_options,
     force_conflicts_option,
     output_option,
     repo_option,
     revision_option,
     tenancy_options,
+    verify_options,
 )
 from gitward.cli.promoting import promote, rollback
 from gitward.cli.reports import history, status
@@ -84,6 +86,7 @@ def render(app: str, repo: str, revision: str | None) -> None:
 @output_option
 @force_conflicts_option
 @tenancy_options
+@decryption_options
 @errors_to_exit
 def diff(
     app: str,
@@ -93,25 +96,32 @@ def diff(
     force_conflicts: bool,
     default_service_account: str | None,
     policy_file: str | None,
+    sops_age_key_file: str | None,
+    sops_secret: str | None,
 ) -> None:
     """Show what a sync of APP would change. Exit 1 when anything would."""
-    from gitward.cli.workspace import connect, open_app
+    from gitward.cli.workspace import connect, open_workspace, render_app_in
+    from gitward.config.decryption import load_decryption
     from gitward.config.tenancy import load_tenancy
     from gitward.reconcile import PlanInvalid, SyncOptions, plan_app
+    from gitward.reconcile.keys import decryptor_for
     from gitward.tenancy import client_for
     from gitward.views import plan_view
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
-    opened = open_app(repo=repo, revision=revision, app=app)
+    decryption = load_decryption(key_file=sops_age_key_file, secret=sops_secret)
+    ws = open_workspace(repo=repo, revision=revision)
+    (spec,) = ws.chosen(app)
 
     async def go() -> Any:
         async with connect() as kube:
+            rendered = render_app_in(ws, spec, decryptor=await decryptor_for(kube, decryption))
             return await plan_app(
                 kube=kube,
-                app=opened.app,
-                manifests=opened.rendered.manifests,
+                app=spec,
+                manifests=rendered.manifests,
                 options=SyncOptions(force_conflicts=force_conflicts, policy=tenancy.policy),
-                as_app=client_for(kube=kube, app=opened.app, tenancy=tenancy),
+                as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
             )
 
     plan, _ = run(go())
@@ -157,6 +167,8 @@ def diff(
     'their kinds (else only CRDs annotated gitward.io/prune: "true").',
 )
 @tenancy_options
+@verify_options
+@decryption_options
 @errors_to_exit
 def sync(
     app: str | None,
@@ -173,6 +185,11 @@ def sync(
     allow_crd_prune: bool,
     default_service_account: str | None,
     policy_file: str | None,
+    verify_mode: str | None,
+    trusted_keys: str | None,
+    trusted_keys_secret: str | None,
+    sops_age_key_file: str | None,
+    sops_secret: str | None,
 ) -> None:
     """Make the cluster match git for APP, or for every app in dependsOn order.
 
@@ -180,9 +197,13 @@ def sync(
     on it are skipped. A summary table ends the run, which exits with the worst code.
     """
     from gitward.cli.workspace import connect, open_workspace, render_app_in
+    from gitward.config.decryption import load_decryption
     from gitward.config.tenancy import load_tenancy
+    from gitward.config.verify import load_verification
     from gitward.errors import ConfigError, RenderError
     from gitward.reconcile import SyncOptions, exit_code_of, record_unrendered, sync_app
+    from gitward.reconcile.keys import decryptor_for
+    from gitward.reconcile.verifying import verify_deployable
     from gitward.record.history import SyncOutcome
     from gitward.retire import retire_removed
     from gitward.runs import AppRun, blocker, skipped, worst
@@ -191,6 +212,10 @@ def sync(
     from gitward.views import run_view, sync_view
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
+    verification = load_verification(
+        mode=verify_mode, trusted_keys=trusted_keys, trusted_keys_secret=trusted_keys_secret
+    )
+    decryption = load_decryption(key_file=sops_age_key_file, secret=sops_secret)
     ws = open_workspace(repo=repo, revision=revision)
     apps = ws.chosen(app)
     options = SyncOptions(
@@ -211,6 +236,19 @@ def sync(
 
     async def go() -> None:
         async with connect() as kube:
+            # Before anything renders: a refused commit reaches neither a key nor the cluster.
+            verified = await verify_deployable(
+                kube,
+                commits=ws.commits,
+                sha=ws.revision.sha,
+                apps=apps,
+                operator=verification,
+                repo_mode=ws.config.verify,
+                repo_line=ws.config.verify_line,
+            )
+            if verified is not None and fmt == "table":
+                _print_verified(verified)
+            decryptor = await decryptor_for(kube, decryption)
             unsuccessful: dict[str, SyncOutcome] = {}
             for spec in apps:
                 also: list[str] = []  # the errors after the first, for -v
@@ -221,7 +259,7 @@ def sync(
                 else:
                     started = time.monotonic()
                     try:
-                        rendered = render_app_in(ws, spec)
+                        rendered = render_app_in(ws, spec, decryptor=decryptor)
                         with output.progress(f"{spec.name}: syncing", enabled=fmt == "table"):
                             result = await sync_app(
                                 kube=kube,
@@ -287,6 +325,14 @@ def sync(
             [[r.app, r.outcome.value, r.reason or "-"] for r in runs],
         )
     sys.exit(worst(runs))
+
+
+def _print_verified(verified: Any) -> None:
+    signer = f" ({verified.signer})" if verified.signer else ""
+    click.echo(
+        f"verified {verified.sha[:12]}: signed by trusted key {verified.key}{signer} "
+        f"(--verify {verified.mode.value}, {verified.checked} commit(s) checked)"
+    )
 
 
 def _print_retired(done: Any) -> None:

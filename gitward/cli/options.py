@@ -53,3 +53,52 @@ def tenancy_options(fn: Callable[P, R]) -> Callable[P, R]:
         help="Run apps without serviceAccountName as this ServiceAccount of their namespace. "
         "Env: GITWARD_DEFAULT_SERVICE_ACCOUNT.",
     )(fn)
+
+
+def verify_options(fn: Callable[P, R]) -> Callable[P, R]:
+    """``--verify`` and ``--trusted-keys[-secret]``: which commits may deploy (operator policy)."""
+    fn = click.option(
+        "--trusted-keys-secret",
+        envvar="GITWARD_TRUSTED_KEYS_SECRET",
+        default=None,
+        metavar="NAME",
+        help="A Secret in gitward's namespace holding the trusted keys, as the directory "
+        "would (allowed_signers, *.asc entries). Env: GITWARD_TRUSTED_KEYS_SECRET.",
+    )(fn)
+    fn = click.option(
+        "--trusted-keys",
+        envvar="GITWARD_TRUSTED_KEYS",
+        default=None,
+        metavar="DIR",
+        help="Directory of trusted keys: an SSH allowed_signers file and/or OpenPGP *.asc "
+        "public keys. Env: GITWARD_TRUSTED_KEYS.",
+    )(fn)
+    return click.option(
+        "--verify",
+        "verify_mode",
+        envvar="GITWARD_VERIFY",
+        default=None,
+        metavar="none|head|strict",
+        help="Deploy only commits signed by a trusted key: the commit itself (head), or "
+        "every commit since the last deployed one (strict). Default none. Env: GITWARD_VERIFY.",
+    )(fn)
+
+
+def decryption_options(fn: Callable[P, R]) -> Callable[P, R]:
+    """``--sops-age-key-file`` and ``--sops-secret``: the key to SOPS-encrypted files."""
+    fn = click.option(
+        "--sops-secret",
+        envvar="GITWARD_SOPS_SECRET",
+        default=None,
+        metavar="NAME",
+        help="A Secret in gitward's namespace whose *.agekey entries hold age identities. "
+        "Env: GITWARD_SOPS_SECRET.",
+    )(fn)
+    return click.option(
+        "--sops-age-key-file",
+        envvar="GITWARD_SOPS_AGE_KEY_FILE",
+        default=None,
+        metavar="FILE",
+        help="An age identity file that decrypts the repository's SOPS-encrypted files. "
+        "Env: GITWARD_SOPS_AGE_KEY_FILE.",
+    )(fn)

@@ -9,7 +9,13 @@ import click
 
 from gitward.cli import output
 from gitward.cli.exits import EXIT_DIFF, EXIT_OK, errors_to_exit, run
-from gitward.cli.options import output_option, repo_option, revision_option, tenancy_options
+from gitward.cli.options import (
+    decryption_options,
+    output_option,
+    repo_option,
+    revision_option,
+    tenancy_options,
+)
 
 
 @click.command()
@@ -18,6 +24,7 @@ from gitward.cli.options import output_option, repo_option, revision_option, ten
 @revision_option
 @output_option
 @tenancy_options
+@decryption_options
 @errors_to_exit
 def status(
     app: str | None,
@@ -26,26 +33,32 @@ def status(
     fmt: str,
     default_service_account: str | None,
     policy_file: str | None,
+    sops_age_key_file: str | None,
+    sops_secret: str | None,
 ) -> None:
     """Sync state and health, per app and per object. Exit 1 unless all Synced and Healthy."""
     from gitward.cli.workspace import connect, open_workspace, render_app_in
+    from gitward.config.decryption import load_decryption
     from gitward.config.tenancy import load_tenancy
+    from gitward.reconcile.keys import decryptor_for
     from gitward.status import app_status
     from gitward.tenancy import client_for
     from gitward.views import status_view
 
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
+    decryption = load_decryption(key_file=sops_age_key_file, secret=sops_secret)
     ws = open_workspace(repo=repo, revision=revision)
     apps = ws.chosen(app)
 
     async def go() -> list[dict[str, Any]]:
         async with connect() as kube:
+            decryptor = await decryptor_for(kube, decryption)
             return [
                 status_view(
                     await app_status(
                         kube=kube,
                         app=spec,
-                        manifests=render_app_in(ws, spec).manifests,
+                        manifests=render_app_in(ws, spec, decryptor=decryptor).manifests,
                         revision=ws.revision,
                         as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
                         policy=tenancy.policy,

@@ -12,6 +12,8 @@ from gitward.errors import ConfigError
 from gitward.kube import Kube
 from gitward.render import Rendered, render_app
 from gitward.render.cache import RenderCache
+from gitward.render.decrypting import Decryptor
+from gitward.source.commits import Commits
 from gitward.source.opening import open_source, source_of
 from gitward.source.revisions import Revision
 
@@ -21,6 +23,7 @@ class Workspace:
     root: Path
     revision: Revision
     config: RepoConfig
+    commits: Commits
 
     def chosen(self, app: str | None) -> tuple[AppSpec, ...]:
         """Every app (``app`` is None), or the one named; an unknown name is an error."""
@@ -40,14 +43,15 @@ class OpenedApp:
 
 
 def open_workspace(*, repo: str, revision: str | None) -> Workspace:
-    root, rev = open_source(repo=repo, revision=revision)
-    info = rev
-    config = load_repo_config(root).from_source(source_of(repo))
-    return Workspace(root=root, revision=info, config=config)
+    opened = open_source(repo=repo, revision=revision)
+    config = load_repo_config(opened.root).from_source(source_of(repo))
+    return Workspace(
+        root=opened.root, revision=opened.revision, config=config, commits=opened.commits
+    )
 
 
-def render_app_in(ws: Workspace, app: AppSpec) -> Rendered:
-    return render_app(app=app, root=ws.root, cache=RenderCache())
+def render_app_in(ws: Workspace, app: AppSpec, *, decryptor: Decryptor | None = None) -> Rendered:
+    return render_app(app=app, root=ws.root, cache=RenderCache(), decryptor=decryptor)
 
 
 def open_app(*, repo: str, revision: str | None, app: str) -> OpenedApp:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from gitward.config.identity import AppId
+from gitward.config.verify import VerifyMode
 
 
 class SourceKind(StrEnum):
@@ -68,6 +69,9 @@ class RepoConfig:
 
     apps: tuple[AppSpec, ...]
     environment: str = ""
+    # ``verify:``: how the repository tightens the operator's verification, and its line.
+    verify: VerifyMode | None = None
+    verify_line: int = 0
 
     def app(self, name: str) -> AppSpec | None:
         return next((a for a in self.apps if a.name == name), None)

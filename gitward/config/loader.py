@@ -19,6 +19,7 @@ import yaml
 from gitward import repofiles, yamlload
 from gitward.config.apps import AppSpec, IgnoreRule, RepoConfig
 from gitward.config.schema import SCHEMA
+from gitward.config.verify import VerifyMode
 from gitward.errors import ConfigError
 
 FILENAME = "gitward.yaml"
@@ -66,7 +67,13 @@ def parse_repo_config(text: str, *, filename: str = FILENAME) -> RepoConfig:
         replace(_app(a), environment=str(a.get("environment", environment))) for a in doc["apps"]
     )
     _check_names_and_order(apps, node, filename)
-    return RepoConfig(apps=_topological(apps), environment=environment)
+    verify = VerifyMode(doc["verify"]) if "verify" in doc else None
+    return RepoConfig(
+        apps=_topological(apps),
+        environment=environment,
+        verify=verify,
+        verify_line=(_line_of(node, deque(["verify"])) or 0) if verify else 0,
+    )
 
 
 def _app(raw: dict[str, Any]) -> AppSpec:

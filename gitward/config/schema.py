@@ -15,6 +15,8 @@ SCHEMA: dict[str, Any] = {
     "required": ["apps"],
     "properties": {
         "environment": _NAME,
+        # Only ever stricter than the operator's --verify (gitward.config.verify).
+        "verify": {"enum": ["none", "head", "strict"]},
         "apps": {
             "type": "array",
             "items": {

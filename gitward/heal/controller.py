@@ -31,6 +31,7 @@ from gitward.errors import GitwardError
 from gitward.forge import Forge, PullRequestEvent
 from gitward.heal.affected import is_affected
 from gitward.heal.deploying import DeployReporter
+from gitward.heal.gate import CommitGate
 from gitward.heal.healing import Healer
 from gitward.heal.logs import event
 from gitward.heal.previewing import Previewer
@@ -87,6 +88,13 @@ class Controller:
             kube=kube, options=options, metrics=self.metrics, tracker=self._tracker
         )
         self.source_id = source_of(options.repo)
+        self.gate = CommitGate(
+            kube=kube,
+            source=source,
+            options=options,
+            metrics=self.metrics,
+            source_id=self.source_id,
+        )
         self.previewer: Previewer | None = None
         self.deploys: DeployReporter | None = None
         if forge is None and options.forge is not None:
@@ -157,6 +165,10 @@ class Controller:
             return
         finally:
             self.metrics.git_fetch_duration_seconds.observe(time.monotonic() - started)
+        admitted = await self.gate.admit(rev, current=self.revision, config=self.config)
+        if admitted is None:
+            return  # refused, and nothing verified to run instead
+        rev = admitted
         full = time.monotonic() >= self._next_full
         if self.revision is not None and rev.sha == self.revision.sha:
             if full:

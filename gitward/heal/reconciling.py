@@ -31,6 +31,7 @@ from gitward.reconcile import (
     record_unrendered,
     sync_app,
 )
+from gitward.reconcile.keys import decryptor_for
 from gitward.record.history import SyncOutcome
 from gitward.render import RenderCache, render_app
 from gitward.source.revisions import Revision
@@ -67,8 +68,14 @@ class Reconciler:
         async with state.lock:
             state.busy = True
             try:
+                # Read for each reconcile: a rotated key Secret counts at once.
+                decryptor = await decryptor_for(self.kube, self.options.decryption)
                 rendered = await asyncio.to_thread(
-                    render_app, app=spec, root=root, cache=self._render_cache
+                    render_app,
+                    app=spec,
+                    root=root,
+                    cache=self._render_cache,
+                    decryptor=decryptor,
                 )
                 state.inputs = rendered.inputs
                 options = SyncOptions(

@@ -137,6 +137,8 @@ class ControllerStatus:
             fighting=self.controller.fighting(name),
             auto_sync=state.spec.auto_sync,
             self_heal=state.spec.self_heal,
+            refused_commit=self.controller.gate.refused_sha,
+            refusal=self.controller.gate.refusal,
         )
 
     def app_summary(self, name: str) -> dict[str, Any]:

@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitward.config.apps import AppSpec
+from gitward.config.decryption import DecryptionSettings
 from gitward.config.tenancy import Tenancy
+from gitward.config.verify import Verification
 from gitward.forge import ForgeSettings
 from gitward.objects import Body, ObjectRef
 from gitward.record.drifts import DriftRecord
@@ -66,6 +68,9 @@ class ControllerOptions:
     full_reconcile_interval: float = 600.0
     # The account each app runs as, and the policy bounding it.
     tenancy: Tenancy = field(default_factory=Tenancy)
+    # Which commits may deploy, and the key to SOPS-encrypted files.
+    verification: Verification = field(default_factory=Verification)
+    decryption: DecryptionSettings = field(default_factory=DecryptionSettings)
     # The config repository's forge: pull request previews and deploy statuses go there.
     forge: ForgeSettings | None = None
     # Where people reach this controller's API; deploy statuses link to the app there.

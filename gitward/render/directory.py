@@ -16,6 +16,7 @@ from pathlib import Path
 from gitward import repofiles
 from gitward.errors import RenderError
 from gitward.objects import Manifest
+from gitward.render.decrypting import Decryptor
 from gitward.render.documents import iter_documents, manifests_from
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -35,18 +36,23 @@ def manifest_files(app_dir: Path, *, root: Path, label: str) -> list[Path]:
     return sorted(found, key=lambda p: p.as_posix())
 
 
-def render_directory(*, app_dir: Path, label: str, root: Path | None = None) -> list[Manifest]:
+def render_directory(
+    *, app_dir: Path, label: str, root: Path | None = None, decryptor: Decryptor | None = None
+) -> list[Manifest]:
     """Every object in the files under ``app_dir``.
 
     ``label`` is how errors name ``app_dir`` (its path in the repository);
     every file must resolve inside ``root`` (default: ``app_dir`` itself).
+    A SOPS-encrypted file is decrypted with ``decryptor`` (none: it fails).
     """
+    decryptor = decryptor or Decryptor(None)
     root = repofiles.real(root if root is not None else app_dir)
     out: list[Manifest] = []
     for rel in manifest_files(app_dir, root=root, label=label):
         source = rel.as_posix()
         subject = f"{label}/{source}" if label not in ("", ".") else source
         text = read_text(app_dir / rel, root=root, subject=subject)
+        text = decryptor.text_of(app_dir / rel, text, subject=subject)
         if rel.suffix == ".json":
             out.extend(
                 manifests_from([(1, _load_json(text, subject))], subject=subject, source=source)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,12 @@ from gitward import repofiles, yamlload
 from gitward.errors import RenderError
 from gitward.objects import Manifest
 from gitward.programs import KUBECTL, first_error_line, run_program
+from gitward.render.decrypting import (
+    Decryptor,
+    any_encrypted,
+    file_is_encrypted,
+    plaintext_scratch,
+)
 from gitward.render.documents import iter_documents, manifests_from
 from gitward.tools import cache_root, find_tool
 
@@ -43,11 +50,40 @@ _KLOG_ERR = re.compile(r'"command failed" err="(?P<msg>(?:[^"\\]|\\.)*)"')
 
 
 def render_kustomize(
-    *, app_dir: Path, label: str, root: Path, timeout: float = DEFAULT_TIMEOUT
+    *,
+    app_dir: Path,
+    label: str,
+    root: Path,
+    timeout: float = DEFAULT_TIMEOUT,
+    decryptor: Decryptor | None = None,
 ) -> tuple[list[Manifest], tuple[str, ...]]:
     """Objects ``kubectl kustomize app_dir`` prints, and the repo-relative inputs it
-    may read; ``label`` names the app dir in errors."""
+    may read; ``label`` names the app dir in errors.
+
+    When an input is SOPS-encrypted, kustomize reads a copy of its inputs in a
+    :func:`plaintext_scratch` directory with those files decrypted (it must
+    see plaintext before it transforms them: a changed document no longer
+    matches its MAC); the copy is gone when the render ends.
+    """
     inputs = check_inputs(app_dir=app_dir, label=label, root=root)
+    root = repofiles.real(root)
+    if any_encrypted([root / p for p in inputs]):
+        with plaintext_scratch() as scratch:
+            _decrypted_copy(inputs, root=root, into=scratch, decryptor=decryptor or Decryptor(None))
+            target = scratch / repofiles.real(app_dir).relative_to(root)
+            out = _kustomize(target, label=label, root=scratch, timeout=timeout)
+    else:
+        out = _kustomize(app_dir, label=label, root=root, timeout=timeout)
+    kfile = next((n for n in KUSTOMIZATION_FILES if (app_dir / n).is_file()), "kustomization")
+    manifests = manifests_from(
+        iter_documents(out, subject=f"{label} (kustomize output)"),
+        subject=f"{label} (kustomize output)",
+        source=kfile,
+    )
+    return manifests, inputs
+
+
+def _kustomize(app_dir: Path, *, label: str, root: Path, timeout: float) -> str:
     kubectl = find_tool("kubectl")
     home = cache_root() / "kubectl"
     home.mkdir(parents=True, exist_ok=True)
@@ -64,13 +100,36 @@ def render_kustomize(
         message = _kubectl_message(run.err or run.out)
         message = message.replace(f"{root.resolve()}/", "").replace(f"{root}/", "")
         raise RenderError(f"{label}: kustomize failed: {message}")
-    kfile = next((n for n in KUSTOMIZATION_FILES if (app_dir / n).is_file()), "kustomization")
-    manifests = manifests_from(
-        iter_documents(run.out, subject=f"{label} (kustomize output)"),
-        subject=f"{label} (kustomize output)",
-        source=kfile,
-    )
-    return manifests, inputs
+    return run.out
+
+
+def _decrypted_copy(
+    inputs: tuple[str, ...], *, root: Path, into: Path, decryptor: Decryptor
+) -> None:
+    """Copy every input to the same relative place under ``into``, encrypted files
+    as their plaintext. Links were checked to stay inside ``root``; they are
+    copied as the files they point to."""
+    for rel in inputs:
+        source = root / rel
+        if source.is_file():
+            (into / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, into / rel)
+            continue
+        # Not copytree: the checkout is read-only, and its modes would make the copy so too.
+        for dirpath, dirnames, filenames in os.walk(source, followlinks=True):
+            dirnames[:] = [d for d in dirnames if d != ".git"]
+            place = into / rel / Path(dirpath).relative_to(source)
+            place.mkdir(parents=True, exist_ok=True)
+            for name in filenames:
+                shutil.copyfile(Path(dirpath, name), place / name)
+    for dirpath, _dirs, files in os.walk(into):
+        for name in files:
+            copy = Path(dirpath, name)
+            original = root / copy.relative_to(into)
+            if file_is_encrypted(copy):
+                plain = decryptor.decrypt(original, subject=copy.relative_to(into).as_posix())
+                copy.chmod(0o600)
+                copy.write_text(plain)
 
 
 def _kubectl_message(output: str) -> str:

@@ -22,6 +22,7 @@ from gitward import repofiles
 from gitward.config.apps import AppSpec, SourceKind
 from gitward.errors import RenderError
 from gitward.render.cache import RenderCache
+from gitward.render.decrypting import Decryptor, any_encrypted
 from gitward.render.directory import render_directory
 from gitward.render.helm import (
     helm_identity,
@@ -45,13 +46,21 @@ def detect(path: Path) -> SourceKind:
     return SourceKind.DIRECTORY
 
 
-def render_app(*, app: AppSpec, root: Path, cache: RenderCache | None = None) -> Rendered:
+def render_app(
+    *,
+    app: AppSpec,
+    root: Path,
+    cache: RenderCache | None = None,
+    decryptor: Decryptor | None = None,
+) -> Rendered:
     """Render ``app`` (its ``path`` is relative to the checkout ``root``).
 
     Every ``Manifest.source`` is relative to the app directory. Raises
     :class:`RenderError` with a one-line message naming the file (and line)
-    or the chart at fault.
+    or the chart at fault. SOPS-encrypted files are decrypted with
+    ``decryptor``; a render that decrypted anything is never cached.
     """
+    decryptor = decryptor or Decryptor(None)
     root = repofiles.real(root)
     app_dir = Path(os.path.normpath(root / app.path))
     if app_dir != root and root not in app_dir.parents:
@@ -71,12 +80,16 @@ def render_app(*, app: AppSpec, root: Path, cache: RenderCache | None = None) ->
     repofiles.check_tree(app_dir, root=root, label=label, error=RenderError)
     kind = detect(app_dir)
     if kind is SourceKind.DIRECTORY:
+        if any_encrypted([app_dir]):
+            cache = None  # the result holds plaintext: it stays in memory
         rendered = _render_directory_cached(
-            app=app, app_dir=app_dir, label=label, root=root, cache=cache
+            app=app, app_dir=app_dir, label=label, root=root, cache=cache, decryptor=decryptor
         )
         return replace(rendered, inputs=(label,))
     if kind is SourceKind.KUSTOMIZE:
-        manifests, inputs = render_kustomize(app_dir=app_dir, label=label, root=root)
+        manifests, inputs = render_kustomize(
+            app_dir=app_dir, label=label, root=root, decryptor=decryptor
+        )
         return Rendered(kind=kind, manifests=tuple(manifests), inputs=inputs)
 
     chart = read_chart(app_dir=app_dir, label=label, root=root)
@@ -85,6 +98,8 @@ def render_app(*, app: AppSpec, root: Path, cache: RenderCache | None = None) ->
         *values_file_paths(app.values_files, app_dir=app_dir, root=root),
     ]
     inputs = tuple(sorted({label, *(p.relative_to(root).as_posix() for p in outside)}))
+    if any_encrypted([app_dir, *outside]):
+        cache = None  # the result holds plaintext: it stays in memory
     key: str | None = None
     if cache is not None and chart.cacheable:
         extra = outside
@@ -104,6 +119,7 @@ def render_app(*, app: AppSpec, root: Path, cache: RenderCache | None = None) ->
         release=app.release,
         namespace=app.namespace,
         values_files=app.values_files,
+        decryptor=decryptor,
     )
     rendered = Rendered(
         kind=kind, manifests=tuple(result.manifests), charts=tuple(result.charts), inputs=inputs
@@ -114,14 +130,22 @@ def render_app(*, app: AppSpec, root: Path, cache: RenderCache | None = None) ->
 
 
 def _render_directory_cached(
-    *, app: AppSpec, app_dir: Path, label: str, root: Path, cache: RenderCache | None
+    *,
+    app: AppSpec,
+    app_dir: Path,
+    label: str,
+    root: Path,
+    cache: RenderCache | None,
+    decryptor: Decryptor,
 ) -> Rendered:
     key = cache.key(app=app, app_dir=app_dir, tool="directory") if cache else None
     if cache is not None and key is not None and (hit := cache.get(key)) is not None:
         return hit
     rendered = Rendered(
         kind=SourceKind.DIRECTORY,
-        manifests=tuple(render_directory(app_dir=app_dir, label=label, root=root)),
+        manifests=tuple(
+            render_directory(app_dir=app_dir, label=label, root=root, decryptor=decryptor)
+        ),
     )
     if cache is not None and key is not None:
         cache.put(key, rendered)

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from gitward.errors import SourceError
 from gitward.source.checkouts import materialise, prune
+from gitward.source.commits import Commits
 from gitward.source.credentials import GitCredentials, access_for
 from gitward.source.git import Git
 from gitward.source.revisions import Checkout, Revision
@@ -97,6 +98,10 @@ class GitSource:
         revision = self.resolve(ref)
         path = materialise(self._git, repo=self._repo, trees=self._trees, sha=revision.sha)
         return Checkout(path=path, revision=revision)
+
+    def commits(self) -> Commits:
+        """The commit graph of the cache (no fetch): ranges and signatures."""
+        return Commits(git=self._git, git_dir=self._repo)
 
     def prune_trees(self, keep: int) -> tuple[str, ...]:
         """Keep the ``keep`` most recently used trees; return the SHAs removed."""

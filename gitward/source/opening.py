@@ -10,10 +10,12 @@ remote's HEAD when none is given).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from gitward.errors import GitwardError
+from gitward.source.commits import Commits
 from gitward.source.credentials import GitCredentials
 from gitward.source.fetching import GitSource
 from gitward.source.git import Git
@@ -35,14 +37,25 @@ def credentials_from_env() -> GitCredentials:
     )
 
 
-def open_source(*, repo: str, revision: str | None) -> tuple[Path, Revision]:
+@dataclass(frozen=True)
+class Opened:
+    """A config repository on disk: its files, the commit they are, and its commit graph."""
+
+    root: Path
+    revision: Revision
+    commits: Commits
+
+
+def open_source(*, repo: str, revision: str | None) -> Opened:
     local = Path(repo)
     if revision is None and "://" not in repo and local.is_dir():
-        return local.resolve(), _working_tree_revision(local)
+        root = local.resolve()
+        commits = Commits(git=Git(subject=str(root), timeout=60), directory=root)
+        return Opened(root=root, revision=_working_tree_revision(local), commits=commits)
     url = str(local.resolve()) if "://" not in repo and local.is_dir() else repo
     source = GitSource(url=url, credentials=credentials_from_env())
     checkout = source.checkout(revision or "HEAD")
-    return checkout.path, checkout.revision
+    return Opened(root=checkout.path, revision=checkout.revision, commits=source.commits())
 
 
 def source_of(repo: str) -> str:

@@ -72,6 +72,9 @@ class ControlledApp:
     fighting: str  # whom it fights with, while another writer keeps coming back
     auto_sync: bool
     self_heal: bool
+    # The branch head commit verification refused, and why; "" when none is refused.
+    refused_commit: str = ""
+    refusal: str = ""
 
 
 def controlled_app_view(app: ControlledApp) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import pytest
 
 from gitward.config.apps import AppSpec
 from gitward.errors import RenderError, SourceError
-from gitward.programs import GIT, HELM, KUBECTL, Program, run_program
+from gitward.programs import GIT, GPG, HELM, KUBECTL, SOPS, Program, run_program
 from gitward.render import render_app
 from gitward.source import GitCredentials, GitSource
 
@@ -43,7 +43,7 @@ def environment(dump: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
-@pytest.mark.parametrize("program", [HELM, KUBECTL, GIT], ids=lambda p: p.name)
+@pytest.mark.parametrize("program", [HELM, KUBECTL, GIT, GPG, SOPS], ids=lambda p: p.name)
 def test_no_program_inherits_gitwards_secrets_or_kubeconfig(
     tmp_path: Path, program: Program
 ) -> None:

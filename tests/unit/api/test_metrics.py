@@ -170,6 +170,8 @@ def test_controller_metrics_defines_exactly_the_documented_metrics() -> None:
         "gitward_git_fetch_duration_seconds": "histogram",
         "gitward_watch_restarts_total": "counter",
         "gitward_leader": "gauge",
+        "gitward_commits_refused_total": "counter",
+        "gitward_commit_refused": "gauge",
     }
     text = registry.render()
     assert 'gitward_drift_detected_total{app="shop",kind="modified"} 1\n' in text

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from gitward.config.loader import load_repo_config, parse_repo_config
+from gitward.config.verify import VerifyMode
 from gitward.errors import ConfigError
 
 VALID = """\
@@ -78,3 +79,15 @@ def test_duplicate_app_names_are_rejected() -> None:
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"gitward\.yaml: not found"):
         load_repo_config(tmp_path)
+
+
+def test_verify_is_read_with_its_line() -> None:
+    config = parse_repo_config("apps: []\nverify: strict\n")
+
+    assert config.verify is VerifyMode.STRICT
+    assert config.verify_line == 2
+
+
+def test_an_unknown_verify_mode_names_the_line() -> None:
+    with pytest.raises(ConfigError, match=r"^gitward.yaml:2: verify: 'always' is not one of"):
+        parse_repo_config("apps: []\nverify: always\n")

@@ -30,6 +30,8 @@ def _tool(name: str) -> Path | None:
 # builds live under the real cache root).
 HELM = _tool("helm")
 KUBECTL = _tool("kubectl")
+SOPS = _tool("sops")
+AGE_KEYGEN = _tool("age-keygen")
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +41,9 @@ def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.setenv("GITWARD_HELM", str(HELM))
     if KUBECTL is not None:
         monkeypatch.setenv("GITWARD_KUBECTL", str(KUBECTL))
+    for variable, path in (("GITWARD_SOPS", SOPS), ("GITWARD_AGE_KEYGEN", AGE_KEYGEN)):
+        if path is not None:
+            monkeypatch.setenv(variable, str(path))
     cache = tmp_path / "gitward-cache"
     monkeypatch.setenv("GITWARD_CACHE", str(cache))
     return cache

@@ -58,7 +58,12 @@ _COMMON = frozenset(
 )
 
 # Variables whose values gitward treats as secret wherever they appear.
-SECRET_VARIABLES = ("GITWARD_GIT_TOKEN", "GITWARD_WEBHOOK_SECRET")
+SECRET_VARIABLES = (
+    "GITWARD_GIT_TOKEN",
+    "GITWARD_WEBHOOK_SECRET",
+    "GITWARD_FORGE_TOKEN",
+    "GITWARD_FORGE_TOKEN_PROMOTER",
+)
 
 
 @dataclass(frozen=True)

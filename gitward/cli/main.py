@@ -40,6 +40,7 @@ from gitward.cli.options import (
     tenancy_options,
     verify_options,
 )
+from gitward.cli.promoting import promote, rollback
 from gitward.cli.reports import history, status
 from gitward.errors import ExitCode, GitwardError
 
@@ -385,6 +386,8 @@ cli.add_command(status)
 cli.add_command(history)
 cli.add_command(controller)
 cli.add_command(ci)
+cli.add_command(promote)
+cli.add_command(rollback)
 
 
 def main() -> None:

@@ -28,7 +28,8 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +58,12 @@ _COMMON = frozenset(
 )
 
 # Variables whose values gitward treats as secret wherever they appear.
-SECRET_VARIABLES = ("GITWARD_GIT_TOKEN", "GITWARD_WEBHOOK_SECRET")
+SECRET_VARIABLES = (
+    "GITWARD_GIT_TOKEN",
+    "GITWARD_WEBHOOK_SECRET",
+    "GITWARD_FORGE_TOKEN",
+    "GITWARD_FORGE_TOKEN_PROMOTER",
+)
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,26 @@ REGISTRY = Program("docker-registry")
 # The dev forge (Gitea) and its CLI; Gitea looks up the user it runs as.
 GITEA = Program("gitea", inherit=_COMMON | {"HOME", "USER"})
 SS = Program("ss")
+
+# The build side's image builder. buildah reads its storage and registry
+# settings from files (containers-storage.conf, registries.conf) that the
+# caller may point it at; credentials only ever come as an --authfile gitward
+# writes, never from gitward's environment. HOME is where rootless buildah
+# keeps its storage on a user's machine.
+BUILDAH = Program(
+    "buildah",
+    inherit=_COMMON
+    | {
+        "HOME",
+        "USER",
+        "XDG_RUNTIME_DIR",
+        "CONTAINERS_STORAGE_CONF",
+        "CONTAINERS_REGISTRIES_CONF",
+        "BUILDAH_ISOLATION",
+    },
+)
+# mmdebstrap builds the dev base image from the apt mirror the machine uses.
+MMDEBSTRAP = Program("mmdebstrap", inherit=_COMMON | {"HOME"})
 
 
 @dataclass(frozen=True)
@@ -208,6 +234,74 @@ def run_program(
     for secret in hidden:
         stderr = stderr.replace(secret, b"***")
     return ProgramRun(argv=tuple(argv), returncode=proc.returncode, stdout=stdout, stderr=stderr)
+
+
+def run_logged(
+    program: Program,
+    argv: Sequence[str],
+    *,
+    what: str,
+    timeout: float,
+    log: Path,
+    env: Mapping[str, str] = {},
+    cwd: Path | None = None,
+    secrets: Sequence[str] = (),
+    echo: Callable[[str], None] | None = None,
+    failure: type[GitwardError] = ToolError,
+) -> ProgramRun:
+    """Run ``argv`` with stdout and stderr merged into ``log`` (scrubbed), line by line.
+
+    For long builds: each line also goes to ``echo`` as it comes (``-v``), and
+    the log stays for the user to read. The returned run's ``stdout`` is the
+    whole scrubbed log; ``stderr`` is empty. Deadline and kill as in
+    :func:`run_program`.
+    """
+    hidden = [s for s in (*secrets, *secrets_in_environment()) if s]
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=program.environment(env),
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise ToolError(f"{argv[0]}: cannot run: {exc.strerror or exc}") from exc
+    fired = threading.Event()
+
+    def expire() -> None:
+        fired.set()
+        _kill_quietly(proc)
+
+    timer = threading.Timer(timeout, expire)
+    timer.start()
+    lines: list[str] = []
+    try:
+        with proc, log.open("w") as sink:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                line = scrub(raw.decode("utf-8", errors="replace"), hidden)
+                sink.write(line)
+                lines.append(line)
+                if echo is not None:
+                    echo(line.rstrip("\n"))
+            proc.wait()
+    except BaseException:
+        _kill_quietly(proc)
+        raise
+    finally:
+        timer.cancel()
+    if fired.is_set():
+        raise failure(f"{what} timed out after {timeout:g}s; log: {log}")
+    text = "".join(lines).encode()
+    return ProgramRun(argv=tuple(argv), returncode=proc.returncode, stdout=text, stderr=b"")
+
+
+def _kill_quietly(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -16,7 +16,8 @@ The body is parsed only after the signature is checked, and it is parsed
 defensively. A verified body that is not the JSON we expect gives kind
 ``"other"``, never an exception. ``ref`` is always a full ref
 (``refs/heads/main``), including for a merged pull request, where it is the
-target branch.
+target branch. A pull request opened, reopened or pushed to is kind
+``"pull_request"`` with the event :mod:`gitward.forge.events` reads, for a preview.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
+
+from gitward.forge.events import PullRequestEvent, pull_request_event
 
 __all__ = [
     "VERIFIERS",
@@ -41,7 +44,7 @@ __all__ = [
     "verify_gitlab",
 ]
 
-EventKind = Literal["push", "merge", "other"]
+EventKind = Literal["push", "merge", "pull_request", "other"]
 
 _ZERO_SHA = frozenset({"0" * 40, "0" * 64})
 
@@ -56,6 +59,8 @@ class WebhookEvent:
     ref: str | None = None
     #: The commit the ref now points at, when the payload says so.
     after: str | None = None
+    #: A pull request opened, reopened or pushed to (kind ``pull_request``): what to preview.
+    pull: PullRequestEvent | None = None
 
 
 #: ``(headers, body, secret)`` to the verified event, or ``None`` when verification fails.
@@ -127,10 +132,20 @@ def _full_ref(value: Any) -> str | None:
 # --- forges ------------------------------------------------------------------
 
 
-def _github_like(forge: str, event: str | None, doc: dict[str, Any] | None) -> WebhookEvent:
+def _pull(forge: str, headers: Mapping[str, str], doc: dict[str, Any]) -> WebhookEvent | None:
+    pull = pull_request_event(forge, headers, doc)
+    return None if pull is None else WebhookEvent(forge=forge, kind="pull_request", pull=pull)
+
+
+def _github_like(
+    forge: str, event: str | None, doc: dict[str, Any] | None, headers: Mapping[str, str]
+) -> WebhookEvent:
     """GitHub and Gitea share the payload shape of push and pull_request events."""
     if doc is None:
         return WebhookEvent(forge=forge, kind="other")
+    pull = _pull(forge, headers, doc)
+    if pull is not None:
+        return pull
     if event == "push":
         return WebhookEvent(
             forge=forge, kind="push", ref=_full_ref(doc.get("ref")), after=_sha(doc.get("after"))
@@ -154,7 +169,7 @@ def verify_github(headers: Mapping[str, str], body: bytes, secret: str) -> Webho
     lowered = _lower(headers)
     if not _signed(lowered.get("x-hub-signature-256"), secret, body, prefix="sha256="):
         return None
-    return _github_like("github", lowered.get("x-github-event"), _json(body))
+    return _github_like("github", lowered.get("x-github-event"), _json(body), headers)
 
 
 def verify_gitea(headers: Mapping[str, str], body: bytes, secret: str) -> WebhookEvent | None:
@@ -164,7 +179,7 @@ def verify_gitea(headers: Mapping[str, str], body: bytes, secret: str) -> Webhoo
     if not _signed(signature, secret, body, prefix=""):
         return None
     event = lowered.get("x-gitea-event", lowered.get("x-forgejo-event"))
-    return _github_like("gitea", event, _json(body))
+    return _github_like("gitea", event, _json(body), headers)
 
 
 def verify_gitlab(headers: Mapping[str, str], body: bytes, secret: str) -> WebhookEvent | None:
@@ -177,6 +192,9 @@ def verify_gitlab(headers: Mapping[str, str], body: bytes, secret: str) -> Webho
     doc = _json(body)
     if doc is None:
         return WebhookEvent(forge="gitlab", kind="other")
+    pull = _pull("gitlab", headers, doc)
+    if pull is not None:
+        return pull
     if event in ("Push Hook", "Tag Push Hook"):
         return WebhookEvent(
             forge="gitlab",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from gitward.cli.exits import errors_to_exit, run
@@ -55,6 +57,30 @@ from gitward.cli.options import decryption_options, tenancy_options, verify_opti
 @verify_options
 @decryption_options
 @click.option(
+    "--forge",
+    "forge_kind",
+    envvar="GITWARD_FORGE",
+    type=click.Choice(["gitea", "forgejo", "github", "gitlab"]),
+    default="gitea",
+    show_default=True,
+    help="The config repository's forge API, for previews and deploy statuses. Env: GITWARD_FORGE.",
+)
+@click.option(
+    "--forge-url",
+    envvar="GITWARD_FORGE_URL",
+    default="",
+    help="The forge's web root (GitHub: its API root); without it no preview or deploy "
+    "status is sent. Env: GITWARD_FORGE_URL.",
+)
+@click.option("--forge-repo", default="", help="owner/name on the forge (default: from --repo).")
+@click.option(
+    "--public-url",
+    envvar="GITWARD_PUBLIC_URL",
+    default="",
+    help="Where people reach this API; deploy statuses link to the app there "
+    "(default: http://LISTEN). Env: GITWARD_PUBLIC_URL.",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
     default="text",
@@ -81,12 +107,17 @@ def controller(
     trusted_keys_secret: str | None,
     sops_age_key_file: str | None,
     sops_secret: str | None,
+    forge_kind: str,
+    forge_url: str,
+    forge_repo: str,
+    public_url: str,
     log_format: str,
 ) -> None:
     """Reconcile every app continuously; put hand edits back (selfHeal).
 
     Webhook secret: env GITWARD_WEBHOOK_SECRET. API token: env GITWARD_API_TOKEN or
-    --api-token-file. Records namespace: GITWARD_NAMESPACE.
+    --api-token-file. Records namespace: GITWARD_NAMESPACE. Forge token (previews,
+    deploy statuses): env GITWARD_FORGE_TOKEN.
     """
     import logging
     import os
@@ -140,6 +171,8 @@ def controller(
                 trusted_keys_secret=trusted_keys_secret,
             ),
             decryption=load_decryption(key_file=sops_age_key_file, secret=sops_secret),
+            forge=_forge(forge_kind, forge_url, forge_repo, repo),
+            public_url=public_url or f"http://{listen}",
         ),
         host=host.strip("[]"),
         port=int(port),
@@ -161,6 +194,25 @@ def controller(
             await run_controller(options, kube=kube)
 
     run(go())
+
+
+def _forge(kind: str, url: str, repo: str, config_repo: str) -> Any:
+    """The forge settings, or ``None`` without a forge URL."""
+    import os
+
+    from gitward.errors import ConfigError
+    from gitward.forge import ForgeSettings, repo_of
+
+    if not url:
+        return None
+    token = os.environ.get("GITWARD_FORGE_TOKEN", "").strip()
+    if not token:
+        raise ConfigError(
+            f"--forge-url {url}: previews and deploy statuses need a token in $GITWARD_FORGE_TOKEN"
+        )
+    return ForgeSettings(
+        kind=kind, url=url, repo=repo or repo_of(config_repo, forge_url=url), token=token
+    )
 
 
 def _api_token(path: str | None) -> str:

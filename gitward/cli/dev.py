@@ -51,7 +51,7 @@ def dev_down() -> None:
 @errors_to_exit
 def dev_env() -> None:
     """Print ``export`` lines for the running dev cluster."""
-    from gitward.dev import cluster, forge
+    from gitward.dev import baseimage, cluster, forge
 
     c = cluster.current()
     if c is None:
@@ -70,3 +70,31 @@ def dev_env() -> None:
         env.update(running.env())
     for key, value in env.items():
         click.echo(f"export {key}={shlex.quote(value)}")
+    # Where `gitward dev base-image` seeds the base image code repositories build on.
+    click.echo(f"export GITWARD_BASE_IMAGE={shlex.quote(baseimage.reference(c.registry))}")
+
+
+@dev.command("base-image")
+@click.option(
+    "--registry",
+    envvar="GITWARD_REGISTRY",
+    default=None,
+    help="Registry (host:port) to seed. Default: the dev cluster's. Env: GITWARD_REGISTRY.",
+)
+@errors_to_exit
+def dev_base_image(registry: str | None) -> None:
+    """Seed a small Debian base image (mmdebstrap + buildah) into the dev registry."""
+    from gitward.dev import baseimage, cluster
+
+    if registry is None:
+        c = cluster.current()
+        if c is None:
+            fail(
+                "no dev cluster is running and no --registry given; run 'gitward dev up'",
+                EXIT_INPUT,
+            )
+        registry = c.registry
+    seeded = baseimage.seed(registry)
+    how = "pushed" if seeded.pushed else "already in the registry"
+    click.echo(f"{seeded.reference}@{seeded.digest} ({how})")
+    click.echo(f"export GITWARD_BASE_IMAGE={seeded.reference}")

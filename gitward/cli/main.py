@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from gitward.cli import output
+from gitward.cli.ci import ci
 from gitward.cli.controller import controller
 from gitward.cli.dev import dev
 from gitward.cli.exits import (
@@ -39,6 +40,7 @@ from gitward.cli.options import (
     tenancy_options,
     verify_options,
 )
+from gitward.cli.promoting import promote, rollback
 from gitward.cli.reports import history, status
 from gitward.errors import ExitCode, GitwardError
 
@@ -265,7 +267,7 @@ def sync(
                                 app=spec,
                                 manifests=rendered.manifests,
                                 revision=ws.revision,
-                                charts=tuple(f"{c.name}@{c.version}" for c in rendered.charts),
+                                charts=tuple(c.label for c in rendered.charts),
                                 options=options,
                                 as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
                                 on_wait_progress=(output.WaitReporter(spec.name) if wait else None),
@@ -383,6 +385,9 @@ cli.add_command(dev)
 cli.add_command(status)
 cli.add_command(history)
 cli.add_command(controller)
+cli.add_command(ci)
+cli.add_command(promote)
+cli.add_command(rollback)
 
 
 def main() -> None:

@@ -63,7 +63,9 @@ def parse_repo_config(text: str, *, filename: str = FILENAME) -> RepoConfig:
         field = ".".join(str(p) for p in err.absolute_path) or "(top level)"
         raise ConfigError(f"{filename}{where}: {field}: {err.message}")
     environment = str(doc.get("environment", ""))
-    apps = tuple(replace(_app(a), environment=environment) for a in doc["apps"])
+    apps = tuple(
+        replace(_app(a), environment=str(a.get("environment", environment))) for a in doc["apps"]
+    )
     _check_names_and_order(apps, node, filename)
     verify = VerifyMode(doc["verify"]) if "verify" in doc else None
     return RepoConfig(

@@ -25,6 +25,7 @@ SCHEMA: dict[str, Any] = {
                 "required": ["name", "path"],
                 "properties": {
                     "name": _NAME,
+                    "environment": _NAME,
                     "path": {"type": "string", "minLength": 1},
                     "namespace": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
                     "createNamespace": {"type": "boolean"},

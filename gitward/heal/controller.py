@@ -28,19 +28,23 @@ from gitward.api.metrics import ControllerMetrics, Registry, controller_metrics
 from gitward.config.apps import AppSpec, RepoConfig
 from gitward.config.loader import FILENAME, load_repo_config
 from gitward.errors import GitwardError
+from gitward.forge import Forge, PullRequestEvent
 from gitward.heal.affected import is_affected
+from gitward.heal.deploying import DeployReporter
 from gitward.heal.gate import CommitGate
 from gitward.heal.healing import Healer
 from gitward.heal.logs import event
+from gitward.heal.previewing import Previewer
 from gitward.heal.reconciling import Reconciler
 from gitward.heal.state import AppState, ControllerOptions, Tracked
 from gitward.heal.tracking import Tracker
-from gitward.health import HealthStatus
+from gitward.health import Health, HealthStatus, aggregate, assess
 from gitward.kube import Kube
 from gitward.objects import ObjectRef
 from gitward.record.drifts import DriftRecord
 from gitward.record.history import SyncOutcome
 from gitward.retire import retire_removed
+from gitward.review import deploys as deploy_records
 from gitward.source import GitSource
 from gitward.source.opening import source_of
 from gitward.source.revisions import Revision
@@ -59,6 +63,7 @@ class Controller:
         source: GitSource,
         options: ControllerOptions,
         metrics: ControllerMetrics | None = None,
+        forge: Forge | None = None,  # else opened from ``options.forge``
     ) -> None:
         self.kube = kube
         self.source = source
@@ -90,6 +95,28 @@ class Controller:
             metrics=self.metrics,
             source_id=self.source_id,
         )
+        self.previewer: Previewer | None = None
+        self.deploys: DeployReporter | None = None
+        if forge is None and options.forge is not None:
+            forge = options.forge.open()
+        self._forge = forge
+        if forge is not None:
+            apps_url = options.public_url.rstrip("/") + "/api/v1/apps"
+            self.previewer = Previewer(
+                kube=kube,
+                source=source,
+                source_id=self.source_id,
+                forge=forge,
+                options=options,
+                target_url=apps_url,
+            )
+            self.deploys = DeployReporter(
+                kube=kube,
+                forge=forge,
+                health_of=self.health_of,
+                target_url=lambda app: f"{apps_url}/{app}",
+                timeout=options.sync_timeout,
+            )
         self._next_full = 0.0  # monotonic time of the next full reconcile
         self._retire_pending = False  # apps left gitward.yaml and are not retired yet
 
@@ -211,6 +238,10 @@ class Controller:
                 kept=str(len(done.kept)),
                 failed="; ".join(f"{ref}: {why}" for ref, why in done.failed),
             )
+            if done.ok:
+                # Its deploy statuses' ledger goes with its other records.
+                with contextlib.suppress(GitwardError):
+                    await deploy_records.forget(self.kube, done.app)
 
     def _schedule_full(self) -> None:
         interval = self.options.full_reconcile_interval
@@ -244,9 +275,42 @@ class Controller:
     async def reconcile_app(
         self, spec: AppSpec, root: Path, rev: Revision, *, force: bool = False
     ) -> None:
-        """Sync (autoSync, or ``force``) or just plan one app; a failure is kept in its status."""
-        await self._reconciler.reconcile(spec, self.apps[spec.name], root, rev, force=force)
+        """Sync (autoSync, or ``force``) or just plan one app; a failure is kept in its status.
+
+        A sync of a revision new to the app is reported on that commit
+        (``gitward/deploy/<app>``) when a forge is configured.
+        """
+        state = self.apps[spec.name]
+        synced = spec.auto_sync or force
+        deploying = self.deploys is not None and synced and state.revision != rev.sha
+        if self.deploys is not None and deploying:
+            await self.deploys.applying(spec, rev.sha)
+        await self._reconciler.reconcile(spec, state, root, rev, force=force)
         await self._healer.release(spec.name)
+        if self.deploys is not None and deploying:
+            failed = "" if state.revision == rev.sha else (state.message or "the sync failed")
+            self.deploys.applied(spec, rev.sha, failed_because=failed)
+
+    def preview(self, pull: PullRequestEvent) -> bool:
+        """Preview a pull request (a verified webhook); False when no forge is configured."""
+        if self.previewer is None:
+            return False
+        self.previewer.submit(pull)
+        return True
+
+    def health_of(self, app: str) -> Health | None:
+        """The app's health from the bodies its watches delivered (None: nothing tracked)."""
+        healths = [assess(t.live) for t in self.tracked.values() if t.app == app]
+        return aggregate(healths) if healths else None
+
+    async def close(self) -> None:
+        """Let go of the forge: previews and deploy statuses in flight are abandoned."""
+        if self.previewer is not None:
+            await self.previewer.close()
+        if self.deploys is not None:
+            await self.deploys.close()
+        if self._forge is not None:
+            await self._forge.aclose()
 
     def _watch_restarted(self, resource: str) -> None:
         self.metrics.watch_restarts_total.labels(resource=resource).inc()

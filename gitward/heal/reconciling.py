@@ -97,7 +97,7 @@ class Reconciler:
                         app=spec,
                         manifests=rendered.manifests,
                         revision=rev,
-                        charts=tuple(f"{c.name}@{c.version}" for c in rendered.charts),
+                        charts=tuple(c.label for c in rendered.charts),
                         options=options,
                         as_app=as_app,
                     )

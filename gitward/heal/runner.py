@@ -188,6 +188,14 @@ class ControllerStatus:
         if not self._leading.is_set():
             # Dropping it silently would hide the lost trigger; a 503 shows in the forge.
             raise SourceError(f"webhook {event.forge}: {self.unavailable()}", status=503)
+        if event.kind == "pull_request" and event.pull is not None:
+            if not self.controller.preview(event.pull):
+                log.info(
+                    "webhook %s: pull request #%s: no forge configured, no preview",
+                    event.forge,
+                    event.pull.number,
+                )
+            return
         self.controller.trigger()
 
     def refresh_health(self) -> None:
@@ -331,6 +339,7 @@ async def run(options: RunOptions, *, kube: Kube) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(state.lock.acquire(), timeout=options.grace_seconds)
     await stopped_leading()
+    await controller.close()
     await supervisor.close()
     if elector is not None:
         with contextlib.suppress(Exception):

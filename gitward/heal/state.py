@@ -12,6 +12,7 @@ from gitward.config.apps import AppSpec
 from gitward.config.decryption import DecryptionSettings
 from gitward.config.tenancy import Tenancy
 from gitward.config.verify import Verification
+from gitward.forge import ForgeSettings
 from gitward.objects import Body, ObjectRef
 from gitward.record.drifts import DriftRecord
 from gitward.record.history import SyncOutcome
@@ -70,3 +71,7 @@ class ControllerOptions:
     # Which commits may deploy, and the key to SOPS-encrypted files.
     verification: Verification = field(default_factory=Verification)
     decryption: DecryptionSettings = field(default_factory=DecryptionSettings)
+    # The config repository's forge: pull request previews and deploy statuses go there.
+    forge: ForgeSettings | None = None
+    # Where people reach this controller's API; deploy statuses link to the app there.
+    public_url: str = ""

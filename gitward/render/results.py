@@ -20,6 +20,8 @@ class ChartDependency:
     ``version`` is the locked (resolved) version when one is known, else the
     version the chart asks for. ``digest`` is ``sha256:<hex>`` of the built
     ``.tgz`` in ``charts/``, or ``None`` when no archive was built for it.
+    ``commit`` is the code commit the chart was built from, when the chart
+    says so (``gitward ci`` writes it as the annotation ``gitward.io/commit``).
     """
 
     name: str
@@ -27,6 +29,13 @@ class ChartDependency:
     version: str
     repository: str
     digest: str | None = None
+    commit: str = ""
+
+    @property
+    def label(self) -> str:
+        """``name@version``, and the code commit it was built from when known."""
+        built = f" (commit {self.commit[:12]})" if self.commit else ""
+        return f"{self.name}@{self.version}{built}"
 
     @property
     def key(self) -> str:
@@ -40,6 +49,7 @@ class ChartDependency:
             "version": self.version,
             "repository": self.repository,
             "digest": self.digest,
+            "commit": self.commit,
         }
 
     @classmethod
@@ -51,6 +61,7 @@ class ChartDependency:
             version=str(data["version"]),
             repository=str(data["repository"]),
             digest=None if digest is None else str(digest),
+            commit=str(data.get("commit") or ""),
         )
 
 

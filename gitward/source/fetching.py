@@ -19,7 +19,7 @@ A ref may be, tried in this order:
    fetch, then a fetch of that one commit (it may be on no branch any more);
 2. ``HEAD`` -- the remote's default branch;
 3. ``refs/...`` -- exactly that ref; refs outside heads and tags (such as
-   ``refs/pull/7/head``) are fetched on demand;
+   ``refs/pull/7/head``) are fetched on demand, every time (they move);
 4. a branch name, then a tag name;
 5. an abbreviated SHA of a fetched commit.
 
@@ -107,6 +107,14 @@ class GitSource:
         """Keep the ``keep`` most recently used trees; return the SHAs removed."""
         return prune(self._trees, keep=keep)
 
+    def merge_base(self, one: str, other: str) -> str:
+        """The best common ancestor of two commits (what a pull request's change starts from)."""
+        first, second = self._resolve_sha(one), self._resolve_sha(other)
+        result = self._git.run("merge-base", first, second, git_dir=self._repo, check=False)
+        if not result.ok:
+            raise SourceError(f"{self.url}: {first[:12]} and {second[:12]} share no history")
+        return result.out.strip()
+
     def changed_paths(self, old_sha: str, new_sha: str) -> frozenset[str]:
         """Paths added, modified or deleted between two commits.
 
@@ -139,11 +147,13 @@ class GitSource:
             raise SourceError(
                 f"{self.url}: revision {ref!r} is not a branch, tag, refs/ name or commit SHA"
             )
+        elif ref.startswith("refs/") and not _is_mirrored(ref):
+            # Not mirrored, so fetched each time: a pull request's head moves too.
+            self._fetch()
+            sha = self._fetch_one(ref, ref)
         else:
             self._fetch()
             sha = self._find(ref)
-            if sha is None and ref.startswith("refs/") and not _is_mirrored(ref):
-                sha = self._fetch_one(ref, ref)
         if sha is None:
             raise self._not_found(ref)
         return sha

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gitward.config.apps import AppSpec
-from gitward.errors import RenderError, SourceError
+from gitward.errors import RenderError, SourceError, ToolError
 from gitward.programs import GIT, GPG, HELM, KUBECTL, SOPS, Program, run_program
 from gitward.render import render_app
 from gitward.source import GitCredentials, GitSource
@@ -154,3 +154,31 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+def test_run_logged_streams_each_line_and_keeps_a_scrubbed_log(tmp_path: Path) -> None:
+    from gitward.programs import Program, run_logged
+
+    seen: list[str] = []
+    log = tmp_path / "build.log"
+    run = run_logged(
+        Program("sh"),
+        ["sh", "-c", "echo one; echo secret-value >&2; exit 3"],
+        what="t",
+        timeout=10,
+        log=log,
+        secrets=["secret-value"],
+        echo=seen.append,
+    )
+    assert run.returncode == 3
+    assert seen == ["one", "***"]
+    assert log.read_text() == "one\n***\n"
+
+
+def test_run_logged_kills_a_program_past_its_deadline(tmp_path: Path) -> None:
+    from gitward.programs import Program, run_logged
+
+    with pytest.raises(ToolError, match=r"^t timed out after 0.5s; log: "):
+        run_logged(
+            Program("sh"), ["sh", "-c", "sleep 30"], what="t", timeout=0.5, log=tmp_path / "l"
+        )

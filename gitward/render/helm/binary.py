@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from gitward.artifacts.credentials import read_lookup
 from gitward.errors import RenderError
 from gitward.hosts import is_loopback
 from gitward.programs import HELM, ProgramRun, run_program
@@ -81,7 +82,16 @@ def repository_name(url: str) -> str:
 def repositories_yaml(dependencies: tuple[Dependency, ...]) -> str:
     """A ``repositories.yaml`` with exactly the classic repositories of ``dependencies``."""
     urls = sorted({norm_url(d.repository) for d in dependencies if d.scheme in ("http", "https")})
-    entries = [{"name": repository_name(u), "url": u} for u in urls]
+    entries: list[dict[str, str]] = []
+    for url in urls:
+        entry = {"name": repository_name(url), "url": url}
+        parts = urlsplit(url)
+        # Read credentials (the deploy identity's), never in cleartext to another host.
+        if parts.scheme == "https" or is_loopback(parts.hostname or ""):
+            found = read_lookup(parts.netloc)
+            if found is not None:
+                entry.update(username=found.username, password=found.password)
+        entries.append(entry)
     # JSON is YAML, and helm reads this file with a YAML-to-JSON decoder.
     return json.dumps({"apiVersion": "", "repositories": entries}, indent=2) + "\n"
 

@@ -7,9 +7,14 @@ each object keeps its template's path, relative to the app, as its source.
 from __future__ import annotations
 
 import hashlib
+import io
+import re
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
+from gitward import yamlload
+from gitward.errors import RenderError
 from gitward.objects import Manifest
 from gitward.render.documents import iter_documents, load_single, manifests_from
 from gitward.render.helm.charts import LockEntry, UmbrellaChart, join, lock_entries
@@ -66,9 +71,11 @@ def built_charts(chart: UmbrellaChart, chart_dir: Path) -> list[ChartDependency]
             unused.remove(entry)
         version = entry.version if entry is not None and entry.version else dep.version
         archive = chart_dir / "charts" / f"{dep.name}-{version}.tgz"
-        digest = None
+        digest, commit = None, ""
         if archive.is_file():
-            digest = "sha256:" + hashlib.sha256(archive.read_bytes()).hexdigest()
+            data = archive.read_bytes()
+            digest = "sha256:" + hashlib.sha256(data).hexdigest()
+            commit = _built_from(data, dep.name)
         out.append(
             ChartDependency(
                 name=dep.name,
@@ -76,9 +83,28 @@ def built_charts(chart: UmbrellaChart, chart_dir: Path) -> list[ChartDependency]
                 version=version,
                 repository=dep.repository,
                 digest=digest,
+                commit=commit,
             )
         )
     return out
+
+
+_COMMIT = "gitward.io/commit"
+
+
+def _built_from(tgz: bytes, name: str) -> str:
+    """The code commit a packaged chart names in its ``gitward.io/commit`` annotation, or ""."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(tgz), mode="r:gz") as tar:
+            member = tar.extractfile(f"{name}/Chart.yaml")
+            text = member.read(1024 * 1024).decode(errors="replace") if member else ""
+        loaded = yamlload.load_single(text, subject=f"{name}/Chart.yaml", error=RenderError)
+    except (tarfile.TarError, OSError, KeyError, RenderError):
+        return ""
+    meta = loaded.data if loaded is not None else None
+    notes = meta.get("annotations") if isinstance(meta, dict) else None
+    commit = notes.get(_COMMIT) if isinstance(notes, dict) else None
+    return commit if isinstance(commit, str) and re.fullmatch(r"[0-9a-f]{40,64}", commit) else ""
 
 
 def _lock_after_build(chart: UmbrellaChart, chart_dir: Path) -> tuple[LockEntry, ...]:

@@ -12,6 +12,7 @@ import pytest
 from gitward.api.webhooks import VERIFIERS, EventKind, WebhookEvent
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
+FORGE_WEBHOOKS = Path(__file__).resolve().parents[2] / "fixtures" / "forge" / "webhooks"
 SECRET = "It's a Secret to Everybody"
 PUSHED = "df20a0eb1e27dd681c4c2777b8831a4e1e73695c"
 MERGED = "e9c86d43ed70000b287552b608f75d171baea741"
@@ -152,12 +153,42 @@ def test_an_unmerged_closed_pull_request_is_other() -> None:
     assert event == WebhookEvent("github", "other")
 
 
-def test_an_opened_merge_request_is_other() -> None:
+def test_an_opened_merge_request_asks_for_a_preview_not_a_fetch() -> None:
     doc = json.loads(payload("gitlab-merge-request-merged"))
     doc["object_attributes"].update(state="opened", action="open")
     body = json.dumps(doc).encode()
     event = VERIFIERS["gitlab"](signed("gitlab", "Merge Request Hook", body), body, SECRET)
+    assert event is not None and event.kind == "pull_request"
+    assert event.pull is not None and event.pull.number == doc["object_attributes"]["iid"]
+    assert event.pull.head_sha == doc["object_attributes"]["last_commit"]["id"]
+
+
+def test_a_merge_request_closed_unmerged_is_other() -> None:
+    doc = json.loads(payload("gitlab-merge-request-merged"))
+    doc["object_attributes"].update(state="closed", action="close")
+    body = json.dumps(doc).encode()
+    event = VERIFIERS["gitlab"](signed("gitlab", "Merge Request Hook", body), body, SECRET)
     assert event == WebhookEvent("gitlab", "other")
+
+
+@pytest.mark.parametrize(
+    ("forge", "fixture"), [("github", "github_synchronize"), ("gitea", "gitea_synchronized")]
+)
+def test_a_signed_push_to_a_pull_request_asks_for_a_preview(forge: str, fixture: str) -> None:
+    recorded = json.loads((FORGE_WEBHOOKS / f"{fixture}.json").read_text())
+    body = json.dumps(recorded["body"]).encode()
+    headers = {**recorded["headers"], **signed(forge, "pull_request", body)}
+    event = VERIFIERS[forge](headers, body, SECRET)
+    assert event is not None and event.kind == "pull_request" and event.pull is not None
+    assert (event.pull.number, event.pull.base) == (7, "main")
+
+
+@pytest.mark.parametrize("forge", ["github", "gitea"])
+def test_a_forged_pull_request_event_triggers_nothing(forge: str) -> None:
+    recorded = json.loads((FORGE_WEBHOOKS / "github_opened.json").read_text())
+    body = json.dumps(recorded["body"]).encode()
+    headers = {**recorded["headers"], **signed(forge, "pull_request", body, secret="not-it")}
+    assert VERIFIERS[forge](headers, body, SECRET) is None
 
 
 def test_a_github_ping_is_other() -> None:

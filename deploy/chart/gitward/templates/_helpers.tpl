@@ -63,6 +63,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{- define "gitward.image" -}}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- with .Values.image.digest }}@{{ . }}{{ end }}
 {{- end }}
 
 {{/*

@@ -1,0 +1,129 @@
+"""Reading ``gitward-ci.yaml``, with errors that name the line, and every default.
+
+A code repository with a ``Dockerfile`` and a ``chart/`` directory needs no
+file at all: the image is named after the chart, pushed to
+``$GITWARD_REGISTRY``, and the chart goes to ``oci://<registry>/charts`` and,
+when ``$GITWARD_CHART_REPO`` is set, to that ChartMuseum-API repository.
+
+The file is read like any repository input (:mod:`gitward.repofiles`,
+:mod:`gitward.yamlload`): inside the checkout, bounded, no duplicate keys.
+Build-arg values may name environment variables (``${GITWARD_BASE_IMAGE}``,
+``${NAME:-default}``), so one file serves a laptop and a CI agent.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from gitward import repofiles, yamlload
+from gitward.ci.schema import SCHEMA
+from gitward.config.loader import _line_of
+from gitward.errors import ConfigError
+
+FILENAME = "gitward-ci.yaml"
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class ImageValues:
+    """Dotted paths in the chart's values where the image reference goes ("" = not set)."""
+
+    repository: str = "image.repository"
+    tag: str = "image.tag"
+    digest: str = "image.digest"
+
+
+@dataclass(frozen=True)
+class CiConfig:
+    image_name: str = ""  # "" = the chart's name
+    registry: str = ""  # "" = $GITWARD_REGISTRY
+    dockerfile: str = "Dockerfile"
+    context: str = "."
+    build_args: tuple[tuple[str, str], ...] = ()
+    build_contexts: tuple[tuple[str, str], ...] = ()
+    secrets: tuple[tuple[str, str], ...] = ()  # id -> file, for RUN --mount=type=secret
+    chart_path: str = "chart"
+    image_values: ImageValues = ImageValues()
+    oci: str | None = None  # None = oci://<registry>/charts; "" = do not publish there
+    chart_repository: str | None = None  # None = $GITWARD_CHART_REPO; "" = do not publish
+    promotion_repo: str = ""
+    promotion_app: str = ""
+    promotion_branch: str = ""
+    source_file: str = ""  # FILENAME when one was read
+
+
+def load_ci_config(root: Path, *, filename: str = FILENAME) -> CiConfig:
+    """``root/gitward-ci.yaml``, or every default when there is none."""
+    path = root / filename
+    if not path.exists() and not path.is_symlink():
+        return CiConfig()
+    text = repofiles.read_text(path, root=repofiles.real(root), subject=filename, error=ConfigError)
+    return parse_ci_config(text, filename=filename)
+
+
+def parse_ci_config(text: str, *, filename: str = FILENAME) -> CiConfig:
+    loaded = yamlload.load_single(text, subject=filename, error=ConfigError)
+    node = loaded.node if loaded is not None else None
+    doc: Any = loaded.data if loaded is not None else None
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        err = errors[0]
+        line = _line_of(node, deque(err.absolute_path))
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = set(err.schema.get("properties", {}))
+            extra = [k for k in err.instance if k not in allowed]
+            line = _line_of(node, deque([*err.absolute_path, extra[0]])) if extra else line
+        where = f":{line}" if line else ""
+        field = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise ConfigError(f"{filename}{where}: {field}: {err.message}")
+    doc = doc or {}
+    image = doc.get("image", {})
+    chart = doc.get("chart", {})
+    publish = doc.get("publish", {})
+    promotion = doc.get("promotion", {})
+    values = chart.get("imageValues", {})
+    defaults = ImageValues()
+    return CiConfig(
+        image_name=image.get("name", ""),
+        registry=image.get("registry", ""),
+        dockerfile=image.get("dockerfile", "Dockerfile"),
+        context=image.get("context", "."),
+        build_args=tuple(sorted((k, str(v)) for k, v in image.get("buildArgs", {}).items())),
+        build_contexts=tuple(sorted(image.get("buildContexts", {}).items())),
+        secrets=tuple(sorted(image.get("secrets", {}).items())),
+        chart_path=chart.get("path", "chart").strip("/") or ".",
+        image_values=ImageValues(
+            repository=values.get("repository", defaults.repository),
+            tag=values.get("tag", defaults.tag),
+            digest=values.get("digest", defaults.digest),
+        ),
+        oci=publish.get("oci"),
+        chart_repository=publish.get("chartRepository"),
+        promotion_repo=promotion.get("repo", ""),
+        promotion_app=promotion.get("app", ""),
+        promotion_branch=promotion.get("branch", ""),
+        source_file=filename,
+    )
+
+
+def expand(value: str, *, subject: str) -> str:
+    """``value`` with ``${NAME}`` / ``${NAME:-default}`` taken from the environment."""
+
+    def one(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        found = os.environ.get(name)
+        if found:
+            return found
+        if default is not None:
+            return default
+        raise ConfigError(f"{subject}: ${{{name}}} is not set in the environment")
+
+    return _VARIABLE.sub(one, value)

@@ -1,0 +1,123 @@
+"""The version of a commit, from git alone.
+
+* A SemVer tag ``vX.Y.Z`` on the commit gives ``X.Y.Z`` (the highest, if several).
+* Otherwise the version sorts after the last SemVer tag the commit descends
+  from and names the commit: ``1.4.3-dev.7.g1a2b3c4`` after ``v1.4.2`` (seven
+  commits on), ``2.0.0-rc.1.dev.3.g…`` after ``v2.0.0-rc.1``, and
+  ``0.1.0-dev.N.g…`` with no tag at all. The commit goes in a pre-release
+  identifier, not in ``+build`` metadata: ``+`` is not allowed in an OCI tag,
+  and helm and the registries would then disagree on the name.
+* A dirty working tree is refused, unless allowed: then the version also
+  names the tree's content (``….dirty.w<tree>``), so two different dirty
+  builds never claim one version.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import semver
+
+from gitward.ci.errors import CiInputError
+from gitward.errors import SourceError
+from gitward.source.git import Git
+from gitward.source.urls import source_identity
+
+_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class CodeVersion:
+    commit: str
+    version: str
+    commit_time: str  # ISO 8601, the committer's date
+    source: str  # the repository's origin without credentials, else its file:// path
+    tag: str = ""  # the tag the version comes from, "" for a dev build
+    dirty: bool = False
+
+
+def _git(root: Path) -> Git:
+    return Git(subject=str(root), timeout=_TIMEOUT)
+
+
+def describe(root: Path, *, allow_dirty: bool = False) -> CodeVersion:
+    """The version of the commit checked out at ``root``; :class:`CiInputError` if none."""
+    git = _git(root)
+    head = git.run("rev-parse", "--is-inside-work-tree", directory=root, check=False)
+    if not head.ok or head.out.strip() != "true":
+        raise CiInputError(f"{root}: not a git working tree; gitward ci versions from git")
+    shown = git.run("show", "-s", "--format=%H%n%cI", "HEAD", directory=root, check=False)
+    if not shown.ok:
+        raise CiInputError(f"{root}: has no commit yet; commit before building")
+    commit, commit_time = shown.out.split()[:2]
+    dirty = bool(git.run("status", "--porcelain", directory=root).out.strip())
+    if dirty and not allow_dirty:
+        raise CiInputError(
+            f"{root}: the working tree has uncommitted changes; commit them "
+            "(or pass --allow-dirty to build what is on disk)"
+        )
+    version, tag = _version(git, root, commit)
+    if dirty:
+        joiner = "." if "-" in version else "-"
+        version = f"{version}{joiner}dirty.w{_tree(git, root)[:7]}"
+    return CodeVersion(
+        commit=commit,
+        version=version,
+        commit_time=commit_time,
+        source=_source(git, root),
+        tag=tag,
+        dirty=dirty,
+    )
+
+
+def _semver_tags(git: Git, root: Path, *args: str) -> list[tuple[semver.Version, str]]:
+    listed = git.run("tag", "--list", "v[0-9]*", *args, directory=root).out.split()
+    out = []
+    for tag in listed:
+        try:
+            out.append((semver.Version.parse(tag[1:]), tag))
+        except ValueError:
+            continue
+    return sorted(out)
+
+
+def _version(git: Git, root: Path, commit: str) -> tuple[str, str]:
+    on_head = _semver_tags(git, root, "--points-at", "HEAD")
+    if on_head:
+        version, tag = on_head[-1]
+        return str(version.replace(build=None)), tag
+    merged = _semver_tags(git, root, "--merged", "HEAD")
+    if merged:
+        base, tag = merged[-1]
+        count = git.run("rev-list", "--count", f"{tag}..HEAD", directory=root).out.strip()
+    else:
+        base, tag = semver.Version(0, 0, 0), ""
+        count = git.run("rev-list", "--count", "HEAD", directory=root).out.strip()
+    marker = f"dev.{int(count)}.g{commit[:7]}"
+    base = base.replace(build=None)
+    if base.prerelease:
+        return str(base.replace(prerelease=f"{base.prerelease}.{marker}")), ""
+    after = base.bump_patch() if merged else semver.Version(0, 1, 0)
+    return str(after.replace(prerelease=marker)), ""
+
+
+def _tree(git: Git, root: Path) -> str:
+    """The tree the working copy would commit (untracked files too), without touching the index."""
+    with tempfile.TemporaryDirectory(prefix="gitward-ci-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        git.run("read-tree", "HEAD", directory=root, env=env)
+        git.run("add", "-A", directory=root, env=env)
+        return git.run("write-tree", directory=root, env=env).out.strip()
+
+
+def _source(git: Git, root: Path) -> str:
+    origin = git.run("remote", "get-url", "origin", directory=root, check=False)
+    if origin.ok and origin.out.strip():
+        try:
+            return source_identity(origin.out.strip())
+        except SourceError:
+            pass
+    top = git.run("rev-parse", "--show-toplevel", directory=root).out.strip()
+    return "file://" + str(Path(top).resolve())

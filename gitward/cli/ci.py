@@ -1,0 +1,249 @@
+"""``gitward ci [build|package|publish]``: the build side, from a shell, Jenkins or any CI.
+
+This command holds push credentials for artifact stores and nothing else:
+it imports nothing that reads a kubeconfig or talks to an API server (an
+import contract and a test keep it so). Progress goes to stderr, one line
+per step with its duration; stdout carries only the result (``-o json``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import click
+
+from gitward.cli import output
+from gitward.errors import GitwardError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _fail(e: GitwardError, fmt: str) -> NoReturn:
+    from gitward.ci.errors import BuildFailed
+
+    code = int(e.exit_code)
+    if isinstance(e, BuildFailed) and e.tail:
+        click.echo(f"--- last {len(e.tail)} lines of the build log ({e.log}) ---", err=True)
+        for line in e.tail:
+            click.echo(f"  {line}", err=True)
+    if fmt in ("json", "yaml"):
+        output.emit({"error": str(e), "exitCode": code}, fmt)
+    click.echo(click.style("error: ", fg="red", bold=True) + str(e), err=True)
+    sys.exit(code)
+
+
+def _ci_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except GitwardError as e:
+            _fail(e, str(kwargs.get("fmt", "table")))
+
+    return wrapper
+
+
+def _common(fn: Callable[P, R]) -> Callable[P, R]:
+    for option in reversed(
+        [
+            click.option(
+                "--repo",
+                "repo",
+                default=".",
+                show_default=True,
+                type=click.Path(file_okay=False, path_type=Path),
+                help="The code repository (a git working tree).",
+            ),
+            click.option(
+                "--allow-dirty",
+                is_flag=True,
+                help="Build uncommitted changes (the version says so).",
+            ),
+            click.option(
+                "--build-arg",
+                "build_args",
+                multiple=True,
+                metavar="NAME=VALUE",
+                help="Add or override a build arg of gitward-ci.yaml.",
+            ),
+            click.option("-v", "--verbose", is_flag=True, help="Stream the image build's log."),
+            click.option(
+                "-o", "--output", "fmt", type=click.Choice(output.FORMATS), default="table"
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _record_option(fn: Callable[P, R]) -> Callable[P, R]:
+    fn = click.option(
+        "--destination",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Also keep the packaged chart (.tgz) in this directory.",
+    )(fn)
+    return click.option(
+        "--record",
+        "record_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Write the build record (JSON) to this file.",
+    )(fn)
+
+
+def _progress(step: Any) -> None:
+    mark = "" if step.changed else click.style(" (unchanged)", fg="yellow")
+    click.echo(f"[ci] {step.name:<19} {step.seconds:7.2f}s  {step.detail}{mark}", err=True)
+
+
+def _echo(verbose: bool) -> Callable[[str], None] | None:
+    return (lambda line: click.echo(f"  | {line}", err=True)) if verbose else None
+
+
+def _options(
+    allow_dirty: bool, build_args: tuple[str, ...], destination: Path | None = None
+) -> Any:
+    from gitward.ci.pipeline import Options
+
+    return Options(allow_dirty=allow_dirty, build_args=build_args, destination=destination)
+
+
+@click.group(invoke_without_command=True)
+@_common
+@_record_option
+@click.pass_context
+@_ci_errors
+def ci(
+    ctx: click.Context,
+    repo: Path,
+    allow_dirty: bool,
+    build_args: tuple[str, ...],
+    verbose: bool,
+    fmt: str,
+    record_file: Path | None,
+    destination: Path | None,
+) -> None:
+    """Build, package and publish a code repository: image, then chart (see gitward-ci.yaml).
+
+    Without a subcommand: build → push image → package → publish the chart,
+    then print the build record. An unchanged commit builds and pushes nothing.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    _publish(repo, allow_dirty, build_args, verbose, fmt, record_file, destination, build=True)
+
+
+def _publish(
+    repo: Path,
+    allow_dirty: bool,
+    build_args: tuple[str, ...],
+    verbose: bool,
+    fmt: str,
+    record_file: Path | None,
+    destination: Path | None,
+    *,
+    build: bool,
+) -> None:
+    from gitward.ci.pipeline import publish
+    from gitward.ci.records import write_record
+
+    record = publish(
+        repo,
+        _options(allow_dirty, build_args, destination),
+        progress=_progress,
+        echo=_echo(verbose),
+        build_first=build,
+    )
+    if record_file is not None:
+        write_record(record_file, record)
+    doc = record.to_dict()
+    if fmt != "table":
+        output.emit(doc, fmt)
+        return
+    click.echo(f"version: {record.version}")
+    click.echo(f"commit:  {record.commit}")
+    click.echo(f"image:   {record.image}")
+    chart = doc["chart"] or {}
+    for key in ("oci", "digest", "url"):
+        if chart.get(key):
+            click.echo(f"chart:   {chart[key]}")
+    click.echo(f"total:   {doc['timings']['total']:.2f}s")
+
+
+@ci.command("build")
+@_common
+@_ci_errors
+def ci_build(
+    repo: Path, allow_dirty: bool, build_args: tuple[str, ...], verbose: bool, fmt: str
+) -> None:
+    """Build the image from the Dockerfile with buildah; push nothing."""
+    from gitward.ci.pipeline import build
+
+    built = build(repo, _options(allow_dirty, build_args), progress=_progress, echo=_echo(verbose))
+    doc = {"image": built.name, "id": built.image_id, "log": str(built.log)}
+    if fmt != "table":
+        output.emit(doc, fmt)
+    else:
+        click.echo(f"{built.name} {built.image_id}")
+
+
+@ci.command("package")
+@_common
+@click.option(
+    "--destination",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where the .tgz goes.",
+)
+@click.option(
+    "--image-digest",
+    default="",
+    metavar="sha256:…",
+    help="The image's digest; default: ask the registry for this version's image.",
+)
+@_ci_errors
+def ci_package(
+    repo: Path,
+    allow_dirty: bool,
+    build_args: tuple[str, ...],
+    verbose: bool,
+    fmt: str,
+    destination: Path,
+    image_digest: str,
+) -> None:
+    """helm lint and helm package, with the version and the image's tag and digest set."""
+    from dataclasses import replace
+
+    from gitward.ci.pipeline import package
+
+    options = replace(_options(allow_dirty, build_args, destination), image_digest=image_digest)
+    chart = package(repo, options, progress=_progress)
+    doc = {"chart": chart.name, "version": chart.version, "file": str(chart.path)}
+    if fmt != "table":
+        output.emit(doc, fmt)
+    else:
+        click.echo(str(chart.path))
+
+
+@ci.command("publish")
+@_common
+@_record_option
+@_ci_errors
+def ci_publish(
+    repo: Path,
+    allow_dirty: bool,
+    build_args: tuple[str, ...],
+    verbose: bool,
+    fmt: str,
+    record_file: Path | None,
+    destination: Path | None,
+) -> None:
+    """Push the built image, then package and publish the chart (OCI and chart repository)."""
+    _publish(repo, allow_dirty, build_args, verbose, fmt, record_file, destination, build=False)

@@ -1,0 +1,120 @@
+"""helm lint + helm package on a copy: version, appVersion, image and annotations set."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gitward.ci.config import ImageValues
+from gitward.ci.errors import CiInputError
+from gitward.ci.packaging import ImageRef, package_chart
+from gitward.ci.versioning import CodeVersion
+
+EXAMPLE = Path(__file__).parents[3] / "examples" / "code" / "hello" / "chart"
+CODE = CodeVersion(
+    commit="c" * 40, version="1.2.3-dev.4.gccccccc", commit_time="t", source="https://g.test/a"
+)
+IMAGE = ImageRef("r.test/hello", "1.2.3-dev.4.gccccccc", "sha256:" + "d" * 64)
+
+
+def tree_hash(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(root)).encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+def unpack(tgz: bytes) -> dict[str, str]:
+    with tarfile.open(fileobj=io.BytesIO(tgz), mode="r:gz") as tar:
+        return {
+            m.name: (tar.extractfile(m) or io.BytesIO()).read().decode() for m in tar if m.isfile()
+        }
+
+
+@pytest.fixture
+def chart(tmp_path: Path) -> Path:
+    shutil.copytree(EXAMPLE, tmp_path / "chart")
+    return tmp_path / "chart"
+
+
+def package(chart: Path) -> object:
+    return package_chart(
+        chart_dir=chart, label="chart", code=CODE, image=IMAGE, values=ImageValues()
+    )
+
+
+def test_the_package_carries_the_version_image_and_commit_and_the_source_is_untouched(
+    chart: Path, tmp_path: Path
+) -> None:
+    before = tree_hash(chart)
+    packaged = package_chart(
+        chart_dir=chart,
+        label="chart",
+        code=CODE,
+        image=IMAGE,
+        values=ImageValues(),
+        destination=tmp_path / "out",
+    )
+    assert tree_hash(chart) == before
+    files = unpack(packaged.tgz)
+    meta = yaml.safe_load(files["hello/Chart.yaml"])
+    assert meta["version"] == meta["appVersion"] == CODE.version
+    assert meta["annotations"]["gitward.io/commit"] == CODE.commit
+    assert meta["annotations"]["gitward.io/image"] == str(IMAGE)
+    values_text = files["hello/values.yaml"]
+    values = yaml.safe_load(values_text)
+    assert values["image"] == {
+        "repository": "r.test/hello",
+        "tag": CODE.version,
+        "digest": IMAGE.digest,
+    }
+    assert "# gitward ci sets all three" in values_text  # comments kept
+    assert packaged.path == tmp_path / "out" / f"hello-{CODE.version}.tgz"
+    assert packaged.path.read_bytes() == packaged.tgz
+
+
+def test_a_chart_that_fails_helm_lint_names_the_error(chart: Path) -> None:
+    (chart / "templates" / "broken.yaml").write_text("kind: {{ .Values.nope.deeper }}\n")
+    with pytest.raises(CiInputError, match=r"^chart: helm lint failed: \[ERROR\]") as err:
+        package(chart)
+    assert "gitward-chart-" not in str(err.value)  # the scratch copy is not named
+
+
+def test_values_the_config_cannot_set_are_bad_input(chart: Path) -> None:
+    (chart / "values.yaml").write_text("image: nginx:1.27\n")
+    with pytest.raises(
+        CiInputError,
+        match=r"^chart/values.yaml: image is a str, not a mapping; .* image.repository",
+    ):
+        package(chart)
+
+
+def test_a_chart_yaml_without_a_settable_version_is_bad_input(chart: Path) -> None:
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: hello\nversion: {a: 1}\n")
+    with pytest.raises(CiInputError, match=r"^chart/Chart.yaml: version is not a scalar"):
+        package(chart)
+
+
+def test_no_chart_is_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(CiInputError, match=r"^chart/Chart.yaml: no chart at chart"):
+        package(tmp_path / "chart")
+
+
+def test_the_deploy_side_reads_the_commit_a_packaged_chart_was_built_from(chart: Path) -> None:
+    from gitward.render.helm.output import _built_from
+    from gitward.render.results import ChartDependency
+
+    packaged = package_chart(
+        chart_dir=chart, label="chart", code=CODE, image=IMAGE, values=ImageValues()
+    )
+    assert _built_from(packaged.tgz, "hello") == CODE.commit
+    dep = ChartDependency("hello", "", CODE.version, "https://c.test", commit=CODE.commit)
+    assert dep.label == f"hello@{CODE.version} (commit {CODE.commit[:12]})"
+    assert ChartDependency.from_json(dep.to_json()) == dep

@@ -283,8 +283,10 @@ async def running_version(*, clone: Clone, cluster: ClusterView, request: Promot
 
 
 def _chart_version(charts: Sequence[str], chart: str) -> str | None:
+    """CHART's version in a history record's ``name@version`` entries, which may end
+    with `` (commit <sha>)`` when ``gitward ci`` built the chart."""
     for entry in charts:
-        name, _, version = entry.rpartition("@")
+        name, _, version = entry.partition(" ")[0].rpartition("@")
         if name == chart:
             return version
     return None

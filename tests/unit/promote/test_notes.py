@@ -92,3 +92,12 @@ def test_plan_errors_show_as_gitward_diff_shows_them() -> None:
     assert AppPreview("shop", error="chart web version 9 not found in oci://r").summary() == (
         "error: chart web version 9 not found in oci://r"
     )
+
+
+def test_the_running_version_is_read_from_history_entries_with_or_without_their_commit() -> None:
+    from gitward.promote.promoting import _chart_version
+
+    charts = ("worker@0.1.0", "web@0.2.0 (commit 020ccccccccc)")
+    assert _chart_version(charts, "web") == "0.2.0"
+    assert _chart_version(charts, "worker") == "0.1.0"
+    assert _chart_version(charts, "db") is None

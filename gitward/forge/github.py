@@ -7,20 +7,20 @@ names.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import httpx
 
 from gitward.forge._http import ForgeHttp
-from gitward.forge.gitea import comment_from_doc, pull_from_doc, status_doc, status_from_doc
-from gitward.forge.models import Comment, CommitStatus, PullRequest
+from gitward.forge._repos import ReposForge, comment_from_doc, repos_dialect
+from gitward.forge.models import Comment, PullRequest
 
 API_VERSION = "2022-11-28"
-_READ_PR = "pull_requests=read"
-_WRITE_PR = "pull_requests=write"
+_DIALECT = repos_dialect(
+    read="pull_requests=read",
+    write_pull="pull_requests=write",
+    comment="pull_requests=write (or issues=write)",
+    status="statuses=write",
+)
 _MERGE = "contents=write"
-_COMMENT = "pull_requests=write (or issues=write)"
-_STATUS = "statuses=write"
 
 
 def accepted_permissions(response: httpx.Response) -> str | None:
@@ -32,20 +32,15 @@ def accepted_permissions(response: httpx.Response) -> str | None:
     return f"one of the scopes {scopes}" if scopes else None
 
 
-class GitHubForge:
+class GitHubForge(ReposForge):
     kind = "github"
+    _dialect = _DIALECT
+    _read_statuses = "statuses=read"
 
-    def __init__(
-        self,
-        *,
-        url: str,
-        repo: str,
-        token: str,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.repo = repo.strip("/")
-        self._owner = self.repo.split("/", 1)[0]
-        self._http = ForgeHttp(
+    def _connect(
+        self, *, url: str, token: str, transport: httpx.AsyncBaseTransport | None
+    ) -> ForgeHttp:
+        return ForgeHttp(
             kind="github",
             base_url=url,
             repo=self.repo,
@@ -57,52 +52,15 @@ class GitHubForge:
             transport=transport,
             permission_hint=accepted_permissions,
         )
-        self._repo_path = "/repos/" + "/".join(quote(p, safe="") for p in self.repo.split("/"))
 
     async def find_pull(self, *, head: str, base: str) -> PullRequest | None:
-        items = await self._http.pages(
-            f"{self._repo_path}/pulls",
-            what=f"list open pull requests from {head}",
-            permission=_READ_PR,
-            size_param="per_page",
-            params={"state": "open", "head": f"{self._owner}:{head}", "base": base},
-        )
-        pulls = [pull_from_doc(d) for d in items]
-        return next((p for p in pulls if p.head == head and p.base == base), None)
-
-    async def get_pull(self, number: int) -> PullRequest:
-        doc = await self._http.call(
-            "GET",
-            f"{self._repo_path}/pulls/{number}",
-            what=f"read pull request #{number}",
-            permission=_READ_PR,
-        )
-        return pull_from_doc(doc)
-
-    async def open_pull(self, *, head: str, base: str, title: str, body: str) -> PullRequest:
-        doc = await self._http.call(
-            "POST",
-            f"{self._repo_path}/pulls",
-            what=f"open a pull request from {head} into {base}",
-            permission=_WRITE_PR,
-            json_body={"head": head, "base": base, "title": title, "body": body},
-        )
-        return pull_from_doc(doc)
-
-    async def update_pull(self, *, number: int, title: str, body: str) -> PullRequest:
-        doc = await self._http.call(
-            "PATCH",
-            f"{self._repo_path}/pulls/{number}",
-            what=f"update pull request #{number}",
-            permission=_WRITE_PR,
-            json_body={"title": title, "body": body},
-        )
-        return pull_from_doc(doc)
+        params = {"state": "open", "head": f"{self.repo.split('/', 1)[0]}:{head}", "base": base}
+        return await self._find_open(head=head, base=base, size_param="per_page", params=params)
 
     async def merge_pull(self, *, number: int) -> str:
         doc = await self._http.call(
             "PUT",
-            f"{self._repo_path}/pulls/{number}/merge",
+            f"{self._pulls_path()}/{number}/merge",
             what=f"merge pull request #{number}",
             permission=_MERGE,
             json_body={"merge_method": "merge"},
@@ -111,51 +69,10 @@ class GitHubForge:
 
     async def comments(self, number: int) -> tuple[Comment, ...]:
         items = await self._http.pages(
-            f"{self._repo_path}/issues/{number}/comments",
+            self._comments_path(number),
             what=f"read the comments of pull request #{number}",
-            permission=_READ_PR,
+            permission=_DIALECT.read,
             size_param="per_page",
             size=100,
         )
         return tuple(comment_from_doc(d) for d in items)
-
-    async def create_comment(self, *, number: int, body: str) -> Comment:
-        doc = await self._http.call(
-            "POST",
-            f"{self._repo_path}/issues/{number}/comments",
-            what=f"comment on pull request #{number}",
-            permission=_COMMENT,
-            json_body={"body": body},
-        )
-        return comment_from_doc(doc)
-
-    async def edit_comment(self, *, number: int, comment_id: int, body: str) -> Comment:
-        doc = await self._http.call(
-            "PATCH",
-            f"{self._repo_path}/issues/comments/{comment_id}",
-            what=f"edit comment {comment_id} on pull request #{number}",
-            permission=_COMMENT,
-            json_body={"body": body},
-        )
-        return comment_from_doc(doc)
-
-    async def set_status(self, *, sha: str, status: CommitStatus) -> None:
-        await self._http.call(
-            "POST",
-            f"{self._repo_path}/statuses/{sha}",
-            what=f"set status {status.context} on {sha[:12]}",
-            permission=_STATUS,
-            json_body=status_doc(status),
-        )
-
-    async def statuses(self, sha: str) -> tuple[CommitStatus, ...]:
-        doc = await self._http.call(
-            "GET",
-            f"{self._repo_path}/commits/{sha}/status",
-            what=f"read the statuses of {sha[:12]}",
-            permission="statuses=read",
-        )
-        return tuple(status_from_doc(d) for d in (doc or {}).get("statuses") or ())
-
-    async def aclose(self) -> None:
-        await self._http.aclose()

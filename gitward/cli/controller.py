@@ -7,7 +7,13 @@ from typing import Any
 import click
 
 from gitward.cli.exits import errors_to_exit, run
-from gitward.cli.options import decryption_options, tenancy_options, verify_options
+from gitward.cli.options import (
+    decryption_options,
+    forge_kind_option,
+    forge_url_option,
+    tenancy_options,
+    verify_options,
+)
 
 
 @click.command()
@@ -56,22 +62,8 @@ from gitward.cli.options import decryption_options, tenancy_options, verify_opti
 @tenancy_options
 @verify_options
 @decryption_options
-@click.option(
-    "--forge",
-    "forge_kind",
-    envvar="GITWARD_FORGE",
-    type=click.Choice(["gitea", "forgejo", "github", "gitlab"]),
-    default="gitea",
-    show_default=True,
-    help="The config repository's forge API, for previews and deploy statuses. Env: GITWARD_FORGE.",
-)
-@click.option(
-    "--forge-url",
-    envvar="GITWARD_FORGE_URL",
-    default="",
-    help="The forge's web root (GitHub: its API root); without it no preview or deploy "
-    "status is sent. Env: GITWARD_FORGE_URL.",
-)
+@forge_kind_option("The config repository's forge API, for previews and deploy statuses.")
+@forge_url_option("; without it no preview or deploy status is sent")
 @click.option("--forge-repo", default="", help="owner/name on the forge (default: from --repo).")
 @click.option(
     "--public-url",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import click
+from click.decorators import FC
 
 from gitward.cli import output
 from gitward.cli.exits import P, R
@@ -33,6 +34,31 @@ force_conflicts_option = click.option(
     help="Take back fields git sets from other writers (a hand edit, say); "
     "--no-force-conflicts refuses instead.",
 )
+
+FORGE_KINDS = click.Choice(["gitea", "forgejo", "github", "gitlab"])
+
+
+def forge_kind_option(what: str) -> Callable[[FC], FC]:
+    """``--forge``: which forge API ``what`` (a sentence) is."""
+    return click.option(
+        "--forge",
+        "forge_kind",
+        envvar="GITWARD_FORGE",
+        type=FORGE_KINDS,
+        default="gitea",
+        show_default=True,
+        help=f"{what} Env: GITWARD_FORGE.",
+    )
+
+
+def forge_url_option(when: str) -> Callable[[FC], FC]:
+    """``--forge-url``: the forge's web root; ``when`` says what it is needed for."""
+    return click.option(
+        "--forge-url",
+        envvar="GITWARD_FORGE_URL",
+        default="",
+        help=f"The forge's web root (GitHub: its API root){when}. Env: GITWARD_FORGE_URL.",
+    )
 
 
 def tenancy_options(fn: Callable[P, R]) -> Callable[P, R]:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from gitward.cli import output
-from gitward.cli.exits import P, R, errors_to_exit, run
-from gitward.cli.options import output_option, tenancy_options
+from gitward.cli.exits import R, errors_to_exit, run
+from gitward.cli.options import (
+    forge_kind_option,
+    forge_url_option,
+    output_option,
+    tenancy_options,
+)
 
 if TYPE_CHECKING:  # the CLI starts fast: the engine is imported when a command runs
     from gitward.config.apps import AppSpec
@@ -67,8 +74,36 @@ class KubeClusterView:
         )
 
 
-def forge_options(fn: Callable[P, R]) -> Callable[P, R]:
-    """Where the config repository's forge is, and the promoter's token."""
+@dataclass(frozen=True)
+class ForgeArgs:
+    """The config repository's clone and forge, as the forge options gave them."""
+
+    clone_path: str
+    base: str
+    kind: str
+    url: str
+    repo: str
+    token: str
+
+
+def forge_options(fn: Callable[..., R]) -> Callable[..., R]:
+    """Where the config repository's forge is, and the promoter's token: one ``forge``."""
+
+    @functools.wraps(fn)
+    def bundled(
+        *args: Any,
+        clone_path: str,
+        base: str,
+        forge_kind: str,
+        forge_url: str,
+        forge_repo: str,
+        forge_token: str,
+        **kwargs: Any,
+    ) -> R:
+        forge = ForgeArgs(clone_path, base, forge_kind, forge_url, forge_repo, forge_token)
+        return fn(*args, forge=forge, **kwargs)
+
+    wrapped: Callable[..., R] = bundled
     for option in reversed(
         [
             click.option(
@@ -79,21 +114,8 @@ def forge_options(fn: Callable[P, R]) -> Callable[P, R]:
                 help="A local clone of the config repository; its origin is on the forge.",
             ),
             click.option("--base", default="main", show_default=True, help="Branch to merge into."),
-            click.option(
-                "--forge",
-                "forge_kind",
-                envvar="GITWARD_FORGE",
-                type=click.Choice(["gitea", "forgejo", "github", "gitlab"]),
-                default="gitea",
-                show_default=True,
-                help="The forge's API. Env: GITWARD_FORGE.",
-            ),
-            click.option(
-                "--forge-url",
-                envvar="GITWARD_FORGE_URL",
-                default="",
-                help="The forge's web root (GitHub: its API root). Env: GITWARD_FORGE_URL.",
-            ),
+            forge_kind_option("The forge's API."),
+            forge_url_option(""),
             click.option(
                 "--forge-repo",
                 default="",
@@ -109,28 +131,26 @@ def forge_options(fn: Callable[P, R]) -> Callable[P, R]:
             ),
         ]
     ):
-        fn = option(fn)
-    return fn
+        wrapped = option(wrapped)
+    return wrapped
 
 
-def _open(
-    *, clone_path: str, forge_kind: str, forge_url: str, forge_repo: str, forge_token: str
-) -> tuple[Any, Any]:
+def _open(args: ForgeArgs) -> tuple[Any, Any]:
     from gitward.errors import ConfigError
     from gitward.forge import open_forge, repo_of
     from gitward.promote.gitwork import Clone
     from gitward.source.credentials import GitCredentials
 
-    if not forge_token:
+    if not args.token:
         raise ConfigError("no promoter token: --forge-token or GITWARD_FORGE_TOKEN_PROMOTER")
     credentials = GitCredentials(
-        token=forge_token,
+        token=args.token,
         username=os.environ.get("GITWARD_FORGE_USERNAME", "gitward"),
         allow_insecure=os.environ.get("GITWARD_ALLOW_INSECURE", "").lower() in ("1", "true"),
     )
-    clone = Clone(path=Path(clone_path), credentials=credentials)
-    repo = forge_repo or repo_of(clone.origin, forge_url=forge_url)
-    forge = open_forge(kind=forge_kind, url=forge_url, repo=repo, token=forge_token)
+    clone = Clone(path=Path(args.clone_path), credentials=credentials)
+    repo = args.repo or repo_of(clone.origin, forge_url=args.url)
+    forge = open_forge(kind=args.kind, url=args.url, repo=repo, token=args.token)
     return clone, forge
 
 
@@ -181,12 +201,7 @@ def promote(
     image: str | None,
     split: bool,
     from_environment: str,
-    clone_path: str,
-    base: str,
-    forge_kind: str,
-    forge_url: str,
-    forge_repo: str,
-    forge_token: str,
+    forge: ForgeArgs,
     default_service_account: str | None,
     policy_file: str | None,
     fmt: str,
@@ -208,26 +223,20 @@ def promote(
     if from_environment and not environments:
         raise ConfigError("--from: say which environment to promote into with --to ENV")
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
-    clone, forge = _open(
-        clone_path=clone_path,
-        forge_kind=forge_kind,
-        forge_url=forge_url,
-        forge_repo=forge_repo,
-        forge_token=forge_token,
-    )
+    clone, pulls = _open(forge)
     request = PromotionRequest(
         chart=chart,
         version=version,
         environments=environments,
         image=image,
         split=split,
-        base=base,
+        base=forge.base,
         from_environment=from_environment,
     )
     done = _with_cluster(
         tenancy,
-        forge,
-        lambda view: promote_(clone=clone, forge=forge, cluster=view, request=request),
+        pulls,
+        lambda view: promote_(clone=clone, forge=pulls, cluster=view, request=request),
     )
     if fmt != "table":
         output.emit([_promotion_view(p) for p in done], fmt)
@@ -292,12 +301,7 @@ def rollback(
     app: str,
     to: str,
     steps: int | None,
-    clone_path: str,
-    base: str,
-    forge_kind: str,
-    forge_url: str,
-    forge_repo: str,
-    forge_token: str,
+    forge: ForgeArgs,
     default_service_account: str | None,
     policy_file: str | None,
     fmt: str,
@@ -311,18 +315,12 @@ def rollback(
     if to and steps is not None:
         raise ConfigError("give --to REVISION or --steps N, not both")
     tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
-    clone, forge = _open(
-        clone_path=clone_path,
-        forge_kind=forge_kind,
-        forge_url=forge_url,
-        forge_repo=forge_repo,
-        forge_token=forge_token,
-    )
-    request = RollbackRequest(app=app, to=to, steps=steps or 1, base=base)
+    clone, pulls = _open(forge)
+    request = RollbackRequest(app=app, to=to, steps=steps or 1, base=forge.base)
     done = _with_cluster(
         tenancy,
-        forge,
-        lambda view: rollback_(clone=clone, forge=forge, cluster=view, request=request),
+        pulls,
+        lambda view: rollback_(clone=clone, forge=pulls, cluster=view, request=request),
     )
     if fmt != "table":
         from gitward.views import document

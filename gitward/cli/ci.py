@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
@@ -43,12 +44,39 @@ def _ci_errors(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except GitwardError as e:
-            _fail(e, str(kwargs.get("fmt", "table")))
+            given = kwargs.get("args")
+            _fail(e, given.fmt if isinstance(given, CiArgs) else "table")
 
     return wrapper
 
 
-def _common(fn: Callable[P, R]) -> Callable[P, R]:
+@dataclass(frozen=True)
+class CiArgs:
+    """What every ``gitward ci`` command is given: the repository and how to build it."""
+
+    repo: Path
+    allow_dirty: bool
+    build_args: tuple[str, ...]
+    verbose: bool
+    fmt: str
+
+
+def _common(fn: Callable[..., R]) -> Callable[..., R]:
+    """The options every command shares, given to it as one ``args``."""
+
+    @wraps(fn)
+    def bundled(
+        *a: Any,
+        repo: Path,
+        allow_dirty: bool,
+        build_args: tuple[str, ...],
+        verbose: bool,
+        fmt: str,
+        **kwargs: Any,
+    ) -> R:
+        return fn(*a, args=CiArgs(repo, allow_dirty, build_args, verbose, fmt), **kwargs)
+
+    wrapped: Callable[..., R] = bundled
     for option in reversed(
         [
             click.option(
@@ -77,8 +105,8 @@ def _common(fn: Callable[P, R]) -> Callable[P, R]:
             ),
         ]
     ):
-        fn = option(fn)
-    return fn
+        wrapped = option(wrapped)
+    return wrapped
 
 
 def _record_option(fn: Callable[P, R]) -> Callable[P, R]:
@@ -106,12 +134,12 @@ def _echo(verbose: bool) -> Callable[[str], None] | None:
     return (lambda line: click.echo(f"  | {line}", err=True)) if verbose else None
 
 
-def _options(
-    allow_dirty: bool, build_args: tuple[str, ...], destination: Path | None = None
-) -> Any:
+def _options(args: CiArgs, destination: Path | None = None) -> Any:
     from gitward.ci.pipeline import Options
 
-    return Options(allow_dirty=allow_dirty, build_args=build_args, destination=destination)
+    return Options(
+        allow_dirty=args.allow_dirty, build_args=args.build_args, destination=destination
+    )
 
 
 @click.group(invoke_without_command=True)
@@ -121,11 +149,7 @@ def _options(
 @_ci_errors
 def ci(
     ctx: click.Context,
-    repo: Path,
-    allow_dirty: bool,
-    build_args: tuple[str, ...],
-    verbose: bool,
-    fmt: str,
+    args: CiArgs,
     record_file: Path | None,
     destination: Path | None,
 ) -> None:
@@ -136,15 +160,11 @@ def ci(
     """
     if ctx.invoked_subcommand is not None:
         return
-    _publish(repo, allow_dirty, build_args, verbose, fmt, record_file, destination, build=True)
+    _publish(args, record_file, destination, build=True)
 
 
 def _publish(
-    repo: Path,
-    allow_dirty: bool,
-    build_args: tuple[str, ...],
-    verbose: bool,
-    fmt: str,
+    args: CiArgs,
     record_file: Path | None,
     destination: Path | None,
     *,
@@ -154,17 +174,17 @@ def _publish(
     from gitward.ci.records import write_record
 
     record = publish(
-        repo,
-        _options(allow_dirty, build_args, destination),
+        args.repo,
+        _options(args, destination),
         progress=_progress,
-        echo=_echo(verbose),
+        echo=_echo(args.verbose),
         build_first=build,
     )
     if record_file is not None:
         write_record(record_file, record)
     doc = record.to_dict()
-    if fmt != "table":
-        output.emit(doc, fmt)
+    if args.fmt != "table":
+        output.emit(doc, args.fmt)
         return
     click.echo(f"version: {record.version}")
     click.echo(f"commit:  {record.commit}")
@@ -179,16 +199,14 @@ def _publish(
 @ci.command("build")
 @_common
 @_ci_errors
-def ci_build(
-    repo: Path, allow_dirty: bool, build_args: tuple[str, ...], verbose: bool, fmt: str
-) -> None:
+def ci_build(args: CiArgs) -> None:
     """Build the image from the Dockerfile with buildah; push nothing."""
     from gitward.ci.pipeline import build
 
-    built = build(repo, _options(allow_dirty, build_args), progress=_progress, echo=_echo(verbose))
+    built = build(args.repo, _options(args), progress=_progress, echo=_echo(args.verbose))
     doc = {"image": built.name, "id": built.image_id, "log": str(built.log)}
-    if fmt != "table":
-        output.emit(doc, fmt)
+    if args.fmt != "table":
+        output.emit(doc, args.fmt)
     else:
         click.echo(f"{built.name} {built.image_id}")
 
@@ -210,11 +228,7 @@ def ci_build(
 )
 @_ci_errors
 def ci_package(
-    repo: Path,
-    allow_dirty: bool,
-    build_args: tuple[str, ...],
-    verbose: bool,
-    fmt: str,
+    args: CiArgs,
     destination: Path,
     image_digest: str,
 ) -> None:
@@ -223,11 +237,11 @@ def ci_package(
 
     from gitward.ci.pipeline import package
 
-    options = replace(_options(allow_dirty, build_args, destination), image_digest=image_digest)
-    chart = package(repo, options, progress=_progress)
+    options = replace(_options(args, destination), image_digest=image_digest)
+    chart = package(args.repo, options, progress=_progress)
     doc = {"chart": chart.name, "version": chart.version, "file": str(chart.path)}
-    if fmt != "table":
-        output.emit(doc, fmt)
+    if args.fmt != "table":
+        output.emit(doc, args.fmt)
     else:
         click.echo(str(chart.path))
 
@@ -237,13 +251,9 @@ def ci_package(
 @_record_option
 @_ci_errors
 def ci_publish(
-    repo: Path,
-    allow_dirty: bool,
-    build_args: tuple[str, ...],
-    verbose: bool,
-    fmt: str,
+    args: CiArgs,
     record_file: Path | None,
     destination: Path | None,
 ) -> None:
     """Push the built image, then package and publish the chart (OCI and chart repository)."""
-    _publish(repo, allow_dirty, build_args, verbose, fmt, record_file, destination, build=False)
+    _publish(args, record_file, destination, build=False)

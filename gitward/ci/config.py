@@ -15,16 +15,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import jsonschema
-
-from gitward import repofiles, yamlload
+from gitward import repofiles
 from gitward.ci.schema import SCHEMA
-from gitward.config.loader import _line_of
+from gitward.config.validating import load_checked
 from gitward.errors import ConfigError
 
 FILENAME = "gitward-ci.yaml"
@@ -69,21 +65,7 @@ def load_ci_config(root: Path, *, filename: str = FILENAME) -> CiConfig:
 
 
 def parse_ci_config(text: str, *, filename: str = FILENAME) -> CiConfig:
-    loaded = yamlload.load_single(text, subject=filename, error=ConfigError)
-    node = loaded.node if loaded is not None else None
-    doc: Any = loaded.data if loaded is not None else None
-    validator = jsonschema.Draft202012Validator(SCHEMA)
-    errors = sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        err = errors[0]
-        line = _line_of(node, deque(err.absolute_path))
-        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-            allowed = set(err.schema.get("properties", {}))
-            extra = [k for k in err.instance if k not in allowed]
-            line = _line_of(node, deque([*err.absolute_path, extra[0]])) if extra else line
-        where = f":{line}" if line else ""
-        field = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-        raise ConfigError(f"{filename}{where}: {field}: {err.message}")
+    _, doc = load_checked(text, filename=filename, schema=SCHEMA, name_extra_key=True)
     doc = doc or {}
     image = doc.get("image", {})
     chart = doc.get("chart", {})

@@ -13,32 +13,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
-from gitward import repofiles, yamlload
+from gitward import repofiles
 from gitward.config.apps import AppSpec, IgnoreRule, RepoConfig
 from gitward.config.schema import SCHEMA
+from gitward.config.validating import line_of, load_checked
 from gitward.config.verify import VerifyMode
 from gitward.errors import ConfigError
 
 FILENAME = "gitward.yaml"
-
-
-def _line_of(node: yaml.Node | None, path: deque[str | int]) -> int | None:
-    """1-based line of the YAML node at ``path`` (as jsonschema reports it)."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in path:
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == key), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-        else:
-            break
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-    return line
 
 
 def load_repo_config(root: Path) -> RepoConfig:
@@ -51,17 +35,7 @@ def load_repo_config(root: Path) -> RepoConfig:
 
 
 def parse_repo_config(text: str, *, filename: str = FILENAME) -> RepoConfig:
-    loaded = yamlload.load_single(text, subject=filename, error=ConfigError)
-    node = loaded.node if loaded is not None else None
-    doc: Any = loaded.data if loaded is not None else None
-    validator = jsonschema.Draft202012Validator(SCHEMA)
-    errors = sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        err = errors[0]
-        line = _line_of(node, err.absolute_path)
-        where = f":{line}" if line else ""
-        field = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-        raise ConfigError(f"{filename}{where}: {field}: {err.message}")
+    node, doc = load_checked(text, filename=filename, schema=SCHEMA)
     environment = str(doc.get("environment", ""))
     apps = tuple(
         replace(_app(a), environment=str(a.get("environment", environment))) for a in doc["apps"]
@@ -72,7 +46,7 @@ def parse_repo_config(text: str, *, filename: str = FILENAME) -> RepoConfig:
         apps=_topological(apps),
         environment=environment,
         verify=verify,
-        verify_line=(_line_of(node, deque(["verify"])) or 0) if verify else 0,
+        verify_line=(line_of(node, deque(["verify"])) or 0) if verify else 0,
     )
 
 
@@ -109,13 +83,13 @@ def _check_names_and_order(
     names: set[str] = set()
     for i, app in enumerate(apps):
         if app.name in names:
-            line = _line_of(node, deque(["apps", i, "name"]))
+            line = line_of(node, deque(["apps", i, "name"]))
             raise ConfigError(f"{filename}:{line}: app {app.name!r} is declared twice")
         names.add(app.name)
     for i, app in enumerate(apps):
         for dep in app.depends_on:
             if dep not in names:
-                line = _line_of(node, deque(["apps", i, "dependsOn"]))
+                line = line_of(node, deque(["apps", i, "dependsOn"]))
                 raise ConfigError(
                     f"{filename}:{line}: app {app.name!r} depends on unknown app {dep!r}"
                 )

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
-from gitward.config.loader import _line_of
+from gitward.config.validating import check_schema
 from gitward.errors import ConfigError
 
 # A ServiceAccount name as gitward accepts it: a DNS label (what `kubectl create sa` makes).
@@ -124,14 +122,7 @@ def parse_policy(text: str, *, filename: str) -> Policy:
         raise ConfigError(f"{filename}{where}: {problem}") from e
     if doc is None:
         doc = {}  # an empty file: the locked-down default for every app
-    validator = jsonschema.Draft202012Validator(POLICY_SCHEMA)
-    errors = sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        err = errors[0]
-        line = _line_of(node, deque(err.absolute_path))
-        where = f":{line}" if line else ""
-        at = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-        raise ConfigError(f"{filename}{where}: {at}: {err.message}")
+    check_schema(doc, node, schema=POLICY_SCHEMA, filename=filename)
     return Policy(
         source=filename,
         default=_rules(doc.get("default") or {}),

@@ -25,9 +25,10 @@ from gitward.errors import GitwardError, RenderError
 from gitward.forge import Forge, PullRequest
 from gitward.health import HealthStatus
 from gitward.promote import notes
+from gitward.promote.branches import fetch_both, open_or_update, push_once
 from gitward.promote.bumping import Bump, apps_using, bump_app
 from gitward.promote.cluster import ClusterView
-from gitward.promote.errors import PromoteInputError, PromoteRemoteError
+from gitward.promote.errors import PromoteInputError
 from gitward.promote.gitwork import Clone, Identity
 from gitward.record.history import SyncOutcome
 from gitward.render import render_app
@@ -130,10 +131,7 @@ async def _promote(
     chart, version = request.chart, request.version
     branch = branch_name(chart, envs)
     for attempt in (1, 2):
-        base_sha = clone.fetch(request.base)
-        if base_sha is None:
-            raise PromoteInputError(f"{clone.origin}: has no branch {request.base}")
-        remote = clone.fetch(branch)
+        base_sha, remote = fetch_both(clone, base=request.base, branch=branch)
         with clone.worktree(base_sha) as tree:
             config = load_repo_config(tree).from_source(source_identity(clone.origin))
             chosen = _chosen(config.apps, envs)
@@ -170,26 +168,16 @@ async def _promote(
             assert sha is not None  # bumps changed files
             # Ask the forge first: unreachable, or a token it refuses, and nothing is pushed.
             pull = await forge.find_pull(head=branch, base=request.base)
-            unchanged = remote is not None and clone.same_change(sha, remote)
-            if not unchanged and not clone.push(tree, branch=branch, lease=remote):
-                if attempt == 1:
-                    continue
-                raise PromoteRemoteError(
-                    f"{clone.origin}: branch {branch} moved while promoting, twice "
-                    "(someone else pushed to it); nothing was changed, try again"
-                )
+            doing = "promoting"
+            if not push_once(clone, tree, sha, branch, remote, attempt=attempt, doing=doing):
+                continue
         body = notes.body(
             chart=chart, version=version, environments=envs, bumps=bumps, previews=previews
         )
-        if pull is None:
-            opened = await forge.open_pull(head=branch, base=request.base, title=title, body=body)
-            return Promotion(Outcome.OPENED, chart, version, envs, branch, bumps, opened, previews)
-        if (pull.title, pull.body.strip()) == (title, body.strip()):
-            return Promotion(
-                Outcome.UP_TO_DATE, chart, version, envs, branch, bumps, pull, previews
-            )
-        updated = await forge.update_pull(number=pull.number, title=title, body=body)
-        return Promotion(Outcome.UPDATED, chart, version, envs, branch, bumps, updated, previews)
+        done, pull = await open_or_update(
+            forge, pull, branch=branch, base=request.base, title=title, body=body
+        )
+        return Promotion(Outcome(done), chart, version, envs, branch, bumps, pull, previews)
     raise AssertionError("unreachable")
 
 

@@ -23,8 +23,9 @@ from enum import StrEnum
 from gitward.config.apps import AppSpec
 from gitward.config.loader import load_repo_config
 from gitward.forge import Forge, PullRequest
+from gitward.promote.branches import fetch_both, open_or_update, push_once
 from gitward.promote.cluster import ClusterView
-from gitward.promote.errors import PromoteInputError, PromoteRemoteError
+from gitward.promote.errors import PromoteInputError
 from gitward.promote.gitwork import Clone, Identity
 from gitward.promote.promoting import PROMOTER
 from gitward.record.history import SyncOutcome, SyncRecord
@@ -120,10 +121,7 @@ async def rollback(
 ) -> Rollback:
     branch = branch_name(request.app)
     for attempt in (1, 2):
-        base_sha = clone.fetch(request.base)
-        if base_sha is None:
-            raise PromoteInputError(f"{clone.origin}: has no branch {request.base}")
-        remote = clone.fetch(branch)
+        base_sha, remote = fetch_both(clone, base=request.base, branch=branch)
         with clone.worktree(base_sha) as tree:
             config = load_repo_config(tree).from_source(source_identity(clone.origin))
             app = config.app(request.app)
@@ -154,26 +152,14 @@ async def rollback(
             files = clone.changed_files(tree)
             # Ask the forge first: unreachable, or a token it refuses, and nothing is pushed.
             pull = await forge.find_pull(head=branch, base=request.base)
-            unchanged = remote is not None and clone.same_change(sha, remote)
-            if not unchanged and not clone.push(tree, branch=branch, lease=remote):
-                if attempt == 1:
-                    continue
-                raise PromoteRemoteError(
-                    f"{clone.origin}: branch {branch} moved while rolling back, twice "
-                    "(someone else pushed to it); nothing was changed, try again"
-                )
+            doing = "rolling back"
+            if not push_once(clone, tree, sha, branch, remote, attempt=attempt, doing=doing):
+                continue
         body = _body(app.name, current, target, files)
-        if pull is None:
-            opened = await forge.open_pull(head=branch, base=request.base, title=title, body=body)
-            return Rollback(
-                RollbackOutcome.OPENED, app.name, current, target, branch, files, opened
-            )
-        if (pull.title, pull.body.strip()) == (title, body.strip()):
-            return Rollback(
-                RollbackOutcome.UP_TO_DATE, app.name, current, target, branch, files, pull
-            )
-        updated = await forge.update_pull(number=pull.number, title=title, body=body)
-        return Rollback(RollbackOutcome.UPDATED, app.name, current, target, branch, files, updated)
+        done, pull = await open_or_update(
+            forge, pull, branch=branch, base=request.base, title=title, body=body
+        )
+        return Rollback(RollbackOutcome(done), app.name, current, target, branch, files, pull)
     raise AssertionError("unreachable")
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
 
-from gitward.forge.events import PullRequestEvent, pull_request_event
+from gitward.forge.events import PullRequestEvent, dig, pull_request_event
 
 __all__ = [
     "VERIFIERS",
@@ -104,14 +104,6 @@ def _json(body: bytes) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
-def _dig(doc: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(doc, dict):
-            return None
-        doc = doc.get(key)
-    return doc
-
-
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -153,13 +145,13 @@ def _github_like(
     if (
         event == "pull_request"
         and doc.get("action") == "closed"
-        and _dig(doc, "pull_request", "merged") is True
+        and dig(doc, "pull_request", "merged") is True
     ):
         return WebhookEvent(
             forge=forge,
             kind="merge",
-            ref=_full_ref(_dig(doc, "pull_request", "base", "ref")),
-            after=_sha(_dig(doc, "pull_request", "merge_commit_sha")),
+            ref=_full_ref(dig(doc, "pull_request", "base", "ref")),
+            after=_sha(dig(doc, "pull_request", "merge_commit_sha")),
         )
     return WebhookEvent(forge=forge, kind="other")
 
@@ -202,12 +194,12 @@ def verify_gitlab(headers: Mapping[str, str], body: bytes, secret: str) -> Webho
             ref=_full_ref(doc.get("ref")),
             after=_sha(doc.get("after")),
         )
-    if event == "Merge Request Hook" and _dig(doc, "object_attributes", "state") == "merged":
+    if event == "Merge Request Hook" and dig(doc, "object_attributes", "state") == "merged":
         return WebhookEvent(
             forge="gitlab",
             kind="merge",
-            ref=_full_ref(_dig(doc, "object_attributes", "target_branch")),
-            after=_sha(_dig(doc, "object_attributes", "merge_commit_sha")),
+            ref=_full_ref(dig(doc, "object_attributes", "target_branch")),
+            after=_sha(dig(doc, "object_attributes", "merge_commit_sha")),
         )
     return WebhookEvent(forge="gitlab", kind="other")
 
@@ -227,15 +219,15 @@ def verify_bitbucket(headers: Mapping[str, str], body: bytes, secret: str) -> We
         return WebhookEvent(
             forge="bitbucket",
             kind="push",
-            ref=_full_ref(_dig(first, "ref", "id") or _dig(first, "refId")),
-            after=_sha(_dig(first, "toHash")),
+            ref=_full_ref(dig(first, "ref", "id") or dig(first, "refId")),
+            after=_sha(dig(first, "toHash")),
         )
     if event == "pr:merged":
         return WebhookEvent(
             forge="bitbucket",
             kind="merge",
-            ref=_full_ref(_dig(doc, "pullRequest", "toRef", "id")),
-            after=_sha(_dig(doc, "pullRequest", "properties", "mergeCommit", "id")),
+            ref=_full_ref(dig(doc, "pullRequest", "toRef", "id")),
+            after=_sha(dig(doc, "pullRequest", "properties", "mergeCommit", "id")),
         )
     return WebhookEvent(forge="bitbucket", kind="other")
 

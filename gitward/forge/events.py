@@ -43,7 +43,8 @@ _GITHUB_ACTIONS = {
 _GITLAB_ACTIONS = {"open": PullAction.OPENED, "reopen": PullAction.REOPENED}
 
 
-def _dig(doc: Any, *keys: str) -> Any:
+def dig(doc: Any, *keys: str) -> Any:
+    """``doc[k1][k2]…`` through nested JSON objects; ``None`` where a step is missing."""
     for key in keys:
         if not isinstance(doc, dict):
             return None
@@ -62,17 +63,17 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
 def _github_like(forge: str, doc: Mapping[str, Any]) -> PullRequestEvent | None:
     action = _GITHUB_ACTIONS.get(_text(doc.get("action")))
     pull = doc.get("pull_request")
-    number = _dig(pull, "number")
+    number = dig(pull, "number")
     if action is None or not isinstance(number, int):
         return None
     event = PullRequestEvent(
         forge=forge,
         action=action,
         number=number,
-        head=_text(_dig(pull, "head", "ref")),
-        head_sha=_text(_dig(pull, "head", "sha")),
-        base=_text(_dig(pull, "base", "ref")),
-        repo=_text(_dig(doc, "repository", "full_name")),
+        head=_text(dig(pull, "head", "ref")),
+        head_sha=_text(dig(pull, "head", "sha")),
+        base=_text(dig(pull, "base", "ref")),
+        repo=_text(dig(doc, "repository", "full_name")),
     )
     return event if event.head_sha and event.base else None
 
@@ -101,21 +102,21 @@ def gitlab_pull_event(
     if _lower(headers).get("x-gitlab-event") != "Merge Request Hook":
         return None
     attrs = doc.get("object_attributes")
-    raw_action = _text(_dig(attrs, "action"))
+    raw_action = _text(dig(attrs, "action"))
     action = _GITLAB_ACTIONS.get(raw_action)
-    if raw_action == "update" and _text(_dig(attrs, "oldrev")):
+    if raw_action == "update" and _text(dig(attrs, "oldrev")):
         action = PullAction.PUSHED
-    number = _dig(attrs, "iid")
+    number = dig(attrs, "iid")
     if action is None or not isinstance(number, int):
         return None
     event = PullRequestEvent(
         forge="gitlab",
         action=action,
         number=number,
-        head=_text(_dig(attrs, "source_branch")),
-        head_sha=_text(_dig(attrs, "last_commit", "id")),
-        base=_text(_dig(attrs, "target_branch")),
-        repo=_text(_dig(doc, "project", "path_with_namespace")),
+        head=_text(dig(attrs, "source_branch")),
+        head_sha=_text(dig(attrs, "last_commit", "id")),
+        base=_text(dig(attrs, "target_branch")),
+        repo=_text(dig(doc, "project", "path_with_namespace")),
     )
     return event if event.head_sha and event.base else None
 

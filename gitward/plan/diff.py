@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from typing import cast
 
 import yaml
 
@@ -10,23 +11,27 @@ from gitward.objects import Body, ObjectRef
 from gitward.plan import normalize
 
 
-class _Dumper(yaml.SafeDumper):
-    """Multi-line strings (scripts, config files in a ConfigMap) as block text, so a
-    diff shows the lines that changed rather than one long quoted string."""
-
-
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-_Dumper.add_representer(str, _str)
+def block_text_dumper(base: type[yaml.SafeDumper]) -> type[yaml.SafeDumper]:
+    """``base`` writing multi-line strings (scripts, config files in a ConfigMap) as block
+    text, so a diff shows the lines that changed rather than one long quoted string."""
+    dumper = cast(type[yaml.SafeDumper], type("BlockTextDumper", (base,), {}))
+    dumper.add_representer(str, _str)
+    return dumper
 
 
-def to_yaml(body: Body | None) -> str:
+_Dumper = block_text_dumper(yaml.SafeDumper)
+
+
+def to_yaml(body: Body | None, *, dumper: type[yaml.SafeDumper] = _Dumper) -> str:
     if body is None:
         return ""
-    return yaml.dump(body, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=1000)
+    text: str = yaml.dump(body, Dumper=dumper, sort_keys=True, default_flow_style=False, width=1000)
+    return text
 
 
 def unified(live: Body | None, desired: Body | None, *, label: str, context: int = 3) -> str:

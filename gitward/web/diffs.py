@@ -24,6 +24,8 @@ import yaml
 
 from gitward.objects import Body
 from gitward.plan import normalize
+from gitward.plan.diff import block_text_dumper
+from gitward.plan.diff import to_yaml as yaml_text
 from gitward.web.protocols import ObjectState
 
 __all__ = ["DiffLine", "Hunk", "ObjectDiff", "SideBySideRow", "object_diff", "project"]
@@ -34,25 +36,11 @@ CONTEXT = 3
 _BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class _Dumper(_BaseDumper):  # type: ignore[valid-type,misc]
-    """Multi-line strings as block text, so a diff shows the lines that changed."""
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str)
+_Dumper = block_text_dumper(_BaseDumper)
 
 
 def to_yaml(body: Body | None) -> str:
-    if body is None:
-        return ""
-    text: str = yaml.dump(
-        body, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=1000
-    )
-    return text
+    return yaml_text(body, dumper=_Dumper)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ from gitward.render.helm.binary import (
     plain_http,
     repositories_yaml,
 )
-from gitward.render.helm.charts import UmbrellaChart
+from gitward.render.helm.charts import Dependency, UmbrellaChart
 from gitward.render.helm.dependencies import build_dependencies
 from gitward.render.helm.diagnostics import dependency_error
 from gitward.render.helm.paths import local_chart_dirs, mirror
@@ -50,10 +52,12 @@ class LockedChart:
     annotations: dict[str, str] = field(default_factory=dict)
 
 
-def update_lock(
-    chart: UmbrellaChart, *, root: Path, timeout: float = DEFAULT_TIMEOUT
-) -> tuple[LockedChart, ...]:
-    """Resolve ``chart``'s dependencies and write its lock file in place."""
+@contextmanager
+def _scratch(
+    chart: UmbrellaChart, *, root: Path
+) -> Iterator[tuple[Path, Path, dict[Dependency, Path]]]:
+    """``(chart_dir, repositories.yaml, local chart dirs)``: a scratch copy of ``chart``
+    and the repositories its dependencies come from, gone when the block ends."""
     root = repofiles.real(root)
     repofiles.check_tree(chart.app_dir, root=root, label=chart.label, error=RenderError)
     local_dirs = local_chart_dirs(chart, root=root)
@@ -62,9 +66,17 @@ def update_lock(
     with tempfile.TemporaryDirectory(prefix="gitward-lock-") as tmp:
         scratch = Path(tmp)
         chart_dir = mirror(chart, local_dirs, root=root, into=scratch / "tree")
-        shutil.rmtree(chart_dir / "charts", ignore_errors=True)
         repo_config = scratch / "repositories.yaml"
         repo_config.write_text(repositories_yaml(chart.dependencies))
+        yield chart_dir, repo_config, local_dirs
+
+
+def update_lock(
+    chart: UmbrellaChart, *, root: Path, timeout: float = DEFAULT_TIMEOUT
+) -> tuple[LockedChart, ...]:
+    """Resolve ``chart``'s dependencies and write its lock file in place."""
+    with _scratch(chart, root=root) as (chart_dir, repo_config, _):
+        shutil.rmtree(chart_dir / "charts", ignore_errors=True)
         args = [helm_path(), "dependency", "update", str(chart_dir)]
         if plain_http(chart):
             args.append("--plain-http")
@@ -90,16 +102,7 @@ def locked_charts(
     """The charts ``chart``'s lock pins as it stands, with their annotations (a build, cached)."""
     if chart.lock is None:
         return ()
-    root = repofiles.real(root)
-    repofiles.check_tree(chart.app_dir, root=root, label=chart.label, error=RenderError)
-    local_dirs = local_chart_dirs(chart, root=root)
-    home = helm_home()
-    home.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="gitward-lock-") as tmp:
-        scratch = Path(tmp)
-        chart_dir = mirror(chart, local_dirs, root=root, into=scratch / "tree")
-        repo_config = scratch / "repositories.yaml"
-        repo_config.write_text(repositories_yaml(chart.dependencies))
+    with _scratch(chart, root=root) as (chart_dir, repo_config, local_dirs):
         build_dependencies(
             chart,
             chart_dir=chart_dir,

@@ -190,6 +190,24 @@ def first_error_line(output: str) -> str:
     return lines[-1] if lines else "no output"
 
 
+def _start(
+    program: Program, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path | None, stderr: int
+) -> subprocess.Popen[bytes]:
+    """``argv`` started in its own process group, stdout piped, with ``program``'s environment."""
+    try:
+        return subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env=program.environment(env),
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise ToolError(f"{argv[0]}: cannot run: {exc.strerror or exc}") from exc
+
+
 def run_program(
     program: Program,
     argv: Sequence[str],
@@ -209,18 +227,7 @@ def run_program(
     after <timeout>s")``; one that cannot start raises :class:`ToolError`.
     A non-zero exit is a result, not an error: callers know what it means.
     """
-    try:
-        proc = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=program.environment(env),
-            cwd=cwd,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise ToolError(f"{argv[0]}: cannot run: {exc.strerror or exc}") from exc
+    proc = _start(program, argv, env=env, cwd=cwd, stderr=subprocess.PIPE)
     with proc:
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
@@ -257,18 +264,7 @@ def run_logged(
     :func:`run_program`.
     """
     hidden = [s for s in (*secrets, *secrets_in_environment()) if s]
-    try:
-        proc = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=program.environment(env),
-            cwd=cwd,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise ToolError(f"{argv[0]}: cannot run: {exc.strerror or exc}") from exc
+    proc = _start(program, argv, env=env, cwd=cwd, stderr=subprocess.STDOUT)
     fired = threading.Event()
 
     def expire() -> None:

@@ -185,15 +185,7 @@ def publish(
             verb = "uploaded" if uploaded.pushed else "already published, identical"
             clock.done("publish-repository", f"{uploaded.url} {verb}", changed=uploaded.pushed)
             record = _with(record, repository=uploaded.repository, url=uploaded.url)
-    return BuildRecord(
-        commit=code.commit,
-        version=code.version,
-        source=code.source,
-        dirty=code.dirty,
-        image=str(ref),
-        chart=record,
-        steps=tuple(clock.steps),
-    )
+    return _build_record(code, ref, record, clock)
 
 
 def _published_for_commit(
@@ -244,6 +236,12 @@ def _unchanged(
         clock.done(
             "publish-repository", f"{chart.url} already published for this commit", changed=False
         )
+    return _build_record(code, image, chart, clock)
+
+
+def _build_record(
+    code: CodeVersion, image: ImageRef, chart: ChartRecord | None, clock: _Clock
+) -> BuildRecord:
     return BuildRecord(
         commit=code.commit,
         version=code.version,

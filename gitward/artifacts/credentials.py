@@ -64,17 +64,7 @@ def lookup(kind: str, host: str) -> Credentials | None:
                 f"GITWARD_{kind}_USERNAME and GITWARD_{kind}_PASSWORD: set both or neither"
             )
         return Credentials(username=user, password=password, origin=f"GITWARD_{kind}_*")
-    user, password = (
-        os.environ.get("GITWARD_BUILD_USER", ""),
-        os.environ.get("GITWARD_BUILD_TOKEN", ""),
-    )
-    if user and password:
-        return Credentials(username=user, password=password, origin="GITWARD_BUILD_*")
-    for path in auth_files():
-        found = _from_file(path, host)
-        if found is not None:
-            return found
-    return None
+    return _identity_or_file("BUILD", host)
 
 
 def read_lookup(host: str) -> Credentials | None:
@@ -83,10 +73,16 @@ def read_lookup(host: str) -> Credentials | None:
     ``GITWARD_DEPLOY_USER``/``GITWARD_DEPLOY_TOKEN`` (the deploy identity, read
     access only), else the host's entry in a docker-style ``config.json``.
     """
-    user = os.environ.get("GITWARD_DEPLOY_USER", "")
-    token = os.environ.get("GITWARD_DEPLOY_TOKEN", "")
+    return _identity_or_file("DEPLOY", host)
+
+
+def _identity_or_file(side: str, host: str) -> Credentials | None:
+    """``GITWARD_<side>_USER``/``GITWARD_<side>_TOKEN`` when both are set, else the
+    host's entry in a docker-style ``config.json``."""
+    user = os.environ.get(f"GITWARD_{side}_USER", "")
+    token = os.environ.get(f"GITWARD_{side}_TOKEN", "")
     if user and token:
-        return Credentials(username=user, password=token, origin="GITWARD_DEPLOY_*")
+        return Credentials(username=user, password=token, origin=f"GITWARD_{side}_*")
     for path in auth_files():
         found = _from_file(path, host)
         if found is not None:

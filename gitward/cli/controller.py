@@ -8,6 +8,8 @@ import click
 
 from gitward.cli.exits import errors_to_exit, run
 from gitward.cli.options import (
+    DecryptionArgs,
+    TenancyArgs,
     decryption_options,
     forge_kind_option,
     forge_url_option,
@@ -92,13 +94,11 @@ def controller(
     api_token_file: str | None,
     ui: bool,
     ui_secure_cookie: bool,
-    default_service_account: str | None,
-    policy_file: str | None,
+    tenancy_args: TenancyArgs,
     verify_mode: str | None,
     trusted_keys: str | None,
     trusted_keys_secret: str | None,
-    sops_age_key_file: str | None,
-    sops_secret: str | None,
+    decryption_args: DecryptionArgs,
     forge_kind: str,
     forge_url: str,
     forge_repo: str,
@@ -117,8 +117,6 @@ def controller(
     from gitward.api.auth import is_loopback
     from gitward.cli.logs import JsonLogFormatter
     from gitward.cli.workspace import connect
-    from gitward.config.decryption import load_decryption
-    from gitward.config.tenancy import load_tenancy
     from gitward.config.verify import load_verification
     from gitward.errors import ConfigError
     from gitward.heal.controller import ControllerOptions
@@ -154,15 +152,13 @@ def controller(
             revision=revision,
             poll_interval=poll_interval,
             full_reconcile_interval=full_reconcile_interval,
-            tenancy=load_tenancy(
-                default_service_account=default_service_account, policy_file=policy_file
-            ),
+            tenancy=tenancy_args.load(),
             verification=load_verification(
                 mode=verify_mode,
                 trusted_keys=trusted_keys,
                 trusted_keys_secret=trusted_keys_secret,
             ),
-            decryption=load_decryption(key_file=sops_age_key_file, secret=sops_secret),
+            decryption=decryption_args.load(),
             forge=_forge(forge_kind, forge_url, forge_repo, repo),
             public_url=public_url or f"http://{listen}",
         ),

@@ -32,6 +32,8 @@ from gitward.cli.exits import (
     run,
 )
 from gitward.cli.options import (
+    DecryptionArgs,
+    TenancyArgs,
     decryption_options,
     force_conflicts_option,
     output_option,
@@ -95,22 +97,18 @@ def diff(
     revision: str | None,
     fmt: str,
     force_conflicts: bool,
-    default_service_account: str | None,
-    policy_file: str | None,
-    sops_age_key_file: str | None,
-    sops_secret: str | None,
+    tenancy_args: TenancyArgs,
+    decryption_args: DecryptionArgs,
 ) -> None:
     """Show what a sync of APP would change. Exit 1 when anything would."""
     from gitward.cli.workspace import connect, open_workspace, render_app_in
-    from gitward.config.decryption import load_decryption
-    from gitward.config.tenancy import load_tenancy
     from gitward.reconcile import PlanInvalid, SyncOptions, plan_app
     from gitward.reconcile.keys import decryptor_for
     from gitward.tenancy import client_for
     from gitward.views import plan_view
 
-    tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
-    decryption = load_decryption(key_file=sops_age_key_file, secret=sops_secret)
+    tenancy = tenancy_args.load()
+    decryption = decryption_args.load()
     ws = open_workspace(repo=repo, revision=revision)
     (spec,) = ws.chosen(app)
 
@@ -184,13 +182,11 @@ def sync(
     adopt: bool,
     prune_apps: bool,
     allow_crd_prune: bool,
-    default_service_account: str | None,
-    policy_file: str | None,
+    tenancy_args: TenancyArgs,
     verify_mode: str | None,
     trusted_keys: str | None,
     trusted_keys_secret: str | None,
-    sops_age_key_file: str | None,
-    sops_secret: str | None,
+    decryption_args: DecryptionArgs,
 ) -> None:
     """Make the cluster match git for APP, or for every app in dependsOn order.
 
@@ -198,8 +194,6 @@ def sync(
     on it are skipped. A summary table ends the run, which exits with the worst code.
     """
     from gitward.cli.workspace import connect, open_workspace, render_app_in
-    from gitward.config.decryption import load_decryption
-    from gitward.config.tenancy import load_tenancy
     from gitward.config.verify import load_verification
     from gitward.errors import ConfigError, RenderError
     from gitward.reconcile import SyncOptions, exit_code_of, record_unrendered, sync_app
@@ -212,11 +206,11 @@ def sync(
     from gitward.tenancy import client_for, service_account_for
     from gitward.views import run_view, sync_view
 
-    tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
+    tenancy = tenancy_args.load()
     verification = load_verification(
         mode=verify_mode, trusted_keys=trusted_keys, trusted_keys_secret=trusted_keys_secret
     )
-    decryption = load_decryption(key_file=sops_age_key_file, secret=sops_secret)
+    decryption = decryption_args.load()
     ws = open_workspace(repo=repo, revision=revision)
     apps = ws.chosen(app)
     options = SyncOptions(

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.decorators import FC
 
 from gitward.cli import output
 from gitward.cli.exits import P, R
+
+if TYPE_CHECKING:  # the CLI starts fast: the engine is imported when a command runs
+    from gitward.config.decryption import DecryptionSettings
+    from gitward.config.tenancy import Tenancy
 
 repo_option = click.option(
     "--repo",
@@ -61,8 +69,50 @@ def forge_url_option(when: str) -> Callable[[FC], FC]:
     )
 
 
-def tenancy_options(fn: Callable[P, R]) -> Callable[P, R]:
-    """``--default-service-account`` and ``--policy``: the operator's bounds on every app."""
+@dataclass(frozen=True)
+class TenancyArgs:
+    """``--default-service-account`` and ``--policy`` as given."""
+
+    default_service_account: str | None
+    policy_file: str | None
+
+    def load(self) -> Tenancy:
+        from gitward.config.tenancy import load_tenancy
+
+        return load_tenancy(
+            default_service_account=self.default_service_account, policy_file=self.policy_file
+        )
+
+
+@dataclass(frozen=True)
+class DecryptionArgs:
+    """``--sops-age-key-file`` and ``--sops-secret`` as given."""
+
+    sops_age_key_file: str | None
+    sops_secret: str | None
+
+    def load(self) -> DecryptionSettings:
+        from gitward.config.decryption import load_decryption
+
+        return load_decryption(key_file=self.sops_age_key_file, secret=self.sops_secret)
+
+
+def _bundled(fn: Callable[..., R], name: str, bundle: type[Any]) -> Callable[..., R]:
+    """``fn`` taking the options that are ``bundle``'s fields as one argument, ``name``."""
+    fields = [f.name for f in dataclasses.fields(bundle)]
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> R:
+        given = bundle(**{f: kwargs.pop(f) for f in fields})
+        return fn(*args, **{name: given}, **kwargs)
+
+    return wrapper
+
+
+def tenancy_options(fn: Callable[..., R]) -> Callable[..., R]:
+    """``--default-service-account`` and ``--policy``: the operator's bounds on every app,
+    given to the command as one ``tenancy_args``."""
+    fn = _bundled(fn, "tenancy_args", TenancyArgs)
     fn = click.option(
         "--policy",
         "policy_file",
@@ -110,8 +160,10 @@ def verify_options(fn: Callable[P, R]) -> Callable[P, R]:
     )(fn)
 
 
-def decryption_options(fn: Callable[P, R]) -> Callable[P, R]:
-    """``--sops-age-key-file`` and ``--sops-secret``: the key to SOPS-encrypted files."""
+def decryption_options(fn: Callable[..., R]) -> Callable[..., R]:
+    """``--sops-age-key-file`` and ``--sops-secret``: the key to SOPS-encrypted files,
+    given to the command as one ``decryption_args``."""
+    fn = _bundled(fn, "decryption_args", DecryptionArgs)
     fn = click.option(
         "--sops-secret",
         envvar="GITWARD_SOPS_SECRET",

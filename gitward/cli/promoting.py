@@ -15,6 +15,7 @@ import click
 from gitward.cli import output
 from gitward.cli.exits import R, errors_to_exit, run
 from gitward.cli.options import (
+    TenancyArgs,
     forge_kind_option,
     forge_url_option,
     output_option,
@@ -202,8 +203,7 @@ def promote(
     split: bool,
     from_environment: str,
     forge: ForgeArgs,
-    default_service_account: str | None,
-    policy_file: str | None,
+    tenancy_args: TenancyArgs,
     fmt: str,
 ) -> None:
     """Open (or update) the pull request that moves CHART to VERSION.
@@ -213,7 +213,6 @@ def promote(
     image tag set; checks: the version is published, the result renders and
     passes a server-side dry-run against the cluster.
     """
-    from gitward.config.tenancy import load_tenancy
     from gitward.errors import ConfigError
     from gitward.promote.promoting import PromotionRequest
     from gitward.promote.promoting import promote as promote_
@@ -222,7 +221,7 @@ def promote(
         raise ConfigError("give either VERSION or --from ENV")
     if from_environment and not environments:
         raise ConfigError("--from: say which environment to promote into with --to ENV")
-    tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
+    tenancy = tenancy_args.load()
     clone, pulls = _open(forge)
     request = PromotionRequest(
         chart=chart,
@@ -302,19 +301,17 @@ def rollback(
     to: str,
     steps: int | None,
     forge: ForgeArgs,
-    default_service_account: str | None,
-    policy_file: str | None,
+    tenancy_args: TenancyArgs,
     fmt: str,
 ) -> None:
     """Open a pull request restoring APP's files to a recorded sync's revision."""
-    from gitward.config.tenancy import load_tenancy
     from gitward.errors import ConfigError
     from gitward.promote.rollback import RollbackRequest
     from gitward.promote.rollback import rollback as rollback_
 
     if to and steps is not None:
         raise ConfigError("give --to REVISION or --steps N, not both")
-    tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
+    tenancy = tenancy_args.load()
     clone, pulls = _open(forge)
     request = RollbackRequest(app=app, to=to, steps=steps or 1, base=forge.base)
     done = _with_cluster(

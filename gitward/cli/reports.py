@@ -10,6 +10,8 @@ import click
 from gitward.cli import output
 from gitward.cli.exits import EXIT_DIFF, EXIT_OK, errors_to_exit, run
 from gitward.cli.options import (
+    DecryptionArgs,
+    TenancyArgs,
     decryption_options,
     output_option,
     repo_option,
@@ -31,22 +33,18 @@ def status(
     repo: str,
     revision: str | None,
     fmt: str,
-    default_service_account: str | None,
-    policy_file: str | None,
-    sops_age_key_file: str | None,
-    sops_secret: str | None,
+    tenancy_args: TenancyArgs,
+    decryption_args: DecryptionArgs,
 ) -> None:
     """Sync state and health, per app and per object. Exit 1 unless all Synced and Healthy."""
     from gitward.cli.workspace import connect, open_workspace, render_app_in
-    from gitward.config.decryption import load_decryption
-    from gitward.config.tenancy import load_tenancy
     from gitward.reconcile.keys import decryptor_for
     from gitward.status import app_status
     from gitward.tenancy import client_for
     from gitward.views import status_view
 
-    tenancy = load_tenancy(default_service_account=default_service_account, policy_file=policy_file)
-    decryption = load_decryption(key_file=sops_age_key_file, secret=sops_secret)
+    tenancy = tenancy_args.load()
+    decryption = decryption_args.load()
     ws = open_workspace(repo=repo, revision=revision)
     apps = ws.chosen(app)
 

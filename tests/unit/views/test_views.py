@@ -141,6 +141,7 @@ def test_the_cli_status_and_the_controller_show_an_app_with_the_same_core_keys()
         fighting="",
         auto_sync=True,
         self_heal=True,
+        charts=("web@1.2.0 (commit 020ccccccccc)",),
     )
     api = controlled_app_detail_view(
         controlled,
@@ -163,6 +164,7 @@ def test_the_cli_status_and_the_controller_show_an_app_with_the_same_core_keys()
     assert {k: cli[k] for k in core} == {k: api[k] for k in core}
     assert [o["object"] for o in cli["objects"]] == [o["object"] for o in api["objects"]]
     assert set(controlled_app_view(controlled)) <= set(api)
+    assert api["charts"] == ["web@1.2.0 (commit 020ccccccccc)"]
     assert snake_keys(cli) == snake_keys(api) == []
 
 

@@ -46,6 +46,7 @@ def status_view(status: AppStatus) -> dict[str, Any]:
                 }
                 for o in status.objects
             ],
+            "charts": list(status.charts),
             "errors": list(status.errors),
             "inventoryRebuilt": status.inventory_rebuilt,
         },

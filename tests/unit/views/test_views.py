@@ -128,6 +128,7 @@ def test_the_cli_status_and_the_controller_show_an_app_with_the_same_core_keys()
                 ),
             ),
             last_sync_result=SyncOutcome.SUCCEEDED,
+            charts=("web@1.2.0 (commit 020ccccccccc)",),
         )
     )
     controlled = ControlledApp(
@@ -160,6 +161,7 @@ def test_the_cli_status_and_the_controller_show_an_app_with_the_same_core_keys()
         "lastSyncedAt",
         "lastSyncResult",
         "message",
+        "charts",
     )
     assert {k: cli[k] for k in core} == {k: api[k] for k in core}
     assert [o["object"] for o in cli["objects"]] == [o["object"] for o in api["objects"]]

@@ -51,6 +51,9 @@ class AppStatus:
     inventory_rebuilt: int = 0  # objects found by tracking annotation: the inventory was lost
     reason: str = ""  # why the app is not Synced and Healthy, in one line
     last_sync_result: SyncOutcome | None = None  # None: no sync recorded
+    # ``name@version`` of the charts this revision renders, with the code commit each
+    # was built from when the chart says so (``gitward ci`` writes it).
+    charts: tuple[str, ...] = ()
 
 
 async def app_status(
@@ -61,6 +64,7 @@ async def app_status(
     revision: Revision,
     as_app: Kube | None = None,
     policy: Policy | None = None,
+    charts: tuple[str, ...] = (),
 ) -> AppStatus:
     """``as_app``: the client the app's reads go through (see
     :func:`gitward.reconcile.plan_app`)."""
@@ -121,6 +125,7 @@ async def app_status(
         inventory_rebuilt=plan.rebuilt,
         reason=_reason(plan, health, objects, last),
         last_sync_result=last.result if last else None,
+        charts=charts,
     )
 
 

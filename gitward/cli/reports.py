@@ -51,19 +51,20 @@ def status(
     async def go() -> list[dict[str, Any]]:
         async with connect() as kube:
             decryptor = await decryptor_for(kube, decryption)
-            return [
-                status_view(
-                    await app_status(
-                        kube=kube,
-                        app=spec,
-                        manifests=render_app_in(ws, spec, decryptor=decryptor).manifests,
-                        revision=ws.revision,
-                        as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
-                        policy=tenancy.policy,
-                    )
+            out: list[dict[str, Any]] = []
+            for spec in apps:
+                rendered = render_app_in(ws, spec, decryptor=decryptor)
+                status = await app_status(
+                    kube=kube,
+                    app=spec,
+                    manifests=rendered.manifests,
+                    revision=ws.revision,
+                    as_app=client_for(kube=kube, app=spec, tenancy=tenancy),
+                    policy=tenancy.policy,
+                    charts=tuple(c.label for c in rendered.charts),
                 )
-                for spec in apps
-            ]
+                out.append(status_view(status))
+            return out
 
     views = run(go())
     ok = all(v["sync"] == "Synced" and v["health"] == "Healthy" for v in views)
@@ -91,6 +92,8 @@ def status(
                     f"{v['name']}: no inventory; rebuilt from tracking annotations "
                     f"({v['inventoryRebuilt']} object(s) name this app)"
                 )
+            if v["charts"]:
+                click.echo(f"{v['name']}: charts {', '.join(v['charts'])}")
             if not v["objects"]:
                 continue
             click.echo(f"{v['name']}:")

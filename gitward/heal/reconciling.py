@@ -121,6 +121,7 @@ class Reconciler:
                             error=result.reason,
                         )
                     elif result.outcome is SyncOutcome.SUCCEEDED:
+                        state.charts = tuple(c.label for c in rendered.charts)
                         self.metrics.app_last_successful_sync_timestamp_seconds.labels(
                             app=spec.name
                         ).set(time.time())

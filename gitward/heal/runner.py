@@ -150,6 +150,7 @@ class ControllerStatus:
             self_heal=state.spec.self_heal,
             refused_commit=self.controller.gate.refused_sha,
             refusal=self.controller.gate.refusal,
+            charts=state.charts,
         )
 
     def app_summary(self, name: str) -> dict[str, Any]:

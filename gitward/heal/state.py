@@ -54,6 +54,7 @@ class AppState:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     busy: bool = False
     inputs: tuple[str, ...] = ()  # what the last render read (repo-relative)
+    charts: tuple[str, ...] = ()  # ``name@version`` of the last successful sync
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ def status_view(status: AppStatus) -> dict[str, Any]:
                 }
                 for o in status.objects
             ],
+            "charts": list(status.charts),
             "errors": list(status.errors),
             "inventoryRebuilt": status.inventory_rebuilt,
         },
@@ -75,6 +76,8 @@ class ControlledApp:
     # The branch head commit verification refused, and why; "" when none is refused.
     refused_commit: str = ""
     refusal: str = ""
+    # ``name@version`` (and the code commit) of the charts the last successful sync deployed.
+    charts: tuple[str, ...] = ()
 
 
 def controlled_app_view(app: ControlledApp) -> dict[str, Any]:

@@ -40,6 +40,9 @@ def test_the_demo_exits_zero_and_runs_again_on_the_same_cluster(cluster: Cluster
             assert result.returncode == 0, f"run {attempt}:\n{result.stdout}\n{result.stderr}"
             assert "shop: synced" in result.stdout
             assert "replicas now: 3 (git says 3)" in result.stdout, result.stdout
+            # The code repo's second version, built by gitward ci, names its commit.
+            assert "hello@1.0.1-dev.1." in result.stdout and "(commit " in result.stdout
+            assert "hello: charts hello@1.0.0 (commit " in result.stdout, result.stdout
             ui = re.search(r"^UI: (http://127\.0\.0\.1:\d+/ui/)$", result.stdout, re.MULTILINE)
             assert ui, result.stdout
             page = httpx.get(ui[1], timeout=10)
@@ -49,3 +52,7 @@ def test_the_demo_exits_zero_and_runs_again_on_the_same_cluster(cluster: Cluster
     web = cluster.get("apps/v1", "Deployment", "shop-web", "shop")
     assert web is not None and web["spec"]["replicas"] == 3
     assert cluster.get("apps/v1", "Deployment", "shop-worker", "shop") is None
+    hello = cluster.get("apps/v1", "Deployment", "hello-hello", "shop")
+    assert hello is not None
+    image = hello["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert ":1.0.1-dev.1." in image and "@sha256:" in image, image

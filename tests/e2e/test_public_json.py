@@ -21,6 +21,7 @@ CORE = (
     "lastSyncedAt",
     "lastSyncResult",
     "message",
+    "charts",
 )
 
 

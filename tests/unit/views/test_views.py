@@ -128,6 +128,7 @@ def test_the_cli_status_and_the_controller_show_an_app_with_the_same_core_keys()
                 ),
             ),
             last_sync_result=SyncOutcome.SUCCEEDED,
+            charts=("web@1.2.0 (commit 020ccccccccc)",),
         )
     )
     controlled = ControlledApp(
@@ -141,6 +142,7 @@ def test_the_cli_status_and_the_controller_show_an_app_with_the_same_core_keys()
         fighting="",
         auto_sync=True,
         self_heal=True,
+        charts=("web@1.2.0 (commit 020ccccccccc)",),
     )
     api = controlled_app_detail_view(
         controlled,
@@ -159,10 +161,12 @@ def test_the_cli_status_and_the_controller_show_an_app_with_the_same_core_keys()
         "lastSyncedAt",
         "lastSyncResult",
         "message",
+        "charts",
     )
     assert {k: cli[k] for k in core} == {k: api[k] for k in core}
     assert [o["object"] for o in cli["objects"]] == [o["object"] for o in api["objects"]]
     assert set(controlled_app_view(controlled)) <= set(api)
+    assert api["charts"] == ["web@1.2.0 (commit 020ccccccccc)"]
     assert snake_keys(cli) == snake_keys(api) == []
 
 

@@ -48,7 +48,13 @@ class FakeUi:
     drifts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     apps: dict[str, dict[str, Any]] = field(
         default_factory=lambda: {
-            "shop": {"name": "shop", "sync": "OutOfSync", "health": "Healthy", "revision": SHA},
+            "shop": {
+                "name": "shop",
+                "sync": "OutOfSync",
+                "health": "Healthy",
+                "revision": SHA,
+                "charts": ["web@1.2.0 (commit 020ccccccccc)", "worker@0.1.0"],
+            },
             "infra": {"name": "infra", "sync": "Synced", "health": "Healthy", "revision": SHA},
         }
     )
@@ -191,6 +197,8 @@ def test_the_list_shows_each_app_with_its_status_and_filters_by_status() -> None
         assert 'data-sync="OutOfSync"' in page.text
         assert "web: 2 replicas" in page.text
         assert f"https://github.com/example/config/commit/{SHA}" in page.text
+        assert "<code>web@1.2.0 (commit 020ccccccccc)</code>" in page.text
+        assert "<code>worker@0.1.0</code>" in page.text
         rows = await client.get("/ui/", params={"part": "rows", "sync": "OutOfSync"})
         assert 'data-app="shop"' in rows.text and 'data-app="infra"' not in rows.text
         assert "<html" not in rows.text, "a part is only the rows"

@@ -275,7 +275,7 @@ def test_a_rollback_pull_request_restores_the_app_and_history_names_it(
     second = setup.sync("shop-prod", deployer)
     assert second.returncode == 0, second.stderr
     before = history("prod.shop-prod")
-    assert before[0]["charts"] == ["web@0.2.0"]
+    assert before[0]["charts"] == [f"web@0.2.0 (commit {revision_of('0.2.0')[:12]})"]
     back_to = before[1]["revision"]
 
     rolled = setup.rollback("shop-prod", "-o", "json")
@@ -288,7 +288,8 @@ def test_a_rollback_pull_request_restores_the_app_and_history_names_it(
     third = setup.sync("shop-prod", deployer)
     assert third.returncode == 0, third.stderr
     newest = history("prod.shop-prod")[0]
-    assert newest["charts"] == ["web@0.1.0"]  # the previous version runs again
+    # the previous version runs again
+    assert newest["charts"] == [f"web@0.1.0 (commit {revision_of('0.1.0')[:12]})"]
     assert f"#{number}" in newest["subject"]
     assert f"Roll back shop-prod to {back_to[:12]}" in newest["subject"]
 

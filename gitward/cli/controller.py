@@ -31,6 +31,14 @@ from gitward.cli.options import (
     "(jittered by ±10%).",
 )
 @click.option(
+    "--max-concurrent-syncs",
+    type=click.IntRange(1, 256),
+    default=8,
+    show_default=True,
+    help="Apps synced at once (independent ones: an app waits for its dependsOn to be "
+    "Synced and Healthy).",
+)
+@click.option(
     "--listen",
     default="127.0.0.1:8080",
     show_default=True,
@@ -87,6 +95,7 @@ def controller(
     revision: str,
     poll_interval: float,
     full_reconcile_interval: float,
+    max_concurrent_syncs: int,
     listen: str,
     leader_election: bool,
     lease_name: str,
@@ -152,6 +161,7 @@ def controller(
             revision=revision,
             poll_interval=poll_interval,
             full_reconcile_interval=full_reconcile_interval,
+            max_concurrent_syncs=max_concurrent_syncs,
             tenancy=tenancy_args.load(),
             verification=load_verification(
                 mode=verify_mode,

@@ -22,6 +22,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from gitward.api.metrics import ControllerMetrics, Registry, controller_metrics
@@ -36,6 +37,7 @@ from gitward.heal.healing import Healer
 from gitward.heal.logs import event
 from gitward.heal.previewing import Previewer
 from gitward.heal.reconciling import Reconciler
+from gitward.heal.scheduling import Blocker, reconcile_in_order
 from gitward.heal.state import AppState, ControllerOptions, Tracked
 from gitward.heal.tracking import Tracker
 from gitward.health import Health, HealthStatus, aggregate, assess
@@ -204,12 +206,14 @@ class Controller:
             if not first:
                 event("full-reconcile", apps=str(len(config.apps)), revision=rev.sha[:12])
             self._schedule_full()
+        batch: list[AppSpec] = []
         for spec in config.apps:
             read_before = self.apps[spec.name].inputs
             if changed is None or is_affected(spec, checkout.path, changed, also=read_before):
-                await self.reconcile_app(spec, checkout.path, rev)
+                batch.append(spec)
             else:
                 self.apps[spec.name].revision = rev.sha
+        await self._reconcile_batch(batch, checkout.path, rev)
 
     async def _retire_removed(self, config: RepoConfig) -> None:
         """Apps gone from gitward.yaml: stop tracking them, then prune what they owned
@@ -253,16 +257,45 @@ class Controller:
         assert self.config is not None
         checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
         event("full-reconcile", apps=str(len(self.config.apps)), revision=rev.sha[:12])
-        for spec in self.config.apps:
-            await self.reconcile_app(spec, checkout.path, rev)
+        await self._reconcile_batch(self.config.apps, checkout.path, rev)
 
     async def _retry_failed(self, rev: Revision) -> None:
-        failed = [s.spec for s in self.apps.values() if s.last_sync_result is SyncOutcome.FAILED]
+        again = (SyncOutcome.FAILED, SyncOutcome.SKIPPED)
+        failed = [s.spec for s in self.apps.values() if s.last_sync_result in again]
         if not failed:
             return
         checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
-        for spec in failed:
-            await self.reconcile_app(spec, checkout.path, rev)
+        await self._reconcile_batch(failed, checkout.path, rev)
+
+    async def _reconcile_batch(self, specs: Sequence[AppSpec], root: Path, rev: Revision) -> None:
+        """Reconcile ``specs`` (in ``dependsOn`` order) concurrently, bounded by
+        ``max_concurrent_syncs``; an app waits for its dependencies in the batch."""
+        order = {spec.name: i for i, spec in enumerate(self.config.apps if self.config else ())}
+        await reconcile_in_order(
+            sorted(specs, key=lambda s: order.get(s.name, len(order))),
+            lambda spec: self.reconcile_app(spec, root, rev),
+            limit=self.options.max_concurrent_syncs,
+            blocker=self._blocker,
+            skip=self._skip,
+            settle_timeout=self.options.sync_timeout,
+        )
+
+    def _blocker(self, dep: str) -> Blocker:
+        """Whether app ``dep`` is Synced and Healthy, so apps depending on it may start."""
+        state = self.apps.get(dep)
+        if state is None:
+            return Blocker("is not in gitward.yaml", final=True)
+        if state.sync is not SyncState.SYNCED:
+            return Blocker(f"is {state.sync.value}: {state.message}".rstrip(": "), final=True)
+        health = self.health_of(dep)
+        if health is not None and health.status is not HealthStatus.HEALTHY:
+            return Blocker(f"is {health.status.value}")
+        return Blocker()
+
+    def _skip(self, spec: AppSpec, reason: str) -> None:
+        state = self.apps[spec.name]
+        state.message, state.last_sync_result = reason, SyncOutcome.SKIPPED
+        event("skipped", logging.WARNING, app=spec.name, reason=reason)
 
     async def sync_now(self, name: str) -> None:
         """Sync app ``name`` at the revision last read from git, autoSync or not."""

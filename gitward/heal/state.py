@@ -64,6 +64,8 @@ class ControllerOptions:
     poll_interval: float = 60.0
     sync_timeout: float = 300.0
     concurrency: int = 16
+    # Apps synced at once; independent apps only, dependsOn order is kept.
+    max_concurrent_syncs: int = 8
     # Every app is re-rendered and re-planned this often (jittered by ±10%),
     # whatever git says: nothing stays wrong for good if a trigger was missed.
     full_reconcile_interval: float = 600.0

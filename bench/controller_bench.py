@@ -36,7 +36,7 @@ import psutil
 import yaml
 
 from gitward.dev.ports import free_port
-from gitward.kube import Kube, Resource, load_kubeconfig
+from gitward.kube import Gone, Kube, Resource, load_kubeconfig
 
 HERE = Path(__file__).resolve().parent
 
@@ -116,17 +116,34 @@ async def bare_watch(
     namespace: str,
     name: str,
     version: str,
+    before: str,
     seen_at: list[float],
     seen: asyncio.Event,
 ) -> None:
-    """The floor: the first change to ``name`` a plain watch sees."""
-    async for ev in kube.watch(
-        res, namespace=namespace, resource_version=version, timeout_seconds=30
-    ):
-        if ev.object["metadata"]["name"] == name and ev.type in ("MODIFIED", "DELETED"):
-            seen_at.append(time.time())
-            seen.set()
-            return
+    """The floor: the first change to ``name`` a plain watch sees.
+
+    ``version`` is where the watch starts, ``before`` the object's version then.
+    Under load even that can expire (410 Gone) before the watch starts; then
+    the namespace is listed again: an object version other than ``before`` is
+    the change, seen now; else the watch goes on from the new list's version.
+    """
+    while True:
+        try:
+            async for ev in kube.watch(
+                res, namespace=namespace, resource_version=version, timeout_seconds=30
+            ):
+                if ev.object["metadata"]["name"] == name and ev.type in ("MODIFIED", "DELETED"):
+                    seen_at.append(time.time())
+                    seen.set()
+                    return
+        except Gone:
+            items, listed_at = await kube.list(res, namespace=namespace)
+            live = next((i for i in items if i["metadata"]["name"] == name), None)
+            if live is None or live["metadata"]["resourceVersion"] != before:
+                seen_at.append(time.time())
+                seen.set()
+                return
+            version = listed_at
 
 
 async def inject(kube: Kube, url: str, apps: int, drifts: int, kind: str) -> dict[str, list[float]]:
@@ -142,13 +159,25 @@ async def inject(kube: Kube, url: str, apps: int, drifts: int, kind: str) -> dic
             res = await kube.resource_for("apps/v1" if obj_kind == "Deployment" else "v1", obj_kind)
             assert res is not None
             before = len((await api.get(f"/api/v1/apps/{app}/drifts")).json()["drifts"])
-            live = await kube.get(res, name=name, namespace=app)
+            # A list's version is current; an object's may be too old to watch from
+            # (410 Gone) once a thousand apps have written since it last changed.
+            items, listed_at = await kube.list(res, namespace=app)
+            live = next((i for i in items if i["metadata"]["name"] == name), None)
             assert live is not None
             seen = asyncio.Event()
             seen_at: list[float] = []
 
             watcher = asyncio.create_task(
-                bare_watch(kube, res, app, name, live["metadata"]["resourceVersion"], seen_at, seen)
+                bare_watch(
+                    kube,
+                    res,
+                    app,
+                    name,
+                    listed_at,
+                    live["metadata"]["resourceVersion"],
+                    seen_at,
+                    seen,
+                )
             )
             await asyncio.sleep(0.05)
             t0 = time.time()

@@ -1,0 +1,397 @@
+"""Cold start at scale: N apps synced by the controller vs one kubectl apply of their objects.
+
+For each ``--apps`` size, on a control plane of its own (with an audit policy,
+so requests are counted by user agent), one run measures:
+
+* the floor: one ``kubectl apply --server-side`` of every object of every app
+  (namespaces included) at once, its time, requests and peak RSS;
+* gitward: ``gitward controller`` started on a config repository of the same
+  apps (one Deployment and nine ConfigMaps each, every app ``autoSync`` +
+  ``selfHeal``, in namespaces of their own), timed to every app Synced and to
+  every app Synced and Healthy, with its requests and peak RSS over that span,
+  then its idle RSS and CPU once everything is synced;
+* reliability under load: while the apps cold-start, a ``kubectl scale``-style
+  drift (``spec.replicas`` set by another field manager) on the Deployment of
+  an app already Synced, once every ``--drift-every`` seconds, timed until a
+  watch of the benchmark sees ``spec.replicas`` back at 1.
+
+Time, requests and peak RSS are printed as ratios to the floor of the same run.
+Writes JSON and Markdown to bench/results/.
+
+    .venv/bin/python bench/scale_bench.py [--apps 100 500 1000] \
+        [--controller-arg=--max-concurrent-syncs=8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import yaml
+from controller_bench import app_objects, make_repo, percentile
+from sync_bench import AUDIT_POLICY, WRITE_VERBS, measure
+from sync_bench import Audit as ToolAudit
+
+from gitward.dev.ports import free_port
+from gitward.kube import Gone, Kube, KubeError, Resource, load_kubeconfig
+from gitward.tools import find_tool
+
+HERE = Path(__file__).resolve().parent
+
+
+class Audit(ToolAudit):
+    """Requests by user agent since the last mark; a watch counts once, when it starts."""
+
+    def count(self, agent_prefix: str) -> Counter[str]:
+        verbs: Counter[str] = Counter()
+        with self.path.open() as f:
+            f.seek(self.offset)
+            for line in f:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                verb = event.get("verb", "")
+                stage = event.get("stage")
+                if stage != ("ResponseStarted" if verb == "watch" else "ResponseComplete"):
+                    continue
+                if not str(event.get("userAgent", "")).lower().startswith(agent_prefix):
+                    continue
+                dry = "dryRun=All" in str(event.get("requestURI", ""))
+                verbs[verb + ("-dry-run" if dry else "")] += 1
+        return verbs
+
+
+@dataclass
+class Floor:
+    seconds: float
+    requests: int
+    writes: int
+    peak_rss_mib: float
+    by_verb: dict[str, int]
+
+
+@dataclass
+class Gitward:
+    synced_seconds: float
+    healthy_seconds: float
+    requests: int
+    writes: int
+    by_verb: dict[str, int]
+    peak_rss_mib: float
+    idle_rss_mib: float
+    idle_cpu_percent: float
+    drifts: list[float] = field(default_factory=list)
+    drifts_missed: int = 0
+
+
+def all_objects(apps: int, objects: int, prefix: str) -> list[dict[str, Any]]:
+    """Namespaces first, then every app's objects, each in its app's namespace."""
+    names = [f"{prefix}{a}" for a in range(apps)]
+    docs: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in names
+    ]
+    for n in names:
+        for doc in app_objects(n, objects):
+            doc["metadata"]["namespace"] = n
+            docs.append(doc)
+    return docs
+
+
+def run_floor(work: Path, env: dict[str, str], audit: Audit, apps: int, objects: int) -> Floor:
+    kubectl = str(find_tool("kubectl"))
+    target = work / "floor" / "all.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump_all(all_objects(apps, objects, "floor-")))
+    cmd = [kubectl, "apply", "--server-side", "--field-manager=bench", "-f", str(target)]
+    step = measure(cmd, env=env, audit=audit, agent="kubectl")
+    # Let the floor's Deployments settle, so their Pods are not made during gitward's turn.
+    subprocess.run(
+        [kubectl, "wait", "--for=condition=Available", "deployment", "--all", "-A", "--timeout=9m"],
+        env=env,
+        check=False,
+        capture_output=True,
+    )
+    return Floor(step.seconds, step.requests, step.writes, step.peak_rss_mib, step.by_verb)
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The process's high-water mark of resident memory (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def healed_within(kube: Kube, res: Resource, ns: str, timeout: float) -> float | None:
+    """Scale the app's Deployment to 3 as another manager; seconds until it is back at 1."""
+    t0 = time.monotonic()
+    out = await kube.apply(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": ns},
+            "spec": {"replicas": 3},
+        },
+        field_manager="bench-scaler",
+        force=True,
+    )
+    version = out["metadata"]["resourceVersion"]
+    while time.monotonic() - t0 < timeout:
+        try:
+            async for ev in kube.watch(
+                res, namespace=ns, resource_version=version, timeout_seconds=int(timeout) + 1
+            ):
+                body = ev.object
+                version = body["metadata"].get("resourceVersion", version)
+                back = (body.get("spec") or {}).get("replicas") == 1
+                if ev.type == "MODIFIED" and body["metadata"].get("name") == "web" and back:
+                    return time.monotonic() - t0
+                if time.monotonic() - t0 >= timeout:
+                    return None
+        except Gone:
+            # Too old a version under load: list again and carry on from there.
+            items, version = await kube.list(res, namespace=ns)
+            live = next((i for i in items if i["metadata"]["name"] == "web"), None)
+            if live is not None and (live.get("spec") or {}).get("replicas") == 1:
+                return time.monotonic() - t0
+    return None
+
+
+async def cold_start(
+    url: str,
+    kubeconfig: Path,
+    proc: subprocess.Popen[bytes],
+    apps: int,
+    drift_every: float,
+    log: Path,
+) -> tuple[float, float, list[float], int]:
+    """Seconds to all Synced and to all Synced+Healthy; drift samples taken meanwhile."""
+    t0 = time.monotonic()
+    synced_at = 0.0
+    synced: list[str] = []
+    samples: list[float] = []
+    missed = 0
+    drifting: set[asyncio.Task[float | None]] = set()
+    async with Kube(load_kubeconfig(kubeconfig)) as kube, httpx.AsyncClient(timeout=10) as api:
+        res = await kube.resource_for("apps/v1", "Deployment")
+        assert res is not None
+        drifted: set[str] = set()
+        next_drift = time.monotonic() + drift_every
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(log.read_text()[-3000:])
+            try:
+                listed = (await api.get(url + "/api/v1/apps")).json()["apps"]
+            except (httpx.HTTPError, ValueError, KeyError):
+                listed = []
+            synced = [a["name"] for a in listed if a["sync"] == "Synced"]
+            if not synced_at and len(listed) == apps and len(synced) == apps:
+                synced_at = time.monotonic() - t0
+            if synced_at and all(a.get("health") == "Healthy" for a in listed):
+                healthy_at = time.monotonic() - t0
+                break
+            if synced_at and time.monotonic() - t0 > synced_at + 600:
+                healthy_at = float("nan")  # never all Healthy
+                break
+            # Drift only while the cold start is still under way.
+            if not synced_at and time.monotonic() >= next_drift:
+                candidates = [a for a in synced if a not in drifted]
+                if candidates:
+                    app = candidates[-1]
+                    drifted.add(app)
+                    task = asyncio.create_task(healed_within(kube, res, app, 30.0))
+                    drifting.add(task)
+                next_drift = time.monotonic() + drift_every
+            await asyncio.sleep(0.5)
+        for task in drifting:
+            try:
+                took = await task
+            except KubeError:
+                took = None
+            if took is None:
+                missed += 1
+            else:
+                samples.append(took)
+    return synced_at, healthy_at, samples, missed
+
+
+def run_gitward(
+    work: Path,
+    env: dict[str, str],
+    audit: Audit,
+    apps: int,
+    objects: int,
+    args: argparse.Namespace,
+) -> Gitward:
+    repo = work / "config"
+    make_repo(repo, apps, objects)
+    port = free_port()
+    log = work / "controller.log"
+    cmd = [
+        str(Path(sys.executable).parent / "gitward"),
+        "controller",
+        "--repo",
+        f"file://{repo}",
+        "--revision",
+        "main",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--no-leader-election",
+        "--poll-interval",
+        "600",
+        *args.controller_arg,
+    ]
+    time.sleep(1.0)
+    audit.mark()
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            cmd, env={**env, "GITWARD_CACHE": str(work / "cache")}, stdout=out, stderr=out
+        )
+    try:
+        synced, healthy, drifts, missed = asyncio.run(
+            cold_start(
+                f"http://127.0.0.1:{port}",
+                Path(env["KUBECONFIG"]),
+                proc,
+                apps,
+                args.drift_every,
+                log,
+            )
+        )
+        peak = peak_rss_mib(proc.pid)
+        time.sleep(2.0)
+        verbs = audit.count("gitward")
+        time.sleep(3.0)
+        ps = psutil.Process(proc.pid)
+        cpu0 = sum(ps.cpu_times()[:2])
+        time.sleep(args.idle)
+        idle_cpu = (sum(ps.cpu_times()[:2]) - cpu0) / args.idle * 100
+        idle_rss = ps.memory_info().rss / 2**20
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    return Gitward(
+        synced_seconds=round(synced, 2),
+        healthy_seconds=round(healthy, 2),
+        requests=sum(verbs.values()),
+        writes=sum(n for v, n in verbs.items() if v in WRITE_VERBS),
+        by_verb=dict(verbs),
+        peak_rss_mib=round(peak, 1),
+        idle_rss_mib=round(idle_rss, 1),
+        idle_cpu_percent=round(idle_cpu, 2),
+        drifts=[round(d, 3) for d in drifts],
+        drifts_missed=missed,
+    )
+
+
+def one_size(apps: int, args: argparse.Namespace) -> dict[str, Any]:
+    from gitward.dev import cluster as devcluster
+
+    with tempfile.TemporaryDirectory(prefix="gitward-scale-") as tmp:
+        work = Path(tmp)
+        os.environ["GITWARD_STATE"] = str(work / "state")
+        os.environ["GITWARD_NAMESPACE"] = "gitward-scale"
+        policy = work / "audit-policy.yaml"
+        policy.write_text(AUDIT_POLICY)
+        print(f"{apps} apps: starting a control plane ...", file=sys.stderr)
+        up = devcluster.up(audit_policy=policy)
+        try:
+            env = {**os.environ, "KUBECONFIG": up.cluster.kubeconfig}
+            audit = Audit(devcluster.audit_log())
+            print(f"{apps} apps: the floor (kubectl apply --server-side) ...", file=sys.stderr)
+            floor = run_floor(work, env, audit, apps, args.objects)
+            print(f"{apps} apps: gitward controller cold start ...", file=sys.stderr)
+            gw = run_gitward(work, env, audit, apps, args.objects, args)
+        finally:
+            devcluster.down()
+    return {"apps": apps, "floor": asdict(floor), "gitward": asdict(gw)}
+
+
+def report(results: list[dict[str, Any]], objects: int, extra: list[str]) -> str:
+    lines = [
+        f"# scale benchmark: apps x {objects} objects (1 Deployment, "
+        f"{objects - 1} ConfigMaps), {os.cpu_count()} cores",
+        "",
+        f"Controller arguments: {' '.join(extra) or '(defaults)'}",
+        "",
+        "| apps | floor (kubectl) | gitward all Synced | ratio | all Healthy "
+        "| requests floor / gitward | ratio | peak RSS floor / gitward | ratio "
+        "| idle RSS | idle CPU | drift put back p50 / p95 (n, missed) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        f, g = r["floor"], r["gitward"]
+        d = g["drifts"]
+        drift = (
+            f"{statistics.median(d):.2f} / {percentile(d, 95):.2f}s "
+            f"({len(d)}, {g['drifts_missed']})"
+            if d
+            else f"none ({g['drifts_missed']} missed)"
+        )
+        lines.append(
+            f"| {r['apps']} | {f['seconds']:.1f}s | {g['synced_seconds']:.1f}s "
+            f"| {g['synced_seconds'] / f['seconds']:.2f}x | {g['healthy_seconds']:.1f}s "
+            f"| {f['requests']} / {g['requests']} | {g['requests'] / f['requests']:.2f}x "
+            f"| {f['peak_rss_mib']:.0f} / {g['peak_rss_mib']:.0f} MiB "
+            f"| {g['peak_rss_mib'] / f['peak_rss_mib']:.2f}x | {g['idle_rss_mib']:.0f} MiB "
+            f"| {g['idle_cpu_percent']:.1f}% | {drift} |"
+        )
+    lines += [
+        "",
+        "Targets at 1,000 apps: all Synced ≤ 0.8x the floor; peak RSS ≤ 200 MiB, "
+        "idle RSS ≤ 150 MiB; idle CPU < 5% of one core; drift put back p95 < 2 s.",
+        "",
+        "gitward requests by verb:",
+        "",
+    ]
+    for r in results:
+        verbs = ", ".join(f"{v} {n}" for v, n in sorted(r["gitward"]["by_verb"].items()))
+        lines.append(f"- {r['apps']} apps: {verbs}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--apps", type=int, nargs="+", default=[100, 500, 1000])
+    parser.add_argument("--objects", type=int, default=10)
+    parser.add_argument("--idle", type=float, default=30.0)
+    parser.add_argument("--drift-every", type=float, default=2.0)
+    parser.add_argument(
+        "--controller-arg",
+        action="append",
+        default=[],
+        help="An extra argument for gitward controller (repeat for more).",
+    )
+    args = parser.parse_args()
+    results = [one_size(n, args) for n in args.apps]
+    text = report(results, args.objects, args.controller_arg)
+    print(text)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"scale-{stamp}.md").write_text(text)
+    (out / f"scale-{stamp}.json").write_text(
+        json.dumps(
+            {"cores": os.cpu_count(), "controller_args": args.controller_arg, "runs": results},
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

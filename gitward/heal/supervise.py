@@ -73,6 +73,17 @@ class Supervisor:
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
+    def cancel(self, name: str) -> None:
+        """Cancel task ``name`` without waiting for it to end.
+
+        For a supervised task stopping another: awaiting the other's end there
+        would swallow a cancellation of the caller itself.
+        """
+        task = self._tasks.pop(name, None)
+        self._down.pop(name, None)
+        if task is not None:
+            task.cancel()
+
     async def close(self) -> None:
         """Stop every task."""
         for name in list(self._tasks):

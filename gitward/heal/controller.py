@@ -22,7 +22,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from gitward.api.metrics import ControllerMetrics, Registry, controller_metrics
@@ -270,15 +270,33 @@ class Controller:
     async def _reconcile_batch(self, specs: Sequence[AppSpec], root: Path, rev: Revision) -> None:
         """Reconcile ``specs`` (in ``dependsOn`` order) concurrently, bounded by
         ``max_concurrent_syncs``; an app waits for its dependencies in the batch."""
+        if not specs:
+            return
         order = {spec.name: i for i, spec in enumerate(self.config.apps if self.config else ())}
+        # Every app's plan asks which namespaces exist: list them once for all.
+        known = await self._namespaces() if len(specs) > 1 else None
         await reconcile_in_order(
             sorted(specs, key=lambda s: order.get(s.name, len(order))),
-            lambda spec: self.reconcile_app(spec, root, rev),
+            lambda spec: self.reconcile_app(spec, root, rev, known_namespaces=known),
             limit=self.options.max_concurrent_syncs,
             blocker=self._blocker,
             skip=self._skip,
             settle_timeout=self.options.sync_timeout,
         )
+
+    async def _namespaces(self) -> dict[str, bool] | None:
+        """Every namespace, and whether it is Terminating; None if they cannot be listed."""
+        res = await self.kube.resource_for("v1", "Namespace")
+        if res is None:
+            return None
+        try:
+            items, _ = await self.kube.list(res)
+        except GitwardError:
+            return None  # each plan lists them itself, and says what failed
+        return {
+            n["metadata"]["name"]: (n.get("status") or {}).get("phase") == "Terminating"
+            for n in items
+        }
 
     def _blocker(self, dep: str) -> Blocker:
         """Whether app ``dep`` is Synced and Healthy, so apps depending on it may start."""
@@ -306,7 +324,13 @@ class Controller:
         await self.reconcile_app(state.spec, checkout.path, rev, force=True)
 
     async def reconcile_app(
-        self, spec: AppSpec, root: Path, rev: Revision, *, force: bool = False
+        self,
+        spec: AppSpec,
+        root: Path,
+        rev: Revision,
+        *,
+        force: bool = False,
+        known_namespaces: Mapping[str, bool] | None = None,
     ) -> None:
         """Sync (autoSync, or ``force``) or just plan one app; a failure is kept in its status.
 
@@ -318,7 +342,9 @@ class Controller:
         deploying = self.deploys is not None and synced and state.revision != rev.sha
         if self.deploys is not None and deploying:
             await self.deploys.applying(spec, rev.sha)
-        await self._reconciler.reconcile(spec, state, root, rev, force=force)
+        await self._reconciler.reconcile(
+            spec, state, root, rev, force=force, known_namespaces=known_namespaces
+        )
         await self._healer.release(spec.name)
         if self.deploys is not None and deploying:
             failed = "" if state.revision == rev.sha else (state.message or "the sync failed")

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from gitward.api.metrics import ControllerMetrics
@@ -63,10 +64,17 @@ class Reconciler:
         self._render_cache = RenderCache()
 
     async def reconcile(
-        self, spec: AppSpec, state: AppState, root: Path, rev: Revision, *, force: bool = False
+        self,
+        spec: AppSpec,
+        state: AppState,
+        root: Path,
+        rev: Revision,
+        *,
+        force: bool = False,
+        known_namespaces: Mapping[str, bool] | None = None,
     ) -> None:
         """Sync (autoSync, or ``force``: someone asked) or just plan ``spec``; a failure
-        is kept in its ``state``."""
+        is kept in its ``state``. ``known_namespaces``: listed once for many apps."""
         started = time.monotonic()
         async with state.lock:
             state.busy = True
@@ -100,6 +108,7 @@ class Reconciler:
                         charts=tuple(c.label for c in rendered.charts),
                         options=options,
                         as_app=as_app,
+                        known_namespaces=known_namespaces,
                     )
                     plan, inv = result.plan, result.inventory
                     state.last_sync_result = result.outcome
@@ -141,6 +150,7 @@ class Reconciler:
                         options=options,
                         diffs=False,
                         as_app=as_app,
+                        known_namespaces=known_namespaces,
                     )
                     state.sync = SyncState.SYNCED if plan.in_sync else SyncState.OUT_OF_SYNC
                     # It cannot be synced as it is: say why, as a failed sync would.

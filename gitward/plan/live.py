@@ -19,10 +19,18 @@ from gitward.plan.preparing import Prepared
 
 
 async def fetch_live(
-    kube: Kube, prepared: list[Prepared], errors: list[ObjectError], *, owner: str | None
+    kube: Kube,
+    prepared: list[Prepared],
+    errors: list[ObjectError],
+    *,
+    owner: str | None,
+    namespaces: set[str] | None = None,
 ) -> tuple[dict[ObjectRef, Body], list[Body]]:
     """Live objects by ref, one LIST per resource and namespace; with ``owner``,
     also every listed object whose tracking annotation is ``owner``.
+
+    ``namespaces``: those known to exist; nothing lives in any other, so
+    nothing is read there (a cold start's namespaces are all new).
 
     A read the app's account may not make is an error of each object it was for.
     """
@@ -39,6 +47,8 @@ async def fetch_live(
         return [got] if got else []
 
     async def one(res: Resource, ns: str, names: set[str]) -> list[Body] | Forbidden:
+        if ns and namespaces is not None and ns not in namespaces:
+            return []
         if len(names) == 1 and owner is None:
             return await get(res, ns, next(iter(names)))
         try:

@@ -3,15 +3,23 @@
 A namespace that is Terminating refuses new objects after a long wait, and the
 records namespace belongs to gitward alone: both are plan errors, found on the
 namespace list the plan reads anyway.
+
+A controller planning many apps in a row reads that list once and hands it
+over as ``known``; a namespace missing from it may have been created since, so
+it alone is read again. That read also tells the planner that nothing of the
+app lives in a namespace that does not exist, which a cold start of a
+thousand apps would otherwise learn from a thousand LISTs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from gitward.config.apps import AppSpec
 from gitward.config.identity import records_namespace
+from gitward.kube import Kube
 from gitward.objects import Body, Manifest, ObjectRef
 from gitward.plan.annotations import Directives
 from gitward.plan.diff import unified
@@ -30,6 +38,41 @@ class Rendered(Protocol):
 
     @property
     def directives(self) -> Directives: ...
+
+
+async def read_namespaces(
+    kube: Kube, wanted: Iterable[str], known: Mapping[str, bool] | None
+) -> tuple[set[str], set[str]]:
+    """Which namespaces exist and which of them are Terminating.
+
+    Without ``known`` (name to Terminating, as listed earlier) every namespace is
+    listed; with it, only the ``wanted`` ones it lacks are read, one by one.
+    Read as gitward itself, like discovery: an app's account needs no
+    cluster-wide rights to be planned.
+    """
+    res = await kube.resource_for("v1", "Namespace")
+    assert res is not None
+    reader = kube.unimpersonated
+    if known is None:
+        items = (await reader.list(res))[0]
+        exist = {n["metadata"]["name"] for n in items}
+        terminating = {n["metadata"]["name"] for n in items if _terminating(n)}
+        return exist, terminating
+    # Only the wanted namespaces are answered for: nothing else is asked of them.
+    names = {n for n in wanted if n}
+    exist = {n for n in names if n in known}
+    terminating = {n for n in exist if known[n]}
+    missing = sorted(names - exist)
+    for got in await asyncio.gather(*(reader.get(res, name=n) for n in missing)):
+        if got is not None:
+            exist.add(got["metadata"]["name"])
+            if _terminating(got):
+                terminating.add(got["metadata"]["name"])
+    return exist, terminating
+
+
+def _terminating(namespace: Body) -> bool:
+    return (namespace.get("status") or {}).get("phase") == "Terminating"
 
 
 def namespaces_to_create(app: AppSpec, prepared: Sequence[Rendered]) -> set[str]:

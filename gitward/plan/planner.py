@@ -16,7 +16,7 @@ the same LISTs find the objects that name it, and the inventory is rebuilt.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from gitward.config.apps import AppSpec
 from gitward.config.tenancy import Policy
@@ -36,7 +36,12 @@ from gitward.plan.model import (
     Plan,
     PlannedObject,
 )
-from gitward.plan.namespaces import create_namespace, namespace_errors, namespaces_to_create
+from gitward.plan.namespaces import (
+    create_namespace,
+    namespace_errors,
+    namespaces_to_create,
+    read_namespaces,
+)
 from gitward.plan.objects import plan_object
 from gitward.plan.policy import refusals
 from gitward.plan.preparing import Prepared, crd_kinds, prepare
@@ -55,6 +60,7 @@ async def build_plan(
     adopt: bool = False,
     policy: Policy | None = None,
     allow_crd_prune: bool = False,
+    known_namespaces: Mapping[str, bool] | None = None,
 ) -> Plan:
     """Plan a sync of ``app``. With ``diffs=False`` no diff text is made (a sync
     that shows none need not pay for rendering a thousand bodies as YAML).
@@ -64,7 +70,10 @@ async def build_plan(
     dry-run is the app's own, and what its RBAC refuses is a plan error.
 
     ``allow_crd_prune`` lets prune delete a CRD (and so every custom resource of
-    its kind) that does not carry ``gitward.io/prune: "true"``."""
+    its kind) that does not carry ``gitward.io/prune: "true"``.
+
+    ``known_namespaces``: the namespaces listed a moment ago (name to whether it
+    is Terminating), so that planning many apps lists them once, not per app."""
     errors: list[ObjectError] = []
     manifests = list(manifests)
     if not manifests and not app.allow_empty:
@@ -79,17 +88,6 @@ async def build_plan(
     crds = crd_kinds(manifests)
     prepared: list[Prepared] = []
     seen: dict[ObjectRef, str] = {}
-    ns_res = await kube.resource_for("v1", "Namespace")
-    assert ns_res is not None
-    # Which namespaces exist is read as gitward itself, like discovery: an app's
-    # account needs no cluster-wide rights to be planned.
-    ns_items = (await kube.unimpersonated.list(ns_res))[0]
-    namespaces = {n["metadata"]["name"] for n in ns_items}
-    terminating = {
-        n["metadata"]["name"]
-        for n in ns_items
-        if (n.get("status") or {}).get("phase") == "Terminating"
-    }
 
     skipped: list[PlannedObject] = []
     for m in manifests:
@@ -117,6 +115,9 @@ async def build_plan(
 
     declared_ns = {p.ref.name for p in prepared if p.ref.kind == "Namespace" and not p.ref.group}
     wanted_ns = namespaces_to_create(app, prepared)
+    namespaces, terminating = await read_namespaces(
+        kube, {app.namespace, *wanted_ns, *(p.ref.namespace for p in prepared)}, known_namespaces
+    )
     extra: list[PlannedObject] = [
         create_namespace(name) for name in sorted(wanted_ns - namespaces - declared_ns)
     ]
@@ -151,6 +152,7 @@ async def build_plan(
         unreadable,
         # Without an inventory, the LISTs also find what this app owns.
         owner=ident.tracking_id if inventory is None else None,
+        namespaces=namespaces,
     )
     errors.extend(unreadable)
     blocked.update(e.ref for e in unreadable if e.ref is not None)

@@ -10,7 +10,7 @@ makes duplicates impossible.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -46,9 +46,11 @@ async def plan_app(
     options: SyncOptions,
     diffs: bool = True,
     as_app: Kube | None = None,
+    known_namespaces: Mapping[str, bool] | None = None,
 ) -> tuple[Plan, Inventory | None]:
     """``as_app``: the client the app's reads and dry-runs go through (it may impersonate
-    the app's ServiceAccount, see :mod:`gitward.tenancy`); records always use ``kube``."""
+    the app's ServiceAccount, see :mod:`gitward.tenancy`); records always use ``kube``.
+    ``known_namespaces``: see :func:`~gitward.plan.planner.build_plan`."""
     ident = app.id
     inv = await inventory.load(kube, ident.key)
     if inv is not None and inv.source and inv.source != ident.source and not options.adopt:
@@ -69,6 +71,7 @@ async def plan_app(
         adopt=options.adopt,
         policy=options.policy,
         allow_crd_prune=options.allow_crd_prune,
+        known_namespaces=known_namespaces,
     )
     return plan, inv
 
@@ -83,6 +86,7 @@ async def sync_app(
     options: SyncOptions = SyncOptions(),
     as_app: Kube | None = None,
     on_wait_progress: Callable[[tuple[tuple[ObjectRef, Health], ...]], None] | None = None,
+    known_namespaces: Mapping[str, bool] | None = None,
 ) -> SyncResult:
     """``as_app``: the client plan, apply, prune and health go through (it may impersonate
     the app's ServiceAccount); inventory and history are always kept through ``kube``."""
@@ -95,6 +99,7 @@ async def sync_app(
         options=options,
         diffs=options.dry_run,
         as_app=as_app,
+        known_namespaces=known_namespaces,
     )
     result = SyncResult(app=app.name, revision=revision, plan=plan, inventory=old_inv)
     # Both records must decode before the first write: a corrupt one fails the

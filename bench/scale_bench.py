@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -205,7 +206,7 @@ async def cold_start(
             if synced_at and all(a.get("health") == "Healthy" for a in listed):
                 healthy_at = time.monotonic() - t0
                 break
-            if synced_at and time.monotonic() - t0 > synced_at + 600:
+            if synced_at and time.monotonic() - t0 > synced_at + 300:
                 healthy_at = float("nan")  # never all Healthy
                 break
             # Drift only while the cold start is still under way.
@@ -378,6 +379,8 @@ def main() -> None:
         help="An extra argument for gitward controller (repeat for more).",
     )
     args = parser.parse_args()
+    # Stopped early, still stop the control plane and the controller (finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results = [one_size(n, args) for n in args.apps]
     text = report(results, args.objects, args.controller_arg)
     print(text)

@@ -26,6 +26,7 @@ from gitward.heal.tracking import Tracker
 from gitward.kube import Kube
 from gitward.objects import Body, ObjectRef
 from gitward.plan.inventory import fields_hash, values_hash
+from gitward.plan.ownership import tracking_id
 from gitward.record import inventory as inventories
 from gitward.record.drifts import DriftKind, DriftOutcome, DriftRecord
 from gitward.record.history import SyncOutcome
@@ -60,6 +61,9 @@ class Healer:
         ref = ObjectRef.of(body)
         t = self.tracker.objects.get(ref)
         if t is None:
+            if tracking_id(body) in self.tracker.syncing:
+                # Written by a sync in flight: tracked (with this body) when it ends.
+                self.tracker.parked[ref] = (kind, body)
             return
         t.live = None if kind == "DELETED" else body
         state = self.apps.get(t.app)

@@ -78,6 +78,7 @@ class Reconciler:
         started = time.monotonic()
         async with state.lock:
             state.busy = True
+            self.tracker.syncing[spec.id.tracking_id] = spec.name
             try:
                 # Read for each reconcile: a rotated key Secret counts at once.
                 decryptor = await decryptor_for(self.kube, self.options.decryption)
@@ -177,6 +178,7 @@ class Reconciler:
                     self.metrics.ownership_conflicts_total.labels(app=spec.name).inc()
             finally:
                 state.busy = False
+                self.tracker.syncing.pop(spec.id.tracking_id, None)
                 self.metrics.reconcile_duration_seconds.labels(app=spec.name).observe(
                     time.monotonic() - started
                 )

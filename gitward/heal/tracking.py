@@ -18,6 +18,7 @@ from gitward.kube import Kube
 from gitward.objects import Body, ObjectRef
 from gitward.plan.inventory import Inventory, InventoryEntry
 from gitward.plan.model import Plan
+from gitward.plan.ownership import tracking_id as owner
 
 Event = tuple[str, Body]  # (watch event type, object)
 
@@ -29,6 +30,9 @@ class Tracker:
         self.kube = kube
         self.objects: dict[ObjectRef, Tracked] = {}
         self.parked: dict[ObjectRef, Event] = {}
+        # Tracking ids of the apps being synced: their new objects' events come
+        # before the objects are tracked, and are parked, not dropped.
+        self.syncing: dict[str, str] = {}  # tracking id to app name
         self.hub: WatchHub | None = None
 
     def open(self, *, on_event: EventHandler, on_restart: Callable[[str], None]) -> None:
@@ -59,6 +63,11 @@ class Tracker:
                 continue
             entry = entries.get(o.ref)
             old = self.objects.get(o.ref)
+            live = old.live if old else o.live
+            parked = self.parked.get(o.ref)
+            if parked is not None:
+                # What a watch saw of it during the sync is newer than what the plan read.
+                live = None if parked[0] == "DELETED" else parked[1]
             t = Tracked(
                 app=spec.name,
                 ref=o.ref,
@@ -71,7 +80,7 @@ class Tracker:
                 values_hash=entry.values if entry else "",
                 fields=old.fields if old and entry and old.fields_hash == entry.fields else {},
                 heal_task=old.heal_task if old else None,
-                live=old.live if old else o.live,
+                live=live,
             )
             self.objects[o.ref] = t
             keep.add(o.ref)
@@ -80,6 +89,9 @@ class Tracker:
                 self.hub.ensure(res, o.ref.namespace)
         for ref in [r for r, t in self.objects.items() if t.app == spec.name and r not in keep]:
             del self.objects[ref]
+        ident = spec.id.tracking_id
+        for ref in [r for r, (_, b) in self.parked.items() if r not in keep and owner(b) == ident]:
+            del self.parked[ref]
 
     def keep_only(self, apps: Collection[str]) -> None:
         """Let go of the objects of every app not in ``apps``, cancelling their heals."""

@@ -1,0 +1,66 @@
+"""Many apps at once on the in-memory API server: every app's objects are seen live."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import yaml
+
+from gitward.heal.controller import Controller, ControllerOptions
+from gitward.health import HealthStatus
+from tests.unit.fakecluster import server
+from tests.unit.heal.test_controller_drift import REPO, OneCommit, until
+
+
+def test_apps_synced_after_their_kind_is_watched_cluster_wide_are_seen_live(
+    tmp_path: Path,
+) -> None:
+    names = [f"app-{i}" for i in range(12)]
+    apps = []
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "cm.yaml").write_text(
+            yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
+        )
+        apps.append(
+            {"name": name, "path": name, "namespace": name, "autoSync": True, "selfHeal": True}
+        )
+    (tmp_path / "gitward.yaml").write_text(yaml.safe_dump({"apps": apps}))
+    srv = server(*names)
+
+    async def main() -> None:
+        async with srv.kube() as kube:
+            controller = Controller(
+                kube=kube,
+                source=OneCommit(tmp_path),
+                options=ControllerOptions(
+                    repo=REPO,
+                    poll_interval=3600,
+                    full_reconcile_interval=3600,
+                    max_concurrent_syncs=3,
+                ),
+            )
+            task = asyncio.create_task(controller.lead())
+            try:
+                await until(controller.ready.is_set, what="the first reconcile")
+                assert all(controller.apps[n].sync.value == "Synced" for n in names)
+                # One watch of ConfigMaps in every namespace; its events for objects
+                # created after it opened reach the apps that created them.
+                assert any(
+                    c.verb == "watch" and c.kind == "ConfigMap" and c.namespace == ""
+                    for c in srv.calls
+                )
+
+                def healthy() -> bool:
+                    healths = [controller.health_of(n) for n in names]
+                    return all(h is not None and h.status is HealthStatus.HEALTHY for h in healths)
+
+                await until(healthy, what="every app Healthy")
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    asyncio.run(main())

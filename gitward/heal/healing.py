@@ -135,16 +135,18 @@ class Healer:
             actor=actor,
             fields=",".join(fields),
         )
+        if state.spec.self_heal:
+            # The correction starts before the Event is sent: under load, each
+            # request waits its turn at the API server, and the Event can wait.
+            delay = self.backoffs.of(str(t.ref)).delay(time.monotonic(), actor=actor)
+            state.drifts.appendleft(record)
+            t.heal_task = asyncio.create_task(self._heal(t, record, delay))
         await self._announce(
             t, "DriftDetected", f"{kind.value} by {actor}: {', '.join(fields)}", warning=True
         )
         if not state.spec.self_heal:
             state.sync = SyncState.OUT_OF_SYNC
             state.drifts.appendleft(record)
-            return
-        delay = self.backoffs.of(str(t.ref)).delay(time.monotonic(), actor=actor)
-        state.drifts.appendleft(record)
-        t.heal_task = asyncio.create_task(self._heal(t, record, delay))
 
     async def _announce(self, t: Tracked, reason: str, message: str, *, warning: bool) -> None:
         """A Kubernetes Event on the object, as gitward's own identity."""

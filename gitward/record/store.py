@@ -105,6 +105,13 @@ async def ensure_namespace(kube: Kube, namespace: str) -> None:
     assert ns is not None
     if await kube.get(ns, name=namespace) is None:
         await kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    _ensured.add(namespace)
+
+
+# Records namespaces seen to exist. A controller's cold start writes a thousand
+# new records; asking each time whether their namespace exists would double
+# that. A write that finds it gone after all makes it again.
+_ensured: set[str] = set()
 
 
 async def read(kube: Kube, name: str, *, kind: RecordKind) -> Any | None:
@@ -153,7 +160,7 @@ async def write(kube: Kube, name: str, doc: Any, *, labels: dict[str, str]) -> N
     live = await kube.get(cm, name=name, namespace=namespace)
     if live is not None and (live.get("binaryData") or {}).get(KEY) == data:
         return
-    if live is None:
+    if live is None and namespace not in _ensured:
         await ensure_namespace(kube, namespace)
     body: Body = {
         "apiVersion": "v1",
@@ -163,7 +170,14 @@ async def write(kube: Kube, name: str, doc: Any, *, labels: dict[str, str]) -> N
     }
     # Never forced: a record some other writer holds fields of is not ours to overwrite.
     try:
-        await kube.apply(body, field_manager=SHARED_FIELD_MANAGER)
+        try:
+            await kube.apply(body, field_manager=SHARED_FIELD_MANAGER)
+        except NotFound:
+            if live is not None:
+                raise
+            _ensured.discard(namespace)
+            await ensure_namespace(kube, namespace)
+            await kube.apply(body, field_manager=SHARED_FIELD_MANAGER)
     except Conflict as e:
         raise RecordConflict(
             f"ConfigMap/{namespace}/{name}: another writer holds fields of this gitward "

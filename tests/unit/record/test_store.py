@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import gzip
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from gitward.errors import GitwardError, RecordCorrupt
+from gitward.kube.fake import FakeApiServer
 from gitward.plan.inventory import Inventory, InventoryEntry
 from gitward.record import history, inventory, store
 from gitward.record.history import ObjectAction, SyncOutcome, SyncRecord
@@ -140,3 +142,22 @@ def test_history_keeps_the_last_success_behind_a_run_of_failures() -> None:
     kept = history.kept([*failed, RECORD], limit=3)
     assert kept == [*failed[:3], RECORD]
     assert history.kept([RECORD, *failed], limit=3) == [RECORD, *failed[:2]]
+
+
+def test_records_namespace_is_made_once_and_again_when_it_is_gone() -> None:
+    async def save_twice(srv: FakeApiServer) -> None:
+        async with srv.kube() as kube:
+            await inventory.save(kube, INVENTORY)
+            await inventory.save(kube, dataclasses.replace(INVENTORY, app="other"))
+
+    first, second = FakeApiServer(namespaces=("default",)), FakeApiServer(namespaces=("default",))
+    asyncio.run(save_twice(first))
+    namespace_reads = [c for c in first.calls if c.kind == "Namespace" and c.verb == "get"]
+    assert len(namespace_reads) <= 1  # none if an earlier test of this process made it
+    # Another cluster (or the namespace deleted meanwhile): the write makes it again.
+    asyncio.run(save_twice(second))
+    assert [c.name for c in second.calls if c.kind == "Namespace" and c.verb == "patch"] == [
+        "gitward-system"
+    ]
+    for name in ("gitward-inventory-shop", "gitward-inventory-other"):
+        assert second.stored("v1", "ConfigMap", name, "gitward-system") is not None

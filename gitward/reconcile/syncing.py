@@ -35,6 +35,7 @@ from gitward.reconcile.results import (
 )
 from gitward.record import history, inventory
 from gitward.record.history import SyncOutcome, SyncRecord
+from gitward.record.store import Unread
 from gitward.source.revisions import Revision
 
 
@@ -138,7 +139,11 @@ async def sync_app(
                 *(InventoryEntry.of(o.ref, o.api_version) for o in new_refs),
             ),
         )
-        await inventory.save(kube, pending)
+        # Read a moment ago by the plan: no need to read it again.
+        await inventory.save(kube, pending, stored=old_inv)
+        old_stored: Inventory | Unread | None = pending
+    else:
+        old_stored = old_inv
 
     changes, applied = await apply_plan(
         kube=as_app or kube,
@@ -179,7 +184,7 @@ async def sync_app(
         revision=revision.sha,
         entries=tuple(entries),
     )
-    await inventory.save(kube, new_inv)
+    await inventory.save(kube, new_inv, stored=old_stored)
     result = replace(result, changes=changes, inventory=new_inv)
 
     if failed:

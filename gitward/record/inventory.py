@@ -67,12 +67,16 @@ async def load(kube: Kube, key: str) -> Inventory | None:
     return Inventory.from_doc(doc) if doc is not None else None
 
 
-async def save(kube: Kube, inventory: Inventory) -> None:
+async def save(
+    kube: Kube, inventory: Inventory, *, stored: Inventory | store.Unread | None = store.UNREAD
+) -> None:
+    """``stored``: the inventory read or saved a moment ago (``None``: there was none)."""
     await store.write(
         kube,
         configmap_name(inventory.app),
         inventory.to_doc(),
         labels={"gitward.io/app": inventory.app, "gitward.io/record": "inventory"},
+        stored=stored.to_doc() if isinstance(stored, Inventory) else stored,
     )
 
 

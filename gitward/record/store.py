@@ -151,13 +151,30 @@ def other_writers(body: Body) -> list[str]:
     )
 
 
-async def write(kube: Kube, name: str, doc: Any, *, labels: dict[str, str]) -> None:
-    """Replace the document in ConfigMap ``name``; writes nothing when it is unchanged."""
+class Unread:
+    """What is stored has not been read."""
+
+
+UNREAD = Unread()
+
+
+async def write(
+    kube: Kube, name: str, doc: Any, *, labels: dict[str, str], stored: Any = UNREAD
+) -> None:
+    """Replace the document in ConfigMap ``name``; writes nothing when it is unchanged.
+
+    ``stored``: the document the caller read or wrote there a moment ago (``None``:
+    there was none), which spares reading it again.
+    """
     data = encode(doc)
     cm = await kube.resource_for("v1", "ConfigMap")
     assert cm is not None
     namespace = record_namespace()
-    live = await kube.get(cm, name=name, namespace=namespace)
+    live: Body | None
+    if isinstance(stored, Unread):
+        live = await kube.get(cm, name=name, namespace=namespace)
+    else:
+        live = None if stored is None else {"binaryData": {KEY: encode(stored)}}
     if live is not None and (live.get("binaryData") or {}).get(KEY) == data:
         return
     if live is None and namespace not in _ensured:

@@ -37,12 +37,13 @@ from gitward.heal.healing import Healer
 from gitward.heal.logs import event
 from gitward.heal.previewing import Previewer
 from gitward.heal.reconciling import Reconciler
-from gitward.heal.scheduling import Blocker, reconcile_in_order
+from gitward.heal.scheduling import Blocker, dependency_blocker, reconcile_in_order
 from gitward.heal.state import AppState, ControllerOptions, Tracked
 from gitward.heal.tracking import Tracker
 from gitward.health import Health, HealthStatus, aggregate, assess
 from gitward.kube import Kube
 from gitward.objects import ObjectRef
+from gitward.plan.namespaces import known_namespaces
 from gitward.record.drifts import DriftRecord
 from gitward.record.history import SyncOutcome
 from gitward.retire import retire_removed
@@ -274,7 +275,7 @@ class Controller:
             return
         order = {spec.name: i for i, spec in enumerate(self.config.apps if self.config else ())}
         # Every app's plan asks which namespaces exist: list them once for all.
-        known = await self._namespaces() if len(specs) > 1 else None
+        known = await known_namespaces(self.kube) if len(specs) > 1 else None
         await reconcile_in_order(
             sorted(specs, key=lambda s: order.get(s.name, len(order))),
             lambda spec: self.reconcile_app(spec, root, rev, known_namespaces=known),
@@ -284,31 +285,9 @@ class Controller:
             settle_timeout=self.options.sync_timeout,
         )
 
-    async def _namespaces(self) -> dict[str, bool] | None:
-        """Every namespace, and whether it is Terminating; None if they cannot be listed."""
-        res = await self.kube.resource_for("v1", "Namespace")
-        if res is None:
-            return None
-        try:
-            items, _ = await self.kube.list(res)
-        except GitwardError:
-            return None  # each plan lists them itself, and says what failed
-        return {
-            n["metadata"]["name"]: (n.get("status") or {}).get("phase") == "Terminating"
-            for n in items
-        }
-
     def _blocker(self, dep: str) -> Blocker:
         """Whether app ``dep`` is Synced and Healthy, so apps depending on it may start."""
-        state = self.apps.get(dep)
-        if state is None:
-            return Blocker("is not in gitward.yaml", final=True)
-        if state.sync is not SyncState.SYNCED:
-            return Blocker(f"is {state.sync.value}: {state.message}".rstrip(": "), final=True)
-        health = self.health_of(dep)
-        if health is not None and health.status is not HealthStatus.HEALTHY:
-            return Blocker(f"is {health.status.value}")
-        return Blocker()
+        return dependency_blocker(self.apps.get(dep), self.health_of(dep))
 
     def _skip(self, spec: AppSpec, reason: str) -> None:
         state = self.apps[spec.name]

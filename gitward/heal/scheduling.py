@@ -18,6 +18,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from gitward.config.apps import AppSpec
+from gitward.heal.state import AppState
+from gitward.health import Health, HealthStatus
+from gitward.status import SyncState
 
 
 @dataclass(frozen=True)
@@ -77,4 +80,15 @@ async def reconcile_in_order(
             raise r
 
 
-__all__ = ["Blocker", "reconcile_in_order"]
+def dependency_blocker(state: AppState | None, health: Health | None) -> Blocker:
+    """Why an app (its ``state`` and ``health``) does not let its dependents start yet."""
+    if state is None:
+        return Blocker("is not in gitward.yaml", final=True)
+    if state.sync is not SyncState.SYNCED:
+        return Blocker(f"is {state.sync.value}: {state.message}".rstrip(": "), final=True)
+    if health is not None and health.status is not HealthStatus.HEALTHY:
+        return Blocker(f"is {health.status.value}")
+    return Blocker()
+
+
+__all__ = ["Blocker", "dependency_blocker", "reconcile_in_order"]

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from gitward.config.apps import AppSpec
 from gitward.config.identity import records_namespace
-from gitward.kube import Kube
+from gitward.kube import Kube, KubeError
 from gitward.objects import Body, Manifest, ObjectRef
 from gitward.plan.annotations import Directives
 from gitward.plan.diff import unified
@@ -69,6 +69,19 @@ async def read_namespaces(
             if _terminating(got):
                 terminating.add(got["metadata"]["name"])
     return exist, terminating
+
+
+async def known_namespaces(kube: Kube) -> dict[str, bool] | None:
+    """Every namespace and whether it is Terminating, for many plans to share;
+    ``None`` when they cannot be listed (each plan then lists them itself)."""
+    res = await kube.resource_for("v1", "Namespace")
+    if res is None:
+        return None
+    try:
+        items, _ = await kube.list(res)
+    except KubeError:
+        return None
+    return {n["metadata"]["name"]: _terminating(n) for n in items}
 
 
 def _terminating(namespace: Body) -> bool:

@@ -7,7 +7,10 @@ import asyncio
 import pytest
 
 from gitward.config.apps import AppSpec
-from gitward.heal.scheduling import Blocker, reconcile_in_order
+from gitward.heal.scheduling import Blocker, dependency_blocker, reconcile_in_order
+from gitward.heal.state import AppState
+from gitward.health import Health, HealthStatus
+from gitward.status import SyncState
 
 
 def app(name: str, *deps: str) -> AppSpec:
@@ -135,3 +138,13 @@ def test_one_app_raising_lets_the_others_finish_then_raises() -> None:
             )
         )
     assert sorted(finished) == ["a", "b"]
+
+
+def test_a_dependency_lets_others_start_only_when_synced_and_healthy() -> None:
+    state = AppState(spec=app("db"), sync=SyncState.OUT_OF_SYNC, message="quota exceeded")
+    assert dependency_blocker(state, None) == Blocker("is OutOfSync: quota exceeded", final=True)
+    state.sync, state.message = SyncState.SYNCED, ""
+    progressing = Health(HealthStatus.PROGRESSING)
+    assert dependency_blocker(state, progressing) == Blocker("is Progressing")
+    assert dependency_blocker(state, Health(HealthStatus.HEALTHY)) == Blocker()
+    assert dependency_blocker(None, None).final

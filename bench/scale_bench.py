@@ -387,19 +387,22 @@ def main() -> None:
     args = parser.parse_args()
     # Stopped early, still stop the control plane and the controller (finally blocks).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    results = [one_size(n, args) for n in args.apps]
-    text = report(results, args.objects, args.controller_arg)
-    print(text)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / f"scale-{stamp}.md").write_text(text)
-    (out / f"scale-{stamp}.json").write_text(
-        json.dumps(
-            {"cores": os.cpu_count(), "controller_args": args.controller_arg, "runs": results},
-            indent=2,
+    results: list[dict[str, Any]] = []
+    for n in args.apps:
+        results.append(one_size(n, args))
+        # Written after each size, so a long run stopped half way keeps what it measured.
+        text = report(results, args.objects, args.controller_arg)
+        (out / f"scale-{stamp}.md").write_text(text)
+        (out / f"scale-{stamp}.json").write_text(
+            json.dumps(
+                {"cores": os.cpu_count(), "controller_args": args.controller_arg, "runs": results},
+                indent=2,
+            )
         )
-    )
+    print(text)
 
 
 if __name__ == "__main__":

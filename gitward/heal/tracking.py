@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 
 from gitward.config.apps import AppSpec
-from gitward.heal.state import Tracked
+from gitward.heal.state import Tracked, slim
 from gitward.heal.watches import EventHandler, WatchHub
 from gitward.kube import Kube
 from gitward.objects import Body, ObjectRef
@@ -63,11 +63,11 @@ class Tracker:
                 continue
             entry = entries.get(o.ref)
             old = self.objects.get(o.ref)
-            live = old.live if old else o.live
+            live = old.live if old else (slim(o.live) if o.live is not None else None)
             parked = self.parked.get(o.ref)
             if parked is not None:
                 # What a watch saw of it during the sync is newer than what the plan read.
-                live = None if parked[0] == "DELETED" else parked[1]
+                live = None if parked[0] == "DELETED" else slim(parked[1])
             t = Tracked(
                 app=spec.name,
                 ref=o.ref,

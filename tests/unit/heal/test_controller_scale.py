@@ -58,6 +58,11 @@ def test_apps_synced_after_their_kind_is_watched_cluster_wide_are_seen_live(
                     return all(h is not None and h.status is HealthStatus.HEALTHY for h in healths)
 
                 await until(healthy, what="every app Healthy")
+                # What is kept of each live object leaves its managedFields out.
+                lives = [t.live for t in controller.tracked.values()]
+                assert lives and all(
+                    live is not None and "managedFields" not in live["metadata"] for live in lives
+                )
             finally:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

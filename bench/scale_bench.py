@@ -127,7 +127,7 @@ def run_floor(work: Path, env: dict[str, str], audit: Audit, apps: int, objects:
     step = measure(cmd, env=env, audit=audit, agent="kubectl")
     # Let the floor's Deployments settle, so their Pods are not made during gitward's turn.
     subprocess.run(
-        [kubectl, "wait", "--for=condition=Available", "deployment", "--all", "-A", "--timeout=9m"],
+        [kubectl, "wait", "--for=condition=Available", "deployment", "--all", "-A", "--timeout=2m"],
         env=env,
         check=False,
         capture_output=True,

@@ -54,6 +54,7 @@ class Healer:
         self.apps = apps
         self.tracker = tracker
         self.backoffs = backoff.Backoffs()
+        self._drifted: dict[str, ObjectRef] = {}  # backoff key to the object it is for
         self.applies = 0  # heals sent to the API server
 
     async def on_event(self, kind: str, body: Body) -> None:
@@ -90,9 +91,12 @@ class Healer:
     def fighting(self, app: str) -> str:
         """Whom the app is fighting with, while the other writer keeps coming back."""
         now = time.monotonic()
-        for ref, t in self.tracker.objects.items():
-            b = self.backoffs.by_object.get(str(ref))
-            if t.app == app and b is not None and b.fighting_at(now):
+        # Only objects that drifted have a backoff: look there, not at every object
+        # of every app (the API asks this for each app it lists).
+        for key, b in self.backoffs.by_object.items():
+            ref = self._drifted.get(key)
+            t = self.tracker.objects.get(ref) if ref is not None else None
+            if t is not None and t.app == app and b.fighting_at(now):
                 return (
                     f"fighting with field manager {b.opponent} over {ref}; "
                     f"corrections wait {b.period:.0f}s"
@@ -138,6 +142,7 @@ class Healer:
         if state.spec.self_heal:
             # The correction starts before the Event is sent: under load, each
             # request waits its turn at the API server, and the Event can wait.
+            self._drifted[str(t.ref)] = t.ref
             delay = self.backoffs.of(str(t.ref)).delay(time.monotonic(), actor=actor)
             state.drifts.appendleft(record)
             t.heal_task = asyncio.create_task(self._heal(t, record, delay))

@@ -375,6 +375,11 @@ class Controller:
         return self._tracker.objects
 
     @property
+    def live_changes(self) -> int:
+        """Grows whenever a tracked object's live body, or the set of them, changes."""
+        return self._tracker.changes
+
+    @property
     def down(self) -> dict[str, str]:
         """Watches that failed and wait for their restart: name to the reason."""
         return self._tracker.down

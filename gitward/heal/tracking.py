@@ -33,6 +33,7 @@ class Tracker:
         # Tracking ids of the apps being synced: their new objects' events come
         # before the objects are tracked, and are parked, not dropped.
         self.syncing: dict[str, str] = {}  # tracking id to app name
+        self.changes = 0  # grows with every change of what is tracked or its live bodies
         self.hub: WatchHub | None = None
 
     def open(self, *, on_event: EventHandler, on_restart: Callable[[str], None]) -> None:
@@ -55,6 +56,7 @@ class Tracker:
 
     async def track(self, spec: AppSpec, plan: Plan, inv: Inventory | None) -> None:
         """Track what ``plan`` manages for ``spec`` (and nothing else of that app)."""
+        self.changes += 1
         entries: dict[ObjectRef, InventoryEntry] = inv.by_ref() if inv else {}
         keep: set[ObjectRef] = set()
         assert self.hub is not None
@@ -95,6 +97,7 @@ class Tracker:
 
     def keep_only(self, apps: Collection[str]) -> None:
         """Let go of the objects of every app not in ``apps``, cancelling their heals."""
+        self.changes += 1
         for ref in [r for r, t in self.objects.items() if t.app not in apps]:
             task = self.objects.pop(ref).heal_task
             if task is not None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 
 import yaml
 
 from gitward.heal.controller import Controller, ControllerOptions
+from gitward.heal.runner import ControllerStatus
+from gitward.heal.supervise import Supervisor
 from gitward.health import HealthStatus
 from tests.unit.fakecluster import server
 from tests.unit.heal.test_controller_drift import REPO, OneCommit, until
@@ -24,8 +27,10 @@ def test_apps_synced_after_their_kind_is_watched_cluster_wide_are_seen_live(
         (tmp_path / name / "cm.yaml").write_text(
             yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
         )
+        # app-0 leaves drift alone, so a hand deletion stays for its health to show.
+        heal = name != "app-0"
         apps.append(
-            {"name": name, "path": name, "namespace": name, "autoSync": True, "selfHeal": True}
+            {"name": name, "path": name, "namespace": name, "autoSync": True, "selfHeal": heal}
         )
     (tmp_path / "gitward.yaml").write_text(yaml.safe_dump({"apps": apps}))
     srv = server(*names)
@@ -63,6 +68,27 @@ def test_apps_synced_after_their_kind_is_watched_cluster_wide_are_seen_live(
                 assert lives and all(
                     live is not None and "managedFields" not in live["metadata"] for live in lives
                 )
+                # The API's health is assessed again when a watch reports a change.
+                status = ControllerStatus(
+                    controller,
+                    webhook_secret="",
+                    leading=asyncio.Event(),
+                    supervisor=Supervisor(log=logging.getLogger("test")),
+                )
+                status.refresh_health()
+                assert status.app_summary("app-0")["health"] == "Healthy"
+                res = await kube.resource_for("v1", "ConfigMap")
+                assert res is not None
+                await kube.delete(res, name="c", namespace="app-0")
+
+                def missing() -> bool:
+                    health = controller.health_of("app-0")
+                    return health is not None and health.status is HealthStatus.MISSING
+
+                await until(missing, what="the deletion seen")
+                status.refresh_health()
+                assert status.app_summary("app-0")["health"] == "Missing"
+                assert status.app_summary("app-1")["health"] == "Healthy"
             finally:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

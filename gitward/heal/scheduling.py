@@ -7,7 +7,7 @@ An app that depends on another app of the same round starts only once that
 one is Synced and Healthy; if it ended otherwise (or stays unhealthy past
 the settle time) the dependent is skipped and says why, as ``gitward sync``
 does. Waiting for a dependency holds no slot, so a slow dependency never
-starves independent apps.
+starves independent apps. Apps sharing a namespace take turns.
 """
 
 from __future__ import annotations
@@ -40,14 +40,22 @@ async def reconcile_in_order(
     skip: Callable[[AppSpec, str], None],
     settle_timeout: float,
     poll: float = 0.25,
+    exclusive: Callable[[AppSpec], str] = lambda spec: spec.namespace,
 ) -> None:
     """Run ``reconcile`` for every spec; ``blocker(dep)`` says whether ``dep`` lets others start.
+
+    Apps with the same ``exclusive`` key (their namespace) run one after another,
+    in the order given: two apps rendering the same object must meet as they
+    did in turn (the first owns it, the second is refused), never both plan it
+    as new at once.
 
     An exception other than cancellation is raised once every app has had its
     turn, so one app's surprise does not abandon the others half way.
     """
     done = {s.name: asyncio.Event() for s in specs}
     slots = asyncio.Semaphore(max(1, limit))
+    # asyncio.Lock wakes its waiters first come, first served: the given order holds.
+    turns = {exclusive(s): asyncio.Lock() for s in specs}
 
     async def settled(dep: str) -> str:
         await done[dep].wait()
@@ -69,7 +77,7 @@ async def reconcile_in_order(
                 if reason:
                     skip(spec, f"app {spec.name}: not synced: it depends on {dep}, which {reason}")
                     return
-            async with slots:
+            async with turns[exclusive(spec)], slots:
                 await reconcile(spec)
         finally:
             done[spec.name].set()

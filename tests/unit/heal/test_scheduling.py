@@ -148,3 +148,30 @@ def test_a_dependency_lets_others_start_only_when_synced_and_healthy() -> None:
     assert dependency_blocker(state, progressing) == Blocker("is Progressing")
     assert dependency_blocker(state, Health(HealthStatus.HEALTHY)) == Blocker()
     assert dependency_blocker(None, None).final
+
+
+def test_apps_sharing_a_namespace_take_turns_in_the_order_given() -> None:
+    events: list[str] = []
+
+    async def reconcile(spec: AppSpec) -> None:
+        events.append(f"start {spec.name}")
+        await asyncio.sleep(0.01)
+        events.append(f"end {spec.name}")
+
+    specs = [
+        AppSpec(name="a", path="a", namespace="shop"),
+        AppSpec(name="b", path="b", namespace="shop"),
+        AppSpec(name="c", path="c", namespace="other"),
+    ]
+    asyncio.run(
+        reconcile_in_order(
+            specs,
+            reconcile,
+            limit=8,
+            blocker=lambda _: Blocker(),
+            skip=lambda *_: None,
+            settle_timeout=1,
+        )
+    )
+    assert events.index("start b") > events.index("end a")
+    assert events.index("start c") < events.index("end a")

@@ -5,7 +5,12 @@ creating tokens, which Gitea allows over basic auth only. The identities are
 the two trust zones of the design: the build side (``builder``) may write
 packages and nothing else, the deploy side (``deployer``) may only read, the
 ``promoter`` may push branches and open pull requests, and only a person
-(``reviewer``) may merge into a protected ``main``.
+(``reviewer``) may merge into a protected ``main``. The controller's forge
+writes (commit statuses, preview comments) go as the ``reporter``: Gitea
+wants write access to a repo's code for a commit status, so it has that and
+read access to pull requests, with a token that can do nothing but write
+repositories and issues; ``main``'s protection keeps it from pushing there
+or merging.
 """
 
 from __future__ import annotations
@@ -81,6 +86,14 @@ ROLES = (
         },
         scopes=("write:repository", "write:issue", "read:package"),
     ),
+    Role(
+        user="reporter",
+        team="reporters",
+        # Code write is what Gitea checks before a commit status; reading pull
+        # requests lets it comment on them. No issues, packages or merge rights.
+        units={"repo.code": "write", "repo.pulls": "read"},
+        scopes=("write:repository", "write:issue"),
+    ),
 )
 
 
@@ -97,7 +110,7 @@ class RepoKind(Enum):
 
 
 _REPO_TEAMS = {
-    RepoKind.CONFIG: ("deployers", "promoters", "reviewers"),
+    RepoKind.CONFIG: ("deployers", "promoters", "reviewers", "reporters"),
     RepoKind.CODE: ("builders", "reviewers"),
 }
 

@@ -46,6 +46,7 @@ class Forge:
         self.deployer = dev.deployer
         self.promoter = dev.promoter
         self.reviewer = dev.reviewer
+        self.reporter = dev.reporter
 
     def create_repo(
         self,

@@ -317,11 +317,11 @@ def start(
         "GITWARD_CACHE": str(tmp_path / "cache"),
         # Its own cache, so the pinned helm is named rather than found there.
         "GITWARD_HELM": str(find_tool("helm")),
-        # Reads the config repo as the deployer; writes statuses and comments as the reviewer
-        # (Gitea wants write access to the code for a commit status).
+        # Reads the config repo as the deployer; writes statuses and comments as the reporter,
+        # which may do nothing else (test_forge.py shows what it cannot).
         "GITWARD_GIT_TOKEN": forge.deployer.token,
         "GITWARD_GIT_USERNAME": forge.deployer.user,
-        "GITWARD_FORGE_TOKEN": forge.reviewer.token,
+        "GITWARD_FORGE_TOKEN": forge.reporter.token,
     }
     with log.open("w") as out:
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
@@ -393,7 +393,7 @@ def test_a_pull_request_gets_one_preview_comment_and_a_status_edited_on_each_pus
     ]
     assert "shop-prod" in comment["body"] and head[:12] in comment["body"]
     assert "shop-staging" not in comment["body"]  # only the app the change touches
-    assert comment["user"]["login"] == forge.reviewer.user
+    assert comment["user"]["login"] == forge.reporter.user
 
     # A second push: the same comment, now about the new head.
     assert setup.promote("web", "0.2.0", "--env", "prod", "--image", "0.2.0").returncode == 0

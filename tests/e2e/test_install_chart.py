@@ -393,6 +393,28 @@ def test_the_forge_token_reaches_the_controller_as_a_secret_file_never_in_its_en
     assert "forge.url: previews and deploy statuses need secret.forgeToken" in refused.stderr
 
 
+def test_the_controller_refuses_a_forge_token_file_it_cannot_use_before_it_starts(
+    tmp_path: Path,
+) -> None:
+    empty = tmp_path / "forge-token"
+    empty.write_text("\n")
+    missing = tmp_path / "no-such-token"
+    args = ["controller", "--repo", "https://git.example.invalid/platform/config.git"]
+    args += ["--forge-url", "https://git.example.invalid", "--no-leader-election"]
+    for path, said in ((empty, "the file is empty"), (missing, "cannot read it")):
+        # The file, when named, wins over the variable.
+        refused = gitward(*args, "--forge-token-file", str(path), env={"GITWARD_FORGE_TOKEN": "t"})
+        assert refused.returncode == 2, refused.stderr
+        (line,) = refused.stderr.strip().splitlines()
+        assert line.startswith(f"error: --forge-token-file {path}: {said}"), line
+    none = gitward(*args, env={"GITWARD_FORGE_TOKEN": ""})
+    assert none.returncode == 2
+    assert none.stderr.strip() == (
+        "error: --forge-url https://git.example.invalid: previews and deploy statuses need "
+        "a token in $GITWARD_FORGE_TOKEN or --forge-token-file"
+    )
+
+
 def test_the_api_needs_the_token_from_the_charts_secret_off_loopback(
     cluster: Cluster, installed: Install, tmp_path: Path, git_env: dict[str, str]
 ) -> None:

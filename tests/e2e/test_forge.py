@@ -272,7 +272,7 @@ def test_the_reporter_sets_a_commit_status_and_comments_on_a_pull_request(
         assert (said["user"]["login"], said["body"]) == (forge.reporter.user, "preview, again")
 
 
-def test_the_reporter_can_neither_push_to_main_nor_merge_nor_reach_code_or_packages(
+def test_the_reporter_can_neither_push_a_branch_nor_merge_nor_reach_code_or_packages(
     forge: Forge, tmp_path: Path
 ) -> None:
     repo, number, _ = open_pull(forge, tmp_path)
@@ -281,6 +281,11 @@ def test_the_reporter_can_neither_push_to_main_nor_merge_nor_reach_code_or_packa
     direct = git_push(clone, "HEAD:main")
     assert direct.returncode != 0
     assert "protected" in direct.stderr.lower(), direct.stderr
+    # Gitea's code write, which a commit status needs, would let it push any
+    # other branch; the protected repo's other branches are fenced too.
+    other = git_push(clone, "HEAD:refs/heads/reporter-was-here")
+    assert other.returncode != 0
+    assert "protected" in other.stderr.lower(), other.stderr
 
     code = forge.create_repo(kind=RepoKind.CODE)
     chart = package_chart(EXAMPLE_CHARTS / "web", "0.1.0", tmp_path, name="probe-reporter")
@@ -290,6 +295,14 @@ def test_the_reporter_can_neither_push_to_main_nor_merge_nor_reach_code_or_packa
         assert merge.status_code in (403, 405), merge.text
         assert reporter.get(f"/repos/{repo.path}/pulls/{number}").json()["merged"] is False
         assert reporter.get(f"/repos/{code.path}").status_code == 404
+        branch = reporter.post(
+            f"/repos/{repo.path}/branches",
+            json={"new_branch_name": "reporter-api", "old_ref_name": "main"},
+        )
+        # Gitea's own pre-receive hook refuses it, which its API answers with a 500.
+        assert not branch.is_success, branch.text
+        names = [b["name"] for b in reporter.get(f"/repos/{repo.path}/branches").json()]
+        assert sorted(names) == ["main", "promote/web"]
         # Its token writes repositories and issues only: no admin, org or user settings.
         hook = reporter.post(
             f"/repos/{repo.path}/hooks",

@@ -113,6 +113,12 @@ def _handler(relay: KillingRelay) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _any
 
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except ConnectionResetError:
+                pass  # a keep-alive connection of the process just killed
+
         def log_message(self, format: str, *args: Any) -> None:
             pass
 

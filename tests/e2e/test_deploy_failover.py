@@ -25,6 +25,7 @@ import yaml
 from gitward.dev.ports import free_port
 from gitward.record import store
 from gitward.review.deploys import CONTEXT_PREFIX, KIND, configmap_name
+from gitward.tools import find_tool
 from tests.e2e.conftest import Cluster
 from tests.e2e.forgekit import Forge, ForgeRepo
 from tests.e2e.helpers import run_git
@@ -32,7 +33,8 @@ from tests.e2e.relay import KillingRelay, Moment
 from tests.e2e.test_controller import RunningController, eventually
 from tests.e2e.test_promote import merge
 
-LEASE_SECONDS = "3"  # takeover within seconds, renewals still far apart under load
+# A takeover within seconds; the leader renews every second, well inside it under load.
+LEASE_SECONDS = "3"
 
 
 def config_map(value: str) -> str:
@@ -66,6 +68,7 @@ def start(
     env = {k: v for k, v in os.environ.items() if k != "GITWARD_FORGE_TOKEN"}
     env.update(
         GITWARD_CACHE=str(tmp_path / f"cache-{name}"),
+        GITWARD_HELM=str(find_tool("helm")),
         GITWARD_GIT_TOKEN=forge.deployer.token,
         GITWARD_GIT_USERNAME=forge.deployer.user,
     )
@@ -87,11 +90,10 @@ def start(
 def deploy_statuses(forge: Forge, repo: ForgeRepo, sha: str, app: str) -> list[str]:
     """Every ``gitward/deploy/<app>`` state the forge holds for ``sha``, in the order sent."""
     with forge.api(forge.reviewer) as api:
-        got = api.get(
-            f"/repos/{repo.path}/statuses/{sha}", params={"sort": "leastindex", "limit": 50}
-        )
+        got = api.get(f"/repos/{repo.path}/statuses/{sha}", params={"limit": 50})
         got.raise_for_status()
-    return [s["status"] for s in got.json() if s["context"] == CONTEXT_PREFIX + app]
+    mine = [s for s in got.json() if s["context"] == CONTEXT_PREFIX + app]
+    return [s["status"] for s in sorted(mine, key=lambda s: int(s["id"]))]
 
 
 def ledger(cluster: Cluster, app: str, sha: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ is still the real one; the relay only decides when the sender dies.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -114,10 +115,9 @@ def _handler(relay: KillingRelay) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _any
 
         def handle(self) -> None:
-            try:
+            # A keep-alive connection of the process just killed is reset.
+            with contextlib.suppress(ConnectionResetError):
                 super().handle()
-            except ConnectionResetError:
-                pass  # a keep-alive connection of the process just killed
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -290,6 +290,12 @@ def test_the_reporter_can_neither_push_a_branch_nor_merge_nor_reach_code_or_pack
     code = forge.create_repo(kind=RepoKind.CODE)
     chart = package_chart(EXAMPLE_CHARTS / "web", "0.1.0", tmp_path, name="probe-reporter")
     assert upload_chart(forge, forge.reporter, chart).status_code in (401, 403)
+    index = httpx.get(
+        f"{forge.chart_repo}/index.yaml",
+        auth=(forge.reporter.user, forge.reporter.token),
+        timeout=30,
+    )
+    assert index.status_code in (401, 403), index.text
     with forge.api(forge.reporter) as reporter:
         merge = reporter.post(f"/repos/{repo.path}/pulls/{number}/merge", json={"Do": "merge"})
         assert merge.status_code in (403, 405), merge.text

@@ -9,8 +9,8 @@ packages and nothing else, the deploy side (``deployer``) may only read, the
 writes (commit statuses, preview comments) go as the ``reporter``: Gitea
 wants write access to a repo's code for a commit status, so it has that and
 read access to pull requests, with a token that can do nothing but write
-repositories and issues; ``main``'s protection keeps it from pushing there
-or merging.
+repositories and issues; a protected repo's branch rules keep it from
+pushing any branch or merging.
 """
 
 from __future__ import annotations

@@ -159,3 +159,20 @@ def test_promote_needs_a_promotion_section_checked_before_anything_is_built(
     assert promotion_for(tmp_path, ("staging",)) == Promotion(
         repo="https://git.test/shop/config.git"
     )
+
+
+def test_the_command_refuses_promote_without_a_promotion_section_before_any_step(
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from gitward.cli.main import cli
+
+    (tmp_path / "gitward-ci.yaml").write_text("chart: {path: chart}\n")
+    result = CliRunner().invoke(cli, ["ci", "--repo", str(tmp_path), "--promote", "staging"])
+    assert result.exit_code == 2
+    assert (
+        "gitward-ci.yaml: --promote staging needs a promotion section naming the config "
+        "repository" in result.output
+    )
+    assert "[ci]" not in result.output  # not even the version step ran

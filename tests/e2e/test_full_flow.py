@@ -182,15 +182,35 @@ def _flow(
 
     # 2. gitward ci --promote staging: the build identity and the promoter's token, no
     # kubeconfig; the forge is told from the config repo's URL.
+    build_env = {
+        **env,
+        "GITWARD_CONFIG_REPO": config_url,
+        "GITWARD_FORGE": "",
+        "GITWARD_FORGE_URL": "",
+        "GITWARD_DEPLOY_USER": "",
+        "GITWARD_DEPLOY_TOKEN": "",
+    }
+    # Without the promoter's token the build side publishes, and opens no pull request.
     record_file = tmp_path / "record.json"
+    refused = gitward_ci(
+        work, "--promote", "staging", "--record", str(record_file), env=build_env,
+        drop=("KUBECONFIG", "GITWARD_FORGE_TOKEN_PROMOTER"),
+    )  # fmt: skip
+    assert refused.code == 2, refused.stderr
+    assert refused.errors == [
+        "error: --promote staging: no promoter token (set GITWARD_FORGE_TOKEN_PROMOTER); "
+        f"hello {json.loads(record_file.read_text())['version']} is published, "
+        "no promotion pull request was opened"
+    ]
+    assert pulls(forge, config) == []
     promoted = gitward_ci(
         work, "--promote", "staging", "-o", "json", "--record", str(record_file),
-        env={**env, "GITWARD_FORGE_TOKEN_PROMOTER": forge.promoter.token,
-             "GITWARD_CONFIG_REPO": config_url, "GITWARD_FORGE": "", "GITWARD_FORGE_URL": "",
-             "GITWARD_DEPLOY_USER": "", "GITWARD_DEPLOY_TOKEN": ""},
+        env={**build_env, "GITWARD_FORGE_TOKEN_PROMOTER": forge.promoter.token},
         drop=("KUBECONFIG",),
     )  # fmt: skip
     assert promoted.code == 0, promoted.stderr
+    # The publish was done: the second run only promotes.
+    assert not any(s["changed"] for s in promoted.record["steps"] if s["name"] == "push-image")
     secrets = (forge.promoter.token, forge.builder.token)
     assert not any(s in promoted.stdout + promoted.stderr for s in secrets)
     after = promoted.record

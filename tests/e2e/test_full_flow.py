@@ -203,6 +203,18 @@ def _flow(
         "no promotion pull request was opened"
     ]
     assert pulls(forge, config) == []
+    # A forge that is down: exit 3 naming it, the token nowhere in the output.
+    down = gitward_ci(
+        work, "--promote", "staging",
+        env={**build_env, "GITWARD_FORGE_TOKEN_PROMOTER": forge.promoter.token,
+             "GITWARD_CONFIG_REPO": f"http://127.0.0.1:1/{config.path}.git"},
+        drop=("KUBECONFIG",),
+    )  # fmt: skip
+    assert down.code == 3, down.stderr
+    (error,) = down.errors
+    assert error.startswith("error: gitea http://127.0.0.1:1/api/v1 ") and "unreachable" in error
+    assert error.endswith("is published, no promotion pull request was opened")
+    assert forge.promoter.token not in down.stdout + down.stderr
     promoted = gitward_ci(
         work, "--promote", "staging", "-o", "json", "--record", str(record_file),
         env={**build_env, "GITWARD_FORGE_TOKEN_PROMOTER": forge.promoter.token},

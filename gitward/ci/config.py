@@ -37,6 +37,16 @@ class ImageValues:
 
 
 @dataclass(frozen=True)
+class Promotion:
+    """Where ``gitward ci --promote`` opens the promotion pull request."""
+
+    repo: str  # the config repository's clone URL (may name ${VARIABLES})
+    base: str = "main"
+    chart: str = ""  # "" = the chart just published
+    image_tag: str = "image.tag"  # dotted path in the chart's values file; "" = not set
+
+
+@dataclass(frozen=True)
 class CiConfig:
     image_name: str = ""  # "" = the chart's name
     registry: str = ""  # "" = $GITWARD_REGISTRY
@@ -49,9 +59,7 @@ class CiConfig:
     image_values: ImageValues = ImageValues()
     oci: str | None = None  # None = oci://<registry>/charts; "" = do not publish there
     chart_repository: str | None = None  # None = $GITWARD_CHART_REPO; "" = do not publish
-    promotion_repo: str = ""
-    promotion_app: str = ""
-    promotion_branch: str = ""
+    promotion: Promotion | None = None  # None: no promotion section
     source_file: str = ""  # FILENAME when one was read
 
 
@@ -70,7 +78,7 @@ def parse_ci_config(text: str, *, filename: str = FILENAME) -> CiConfig:
     image = doc.get("image", {})
     chart = doc.get("chart", {})
     publish = doc.get("publish", {})
-    promotion = doc.get("promotion", {})
+    promotion = doc.get("promotion")
     values = chart.get("imageValues", {})
     defaults = ImageValues()
     return CiConfig(
@@ -89,9 +97,14 @@ def parse_ci_config(text: str, *, filename: str = FILENAME) -> CiConfig:
         ),
         oci=publish.get("oci"),
         chart_repository=publish.get("chartRepository"),
-        promotion_repo=promotion.get("repo", ""),
-        promotion_app=promotion.get("app", ""),
-        promotion_branch=promotion.get("branch", ""),
+        promotion=Promotion(
+            repo=promotion["repo"],
+            base=promotion.get("base", "main"),
+            chart=promotion.get("chart", ""),
+            image_tag=promotion.get("imageTag", "image.tag"),
+        )
+        if promotion
+        else None,
         source_file=filename,
     )
 

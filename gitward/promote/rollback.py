@@ -27,7 +27,7 @@ from gitward.promote.branches import fetch_both, open_or_update, push_once
 from gitward.promote.cluster import ClusterView
 from gitward.promote.errors import PromoteInputError
 from gitward.promote.gitwork import Clone, Identity
-from gitward.promote.promoting import PROMOTER
+from gitward.promote.proposing import PROMOTER
 from gitward.record.history import SyncOutcome, SyncRecord
 from gitward.source.urls import source_identity
 

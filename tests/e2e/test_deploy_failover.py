@@ -27,11 +27,10 @@ from gitward.record import store
 from gitward.review.deploys import CONTEXT_PREFIX, KIND, configmap_name
 from gitward.tools import find_tool
 from tests.e2e.conftest import Cluster
-from tests.e2e.forgekit import Forge, ForgeRepo
+from tests.e2e.forgekit import Forge, ForgeRepo, merge
 from tests.e2e.helpers import run_git
 from tests.e2e.relay import KillingRelay, Moment
 from tests.e2e.test_controller import RunningController, eventually
-from tests.e2e.test_promote import merge
 
 # A takeover within seconds; the leader renews every second, well inside it under load.
 LEASE_SECONDS = "3"

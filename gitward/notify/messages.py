@@ -21,7 +21,7 @@ from typing import Any
 
 from gitward.config.notifications import EventKind
 from gitward.forge import CommitState, CommitStatus, short_description
-from gitward.notify.events import Notification
+from gitward.notify.events import TITLES, Notification
 
 SIGNATURE_HEADER = "X-Gitward-Signature-256"
 EVENT_HEADER = "X-Gitward-Event"
@@ -30,6 +30,10 @@ DELIVERY_HEADER = "X-Gitward-Delivery"
 
 def webhook_body(note: Notification) -> bytes:
     return json.dumps(note.to_doc(), sort_keys=True, separators=(",", ":")).encode()
+
+
+def slack_bytes(note: Notification) -> bytes:
+    return json.dumps(slack_body(note), separators=(",", ":")).encode()
 
 
 def signature(secret: bytes, body: bytes) -> str:
@@ -95,7 +99,7 @@ _CONTEXTS = {
 def commit_status(note: Notification) -> CommitStatus:
     group, state = _CONTEXTS[note.event]
     context = f"gitward/{group}/{note.app}" if note.app else f"gitward/{group}"
-    what = note.title.split(": ", 1)[-1]
+    what = TITLES[note.event][0]  # the status sits on the commit: no need to name it
     text = f"{what}: {note.message}" if note.message else what
     return CommitStatus(
         context=context,
@@ -103,7 +107,3 @@ def commit_status(note: Notification) -> CommitStatus:
         description=short_description(text),
         target_url=note.app_url,
     )
-
-
-def webhook_body_of(doc: dict[str, Any]) -> bytes:
-    return json.dumps(doc, separators=(",", ":")).encode()

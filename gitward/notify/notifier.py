@@ -24,8 +24,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
+from typing import Any
 
 import httpx
 from prometheus_client import Counter
@@ -108,7 +109,7 @@ class Notifier:
 
     async def stop(self) -> None:
         """Stop delivering; what is pending stays in the ledger for the next leader."""
-        tasks, self._tasks = self._tasks, set()
+        tasks, self._tasks = list(self._tasks), set()
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -131,13 +132,17 @@ class Notifier:
 
     # -- dispatch ------------------------------------------------------------------
 
-    def _spawn(self, work: Awaitable[None], name: str) -> None:
-        async def run() -> None:
-            await work
-
-        task = asyncio.create_task(run(), name=name)
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        # Looked up at call time: stop() swaps the set for a new one.
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Nobody awaits these tasks: say what went wrong, or a delivery vanishes unseen.
+            log.error("notifications: %s failed", task.get_name(), exc_info=task.exception())
 
     async def _dispatch(self, queue: asyncio.Queue[Notification]) -> None:
         while True:

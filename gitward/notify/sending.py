@@ -51,7 +51,7 @@ class Sender:
             body = messages.webhook_body(note)
             headers = messages.webhook_headers(note, body, secret)
         else:
-            body = messages.webhook_body_of(messages.slack_body(note))
+            body = messages.slack_bytes(note)
             headers = {"Content-Type": "application/json"}
         await self._post(provider, body, headers)
 

@@ -1,0 +1,171 @@
+"""Notifications from a real controller to a receiver on 127.0.0.1: signed, and once each,
+across a restart and a SIGKILL failover, and after a receiver that failed recovers."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Cluster
+from tests.e2e.helpers import SETTINGS, ConfigRepo, gitward, one_app
+from tests.e2e.receiver import Receiver, receiving
+from tests.e2e.test_controller import RunningController, eventually, start_controller
+
+HMAC = b"e2e-notify-secret"
+
+pytestmark = pytest.mark.e2e
+
+
+def settings_file(tmp_path: Path, receiver: Receiver, secret: str, app: str) -> Path:
+    path = tmp_path / "notifications.yaml"
+    path.write_text(
+        "notifications:\n"
+        "  retry: {initialDelay: 0.2, maxDelay: 1, giveUpAfter: 120}\n"
+        "  providers:\n"
+        "    - name: hook\n"
+        "      type: webhook\n"
+        f"      url: {receiver.url}\n"
+        f"      secretRef: {{name: {secret}, key: hmac}}\n"
+        f"      apps: [{app}]\n"
+        "      events: [sync-succeeded, sync-failed]\n"
+    )
+    return path
+
+
+def delivered_per_revision(receiver: Receiver) -> Counter[str]:
+    return Counter(r.doc["revision"] for r in receiver.delivered())
+
+
+def test_each_sync_is_told_once_across_a_restart_a_failover_and_a_failing_receiver(
+    cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
+) -> None:
+    secret = f"notify-{namespace}"
+    cluster.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": secret, "namespace": "gitward-system"},
+            "data": {"hmac": base64.b64encode(HMAC).decode()},
+        }
+    )
+    repo = ConfigRepo(tmp_path / "config")
+    one_app(repo, app_name, namespace, autoSync=True)
+    repo.write("app/settings.yaml", SETTINGS.format("blue"))
+    first = repo.commit("blue")
+    lease = f"lease-notify-{namespace}"
+    running: list[RunningController] = []
+
+    def start(name: str) -> RunningController:
+        c = start_controller(
+            repo,
+            tmp_path,
+            leader_election=True,
+            name=name,
+            lease=lease,
+            extra_args=("--notifications", str(path)),
+        )
+        running.append(c)
+        return c
+
+    with receiving() as receiver:
+        path = settings_file(tmp_path, receiver, secret, app_name)
+        try:
+            # The receiver fails three times, then takes the message: it arrives once.
+            receiver.fail_next = 3
+            a = start("a")
+            eventually(receiver.delivered, timeout=30, what="the first notification")
+            (got,) = receiver.delivered()
+            assert [r.answered for r in receiver.requests] == [500, 500, 500, 200]
+            assert {r.headers["X-Gitward-Delivery"] for r in receiver.requests} == {
+                got.headers["X-Gitward-Delivery"]
+            }
+            signed = "sha256=" + hmac.new(HMAC, got.body, hashlib.sha256).hexdigest()
+            assert got.headers["X-Gitward-Signature-256"] == signed
+            doc = got.doc
+            assert (doc["event"], doc["app"], doc["revision"]) == (
+                "sync-succeeded",
+                app_name,
+                first,
+            )
+            assert doc["id"] == got.headers["X-Gitward-Delivery"]
+            assert doc["appUrl"].endswith(f"/api/v1/apps/{app_name}")
+
+            # A restart syncs the same revision again: no news.
+            a.proc.send_signal(signal.SIGTERM)
+            assert a.proc.wait(timeout=30) == 0
+            a2 = start("a2")
+            eventually(lambda: a2.app(app_name).get("sync") == "Synced", what="a2 leads")
+            b = start("b")  # the standby
+
+            # The receiver goes down while the next commit is delivered, and the leader
+            # is killed with the delivery pending: the standby finishes it.
+            receiver.failing = True
+            repo.write("app/settings.yaml", SETTINGS.format("green"))
+            second = repo.commit("green")
+            eventually(
+                lambda: any(r.doc["revision"] == second for r in receiver.requests),
+                timeout=30,
+                what="a2 trying to deliver the second sync",
+            )
+            a2.proc.send_signal(signal.SIGKILL)
+            a2.proc.wait()
+            receiver.failing = False
+            eventually(
+                lambda: delivered_per_revision(receiver)[second],
+                timeout=30,
+                what="the standby delivering what the killed leader left pending",
+            )
+            eventually(lambda: b.app(app_name).get("revision") == second, what="b synced")
+            # b's own first sync of that revision, and a last poll, are no news either.
+            time.sleep(2.0)
+            assert delivered_per_revision(receiver) == {first: 1, second: 1}
+            metrics = httpx.get(b.url + "/metrics", timeout=5).text
+            assert 'gitward_notifications_sent_total{event="sync-succeeded",provider="hook"}' in (
+                metrics
+            )
+        finally:
+            for c in running:
+                c.stop()
+            cluster.delete("coordination.k8s.io/v1", "Lease", lease, "gitward-system")
+            cluster.delete("v1", "Secret", secret, "gitward-system")
+            cluster.delete("v1", "ConfigMap", f"gitward-notify-{app_name}", "gitward-system")
+
+
+@pytest.mark.parametrize(
+    ("provider", "message"),
+    [
+        (
+            "    - name: x\n      type: teams\n      url: https://teams.test/x\n",
+            ":4: provider x: unknown provider type 'teams'",
+        ),
+        (
+            "    - name: x\n      type: slack\n      url: hooks.slack.test/x\n",
+            ":5: provider x: url 'hooks.slack.test/x' has no scheme",
+        ),
+        (
+            "    - name: x\n      type: webhook\n      url: http://127.0.0.1:9/x\n"
+            "      secretRef: {name: no-such-secret}\n",
+            ":3: provider x: Secret gitward-system/no-such-secret not found",
+        ),
+    ],
+)
+def test_bad_notification_settings_stop_the_controller_with_exit_2_naming_file_and_line(
+    cluster: Cluster, tmp_path: Path, provider: str, message: str
+) -> None:
+    path = tmp_path / "notifications.yaml"
+    path.write_text("notifications:\n  providers:\n" + provider)
+    proc = gitward(
+        "controller", "--repo", str(tmp_path), "--notifications", str(path),
+        "--listen", "127.0.0.1:1",
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line == f"error: {path}{message}" or line.startswith(f"error: {path}{message}"), line

@@ -75,6 +75,8 @@ class Notices:
         failed_because: str = "",
         charts: Iterable[ChartDependency] = (),
     ) -> None:
+        if self.notifier is None:
+            return
         if not failed_because:
             self._charts[spec.name] = chart_links(charts)
         event = EventKind.SYNC_FAILED if failed_because else EventKind.SYNC_SUCCEEDED

@@ -188,12 +188,16 @@ class Notifier:
     async def _deliver(self, provider: Provider, note: Notification) -> None:
         retry = self.settings.retry
         delay = retry.initial
+        began = self._clock()
         entry: Delivery | None = None
         while entry is None:
             try:
                 entry = await self._claim(provider, note)
             except GitwardError as e:
                 # Without the ledger, sending could repeat a delivery: wait for it.
+                if self._clock() - began + delay > retry.give_up_after:
+                    self._gave_up(provider, note, attempts=0, error=e)
+                    return
                 log.warning("notifications: %s: %s", provider.name, e)
                 await self._sleep(delay)
                 delay = min(delay * 2, retry.maximum)
@@ -212,11 +216,7 @@ class Notifier:
                 waited = self._clock() - entry.since
                 if not e.retry or waited + delay > retry.give_up_after:
                     await self._settle(note, entry, DeliveryState.FAILED)
-                    self.counters.failed.labels(provider=provider.name, event=note.event).inc()
-                    log.warning(
-                        "notify-failed provider=%s event=%s app=%s id=%s attempts=%d error=%s",
-                        provider.name, note.event, note.app, note.id, attempts, e,
-                    )  # fmt: skip
+                    self._gave_up(provider, note, attempts=attempts, error=e)
                     return
                 log.info(
                     "notify-retry provider=%s id=%s in=%.1fs error=%s",
@@ -233,6 +233,15 @@ class Notifier:
                 provider.name, note.event, note.app, note.id, attempts,
             )  # fmt: skip
             return
+
+    def _gave_up(
+        self, provider: Provider, note: Notification, *, attempts: int, error: Exception
+    ) -> None:
+        self.counters.failed.labels(provider=provider.name, event=note.event).inc()
+        log.warning(
+            "notify-failed provider=%s event=%s app=%s id=%s attempts=%d error=%s",
+            provider.name, note.event, note.app, note.id, attempts, error,
+        )  # fmt: skip
 
     async def _claim(self, provider: Provider, note: Notification) -> Delivery:
         """The pair's ledger entry: as found (done, or left pending), or new and ``pending``."""

@@ -11,7 +11,7 @@ from typing import TypeVar
 import pytest
 
 from gitward.api.metrics import Registry
-from gitward.config.notifications import EventKind
+from gitward.config.notifications import EventKind, Provider, ProviderKind
 from gitward.errors import ConfigError
 from gitward.kube import Kube
 from gitward.kube.fake import FakeApiServer
@@ -19,6 +19,7 @@ from gitward.notify import Notifier, ledger
 from gitward.notify.checking import check_notifications
 from gitward.notify.ledger import DeliveryState
 from tests.unit.fakecluster import server
+from tests.unit.forge.fakeforge import FakeForge
 from tests.unit.notify.receivers import (
     SECRET,
     Receiver,
@@ -239,3 +240,31 @@ def test_emitting_while_not_leading_sends_nothing() -> None:
 
     run(srv, go)
     assert receiver.requests == []
+
+
+def test_a_slack_webhook_gets_text_and_blocks_unsigned() -> None:
+    srv, receiver = server(), Receiver()
+    chat = Provider(name="chat", kind=ProviderKind.SLACK, url="https://hooks.slack.test/T/B/x")
+
+    async def go(kube: Kube) -> None:
+        await deliver(notifier(kube, settings(chat), receiver), note())
+
+    run(srv, go)
+    (request,) = receiver.requests
+    assert "X-Gitward-Signature-256" not in request.headers
+    (body,) = receiver.bodies()
+    assert set(body) == {"text", "blocks"}
+    assert body["text"].startswith("app shop: sync failed at bbbbbbbbbbbb")
+
+
+def test_the_forge_provider_sets_a_commit_status_once() -> None:
+    srv, forge = server(), FakeForge()
+    commits = Provider(name="commits", kind=ProviderKind.FORGE)
+
+    async def go(kube: Kube) -> None:
+        await deliver(notifier(kube, settings(commits), Receiver(), forge=forge), note(), note())
+
+    run(srv, go)
+    assert [c for c in forge.calls if c.startswith("set_status")] == [
+        "set_status gitward/sync/shop failure"
+    ]

@@ -18,9 +18,7 @@ from tests.unit.notify.receivers import Receiver, add_secret, notifier, settings
 
 
 @contextlib.asynccontextmanager
-async def leading(
-    srv: FakeApiServer, root: Path, receiver: Receiver, kube: Kube
-) -> AsyncIterator[Controller]:
+async def leading(srv: FakeApiServer, root: Path, receiver: Receiver) -> AsyncIterator[Controller]:
     (root / "app").mkdir(parents=True)
     (root / "gitward.yaml").write_text(
         yaml.safe_dump(
@@ -74,7 +72,7 @@ def test_a_sync_and_a_hand_edit_put_back_are_each_told_once(tmp_path: Path) -> N
 
     async def go(srv: FakeApiServer, hand: Kube) -> None:
         await add_secret(hand)
-        async with leading(srv, tmp_path, receiver, hand) as controller:
+        async with leading(srv, tmp_path, receiver) as controller:
             await until(lambda: events(receiver), what="the sync's notification")
             await edit(hand, "kubectl-edit", colour="green")
             await until(lambda: len(receiver.requests) >= 3, what="drift notifications")

@@ -48,6 +48,8 @@ def test_each_sync_is_told_once_across_a_restart_a_failover_and_a_failing_receiv
     cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
 ) -> None:
     secret = f"notify-{namespace}"
+    # The records namespace: the controller makes it with its first record, after the Secret.
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gitward-system"}})
     cluster.apply(
         {
             "apiVersion": "v1",

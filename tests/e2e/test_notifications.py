@@ -18,6 +18,7 @@ from tests.e2e.conftest import Cluster
 from tests.e2e.helpers import SETTINGS, ConfigRepo, gitward, one_app
 from tests.e2e.receiver import Receiver, receiving
 from tests.e2e.test_controller import RunningController, eventually, start_controller
+from tests.signing import SshKey, commit
 
 HMAC = b"e2e-notify-secret"
 
@@ -171,3 +172,53 @@ def test_bad_notification_settings_stop_the_controller_with_exit_2_naming_file_a
     assert proc.returncode == 2, proc.stderr
     (line,) = proc.stderr.strip().splitlines()
     assert line == f"error: {path}{message}" or line.startswith(f"error: {path}{message}"), line
+
+
+def test_a_slack_compatible_room_hears_of_a_hand_edit_put_back_and_a_refused_commit(
+    cluster: Cluster, tmp_path: Path, git_env: dict[str, str], namespace: str, app_name: str
+) -> None:
+    alice = SshKey(tmp_path / "ssh", "alice")
+    trusted = tmp_path / "trusted"
+    trusted.mkdir()
+    (trusted / "allowed_signers").write_text(alice.allowed_signer("alice@example.com"))
+    repo = ConfigRepo(tmp_path / "config")
+    one_app(repo, app_name, namespace, autoSync=True, selfHeal=True)
+    repo.write("app/settings.yaml", SETTINGS.format("blue"))
+    signed = commit(repo.path, "signed", signer=alice)
+    with receiving() as room:
+        path = tmp_path / "notifications.yaml"
+        path.write_text(
+            "notifications:\n  providers:\n    - name: room\n      type: slack\n"
+            f"      url: {room.url}\n"
+            "      events: [drift-detected, drift-corrected, commit-refused]\n"
+        )
+        args = ("--verify", "head", "--trusted-keys", str(trusted), "--notifications", str(path))
+        running = start_controller(repo, tmp_path, extra_args=args)
+        try:
+            eventually(lambda: running.app(app_name)["sync"] == "Synced", what="first sync")
+            cluster.apply(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": "settings", "namespace": namespace},
+                    "data": {"colour": "hand-edited"},
+                },
+                field_manager="kubectl-edit",
+                force=True,
+            )
+            eventually(lambda: len(room.delivered()) >= 2, what="drift told")
+            repo.write("app/settings.yaml", SETTINGS.format("evil"))
+            unsigned = commit(repo.path, "unsigned")
+            eventually(lambda: len(room.delivered()) >= 3, what="the refusal told")
+            # Polls every second find the same refused head: no news.
+            time.sleep(2.0)
+        finally:
+            running.stop()
+    texts = [r.doc["text"] for r in room.delivered()]
+    assert len(texts) == 3, texts
+    assert texts[0].startswith(f"app {app_name}: drift detected at {signed[:12]}: modified by")
+    assert texts[1].startswith(f"app {app_name}: drift corrected at {signed[:12]}")
+    assert texts[2].startswith(f"repository: commit refused at {unsigned[:12]}: commit ")
+    for r in room.delivered():
+        assert [b["type"] for b in r.doc["blocks"]] == ["section", "context"]
+        assert "X-Gitward-Signature-256" not in r.headers

@@ -15,14 +15,25 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Cluster
-from tests.e2e.helpers import SETTINGS, ConfigRepo, gitward, one_app
+from tests.e2e.forgekit import Forge
+from tests.e2e.helpers import SETTINGS, ConfigRepo, gitward, one_app, run_git
 from tests.e2e.receiver import Receiver, receiving
 from tests.e2e.test_controller import RunningController, eventually, start_controller
+from tests.e2e.test_promote import (  # the forge fixtures: a config repo of charts built by CI
+    Setup,
+    all_statuses,
+    annotated_charts,
+    revision_of,
+    setup,
+    start,
+    statuses,
+)
 from tests.signing import SshKey, commit
 
 HMAC = b"e2e-notify-secret"
 
 pytestmark = pytest.mark.e2e
+__all__ = ["annotated_charts", "setup"]  # fixtures, used by name
 
 
 def settings_file(tmp_path: Path, receiver: Receiver, secret: str, app: str) -> Path:
@@ -222,3 +233,51 @@ def test_a_slack_compatible_room_hears_of_a_hand_edit_put_back_and_a_refused_com
     for r in room.delivered():
         assert [b["type"] for b in r.doc["blocks"]] == ["section", "context"]
         assert "X-Gitward-Signature-256" not in r.headers
+
+
+def test_on_the_forge_a_sync_is_a_commit_status_and_the_payload_links_both_commits(
+    forge: Forge, setup: Setup, tmp_path: Path
+) -> None:
+    (tmp_path / "hmac.key").write_text(HMAC.decode())
+    with receiving() as receiver:
+        path = tmp_path / "notifications.yaml"
+        path.write_text(
+            "notifications:\n  providers:\n"
+            "    - name: commits\n      type: forge\n"
+            "      events: [sync-succeeded, sync-failed]\n"
+            "    - name: hook\n      type: webhook\n"
+            f"      url: {receiver.url}\n      secretFile: hmac.key\n"
+            "      apps: [shop-prod]\n      events: [sync-succeeded]\n"
+        )
+        running = start(forge, setup.repo, tmp_path, extra_args=("--notifications", str(path)))
+        try:
+            head = run_git(setup.clone, "rev-parse", "HEAD")
+            eventually(
+                lambda: statuses(forge, setup.repo, head).get("gitward/sync/shop-prod"),
+                timeout=60,
+                what="gitward/sync/shop-prod on the head",
+            )
+            eventually(receiver.delivered, what="the webhook")
+            time.sleep(3)  # polls and reconciles go on; nothing is sent twice
+        finally:
+            running.stop()
+    sent = [
+        s["status"]
+        for s in all_statuses(forge, setup.repo, head)
+        if s["context"] == "gitward/sync/shop-prod"
+    ]
+    assert sent == ["success"]
+    (got,) = receiver.delivered()
+    signed = "sha256=" + hmac.new(HMAC, got.body, hashlib.sha256).hexdigest()
+    assert got.headers["X-Gitward-Signature-256"] == signed
+    doc = got.doc
+    assert doc["revisionUrl"] == f"{forge.url}/{setup.repo.path}/commit/{head}"
+    # The link is the page the forge itself gives for that commit.
+    with forge.api(forge.reviewer) as api:
+        commit_page = api.get(f"/repos/{setup.repo.path}/git/commits/{head}").json()["html_url"]
+    assert doc["revisionUrl"] == commit_page
+    # The chart names the code commit it was built from (an http:// code repository
+    # is on no forge gitward knows how to link).
+    assert doc["charts"] == [
+        {"name": "web", "version": "0.1.0", "commit": revision_of("0.1.0"), "commitUrl": ""}
+    ]

@@ -300,7 +300,12 @@ SECRET = "s3cret-pr-webhook"
 
 
 def start(
-    forge: Forge, repo: ForgeRepo, tmp_path: Path, *, secret: str = SECRET
+    forge: Forge,
+    repo: ForgeRepo,
+    tmp_path: Path,
+    *,
+    secret: str = SECRET,
+    extra_args: tuple[str, ...] = (),
 ) -> RunningController:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -309,7 +314,7 @@ def start(
         sys.executable, "-m", "gitward", "controller",
         "--repo", f"{forge.url}/{repo.path}.git", "--revision", "main",
         "--poll-interval", "2", "--listen", f"127.0.0.1:{port}", "--no-leader-election",
-        "--forge", "gitea", "--forge-url", forge.url, "--public-url", url,
+        "--forge", "gitea", "--forge-url", forge.url, "--public-url", url, *extra_args,
     ]  # fmt: skip
     env = {
         **os.environ,

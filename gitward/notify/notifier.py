@@ -46,6 +46,8 @@ log = logging.getLogger("gitward.controller")
 CONCURRENCY = 8
 #: Seconds a receiver has to answer one attempt.
 TIMEOUT = 10.0
+#: Seconds :meth:`Notifier.stop` waits for messages on their way (a receiver's answer).
+STOP_GRACE = TIMEOUT + 2.0
 #: Pairs remembered as done or under way before the memory is dropped (the ledger stays).
 KNOWN_LIMIT = 10_000
 
@@ -84,6 +86,7 @@ class Notifier:
         self._http: httpx.AsyncClient | None = None
         self._sender: Sender | None = None
         self._slots = asyncio.Semaphore(CONCURRENCY)
+        self._finishing: set[asyncio.Task[None]] = set()  # sending, or recording what happened
 
     @property
     def running(self) -> bool:
@@ -108,8 +111,18 @@ class Notifier:
         self._spawn(self._resume(), "notifications: resume")
 
     async def stop(self) -> None:
-        """Stop delivering; what is pending stays in the ledger for the next leader."""
+        """Stop delivering; what is pending stays in the ledger for the next leader.
+
+        A message on its way to a receiver is given up to :data:`STOP_GRACE`
+        seconds to be answered and recorded, so the next leader does not send it again.
+        """
         tasks, self._tasks = list(self._tasks), set()
+        finishing = [t for t in tasks if t in self._finishing]
+        for task in tasks:
+            if task not in self._finishing:
+                task.cancel()  # waiting to retry, or not yet sent: the next leader does it
+        if finishing:
+            await asyncio.wait(finishing, timeout=STOP_GRACE)
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -206,33 +219,42 @@ class Notifier:
                 return
         assert self._sender is not None
         delay = retry.initial
+        current = asyncio.current_task()
+        assert current is not None
         while True:
             attempts = entry.attempts + 1
+            # From here until its outcome is recorded, stop() lets this attempt finish:
+            # cancelled in between, a message the receiver took would be sent again.
+            self._finishing.add(current)
             try:
-                async with self._slots:
-                    await self._sender.send(provider, note)
-            except DeliveryFailed as e:
-                entry = replace(entry, attempts=attempts, error=str(e))
-                waited = self._clock() - entry.since
-                if not e.retry or waited + delay > retry.give_up_after:
-                    await self._settle(note, entry, DeliveryState.FAILED)
-                    self._gave_up(provider, note, attempts=attempts, error=e)
+                try:
+                    async with self._slots:
+                        await self._sender.send(provider, note)
+                except DeliveryFailed as e:
+                    entry = replace(entry, attempts=attempts, error=str(e))
+                    waited = self._clock() - entry.since
+                    if not e.retry or waited + delay > retry.give_up_after:
+                        await self._settle(note, entry, DeliveryState.FAILED)
+                        self._gave_up(provider, note, attempts=attempts, error=e)
+                        return
+                    failure = e
+                else:
+                    entry = replace(entry, attempts=attempts, error="")
+                    await self._settle(note, entry, DeliveryState.SENT)
+                    self.counters.sent.labels(provider=provider.name, event=note.event).inc()
+                    log.info(
+                        "notified provider=%s event=%s app=%s id=%s attempts=%d",
+                        provider.name, note.event, note.app, note.id, attempts,
+                    )  # fmt: skip
                     return
-                log.info(
-                    "notify-retry provider=%s id=%s in=%.1fs error=%s",
-                    provider.name, note.id, delay, e,
-                )  # fmt: skip
-                await self._sleep(delay)
-                delay = min(delay * 2, retry.maximum)
-                continue
-            entry = replace(entry, attempts=attempts, error="")
-            await self._settle(note, entry, DeliveryState.SENT)
-            self.counters.sent.labels(provider=provider.name, event=note.event).inc()
+            finally:
+                self._finishing.discard(current)
             log.info(
-                "notified provider=%s event=%s app=%s id=%s attempts=%d",
-                provider.name, note.event, note.app, note.id, attempts,
+                "notify-retry provider=%s id=%s in=%.1fs error=%s",
+                provider.name, note.id, delay, failure,
             )  # fmt: skip
-            return
+            await self._sleep(delay)
+            delay = min(delay * 2, retry.maximum)
 
     def _gave_up(
         self, provider: Provider, note: Notification, *, attempts: int, error: Exception

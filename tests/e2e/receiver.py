@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ class Receiver:
     fail_next: int = 0  # answer 500 to this many requests
     failing: bool = False  # answer 500 until cleared
     lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: int = 0
+    last_at: float = 0.0  # monotonic time the last request came in
 
     @property
     def url(self) -> str:
@@ -42,6 +45,26 @@ class Receiver:
         """The requests answered 2xx, in order."""
         with self.lock:
             return [r for r in self.requests if r.answered == 200]
+
+    def arrived(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.last_at = time.monotonic()
+
+    def left(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+    def quiet(self, seconds: float, *, timeout: float = 30.0) -> None:
+        """Wait until no request is being handled and none came in for ``seconds``
+        (a sender killed mid-request may still have one on its way)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if not self.in_flight and time.monotonic() - self.last_at >= seconds:
+                    return
+            time.sleep(0.05)
+        raise AssertionError(f"the receiver was never quiet for {seconds}s")
 
     def answer(self, path: str, headers: dict[str, str], body: bytes) -> int:
         with self.lock:
@@ -64,12 +87,16 @@ def receiving() -> Iterator[Receiver]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            body = self.rfile.read(length)
-            status = receiver.answer(self.path, dict(self.headers.items()), body)
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            receiver.arrived()
+            try:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                status = receiver.answer(self.path, dict(self.headers.items()), body)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            finally:
+                receiver.left()
 
         def log_message(self, format: str, *args: Any) -> None:
             return  # the test asserts on what arrived; no lines on stderr

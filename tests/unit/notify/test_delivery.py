@@ -8,14 +8,15 @@ import hmac
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import httpx
 import pytest
 
-from gitward.api.metrics import Registry
+from gitward.api.metrics import Registry, controller_metrics
 from gitward.config.notifications import EventKind, Provider, ProviderKind
 from gitward.errors import ConfigError
 from gitward.kube import Kube
 from gitward.kube.fake import FakeApiServer
-from gitward.notify import Notifier, ledger
+from gitward.notify import DeliveryCounters, Notifier, ledger
 from gitward.notify.checking import check_notifications
 from gitward.notify.ledger import DeliveryState
 from tests.unit.fakecluster import server
@@ -268,3 +269,57 @@ def test_the_forge_provider_sets_a_commit_status_once() -> None:
     assert [c for c in forge.calls if c.startswith("set_status")] == [
         "set_status gitward/sync/shop failure"
     ]
+
+
+def test_stopping_lets_a_message_on_its_way_be_answered_and_recorded() -> None:
+    srv = server()
+    entered, release = asyncio.Event(), asyncio.Event()
+    requests: list[httpx.Request] = []
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        entered.set()
+        await release.wait()
+        return httpx.Response(200)
+
+    async def go(kube: Kube) -> list[ledger.Delivery]:
+        await add_secret(kube)
+        metrics = controller_metrics(Registry())
+        n = Notifier(
+            kube=kube,
+            settings=settings(webhook()),
+            counters=DeliveryCounters(
+                sent=metrics.notifications_sent_total, failed=metrics.notifications_failed_total
+            ),
+            transport=httpx.MockTransport(slow),
+        )
+        await n.start()
+        n.emit(note())
+        await entered.wait()
+        stopping = asyncio.create_task(n.stop())
+        await asyncio.sleep(0.05)
+        assert not stopping.done(), "stop() must wait for the answer"
+        release.set()
+        await stopping
+        return await ledger.load(kube, "prod.shop")
+
+    (entry,) = run(srv, go)
+    assert entry.state is DeliveryState.SENT
+    assert len(requests) == 1
+
+
+def test_stopping_drops_a_retry_that_is_only_waiting_and_leaves_it_pending() -> None:
+    srv, receiver = server(), Receiver(script=[500] * 1000)
+
+    async def go(kube: Kube) -> list[ledger.Delivery]:
+        await add_secret(kube)
+        n = notifier(kube, settings(webhook()), receiver)
+        await n.start()
+        n.emit(note())
+        while not receiver.requests:
+            await asyncio.sleep(0.005)
+        await asyncio.wait_for(n.stop(), timeout=2)
+        return await ledger.load(kube, "prod.shop")
+
+    (entry,) = run(srv, go)
+    assert entry.state is DeliveryState.PENDING

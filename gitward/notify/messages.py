@@ -51,26 +51,31 @@ def webhook_headers(note: Notification, body: bytes, secret: bytes) -> dict[str,
     }
 
 
+def _escaped(text: str) -> str:
+    """Text as Slack's mrkdwn shows it literally: ``&``, ``<`` and ``>`` are its markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _link(url: str, text: str) -> str:
-    return f"<{url}|{text}>" if url else f"`{text}`"
+    return f"<{url}|{_escaped(text)}>" if url else f"`{_escaped(text)}`"
 
 
 def slack_body(note: Notification) -> dict[str, Any]:
     """Slack's incoming webhook message (Mattermost and Rocket.Chat take the same)."""
     mark = ":red_circle:" if note.bad else ":large_green_circle:"
-    lines = [f"{mark} *{note.title}*"]
+    lines = [f"{mark} *{_escaped(note.title)}*"]
     if note.message:
-        lines.append(note.message)
+        lines.append(_escaped(note.message))
     details = [f"revision {_link(note.revision_url, note.revision[:12])}"]
     if note.object:
-        details.append(f"object `{note.object}`")
+        details.append(f"object `{_escaped(note.object)}`")
     for chart in note.charts:
         built = f" built from {_link(chart.commit_url, chart.commit[:12])}" if chart.commit else ""
-        details.append(f"chart `{chart.name}@{chart.version}`{built}")
+        details.append(f"chart `{_escaped(chart.name)}@{_escaped(chart.version)}`{built}")
     if note.app_url:
         details.append(_link(note.app_url, "status"))
     return {
-        "text": f"{note.title}: {note.message}" if note.message else note.title,
+        "text": _escaped(f"{note.title}: {note.message}" if note.message else note.title),
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
             {

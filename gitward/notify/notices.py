@@ -30,6 +30,10 @@ from gitward.notify.links import chart_links, revision_url
 from gitward.notify.notifier import Notifier
 from gitward.render.results import ChartDependency
 
+#: Longest message kept: a failed sync can list every invalid object, and a message
+#: waits in a ConfigMap while it is pending.
+MESSAGE_LIMIT = 4000
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -127,7 +131,7 @@ class Notices:
                 app="",
                 key="",
                 revision=revision,
-                message=reason,
+                message=_cut(reason),
                 revision_url=revision_url(repo=self.repo, sha=revision, forge=self.forge),
                 occurred_at=_now(),
             )
@@ -155,10 +159,14 @@ class Notices:
                 key=spec.id.key,
                 revision=revision,
                 object=f"{obj}@{version}" if version else obj,
-                message=message,
+                message=_cut(message),
                 revision_url=revision_url(repo=self.repo, sha=revision, forge=self.forge),
                 app_url=app_url if self.public_url else "",
                 charts=self._charts.get(spec.name, ()),
                 occurred_at=_now(),
             )
         )
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"

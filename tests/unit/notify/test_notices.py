@@ -138,3 +138,16 @@ def test_a_slack_message_has_a_text_fallback_and_blocks_with_the_links() -> None
     details = context["elements"][0]["text"]
     assert f"<https://git.example/acme/config/commit/{SHA}|{SHA[:12]}>" in details
     assert "<http://gitward.test/api/v1/apps/shop|status>" in details
+
+
+def test_slack_markup_in_a_message_is_shown_as_text() -> None:
+    n, got = notices()
+    n.sync_ended(APP, SHA, failed_because="Deployment/shop/<web>: a & b")
+    section = slack_body(got.notes[0])["blocks"][0]["text"]["text"]
+    assert "Deployment/shop/&lt;web&gt;: a &amp; b" in section
+
+
+def test_a_long_reason_is_cut_to_the_limit() -> None:
+    n, got = notices()
+    n.sync_ended(APP, SHA, failed_because="x" * 10_000)
+    assert len(got.notes[0].message) == 4000 and got.notes[0].message.endswith("…")

@@ -81,6 +81,15 @@ from gitward.cli.options import (
     "(default: http://LISTEN). Env: GITWARD_PUBLIC_URL.",
 )
 @click.option(
+    "--notifications",
+    "notifications_file",
+    envvar="GITWARD_NOTIFICATIONS",
+    default=None,
+    metavar="FILE",
+    help="Who hears about syncs, health, drift and refused commits (README: Notifications). "
+    "Env: GITWARD_NOTIFICATIONS.",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
     default="text",
@@ -110,6 +119,7 @@ def controller(
     forge_repo: str,
     forge_token_file: str | None,
     public_url: str,
+    notifications_file: str | None,
     log_format: str,
 ) -> None:
     """Reconcile every app continuously; put hand edits back (selfHeal).
@@ -130,6 +140,7 @@ def controller(
     from gitward.heal.leases import LeaseConfig
     from gitward.heal.runner import RunOptions
     from gitward.heal.runner import run as run_controller
+    from gitward.notify.checking import check_notifications, load_settings
     from gitward.record.store import record_namespace
 
     handler = logging.StreamHandler()
@@ -168,6 +179,7 @@ def controller(
             decryption=decryption_args.load(),
             forge=_forge(forge_kind, forge_url, forge_repo, repo, token_file=forge_token_file),
             public_url=public_url or f"http://{listen}",
+            notifications=load_settings(notifications_file, forge_url=forge_url),
         ),
         host=host.strip("[]"),
         port=int(port),
@@ -186,6 +198,7 @@ def controller(
 
     async def go() -> None:
         async with connect() as kube:
+            await check_notifications(kube, options.controller.notifications)
             await run_controller(options, kube=kube)
 
     run(go())

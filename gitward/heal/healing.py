@@ -24,6 +24,7 @@ from gitward.heal.logs import event
 from gitward.heal.state import AppState, Tracked, now
 from gitward.heal.tracking import Tracker
 from gitward.kube import Kube
+from gitward.notify.notices import Notices
 from gitward.objects import Body, ObjectRef
 from gitward.plan.inventory import fields_hash, values_hash
 from gitward.record import inventory as inventories
@@ -46,12 +47,14 @@ class Healer:
         metrics: ControllerMetrics,
         apps: dict[str, AppState],
         tracker: Tracker,
+        notices: Notices | None = None,
     ) -> None:
         self.kube = kube
         self.tenancy = tenancy
         self.metrics = metrics
         self.apps = apps
         self.tracker = tracker
+        self.notices = notices or Notices(None, repo="")
         self.backoffs = backoff.Backoffs()
         self.applies = 0  # heals sent to the API server
 
@@ -131,14 +134,22 @@ class Healer:
             actor=actor,
             fields=",".join(fields),
         )
-        await self._announce(
-            t, "DriftDetected", f"{kind.value} by {actor}: {', '.join(fields)}", warning=True
+        what = f"{kind.value} by {actor}: {', '.join(fields)}"
+        await self._announce(t, "DriftDetected", what, warning=True)
+        version = str(body["metadata"].get("resourceVersion", ""))
+        self.notices.drift_detected(
+            state.spec, state.revision, obj=str(t.ref), version=version, message=what
         )
         if not state.spec.self_heal:
             state.sync = SyncState.OUT_OF_SYNC
             state.drifts.appendleft(record)
             return
-        delay = self.backoffs.of(str(t.ref)).delay(time.monotonic(), actor=actor)
+        rounds = self.backoffs.of(str(t.ref))
+        delay = rounds.delay(time.monotonic(), actor=actor)
+        if rounds.fighting:
+            self.notices.fighting(
+                state.spec, state.revision, obj=str(t.ref), opponent=actor, wait=delay
+            )
         state.drifts.appendleft(record)
         t.heal_task = asyncio.create_task(self._heal(t, record, delay))
 
@@ -200,6 +211,13 @@ class Healer:
                 duration=f"{time.monotonic() - record.detected_monotonic:.3f}s",
             )
             await self._update_inventory(t)
+        self.notices.drift_corrected(
+            state.spec,
+            state.revision,
+            obj=str(t.ref),
+            version=str(out["metadata"].get("resourceVersion", "")),
+            message=f"re-applied from git after {record.kind.value} by {record.actor}",
+        )
         await self._announce(
             t,
             "DriftCorrected",

@@ -7,13 +7,13 @@ testable without a browser, and keeps the route handlers thin.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from gitward.source.revisions import Revision
+from gitward.source.urls import commit_url
 
 __all__ = ["AppRow", "Filters", "app_rows", "commit_url", "open_drifts"]
 
@@ -78,22 +78,6 @@ class AppRow:
 
 def open_drifts(records: Iterable[Mapping[str, Any]]) -> int:
     return sum(1 for r in records if r.get("outcome") in OPEN_OUTCOMES)
-
-
-_FORGE = re.compile(r"^https://(?P<host>[^/@\s]+)/(?P<path>[^\s?#]+?)(?:\.git)?/?$")
-
-
-def commit_url(repo_url: str, sha: str) -> str:
-    """A link to ``sha`` on the forge that hosts ``repo_url``; empty when it is no forge."""
-    match = _FORGE.match(repo_url)
-    if not match or not re.fullmatch(r"[0-9a-f]{7,64}", sha):
-        return ""
-    host, path = match["host"], match["path"]
-    if "gitlab" in host:
-        return f"https://{host}/{path}/-/commit/{sha}"
-    if "bitbucket" in host:
-        return f"https://{host}/{path}/commits/{sha}"
-    return f"https://{host}/{path}/commit/{sha}"
 
 
 def app_rows(

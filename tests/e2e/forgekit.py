@@ -199,6 +199,7 @@ def start_controller(
     *,
     secret: str = SECRET,
     env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> RunningController:
     """``gitward controller`` on the config repo, with the forge's settings, until ready.
 
@@ -214,7 +215,7 @@ def start_controller(
         sys.executable, "-m", "gitward", "controller",
         "--repo", f"{forge.url}/{repo.path}.git", "--revision", "main",
         "--poll-interval", "2", "--listen", f"127.0.0.1:{port}", "--no-leader-election",
-        "--forge", "gitea", "--forge-url", forge.url, "--public-url", url,
+        "--forge", "gitea", "--forge-url", forge.url, "--public-url", url, *extra_args,
     ]  # fmt: skip
     environment = {
         **os.environ,

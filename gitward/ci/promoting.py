@@ -27,7 +27,7 @@ from gitward.errors import ConfigError, GitwardError
 from gitward.forge import Forge, forge_of, open_forge, repo_of
 from gitward.promote.gitwork import Clone
 from gitward.promote.proposing import Promotion as Proposed
-from gitward.promote.proposing import PromotionRequest, propose_all
+from gitward.promote.proposing import PromotionRequest, branch_name, propose_all
 from gitward.source.credentials import GitCredentials
 
 TOKEN_VARIABLE = "GITWARD_FORGE_TOKEN_PROMOTER"
@@ -139,6 +139,10 @@ async def _propose(
     )
     forge = forge_for(repo_url, access)
     try:
+        # The forge first, before any git: one that is down is exit 3 naming it, and a
+        # token it refuses names the permission, as `gitward promote` says them.
+        envs = request.environments[:1] if request.split else request.environments
+        await forge.find_pull(head=branch_name(request.chart, envs), base=request.base)
         with Clone.scratch(repo_url, credentials=credentials) as clone:
             return await propose_all(clone=clone, forge=forge, dry_run=None, request=request)
     finally:

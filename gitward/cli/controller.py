@@ -68,6 +68,12 @@ from gitward.cli.options import (
 @forge_url_option("; without it no preview or deploy status is sent")
 @click.option("--forge-repo", default="", help="owner/name on the forge (default: from --repo).")
 @click.option(
+    "--forge-token-file",
+    default=None,
+    help="File holding the forge token for previews and deploy statuses, e.g. a mounted "
+    "Secret (else env GITWARD_FORGE_TOKEN). It needs commit-status and comment rights only.",
+)
+@click.option(
     "--public-url",
     envvar="GITWARD_PUBLIC_URL",
     default="",
@@ -102,6 +108,7 @@ def controller(
     forge_kind: str,
     forge_url: str,
     forge_repo: str,
+    forge_token_file: str | None,
     public_url: str,
     log_format: str,
 ) -> None:
@@ -109,7 +116,7 @@ def controller(
 
     Webhook secret: env GITWARD_WEBHOOK_SECRET. API token: env GITWARD_API_TOKEN or
     --api-token-file. Records namespace: GITWARD_NAMESPACE. Forge token (previews,
-    deploy statuses): env GITWARD_FORGE_TOKEN.
+    deploy statuses): env GITWARD_FORGE_TOKEN or --forge-token-file.
     """
     import logging
     import os
@@ -159,7 +166,7 @@ def controller(
                 trusted_keys_secret=trusted_keys_secret,
             ),
             decryption=decryption_args.load(),
-            forge=_forge(forge_kind, forge_url, forge_repo, repo),
+            forge=_forge(forge_kind, forge_url, forge_repo, repo, token_file=forge_token_file),
             public_url=public_url or f"http://{listen}",
         ),
         host=host.strip("[]"),
@@ -184,19 +191,18 @@ def controller(
     run(go())
 
 
-def _forge(kind: str, url: str, repo: str, config_repo: str) -> Any:
+def _forge(kind: str, url: str, repo: str, config_repo: str, *, token_file: str | None) -> Any:
     """The forge settings, or ``None`` without a forge URL."""
-    import os
-
     from gitward.errors import ConfigError
     from gitward.forge import ForgeSettings, repo_of
 
     if not url:
         return None
-    token = os.environ.get("GITWARD_FORGE_TOKEN", "").strip()
+    token = _token(token_file, option="--forge-token-file", variable="GITWARD_FORGE_TOKEN")
     if not token:
         raise ConfigError(
-            f"--forge-url {url}: previews and deploy statuses need a token in $GITWARD_FORGE_TOKEN"
+            f"--forge-url {url}: previews and deploy statuses need a token in "
+            "$GITWARD_FORGE_TOKEN or --forge-token-file"
         )
     return ForgeSettings(
         kind=kind, url=url, repo=repo or repo_of(config_repo, forge_url=url), token=token
@@ -205,17 +211,22 @@ def _forge(kind: str, url: str, repo: str, config_repo: str) -> Any:
 
 def _api_token(path: str | None) -> str:
     """The API token from ``path`` if given, else ``$GITWARD_API_TOKEN``; ``""`` if neither."""
+    return _token(path, option="--api-token-file", variable="GITWARD_API_TOKEN")
+
+
+def _token(path: str | None, *, option: str, variable: str) -> str:
+    """A token from the file ``path`` if given, else from ``$variable``; ``""`` if neither."""
     import os
 
     from gitward.errors import ConfigError
 
     if path is None:
-        return os.environ.get("GITWARD_API_TOKEN", "").strip()
+        return os.environ.get(variable, "").strip()
     try:
         with open(path, encoding="utf-8") as f:
             token = f.read().strip()
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"--api-token-file {path}: cannot read it: {e}") from e
+        raise ConfigError(f"{option} {path}: cannot read it: {e}") from e
     if not token:
-        raise ConfigError(f"--api-token-file {path}: the file is empty")
+        raise ConfigError(f"{option} {path}: the file is empty")
     return token

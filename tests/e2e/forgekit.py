@@ -58,6 +58,7 @@ class Forge:
         self.deployer = dev.deployer
         self.promoter = dev.promoter
         self.reviewer = dev.reviewer
+        self.reporter = dev.reporter
 
     def create_repo(
         self,
@@ -202,7 +203,7 @@ def start_controller(
     """``gitward controller`` on the config repo, with the forge's settings, until ready.
 
     It reads the config repo as the deployer and writes statuses and comments as
-    the reviewer (Gitea wants write access to the code for a commit status).
+    the reporter, which may do nothing else (test_forge.py shows what it cannot).
     """
     from tests.e2e.test_controller import RunningController
 
@@ -223,7 +224,7 @@ def start_controller(
         "GITWARD_HELM": str(find_tool("helm")),
         "GITWARD_GIT_TOKEN": forge.deployer.token,
         "GITWARD_GIT_USERNAME": forge.deployer.user,
-        "GITWARD_FORGE_TOKEN": forge.reviewer.token,
+        "GITWARD_FORGE_TOKEN": forge.reporter.token,
         **(env or {}),
     }
     with log.open("w") as out:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +90,11 @@ def config_files(
     }
 
 
+StartController = Callable[[ForgeRepo], RunningController]
+
+
 @pytest.fixture
-def controller_for(forge: Forge, tmp_path: Path) -> Iterator[Any]:
+def controller_for(forge: Forge, tmp_path: Path) -> Iterator[StartController]:
     """Starts the controller on a config repo, with Gitea's webhooks; stops it afterwards."""
     started: list[RunningController] = []
 
@@ -132,7 +135,7 @@ def test_a_code_commit_reaches_staging_as_a_reviewed_pull_request_and_rolls_back
     cluster: Cluster,
     namespace: str,
     tmp_path: Path,
-    controller_for: Any,
+    controller_for: StartController,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     env = ci_env(forge, cluster, forge.builder, tmp_path)
@@ -148,7 +151,7 @@ def _flow(
     cluster: Cluster,
     namespace: str,
     tmp_path: Path,
-    controller_for: Any,
+    controller_for: StartController,
     monkeypatch: pytest.MonkeyPatch,
     env: dict[str, str],
 ) -> None:
@@ -203,6 +206,18 @@ def _flow(
         "no promotion pull request was opened"
     ]
     assert pulls(forge, config) == []
+    # A forge that is down: exit 3 naming it, the token nowhere in the output.
+    down = gitward_ci(
+        work, "--promote", "staging",
+        env={**build_env, "GITWARD_FORGE_TOKEN_PROMOTER": forge.promoter.token,
+             "GITWARD_CONFIG_REPO": f"http://127.0.0.1:1/{config.path}.git"},
+        drop=("KUBECONFIG",),
+    )  # fmt: skip
+    assert down.code == 3, down.stderr
+    (error,) = down.errors
+    assert error.startswith("error: gitea http://127.0.0.1:1/api/v1 ") and "unreachable" in error
+    assert error.endswith("is published, no promotion pull request was opened")
+    assert forge.promoter.token not in down.stdout + down.stderr
     promoted = gitward_ci(
         work, "--promote", "staging", "-o", "json", "--record", str(record_file),
         env={**build_env, "GITWARD_FORGE_TOKEN_PROMOTER": forge.promoter.token},
@@ -262,8 +277,9 @@ def _flow(
     restored = final_status(forge, config, undone, f"gitward/deploy/{APP}")
     assert restored["status"] == "success", restored
     assert deployed_image(cluster, namespace) == before["image"]
-    last = history(KEY)[0]
-    assert last["revision"] == undone
+    last = eventually(
+        lambda: (s := synced(KEY)) and s["revision"] == undone and s, timeout=30, what="history"
+    )
     assert last["charts"] == [f"hello@{before['version']} (commit {before['commit'][:12]})"]
     assert f"#{undo}" in last["subject"]
     assert f"Roll back {APP} to {back_to[:12]}" in last["subject"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -11,9 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from gitward.dev.ports import free_port
 from gitward.kube import Kube
@@ -330,6 +333,86 @@ def test_the_chart_refuses_values_that_open_secrets_or_escalation(
     )
     assert proc.returncode != 0
     assert refusal in proc.stderr, proc.stderr
+
+
+def template(*values: str) -> subprocess.CompletedProcess[str]:
+    sets = [arg for value in values for arg in ("--set", value)]
+    return subprocess.run(
+        [str(find_tool("helm")), "template", RELEASE, str(CHART), *sets],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def rendered(*values: str) -> dict[str, dict[str, Any]]:
+    """The chart's objects by kind (one of each kind the tests look at)."""
+    proc = template(*values)
+    assert proc.returncode == 0, proc.stderr
+    return {d["kind"]: d for d in yaml.safe_load_all(proc.stdout) if d}
+
+
+def test_the_forge_token_reaches_the_controller_as_a_secret_file_never_in_its_environment() -> None:
+    objects = rendered(
+        "repo.url=https://git.example.invalid/platform/config.git",
+        "forge.url=https://git.example.invalid",
+        "forge.repo=platform/config",
+        "forge.publicUrl=https://gitward.example.invalid",
+        "secret.forgeToken=forge-789",
+    )
+    secret = objects["Secret"]
+    assert base64.b64decode(secret["data"]["forgeToken"]) == b"forge-789"
+    pod = objects["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    args = container["args"]
+
+    def arg(name: str) -> str:
+        return str(args[args.index(name) + 1])
+
+    assert arg("--forge") == "gitea"
+    assert arg("--forge-url") == "https://git.example.invalid"
+    assert arg("--forge-repo") == "platform/config"
+    assert arg("--public-url") == "https://gitward.example.invalid"
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "forge"]
+    assert mount["readOnly"] is True
+    assert arg("--forge-token-file") == f"{mount['mountPath']}/token"
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "forge"]
+    assert volume["secret"]["secretName"] == secret["metadata"]["name"]
+    assert volume["secret"]["items"] == [{"key": "forgeToken", "path": "token"}]
+    env = json.dumps(container["env"])
+    assert "forge-789" not in env and "forgeToken" not in env
+
+    plain = rendered("repo.url=https://git.example.invalid/platform/config.git")
+    (container,) = plain["Deployment"]["spec"]["template"]["spec"]["containers"]
+    assert not any(a.startswith("--forge") for a in container["args"])
+    assert "forgeToken" not in plain["Secret"]["data"]
+
+    refused = template("forge.url=https://git.example.invalid")
+    assert refused.returncode != 0
+    assert "forge.url: previews and deploy statuses need secret.forgeToken" in refused.stderr
+
+
+def test_the_controller_refuses_a_forge_token_file_it_cannot_use_before_it_starts(
+    tmp_path: Path,
+) -> None:
+    empty = tmp_path / "forge-token"
+    empty.write_text("\n")
+    missing = tmp_path / "no-such-token"
+    args = ["controller", "--repo", "https://git.example.invalid/platform/config.git"]
+    args += ["--forge-url", "https://git.example.invalid", "--no-leader-election"]
+    for path, said in ((empty, "the file is empty"), (missing, "cannot read it")):
+        # The file, when named, wins over the variable.
+        refused = gitward(*args, "--forge-token-file", str(path), env={"GITWARD_FORGE_TOKEN": "t"})
+        assert refused.returncode == 2, refused.stderr
+        (line,) = refused.stderr.strip().splitlines()
+        assert line.startswith(f"error: --forge-token-file {path}: {said}"), line
+    none = gitward(*args, env={"GITWARD_FORGE_TOKEN": ""})
+    assert none.returncode == 2
+    assert none.stderr.strip() == (
+        "error: --forge-url https://git.example.invalid: previews and deploy statuses need "
+        "a token in $GITWARD_FORGE_TOKEN or --forge-token-file"
+    )
 
 
 def test_the_api_needs_the_token_from_the_charts_secret_off_loopback(

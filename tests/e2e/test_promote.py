@@ -304,7 +304,7 @@ def test_a_pull_request_gets_one_preview_comment_and_a_status_edited_on_each_pus
     ]
     assert "shop-prod" in comment["body"] and head[:12] in comment["body"]
     assert "shop-staging" not in comment["body"]  # only the app the change touches
-    assert comment["user"]["login"] == forge.reviewer.user
+    assert comment["user"]["login"] == forge.reporter.user
 
     # A second push: the same comment, now about the new head.
     assert setup.promote("web", "0.2.0", "--env", "prod", "--image", "0.2.0").returncode == 0

@@ -11,7 +11,7 @@ from gitward.ci.config import Promotion
 from gitward.ci.promoting import PromoterAccess, PromotionFailed, promote_build, promotion_for
 from gitward.ci.records import BuildRecord, ChartRecord, Step
 from gitward.errors import ConfigError, ExitCode
-from gitward.forge import Forge
+from gitward.forge import Forge, ForgeUnreachable
 from tests.unit.forge.fakeforge import FakeForge
 from tests.unit.promote.conftest import git
 
@@ -31,7 +31,7 @@ def built(version: str = "0.2.0") -> BuildRecord:
 class Run:
     def __init__(self, origin: Path) -> None:
         self.origin = origin
-        self.forge = FakeForge()
+        self.forge: FakeForge = FakeForge()
         self.progress: list[Step] = []
 
     def __call__(
@@ -139,11 +139,33 @@ def test_without_a_promoter_token_nothing_is_pushed_and_the_error_says_the_chart
     assert git(origin, "branch", "--list", "gitward/*") == ""
 
 
+class DownForge(FakeForge):
+    async def find_pull(self, *, head: str, base: str) -> None:
+        self.calls.append("find_pull")
+        raise ForgeUnreachable("forge http://127.0.0.1:1: find pull requests: unreachable")
+
+
+def test_a_forge_that_is_down_is_exit_3_before_any_git_and_says_the_chart_is_published(
+    origin: Path,
+) -> None:
+    run = Run(origin)
+    run.forge = DownForge()
+    with pytest.raises(PromotionFailed) as e:
+        run("prod")
+    assert str(e.value) == (
+        "forge http://127.0.0.1:1: find pull requests: unreachable; "
+        "web 0.2.0 is published, no promotion pull request was opened"
+    )
+    assert e.value.exit_code == ExitCode.CLUSTER
+    assert run.forge.calls == ["find_pull"] and run.forge.closed
+    assert git(origin, "branch", "--list", "gitward/*") == ""
+
+
 def test_an_unknown_environment_fails_naming_it_after_the_publish(origin: Path) -> None:
     run = Run(origin)
     with pytest.raises(PromotionFailed, match=r"no app is in environment 'qa'.*web 0.2.0 is pub"):
         run("qa")
-    assert run.forge.calls == []
+    assert "open_pull" not in run.forge.calls
 
 
 def test_promote_needs_a_promotion_section_checked_before_anything_is_built(

@@ -197,12 +197,12 @@ class Demo:
             **os.environ,
             "GITWARD_WEBHOOK_SECRET": SECRET,
             # Reads the config repo and the chart repository as the deployer (read only);
-            # writes previews and statuses with its own forge token.
+            # writes previews and statuses as the reporter, which may do nothing else.
             "GITWARD_GIT_USERNAME": self.forge.deployer.user,
             "GITWARD_GIT_TOKEN": self.forge.deployer.token,
             "GITWARD_DEPLOY_USER": self.forge.deployer.user,
             "GITWARD_DEPLOY_TOKEN": self.forge.deployer.token,
-            "GITWARD_FORGE_TOKEN": self.forge.reviewer.token,
+            "GITWARD_FORGE_TOKEN": self.forge.reporter.token,
         }
         argv = [
             "gitward", "controller", "--repo", f"{self.forge.url}/{self.forge.org}/{config}.git",

@@ -17,13 +17,17 @@ from gitward.source.revisions import Revision
 from gitward.status import AppStatus
 
 
-class ClusterView(Protocol):
-    async def plan(self, app: AppSpec, manifests: tuple[Manifest, ...]) -> Plan:
-        """A server-side dry-run of ``manifests`` against the live cluster, with diffs."""
-        ...
+class SyncHistory(Protocol):
+    """All a rollback reads from the cluster."""
 
     async def history(self, app: AppSpec) -> list[SyncRecord]:
         """The app's recorded syncs, newest first."""
+        ...
+
+
+class ClusterView(SyncHistory, Protocol):
+    async def plan(self, app: AppSpec, manifests: tuple[Manifest, ...]) -> Plan:
+        """A server-side dry-run of ``manifests`` against the live cluster, with diffs."""
         ...
 
     async def status(

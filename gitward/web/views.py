@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from gitward.source.revisions import Revision
 
-__all__ = ["AppRow", "Filters", "app_rows", "commit_url", "open_drifts"]
+__all__ = ["AppRow", "Filters", "app_rows", "commit_url", "open_drifts", "rollback_targets"]
 
 #: Drift outcomes that still need someone's attention.
 OPEN_OUTCOMES = frozenset({"pending", "reported", "failed"})
@@ -117,3 +117,19 @@ def app_rows(
             )
         )
     return rows
+
+
+def rollback_targets(history: Sequence[Mapping[str, Any]]) -> frozenset[int]:
+    """The rows of ``history`` (newest first) a rollback may return to, by index.
+
+    As ``gitward rollback`` chooses: successful syncs of a commit other than
+    the one running now (the newest successful sync's); one row per commit,
+    its newest.
+    """
+    rows: dict[str, int] = {}
+    for i, r in enumerate(history):
+        revision = str(r.get("revision") or "")
+        if r.get("result") == "succeeded" and revision and not revision.endswith("-dirty"):
+            rows.setdefault(revision, i)
+    current = min(rows.items(), key=lambda item: item[1])[0] if rows else ""
+    return frozenset(i for revision, i in rows.items() if revision != current)

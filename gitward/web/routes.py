@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from gitward.web import cluster, live, views
 from gitward.web.actions import action_routes
 from gitward.web.context import UiContext, UiOptions
-from gitward.web.diffs import object_diff
+from gitward.web.diffs import DiffCache
 from gitward.web.logins import login_routes
 from gitward.web.protocols import UiSource
 from gitward.web.tree import build_tree, uids
@@ -36,6 +36,7 @@ def ui_routes(source: UiSource, options: UiOptions) -> list[BaseRoute]:
     ui = UiContext(source, options)
     page, may_read, require_read = ui.page, ui.may_read, ui.require_read
     unavailable_page, known_app = ui.unavailable_page, ui.known_app
+    diff_cache = DiffCache()
 
     # --- pages --------------------------------------------------------------------
 
@@ -85,7 +86,7 @@ def ui_routes(source: UiSource, options: UiOptions) -> list[BaseRoute]:
             context["fighting"] = str(source.app_summary(name).get("fighting") or "")
         if everything or part == "diff":
             split = request.query_params.get("view") == "split"
-            diffs = [object_diff(o) for o in source.objects(name)]
+            diffs = [diff_cache.of(o) for o in source.objects(name)]
             context["diffs"] = sorted(diffs, key=lambda d: (d.state == "same", d.ref))
             context["split"] = split
         if everything or part in ("tree", "events"):

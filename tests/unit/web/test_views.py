@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from gitward.objects import Body, ObjectRef
-from gitward.web.diffs import object_diff, project
+from gitward.web.diffs import DiffCache, object_diff, project
 from gitward.web.protocols import ObjectState
 from gitward.web.tree import build_tree
 from gitward.web.views import Filters, commit_url
@@ -93,6 +93,20 @@ def test_an_object_missing_from_the_cluster_shows_whole() -> None:
 
     assert diff.state == "missing"
     assert diff.removed == 0 and diff.added > 0
+
+
+def test_a_diff_is_made_again_only_when_a_body_is_replaced() -> None:
+    desired, live = configmap(a="1"), configmap(a="2")
+    cache = DiffCache(max_entries=1)
+    first = cache.of(state(desired, live))
+    assert first.state == "changed"
+    assert cache.of(state(desired, live)) is first, "the same bodies: the same diff"
+    healed = configmap(a="1")
+    assert cache.of(state(desired, healed)).state == "same", "a new live body: a new diff"
+    assert cache.of(state(desired, healed, ignore=("/data/a",))).state == "same"
+    other = configmap(b="1") | {"metadata": {"name": "other", "namespace": "shop"}}
+    cache.of(state(other, None))
+    assert cache.of(state(desired, healed)) is not first, "evicted past max_entries"
 
 
 def test_side_by_side_pairs_each_removed_line_with_its_replacement() -> None:

@@ -114,3 +114,32 @@ def test_with_users_but_no_api_token_actions_need_a_password_login() -> None:
         assert (await client.post("/ui/apps/shop/sync", data={"csrf": csrf})).status_code == 303
 
     assert run(scenario, token="", users=USERS, prepare=users_secret).synced == ["shop"]
+
+
+def test_off_loopback_no_route_but_the_login_form_and_assets_answers_without_a_login() -> None:
+    from starlette.routing import Mount, Route
+
+    from gitward.web import UiOptions, ui_routes
+
+    routes = ui_routes(FakeUi(kube=None), UiOptions(token=TOKEN, open_reads=False))  # type: ignore[arg-type]
+    paths = [
+        r.path.replace("{name}", "shop").replace("{part}", "diff")
+        for r in routes
+        if isinstance(r, Route)
+    ]
+    assert {"/ui/", "/ui/apps/shop", "/ui/apps/shop/parts/diff", "/ui/stream"} <= set(paths)
+    assert [r.path for r in routes if isinstance(r, Mount)] == ["/ui/static"]
+
+    async def scenario(client: httpx.AsyncClient, source: FakeUi) -> None:
+        for path in paths:
+            for method in ("GET", "POST"):
+                answer = await client.request(method, path)
+                if path == "/ui/login" or (path == "/" and method == "GET"):
+                    continue  # the form itself, and a redirect to the list
+                assert answer.status_code in (303, 401, 405), (method, path, answer.status_code)
+                if answer.status_code == 303:
+                    assert answer.headers["location"] == "/ui/login", (method, path)
+        assert (await client.get("/")).headers["location"] == "/ui/"
+        assert "shop" not in (await client.get("/ui/login")).text
+
+    run(scenario, open_reads=False, users=USERS, prepare=users_secret)

@@ -1,4 +1,4 @@
-"""Password hashes and the failed-login throttle, without a server."""
+"""Password hashes, sessions and the failed-login throttle, without a server."""
 
 from __future__ import annotations
 
@@ -72,3 +72,21 @@ def test_a_success_clears_the_count_and_memory_stays_bounded() -> None:
     for client in "bcde":
         throttle.failed(client)
     assert len(throttle._failures) == 3
+
+
+def test_a_session_expires_after_its_ttl_and_ends_at_log_out() -> None:
+    from gitward.web.sessions import TTL_SECONDS, Sessions
+
+    now = [0.0]
+    sessions = Sessions("", passwords=True, clock=lambda: now[0])
+    assert sessions.enabled and not sessions.by_token
+    assert sessions.login("") is None, "no token: no token login"
+    session = sessions.start("alice")
+    assert sessions.get(session.id) == session and session.user == "alice"
+    now[0] = TTL_SECONDS - 1
+    assert sessions.get(session.id) is not None
+    now[0] = TTL_SECONDS
+    assert sessions.get(session.id) is None, "expired"
+    other = sessions.start("bob")
+    sessions.logout(other.id)
+    assert sessions.get(other.id) is None

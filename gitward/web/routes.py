@@ -12,19 +12,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gitward.health import assess
 from gitward.web import cluster, live, views
 from gitward.web.actions import action_routes
 from gitward.web.context import UiContext, UiOptions
-from gitward.web.diffs import DiffCache
+from gitward.web.diffs import DiffCache, ObjectDiff
+from gitward.web.fragments import Fragments
 from gitward.web.logins import login_routes
+from gitward.web.memo import ByBody
 from gitward.web.protocols import UiSource
-from gitward.web.tree import build_tree, uids
+from gitward.web.tree import Node, build_tree, uids
 
 __all__ = ["UiOptions", "ui_routes"]
 
@@ -37,6 +41,20 @@ def ui_routes(source: UiSource, options: UiOptions) -> list[BaseRoute]:
     page, may_read, require_read = ui.page, ui.may_read, ui.require_read
     unavailable_page, known_app = ui.unavailable_page, ui.known_app
     diff_cache = DiffCache()
+    app_rows = Fragments(ui.templates.env.get_template("apps_row.html"))
+
+    tree_nodes = Fragments(ui.templates.env.get_template("tree_node.html"))
+    diff_objects = Fragments(ui.templates.env.get_template("diff_object.html"))
+    health_of = ByBody(assess)
+
+    def row_html(row: views.AppRow) -> Markup:
+        return app_rows.render(row.key, row=row)
+
+    def node_html(node: Node) -> Markup:
+        return tree_nodes.render(node, n=node)
+
+    def diff_html(diff: ObjectDiff, split: bool) -> Markup:
+        return diff_objects.render((diff, split), d=diff, split=split)
 
     # --- pages --------------------------------------------------------------------
 
@@ -63,6 +81,7 @@ def ui_routes(source: UiSource, options: UiOptions) -> list[BaseRoute]:
             template,
             {
                 "rows": rows,
+                "row_html": row_html,
                 "total": len(names),
                 "filters": filters,
                 "sync_choices": views.SYNC_CHOICES,
@@ -89,11 +108,13 @@ def ui_routes(source: UiSource, options: UiOptions) -> list[BaseRoute]:
             diffs = [diff_cache.of(o) for o in source.objects(name)]
             context["diffs"] = sorted(diffs, key=lambda d: (d.state == "same", d.ref))
             context["split"] = split
+            context["diff_html"] = diff_html
         if everything or part in ("tree", "events"):
             objects = source.objects(name)
             namespaces = {o.ref.namespace for o in objects}
             owned, error = await cluster.list_owned(source.kube, namespaces)
-            context["tree"] = build_tree(objects, owned)
+            context["tree"] = build_tree(objects, owned, health_of=health_of)
+            context["node_html"] = node_html
             context["tree_error"] = error
             if everything or part == "events":
                 events, events_error = await cluster.list_events(

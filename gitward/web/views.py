@@ -8,7 +8,7 @@ testable without a browser, and keeps the route handlers thin.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -75,6 +75,17 @@ class AppRow:
         """The app's name as one URL path segment."""
         return quote(self.name, safe="")
 
+    @property
+    def key(self) -> Hashable | None:
+        """All the row shows, as a dictionary key; ``None`` when a value cannot be one."""
+        shown = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in self.summary.items())
+        key = (shown, self.open_drifts, self.commit_subject, self.commit_author, self.commit_url)
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        return key
+
 
 def open_drifts(records: Iterable[Mapping[str, Any]]) -> int:
     return sum(1 for r in records if r.get("outcome") in OPEN_OUTCOMES)
@@ -104,16 +115,19 @@ def app_rows(
     repo_url: str,
 ) -> list[AppRow]:
     rows = []
+    links: dict[str, str] = {}  # most apps run one commit: one link to make
     for summary in summaries:
         sha = str(summary.get("revision") or "")
         known = revision is not None and bool(sha) and revision.sha == sha
+        if sha not in links:
+            links[sha] = commit_url(repo_url, sha)
         rows.append(
             AppRow(
                 summary=summary,
                 open_drifts=open_drifts(drifts.get(str(summary.get("name")), ())),
                 commit_subject=revision.subject if known and revision else "",
                 commit_author=revision.author if known and revision else "",
-                commit_url=commit_url(repo_url, sha),
+                commit_url=links[sha],
             )
         )
     return rows

@@ -187,3 +187,42 @@ def test_commit_links_only_for_forges_over_https() -> None:
     assert commit_url("file:///tmp/config", sha) == ""
     assert commit_url("git@github.com:o/r.git", sha) == ""
     assert commit_url("https://github.com/o/r.git", "not-a-sha") == ""
+
+
+def test_a_fragment_is_drawn_once_per_key_and_again_without_one() -> None:
+    import jinja2
+
+    from gitward.web.fragments import Fragments
+
+    drawn: list[str] = []
+
+    def note(value: str) -> str:
+        drawn.append(value)
+        return ""
+
+    env = jinja2.Environment(autoescape=True)
+    env.globals["note"] = note
+    fragments = Fragments(env.from_string("{{ note(v) }}<b>{{ v }}</b>"), max_entries=1)
+    assert fragments.render("a", v="<a>") == "<b>&lt;a&gt;</b>"
+    assert fragments.render("a", v="<a>") == "<b>&lt;a&gt;</b>"
+    fragments.render(None, v="n")
+    fragments.render(None, v="n")
+    fragments.render("b", v="b")
+    fragments.render("a", v="a2")
+    assert drawn == ["<a>", "n", "n", "b", "a2"], "a key past max_entries is drawn again"
+
+
+def test_a_result_is_kept_per_body_object_not_per_equal_body() -> None:
+    from gitward.web.memo import ByBody
+
+    seen: list[object] = []
+
+    def count(body: object) -> int:
+        seen.append(body)
+        return len(seen)
+
+    memo = ByBody(count)
+    body = configmap(a="1")
+    assert memo(body) == memo(body) == 1
+    assert memo(copy.deepcopy(body)) == 2, "an equal but new body is computed again"
+    assert memo(None) == 3 and memo(None) == 4, "no body: never kept"

@@ -131,15 +131,17 @@ class Healer:
             actor=actor,
             fields=",".join(fields),
         )
+        # In the app's state first: the API and an open page show it without
+        # waiting for the Event's round trip to the API server.
+        state.drifts.appendleft(record)
+        if not state.spec.self_heal:
+            state.sync = SyncState.OUT_OF_SYNC
         await self._announce(
             t, "DriftDetected", f"{kind.value} by {actor}: {', '.join(fields)}", warning=True
         )
         if not state.spec.self_heal:
-            state.sync = SyncState.OUT_OF_SYNC
-            state.drifts.appendleft(record)
             return
         delay = self.backoffs.of(str(t.ref)).delay(time.monotonic(), actor=actor)
-        state.drifts.appendleft(record)
         t.heal_task = asyncio.create_task(self._heal(t, record, delay))
 
     async def _announce(self, t: Tracked, reason: str, message: str, *, warning: bool) -> None:

@@ -152,8 +152,16 @@ def ui_routes(source: UiSource, options: UiOptions) -> list[BaseRoute]:
         if name and name not in source.app_names():
             raise HTTPException(404, f"app {name[:100]} not found")
 
+        drifts_part = ui.templates.env.get_template("part_drifts.html")
+
+        def drifts_html(app: str) -> str:
+            fighting = str(source.app_summary(app).get("fighting") or "")
+            return drifts_part.render(drifts=list(source.drift_records(app)), fighting=fighting)
+
         async def events() -> Any:
-            async for chunk in live.stream(source, app=name):
+            async for chunk in live.stream(
+                source, app=name, drifts_html=drifts_html if name else None
+            ):
                 yield chunk
 
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}

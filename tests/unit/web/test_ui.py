@@ -373,3 +373,30 @@ def test_the_drift_log_marks_the_writer_the_app_is_fighting_with() -> None:
         assert log.index("is-fighting") < log.index("kubectl")
 
     run(scenario)
+
+
+def test_an_apps_stream_carries_its_drift_log_drawn_before_the_change() -> None:
+    async def scenario(client: httpx.AsyncClient, source: FakeUi) -> None:
+        async with client.stream("GET", "/ui/stream", params={"app": "shop"}) as stream:
+            lines = stream.aiter_lines()
+            assert await anext(lines) == "retry: 1000"
+            await asyncio.sleep(0.3)
+            source.drifts["shop"] = [
+                {"object": "Deployment/shop/web", "actor": "<kubectl>", "outcome": "pending"}
+            ]
+            async with asyncio.timeout(1.0):
+                while (line := await anext(lines)) == "":
+                    pass
+                assert line == "event: drifts"
+                html = []
+                while (line := await anext(lines)) != "":
+                    assert line.startswith("data: ")
+                    html.append(line.removeprefix("data: "))
+                assert await anext(lines) == "event: change"
+        drawn = "\n".join(html)
+        assert 'data-object="Deployment/shop/web"' in drawn
+        assert "&lt;kubectl&gt;" in drawn and "<kubectl>" not in drawn, "escaped"
+        page = (await client.get("/ui/apps/shop")).text
+        assert '<div id="drifts-body">' in page
+
+    run(scenario)

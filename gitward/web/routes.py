@@ -44,7 +44,8 @@ def ui_routes(source: UiSource, options: UiOptions) -> list[BaseRoute]:
     app_rows = Fragments(ui.templates.env.get_template("apps_row.html"))
 
     tree_nodes = Fragments(ui.templates.env.get_template("tree_node.html"))
-    diff_objects = Fragments(ui.templates.env.get_template("diff_object.html"))
+    # Keyed by the diff itself: few, so that old diffs are not kept for long.
+    diff_objects = Fragments(ui.templates.env.get_template("diff_object.html"), max_entries=2000)
     health_of = ByBody(assess)
 
     def row_html(row: views.AppRow) -> Markup:

@@ -223,6 +223,10 @@ def test_a_result_is_kept_per_body_object_not_per_equal_body() -> None:
 
     memo = ByBody(count)
     body = configmap(a="1")
+    body["metadata"]["uid"] = "u1"
     assert memo(body) == memo(body) == 1
-    assert memo(copy.deepcopy(body)) == 2, "an equal but new body is computed again"
-    assert memo(None) == 3 and memo(None) == 4, "no body: never kept"
+    newer = copy.deepcopy(body)
+    assert memo(newer) == 2, "an equal but new body is computed again"
+    assert memo(body) == 3, "and replaces the old one: one entry per object"
+    assert memo(None) == 4 and memo(None) == 5, "no body: never kept"
+    assert len(memo._kept) == 1

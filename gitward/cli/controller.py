@@ -61,6 +61,20 @@ from gitward.cli.options import (
     is_flag=True,
     help="Mark the UI's session cookie Secure on plain HTTP too (TLS ends at a proxy).",
 )
+@click.option(
+    "--ui-users-secret",
+    envvar="GITWARD_UI_USERS_SECRET",
+    default="",
+    help="Secret in gitward's namespace with the UI's users: one key per user name, its "
+    "value a password hash from `gitward ui hash-password`. Env: GITWARD_UI_USERS_SECRET.",
+)
+@click.option(
+    "--rollback-token-file",
+    default=None,
+    help="File holding the promoter's forge token, with which the UI's rollback button "
+    "pushes a branch and opens a pull request (else env GITWARD_FORGE_TOKEN_PROMOTER; "
+    "without either, or without --forge-url, the button is off).",
+)
 @tenancy_options
 @verify_options
 @decryption_options
@@ -109,6 +123,8 @@ def controller(
     api_token_file: str | None,
     ui: bool,
     ui_secure_cookie: bool,
+    ui_users_secret: str,
+    rollback_token_file: str | None,
     tenancy_args: TenancyArgs,
     verify_mode: str | None,
     trusted_keys: str | None,
@@ -126,7 +142,9 @@ def controller(
 
     Webhook secret: env GITWARD_WEBHOOK_SECRET. API token: env GITWARD_API_TOKEN or
     --api-token-file. Records namespace: GITWARD_NAMESPACE. Forge token (previews,
-    deploy statuses): env GITWARD_FORGE_TOKEN or --forge-token-file.
+    deploy statuses): env GITWARD_FORGE_TOKEN or --forge-token-file. The promoter's
+    token (the UI's rollback pull requests): env GITWARD_FORGE_TOKEN_PROMOTER or
+    --rollback-token-file.
     """
     import logging
     import os
@@ -138,6 +156,7 @@ def controller(
     from gitward.errors import ConfigError
     from gitward.heal.controller import ControllerOptions
     from gitward.heal.leases import LeaseConfig
+    from gitward.heal.rollbacks import RollbackSettings
     from gitward.heal.runner import RunOptions
     from gitward.heal.runner import run as run_controller
     from gitward.notify.checking import check_notifications, load_settings
@@ -158,12 +177,13 @@ def controller(
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(f"--listen {listen!r}: expected HOST:PORT")
-    token = _api_token(api_token_file)
+    token = _token_from(api_token_file, "GITWARD_API_TOKEN", option="--api-token-file")
     if not token and not is_loopback(host):
         raise ConfigError(
             f"--listen {listen}: not a loopback address, so the API needs a token; "
             "set $GITWARD_API_TOKEN or --api-token-file"
         )
+    forge = _forge(forge_kind, forge_url, forge_repo, repo, token_file=forge_token_file)
     options = RunOptions(
         controller=ControllerOptions(
             repo=repo,
@@ -177,7 +197,7 @@ def controller(
                 trusted_keys_secret=trusted_keys_secret,
             ),
             decryption=decryption_args.load(),
-            forge=_forge(forge_kind, forge_url, forge_repo, repo, token_file=forge_token_file),
+            forge=forge,
             public_url=public_url or f"http://{listen}",
             notifications=load_settings(notifications_file, forge_url=forge_url),
         ),
@@ -194,6 +214,19 @@ def controller(
         api_token=token,
         ui=ui,
         ui_secure_cookie=ui_secure_cookie,
+        ui_users_secret=ui_users_secret,
+        rollbacks=RollbackSettings(
+            repo=repo,
+            base=revision,
+            forge=forge,
+            token=_token_from(
+                rollback_token_file,
+                "GITWARD_FORGE_TOKEN_PROMOTER",
+                option="--rollback-token-file",
+            ),
+            username=os.environ.get("GITWARD_FORGE_USERNAME", "gitward"),
+            allow_insecure=os.environ.get("GITWARD_ALLOW_INSECURE", "").lower() in ("1", "true"),
+        ),
     )
 
     async def go() -> None:
@@ -211,7 +244,7 @@ def _forge(kind: str, url: str, repo: str, config_repo: str, *, token_file: str 
 
     if not url:
         return None
-    token = _token(token_file, option="--forge-token-file", variable="GITWARD_FORGE_TOKEN")
+    token = _token_from(token_file, "GITWARD_FORGE_TOKEN", option="--forge-token-file")
     if not token:
         raise ConfigError(
             f"--forge-url {url}: previews and deploy statuses need a token in "
@@ -222,19 +255,14 @@ def _forge(kind: str, url: str, repo: str, config_repo: str, *, token_file: str 
     )
 
 
-def _api_token(path: str | None) -> str:
-    """The API token from ``path`` if given, else ``$GITWARD_API_TOKEN``; ``""`` if neither."""
-    return _token(path, option="--api-token-file", variable="GITWARD_API_TOKEN")
-
-
-def _token(path: str | None, *, option: str, variable: str) -> str:
-    """A token from the file ``path`` if given, else from ``$variable``; ``""`` if neither."""
+def _token_from(path: str | None, env: str, *, option: str) -> str:
+    """A token from file ``path`` if given, else from ``$env``; ``""`` if neither."""
     import os
 
     from gitward.errors import ConfigError
 
     if path is None:
-        return os.environ.get(variable, "").strip()
+        return os.environ.get(env, "").strip()
     try:
         with open(path, encoding="utf-8") as f:
             token = f.read().strip()

@@ -134,6 +134,11 @@ class Healer:
             actor=actor,
             fields=",".join(fields),
         )
+        # In the app's state first: the API and an open page show it without
+        # waiting for the Event's round trip to the API server.
+        state.drifts.appendleft(record)
+        if not state.spec.self_heal:
+            state.sync = SyncState.OUT_OF_SYNC
         what = f"{kind.value} by {actor}: {', '.join(fields)}"
         await self._announce(t, "DriftDetected", what, warning=True)
         version = str(body["metadata"].get("resourceVersion", ""))
@@ -141,8 +146,6 @@ class Healer:
             state.spec, state.revision, obj=str(t.ref), version=version, message=what
         )
         if not state.spec.self_heal:
-            state.sync = SyncState.OUT_OF_SYNC
-            state.drifts.appendleft(record)
             return
         rounds = self.backoffs.of(str(t.ref))
         delay = rounds.delay(time.monotonic(), actor=actor)
@@ -150,7 +153,6 @@ class Healer:
             self.notices.fighting(
                 state.spec, state.revision, obj=str(t.ref), opponent=actor, wait=delay
             )
-        state.drifts.appendleft(record)
         t.heal_task = asyncio.create_task(self._heal(t, record, delay))
 
     async def _announce(self, t: Tracked, reason: str, message: str, *, warning: bool) -> None:

@@ -19,11 +19,15 @@ from gitward.source.revisions import Revision
 from gitward.status import AppStatus
 
 
-class ClusterView(DryRun, Protocol):
+class SyncHistory(Protocol):
+    """All a rollback reads from the cluster."""
+
     async def history(self, app: AppSpec) -> list[SyncRecord]:
         """The app's recorded syncs, newest first."""
         ...
 
+
+class ClusterView(DryRun, SyncHistory, Protocol):
     async def status(
         self, app: AppSpec, manifests: tuple[Manifest, ...], revision: Revision
     ) -> AppStatus: ...

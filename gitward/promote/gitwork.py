@@ -90,6 +90,22 @@ class Clone:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
+    @classmethod
+    def private(
+        cls, *, path: Path, origin: str, credentials: GitCredentials, timeout: float = 120.0
+    ) -> Clone:
+        """A bare clone of ``origin`` of gitward's own at ``path``, made when missing.
+
+        For a rollback the controller opens: it has no person's clone, and
+        its cache of the config repository is only ever fetched into.
+        """
+        if not (path / "HEAD").is_file():
+            path.mkdir(parents=True, exist_ok=True)
+            git = Git(subject=str(path), timeout=timeout)
+            git.run("init", "--bare", "--quiet", str(path))
+            git.run("config", "remote.origin.url", parse_url(origin).display, directory=path)
+        return cls(path=path, credentials=credentials, timeout=timeout)
+
     def run(self, *args: str, tree: Path | None = None, check: bool = True) -> str:
         env = None
         return self._git.run(*args, directory=tree or self.path, env=env, check=check).out

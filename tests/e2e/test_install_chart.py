@@ -544,9 +544,7 @@ def test_ui_users_secret_is_passed_and_read_from_the_records_namespace_by_name()
     assert not [o for o in plain if o["kind"] == "ConfigMap"]
 
 
-def test_the_rollback_token_reaches_the_controller_as_a_secret_file_never_in_its_environment() -> (
-    None
-):
+def test_the_rollback_token_is_a_mounted_secret_file_never_in_the_environment() -> None:
     objects = documents(
         REPO_URL,
         *FORGE,

@@ -11,8 +11,8 @@ Run by ``scripts/demo`` after ``gitward dev up --forge``, with the venv's python
    promotion pull request, as the promoter;
 5. the controller's preview comment and ``gitward/preview`` status on it;
 6. a person (the reviewer) merges it; the controller deploys it and sets
-   ``gitward/deploy/hello-staging`` on the merge commit;
-7. ``gitward rollback hello-staging`` opens a pull request; merged, 1.0.0 runs
+   ``gitward/deploy/hello`` on the merge commit;
+7. ``gitward rollback hello`` opens a pull request; merged, 1.0.0 runs
    again and ``gitward history`` says so.
 
 Each step prints what happened, with the pull requests' URLs. The code commits
@@ -44,9 +44,9 @@ from gitward.dev.ports import free_port
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
-APP = "hello-staging"
+APP = "hello"
 NAMESPACE = "staging"
-KEY = f"{NAMESPACE}.{APP}"
+KEY = f"staging.{APP}"  # environment.name
 SECRET = "demo-webhook-secret"
 
 

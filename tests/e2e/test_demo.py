@@ -54,9 +54,9 @@ def test_the_demo_exits_zero_and_runs_again_on_the_same_cluster(cluster: Cluster
                 ("rollback", True),
             ], result.stdout
             assert re.search(r"gitward/preview on \w+: success", result.stdout), result.stdout
-            deployed = re.findall(r"gitward/deploy/hello-staging on \w+: success", result.stdout)
+            deployed = re.findall(r"gitward/deploy/hello on \w+: success", result.stdout)
             assert len(deployed) == 2, result.stdout
-            rolled_back = re.search(r"^\S+ +\w+ +succeeded .*Roll back hello-staging to ",
+            rolled_back = re.search(r"^\S+ +\w+ +succeeded .*Roll back hello to ",
                                     result.stdout, re.MULTILINE)  # fmt: skip
             assert rolled_back and "hello@1.0.0 (commit " in rolled_back[0], result.stdout
             ui = re.search(r"^UI: (http://127\.0\.0\.1:\d+/ui/)$", result.stdout, re.MULTILINE)

@@ -139,6 +139,7 @@ def test_a_code_commit_reaches_staging_as_a_reviewed_pull_request_and_rolls_back
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     env = ci_env(forge, cluster, forge.builder, tmp_path)
+    cluster.forget_apps(KEY)  # an earlier run's records would read as this one's
     try:
         _flow(forge, cluster, namespace, tmp_path, controller_for, monkeypatch, env)
     finally:
@@ -173,8 +174,12 @@ def _flow(
         files=config_files(tmp_path / "config", forge, namespace, before["version"], monkeypatch),
     )
     config_url = f"{forge.url}/{config.path}.git"
+    with forge.api(forge.reviewer) as api:
+        head = api.get(f"/repos/{config.path}/branches/main").json()["commit"]["id"]
     controller_for(config)
-    eventually(lambda: synced(KEY), timeout=90, what=f"{APP}'s first sync")
+    eventually(
+        lambda: (s := synced(KEY)) and s["revision"] == head, timeout=90, what=f"{APP}'s first sync"
+    )
     assert deployed_image(cluster, namespace) == before["image"]
 
     # 1. A commit to the code repo, pushed to Gitea.

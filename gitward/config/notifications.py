@@ -218,8 +218,16 @@ def _provider(
                     f"{where(key)}: provider {name}: a forge provider takes no {key}; it uses "
                     "the controller's --forge-url and $GITWARD_FORGE_TOKEN"
                 )
+    elif kind is ProviderKind.SLACK and ("secretRef" in raw or "secretFile" in raw):
+        # An incoming webhook's URL is its credential: it may live in a Secret, read
+        # (and checked) at each delivery like a webhook's signing secret.
+        if "url" in raw:
+            raise ConfigError(
+                f"{where('url')}: provider {name}: give the incoming webhook's url or a "
+                "secretRef/secretFile holding it, not both"
+            )
     else:
-        _check_url(url, name=name, where=where("url") if "url" in raw else where())
+        check_url(url, name=name, where=where("url") if "url" in raw else where())
     secret_ref: SecretRef | None = None
     if "secretRef" in raw:
         ref = raw["secretRef"]
@@ -242,10 +250,9 @@ def _provider(
             f"{where()}: provider {name}: a webhook is signed with a secret; give exactly "
             "one of secretRef or secretFile"
         )
-    if kind is ProviderKind.SLACK and (secret_ref or secret_file):
+    if kind is ProviderKind.SLACK and secret_ref and secret_file:
         raise ConfigError(
-            f"{where()}: provider {name}: a slack incoming webhook is not signed; "
-            "its URL is the secret"
+            f"{where()}: provider {name}: give one of secretRef or secretFile, not both"
         )
     events = frozenset(EventKind)
     if "events" in raw:
@@ -271,7 +278,8 @@ def _provider(
     )
 
 
-def _check_url(url: str, *, name: str, where: str) -> None:
+def check_url(url: str, *, name: str, where: str) -> None:
+    """``url`` is an absolute http(s) URL; else :class:`ConfigError` naming ``where``."""
     if not url:
         raise ConfigError(f"{where}: provider {name}: no url")
     parts = urlsplit(url)

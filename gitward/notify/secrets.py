@@ -1,4 +1,7 @@
-"""The secrets webhooks are signed with: an entry of a Secret in gitward's namespace, or a file.
+"""Providers' secrets: an entry of a Secret in gitward's namespace, or a file.
+
+A webhook's messages are signed with it; a Slack-compatible provider's is
+its incoming webhook URL.
 
 Read for every delivery, so a rotated secret signs the next message. A
 Secret reference is also checked when the controller starts
@@ -19,7 +22,8 @@ from gitward.record.store import record_namespace
 
 
 async def signing_secret(kube: Kube, provider: Provider) -> bytes:
-    """The bytes ``provider``'s messages are signed with; :class:`ConfigError` naming it."""
+    """``provider``'s secret (a signing key, or a chat webhook's URL); :class:`ConfigError`
+    naming it."""
     if provider.secret_file is not None:
         try:
             secret = provider.secret_file.read_bytes().strip()

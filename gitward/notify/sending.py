@@ -10,6 +10,8 @@ is temporary too: it may be being rotated.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import httpx
 
 from gitward.config.notifications import Provider, ProviderKind
@@ -50,15 +52,44 @@ class Sender:
                 raise DeliveryFailed(str(e), retry=True) from e
             body = messages.webhook_body(note)
             headers = messages.webhook_headers(note, body, secret)
+            url = provider.url
         else:
             body = messages.slack_bytes(note)
             headers = {"Content-Type": "application/json"}
-        await self._post(provider, body, headers)
+            url = await self._slack_url(provider)
+        await self._post(provider, url, body, headers)
 
-    async def _post(self, provider: Provider, body: bytes, headers: dict[str, str]) -> None:
+    async def _slack_url(self, provider: Provider) -> str:
+        """The incoming webhook's URL: in the settings, or in the Secret or file they name.
+
+        Read at each delivery, like a signing secret, so a rotated URL takes the
+        next message; never put into an error, since it is the credential.
+        """
+        if provider.secret_ref is None and provider.secret_file is None:
+            return provider.url
+        try:
+            raw = await signing_secret(self.kube, provider)
+        except (ConfigError, KubeError) as e:
+            raise DeliveryFailed(str(e), retry=True) from e
+        try:
+            url = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            url = ""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise DeliveryFailed(
+                f"{provider.where}: provider {provider.name}: its secret does not hold an "
+                "http(s) URL",
+                retry=True,
+            )
+        return url
+
+    async def _post(
+        self, provider: Provider, url: str, body: bytes, headers: dict[str, str]
+    ) -> None:
         subject = f"provider {provider.name} ({provider.kind.value})"
         try:
-            response = await self.http.post(provider.url, content=body, headers=headers)
+            response = await self.http.post(url, content=body, headers=headers)
         except httpx.HTTPError as e:
             # The URL may hold a token (a Slack webhook's does): name the provider only.
             raise DeliveryFailed(f"{subject}: no answer: {type(e).__name__}", retry=True) from e

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from gitward.api.metrics import Registry, controller_metrics
-from gitward.config.notifications import EventKind, Provider, ProviderKind
+from gitward.config.notifications import EventKind, Provider, ProviderKind, SecretRef
 from gitward.errors import ConfigError
 from gitward.kube import Kube
 from gitward.kube.fake import FakeApiServer
@@ -323,3 +323,30 @@ def test_stopping_drops_a_retry_that_is_only_waiting_and_leaves_it_pending() -> 
 
     (entry,) = run(srv, go)
     assert entry.state is DeliveryState.PENDING
+
+
+def test_a_slack_webhook_url_can_come_from_a_secret_and_never_shows_in_an_error() -> None:
+    srv, receiver = server(), Receiver()
+    hook = "https://hooks.slack.test/services/T0/B0/token-in-the-url"
+    chat = Provider(
+        name="chat",
+        kind=ProviderKind.SLACK,
+        secret_ref=SecretRef(name="gitward-notify", key="hmac"),
+        where="notify.yaml:3",
+    )
+
+    async def go(kube: Kube, value: bytes) -> list[ledger.Delivery]:
+        await add_secret(kube, value)
+        await deliver(notifier(kube, settings(chat, give_up_after=0.2), receiver), note())
+        return await ledger.load(kube, "prod.shop")
+
+    (sent,) = run(srv, lambda kube: go(kube, hook.encode() + b"\n"))
+    assert sent.state is DeliveryState.SENT
+    (request,) = receiver.requests
+    assert str(request.url) == hook
+
+    # A value that is not a URL is given up in time, and the error names the provider only.
+    (failed,) = run(server(), lambda kube: go(kube, b"token-in-the-url"))
+    assert failed.state is DeliveryState.FAILED
+    assert failed.error == ("notify.yaml:3: provider chat: its secret does not hold an http(s) URL")
+    assert len(receiver.requests) == 1

@@ -110,6 +110,23 @@ def test_bad_input_is_one_line_naming_file_and_line(
     assert str(caught.value) == expected
 
 
+def test_a_slack_url_may_come_from_a_secret_but_not_from_two_places(tmp_path: Path) -> None:
+    head = "notifications:\n  providers:\n    - name: chat\n      type: slack\n"
+    text = head + "      secretRef: {name: chat-hook, key: url}\n"
+    (chat,) = parse_notifications(text, filename="notify.yaml", base=tmp_path).providers
+    assert (chat.url, chat.secret_ref) == ("", SecretRef(name="chat-hook", key="url"))
+    with pytest.raises(ConfigError) as caught:
+        parse(
+            head + "      url: https://hooks.test/x\n      secretRef: {name: chat-hook}\n", tmp_path
+        )
+    assert str(caught.value) == (
+        "notify.yaml:5: provider chat: give the incoming webhook's url or a "
+        "secretRef/secretFile holding it, not both"
+    )
+    with pytest.raises(ConfigError, match=r"^notify.yaml:3: provider chat: no url$"):
+        parse(head, tmp_path)
+
+
 def test_a_secret_file_is_found_beside_the_settings(tmp_path: Path) -> None:
     (tmp_path / "hmac.key").write_text("s3cret\n")
     path = tmp_path / "notify.yaml"

@@ -229,15 +229,17 @@ def publish(
     root: Path, options: Options, *, progress: Progress, echo: Echo | None, build_first: bool
 ) -> BuildRecord:
     """``gitward ci`` (``build_first``) and ``gitward ci publish`` (the image must be built)."""
-    from gitward.artifacts.chartmuseum import ChartRepository
-    from gitward.artifacts.oci import Registry
-    from gitward.ci.publishing import published_image, push_image
-
     clock = _Clock(progress)
-    code, targets = prepare(root, options, clock)
-    image = _need_registry(targets)
     with ExitStack() as stack:
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=2))
+        # git works out the version while this thread loads the HTTP side.
+        preparing = pool.submit(prepare, root, options, clock)
+        from gitward.artifacts.chartmuseum import ChartRepository
+        from gitward.artifacts.oci import Registry
+        from gitward.ci.publishing import published_image, push_image
+
+        code, targets = preparing.result()
+        image = _need_registry(targets)
         registry = stack.enter_context(Registry(targets.registry or image))
         chart_registry = registry
         if targets.oci is not None and targets.oci.host != registry.location.host:

@@ -187,7 +187,8 @@ def main() -> None:
                     user = creds["GITWARD_CHART_REPO_USERNAME"]
                     password = creds["GITWARD_CHART_REPO_PASSWORD"]
                     upload = ["curl", "-sSf", "-o", "/dev/null", "--data-binary", f"@{tgz}"]
-                    upload += ["-K", "-", f"{hand_repo}/api/charts"]
+                    upload += ["-H", "Content-Type: application/gzip", "-K", "-"]
+                    upload += [f"{hand_repo}/api/charts"]
                     rows["upload"].append(
                         timed_input(upload, f'user = "{user}:{password}"\n', cwd=repo, env=env)
                     )

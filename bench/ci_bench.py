@@ -51,12 +51,23 @@ from tests.e2e.cihelpers import GITWARD, code_repo, commit, local_registry  # no
 
 
 def timed(argv: list[str], *, cwd: Path, env: dict[str, str]) -> float:
+    return run_timed(argv, cwd=cwd, env=env)[0]
+
+
+def run_timed(argv: list[str], *, cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+    """Wall time and stdout of ``argv``; a failure ends the bench with its stderr."""
     started = time.perf_counter()
     proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:3])}… failed:\n{proc.stderr[-2000:]}")
-    return elapsed
+    return elapsed, proc.stdout
+
+
+def publish_steps(stdout: str, rows: dict[str, list[float]]) -> None:
+    """Each step of a ``gitward ci publish`` build record, as ``step:<name>`` rows."""
+    for step in json.loads(stdout)["steps"]:
+        rows.setdefault(f"step:{step['name']}", []).append(step["seconds"])
 
 
 @contextmanager
@@ -153,7 +164,10 @@ def main() -> None:
                     )
                 )
                 rows["gb"].append(timed([GITWARD, "ci", "build"], cwd=repo, env=env))
-                rows["gp"].append(timed([GITWARD, "ci", "publish"], cwd=repo, env=env))
+                publish = [GITWARD, "ci", "publish", "-o", "json"]
+                took, record = run_timed(publish, cwd=repo, env=env)
+                rows["gp"].append(took)
+                publish_steps(record, rows)
                 out = tmp / f"charts-{n}"
                 tgz = out / f"hello-0.0.{n}.tgz"
                 rows["lint"].append(timed([helm, "lint", "chart"], cwd=repo, env=hand_env))
@@ -240,6 +254,10 @@ def report(rounds: int, rows: dict[str, list[float]], *, chart_repository: bool)
         lines.append(
             f"| {name} | {ours:.2f}s | {theirs:.2f}s | {what} | {ratio:.2f}x | {verdict} |"
         )
+    steps = [k for k in med if k.startswith("step:")]
+    if steps:
+        inside = ", ".join(f"{k.removeprefix('step:')} {med[k]:.2f}s" for k in steps)
+        lines += ["", f"gitward ci publish, its steps (medians): {inside}"]
     text = "\n".join(lines)
     print(text)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -114,10 +114,13 @@ def prepare(root: Path, options: Options, clock: _Clock) -> tuple[CodeVersion, T
     config = load_ci_config(root)
     targets = resolve(root, config, extra_build_args=options.build_args)
     code = describe(root, allow_dirty=options.allow_dirty)
-    clock.done(
-        "version", f"{code.version} (commit {code.commit[:12]}{', dirty' if code.dirty else ''})"
-    )
+    _versioned(clock, code)
     return code, targets
+
+
+def _versioned(clock: _Clock, code: CodeVersion) -> None:
+    dirty = ", dirty" if code.dirty else ""
+    clock.done("version", f"{code.version} (commit {code.commit[:12]}{dirty})")
 
 
 def build(root: Path, options: Options, *, progress: Progress, echo: Echo | None) -> BuiltImage:
@@ -231,15 +234,16 @@ def publish(
     """``gitward ci`` (``build_first``) and ``gitward ci publish`` (the image must be built)."""
     clock = _Clock(progress)
     with ExitStack() as stack:
-        pool = stack.enter_context(ThreadPoolExecutor(max_workers=2))
-        # git works out the version while this thread loads the HTTP side.
-        preparing = pool.submit(prepare, root, options, clock)
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=3))
+        # git works out the version while this thread reads the config, loads the
+        # HTTP side and asks the chart repository for its index.
+        describing = pool.submit(describe, root, allow_dirty=options.allow_dirty)
+        targets = resolve(root, load_ci_config(root), extra_build_args=options.build_args)
+        image = _need_registry(targets)
         from gitward.artifacts.chartmuseum import ChartRepository
         from gitward.artifacts.oci import Registry
         from gitward.ci.publishing import published_image, push_image
 
-        code, targets = preparing.result()
-        image = _need_registry(targets)
         registry = stack.enter_context(Registry(targets.registry or image))
         chart_registry = registry
         if targets.oci is not None and targets.oci.host != registry.location.host:
@@ -254,6 +258,8 @@ def publish(
         # before anything is built.
         index = _Timed(pool, repository.index) if repository is not None else None
         try:
+            code = describing.result()
+            _versioned(clock, code)
             existing = published_image(registry, image=image, code=code)
         finally:
             if index is not None:

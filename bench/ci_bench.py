@@ -30,6 +30,7 @@ import argparse
 import compileall
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -50,24 +51,44 @@ from gitward.tools import find_tool  # noqa: E402
 from tests.e2e.cihelpers import GITWARD, code_repo, commit, local_registry  # noqa: E402
 
 
-def timed(argv: list[str], *, cwd: Path, env: dict[str, str]) -> float:
-    return run_timed(argv, cwd=cwd, env=env)[0]
+class Rows:
+    """Per measure, one wall time and one CPU time (of the processes run, with their
+    children: the client side's work, not the stores') per round."""
 
+    def __init__(self) -> None:
+        self.wall: dict[str, list[float]] = {}
+        self.cpu: dict[str, list[float]] = {}
 
-def run_timed(argv: list[str], *, cwd: Path, env: dict[str, str]) -> tuple[float, str]:
-    """Wall time and stdout of ``argv``; a failure ends the bench with its stderr."""
-    started = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv[:3])}… failed:\n{proc.stderr[-2000:]}")
-    return elapsed, proc.stdout
+    def run(
+        self, key: str, argv: list[str], *, cwd: Path, env: dict[str, str], stdin: str = ""
+    ) -> str:
+        """Run ``argv``, add its times to ``key``'s current round; its stdout."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        proc = subprocess.run(
+            argv, input=stdin, cwd=cwd, env=env, capture_output=True, text=True, check=False
+        )
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(argv[:3])}… failed:\n{proc.stderr[-2000:]}")
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        self.add(key, wall, cpu)
+        return proc.stdout
 
+    def add(self, key: str, wall: float, cpu: float = 0.0) -> None:
+        self.wall.setdefault(key, []).append(wall)
+        self.cpu.setdefault(key, []).append(cpu)
 
-def publish_steps(stdout: str, rows: dict[str, list[float]]) -> None:
-    """Each step of a ``gitward ci publish`` build record, as ``step:<name>`` rows."""
-    for step in json.loads(stdout)["steps"]:
-        rows.setdefault(f"step:{step['name']}", []).append(step["seconds"])
+    def round_sum(self, key: str, parts: int) -> None:
+        """Fold the last ``parts`` samples of ``key`` into one (steps of one round)."""
+        for times in (self.wall[key], self.cpu[key]):
+            times[-parts:] = [sum(times[-parts:])]
+
+    def publish_steps(self, stdout: str) -> None:
+        """Each step of a ``gitward ci publish`` build record, as ``step:<name>``."""
+        for step in json.loads(stdout)["steps"]:
+            self.add(f"step:{step['name']}", step["seconds"])
 
 
 @contextmanager
@@ -139,124 +160,85 @@ def main() -> None:
                 )
             )
             hand_env = {**env, "CONTAINERS_REGISTRIES_CONF": str(conf)}
-            keys = ("gb", "hb", "gp", "hp", "lint", "upload", "noop", "full")
-            rows: dict[str, list[float]] = {k: [] for k in keys}
+            rows = Rows()
             for n in range(args.rounds):
                 (repo / "app.py").write_text((repo / "app.py").read_text() + f"\n# round {n}\n")
                 commit(repo, f"round {n}")
                 hand = f"{other.host}/hello:r{n}"
-                rows["hb"].append(
-                    timed(
-                        buildah.argv(
-                            "bud",
-                            "--isolation",
-                            buildah.isolation,
-                            "--format",
-                            "oci",
-                            "--build-arg",
-                            f"BASE_IMAGE={base}",
-                            "--tag",
-                            hand,
-                            str(repo),
-                        ),
-                        cwd=repo,
-                        env=hand_env,
-                    )
-                )
-                rows["gb"].append(timed([GITWARD, "ci", "build"], cwd=repo, env=env))
+                bud = ["bud", "--isolation", buildah.isolation, "--format", "oci"]
+                bud += ["--build-arg", f"BASE_IMAGE={base}", "--tag", hand, str(repo)]
+                rows.run("hb", buildah.argv(*bud), cwd=repo, env=hand_env)
+                rows.run("gb", [GITWARD, "ci", "build"], cwd=repo, env=env)
                 publish = [GITWARD, "ci", "publish", "-o", "json"]
-                took, record = run_timed(publish, cwd=repo, env=env)
-                rows["gp"].append(took)
-                publish_steps(record, rows)
+                rows.publish_steps(rows.run("gp", publish, cwd=repo, env=env))
                 out = tmp / f"charts-{n}"
                 tgz = out / f"hello-0.0.{n}.tgz"
-                rows["lint"].append(timed([helm, "lint", "chart"], cwd=repo, env=hand_env))
-                rows["hp"].append(
-                    sum(
-                        timed(argv, cwd=repo, env=hand_env)
-                        for argv in (
-                            buildah.argv("push", "--quiet", hand, f"docker://{hand}"),
-                            [
-                                helm,
-                                "package",
-                                "chart",
-                                "--version",
-                                f"0.0.{n}",
-                                "--app-version",
-                                f"0.0.{n}",
-                                "--destination",
-                                str(out),
-                            ],
-                            [
-                                helm,
-                                "push",
-                                str(tgz),
-                                f"oci://{other.host}/charts",
-                                "--plain-http",
-                            ],
-                        )
-                    )
-                )
+                rows.run("lint", [helm, "lint", "chart"], cwd=repo, env=hand_env)
+                version = ["--version", f"0.0.{n}", "--app-version", f"0.0.{n}"]
+                for argv in (
+                    buildah.argv("push", "--quiet", hand, f"docker://{hand}"),
+                    [helm, "package", "chart", *version, "--destination", str(out)],
+                    [helm, "push", str(tgz), f"oci://{other.host}/charts", "--plain-http"],
+                ):
+                    rows.run("hp", argv, cwd=repo, env=hand_env)
+                rows.round_sum("hp", 3)
                 if hand_repo:
                     user = creds["GITWARD_CHART_REPO_USERNAME"]
                     password = creds["GITWARD_CHART_REPO_PASSWORD"]
                     upload = ["curl", "-sSf", "-o", "/dev/null", "--data-binary", f"@{tgz}"]
                     upload += ["-H", "Content-Type: application/gzip", "-K", "-"]
                     upload += [f"{hand_repo}/api/charts"]
-                    rows["upload"].append(
-                        timed_input(upload, f'user = "{user}:{password}"\n', cwd=repo, env=env)
-                    )
-                rows["noop"].append(timed([GITWARD, "ci"], cwd=repo, env=env))
+                    # The credentials on stdin, kept off the command line.
+                    stdin = f'user = "{user}:{password}"\n'
+                    rows.run("upload", upload, cwd=repo, env=env, stdin=stdin)
+                rows.run("noop", [GITWARD, "ci"], cwd=repo, env=env)
                 # The whole pipeline, cold, on a commit of its own.
                 (repo / "app.py").write_text((repo / "app.py").read_text() + f"# whole {n}\n")
                 commit(repo, f"whole {n}")
-                rows["full"].append(timed([GITWARD, "ci"], cwd=repo, env=env))
-    report(args.rounds, rows, chart_repository=bool(rows["upload"]))
+                rows.run("full", [GITWARD, "ci"], cwd=repo, env=env)
+    report(args.rounds, rows)
 
 
-def timed_input(argv: list[str], text: str, *, cwd: Path, env: dict[str, str]) -> float:
-    """:func:`timed` with ``text`` on stdin (credentials, kept off the command line)."""
-    started = time.perf_counter()
-    proc = subprocess.run(
-        argv, input=text, cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
-    elapsed = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"{argv[0]} failed:\n{proc.stderr[-2000:]}")
-    return elapsed
+def report(rounds: int, rows: Rows) -> None:
+    def median(times: dict[str, list[float]], *keys: str) -> float:
+        return sum(statistics.median(times[k]) for k in keys if times.get(k))
 
-
-def report(rounds: int, rows: dict[str, list[float]], *, chart_repository: bool) -> None:
-    med = {k: statistics.median(v) if v else 0.0 for k, v in rows.items()}
-    cold = med["gb"] + med["gp"]
-    equivalent = med["hp"] + med["lint"] + med["upload"]
+    chart_repository = bool(rows.wall.get("upload"))
     extra = "helm lint + ChartMuseum upload" if chart_repository else "helm lint"
+    strict, same = ("hp",), ("hp", "lint", "upload")
     table = [
-        ("image build", med["gb"], med["hb"], "buildah bud", 1.1),
-        ("package + publish", med["gp"], med["hp"], "push + package + helm push", 1.2),
-        ("package + publish", med["gp"], equivalent, f"the same + {extra}", 1.2),
-        ("unchanged commit", med["noop"], cold, "cold gitward ci build + publish", 0.10),
-        ("whole pipeline", med["full"], med["hb"] + equivalent, f"bud + push, … + {extra}", 0),
+        ("image build", ("gb",), ("hb",), "buildah bud", 1.1),
+        ("package + publish", ("gp",), strict, "push + package + helm push", 1.2),
+        ("package + publish", ("gp",), same, f"the same + {extra}", 1.2),
+        ("unchanged commit", ("noop",), ("gb", "gp"), "cold gitward ci build + publish", 0.10),
+        ("whole pipeline", ("full",), ("hb", *same), f"bud + push, … + {extra}", 0),
     ]
     stores = "OCI registry and ChartMuseum-API repository" if chart_repository else "OCI only"
+    load = os.getloadavg()[0]
     lines = [
-        f"ci_bench: {rounds} rounds, {os.cpu_count()} cores, medians; charts to: {stores}",
+        f"ci_bench: {rounds} rounds, {os.cpu_count()} cores (load average {load:.1f} at the "
+        f"end), medians; charts to: {stores}",
         "",
-        "| step | gitward | baseline | by hand | ratio | target |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| step | gitward | baseline | by hand | ratio | target | CPU gitward / baseline |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, ours, theirs, what, target in table:
-        ratio = ours / theirs
+        wall, base = median(rows.wall, *ours), median(rows.wall, *theirs)
+        cpu, base_cpu = median(rows.cpu, *ours), median(rows.cpu, *theirs)
+        ratio = wall / base
         verdict = ""
         if target:
             met = "met" if ratio <= target else "**missed**"
             verdict = f"{'<' if target < 1 else '≤'} {target:.2f}x: {met}"
         lines.append(
-            f"| {name} | {ours:.2f}s | {theirs:.2f}s | {what} | {ratio:.2f}x | {verdict} |"
+            f"| {name} | {wall:.2f}s | {base:.2f}s | {what} | {ratio:.2f}x | {verdict} "
+            f"| {cpu:.2f}s / {base_cpu:.2f}s |"
         )
-    steps = [k for k in med if k.startswith("step:")]
+    steps = [k for k in rows.wall if k.startswith("step:")]
     if steps:
-        inside = ", ".join(f"{k.removeprefix('step:')} {med[k]:.2f}s" for k in steps)
+        inside = ", ".join(
+            f"{k.removeprefix('step:')} {statistics.median(rows.wall[k]):.2f}s" for k in steps
+        )
         lines += ["", f"gitward ci publish, its steps (medians): {inside}"]
     text = "\n".join(lines)
     print(text)
@@ -264,9 +246,8 @@ def report(rounds: int, rows: dict[str, list[float]], *, chart_repository: bool)
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     (results / f"ci-{stamp}.md").write_text(text + "\n")
-    (results / f"ci-{stamp}.json").write_text(
-        json.dumps({"rounds": rows, "medians": med, "cores": os.cpu_count()}, indent=2) + "\n"
-    )
+    doc = {"wall": rows.wall, "cpu": rows.cpu, "cores": os.cpu_count(), "load": load}
+    (results / f"ci-{stamp}.json").write_text(json.dumps(doc, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -10,14 +10,13 @@ before the build (exit 3, naming the store).
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING
 
 from gitward.artifacts.buildah import Buildah, BuildahSession
 from gitward.artifacts.credentials import secrets
@@ -34,7 +33,8 @@ from gitward.ci.packaging import (
     prepare_chart,
     prepared_chart,
 )
-from gitward.ci.records import BuildRecord, ChartRecord, Step
+from gitward.ci.records import BuildRecord, ChartRecord
+from gitward.ci.steps import Clock, Progress, Timed
 from gitward.ci.targets import Targets, resolve
 from gitward.ci.versioning import CodeVersion, describe
 from gitward.errors import ConfigError
@@ -48,8 +48,6 @@ if TYPE_CHECKING:
 # talk to stores: `gitward ci build` needs none of it, and importing it costs
 # a noticeable part of a short build.
 
-T = TypeVar("T")
-Progress = Callable[[Step], None]
 Echo = Callable[[str], None]
 
 
@@ -61,56 +59,7 @@ class Options:
     image_digest: str = ""  # package: the image's digest, instead of asking the registry
 
 
-class _Clock:
-    """Steps as they end. A step that ran beside others reports its own duration
-    (:meth:`beside`), so the run's total is the clock's, not the steps' sum."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.steps: list[Step] = []
-        self.begun = self.started = time.monotonic()
-
-    def done(self, name: str, detail: str, *, changed: bool = True) -> None:
-        now = time.monotonic()
-        self.beside(name, now - self.started, detail, changed=changed)
-        self.started = now
-
-    def beside(self, name: str, seconds: float, detail: str, *, changed: bool = True) -> None:
-        step = Step(name=name, seconds=seconds, detail=detail, changed=changed)
-        self.steps.append(step)
-        self.progress(step)
-
-    def mark(self) -> None:
-        self.started = time.monotonic()
-
-    @property
-    def total(self) -> float:
-        return time.monotonic() - self.begun
-
-
-class _Timed(Generic[T]):
-    """A call run on a worker thread, with how long it took."""
-
-    def __init__(self, pool: ThreadPoolExecutor, fn: Callable[[], T]) -> None:
-        self.seconds = 0.0
-
-        def timed() -> T:
-            started = time.monotonic()
-            try:
-                return fn()
-            finally:
-                self.seconds = time.monotonic() - started
-
-        self._future: Future[T] = pool.submit(timed)
-
-    def result(self) -> T:
-        return self._future.result()
-
-    def error(self) -> BaseException | None:
-        return self._future.exception()
-
-
-def prepare(root: Path, options: Options, clock: _Clock) -> tuple[CodeVersion, Targets]:
+def prepare(root: Path, options: Options, clock: Clock) -> tuple[CodeVersion, Targets]:
     config = load_ci_config(root)
     targets = resolve(root, config, extra_build_args=options.build_args)
     code = describe(root, allow_dirty=options.allow_dirty)
@@ -118,7 +67,7 @@ def prepare(root: Path, options: Options, clock: _Clock) -> tuple[CodeVersion, T
     return code, targets
 
 
-def _versioned(clock: _Clock, code: CodeVersion) -> None:
+def _versioned(clock: Clock, code: CodeVersion) -> None:
     dirty = ", dirty" if code.dirty else ""
     clock.done("version", f"{code.version} (commit {code.commit[:12]}{dirty})")
 
@@ -126,7 +75,7 @@ def _versioned(clock: _Clock, code: CodeVersion) -> None:
 def build(root: Path, options: Options, *, progress: Progress, echo: Echo | None) -> BuiltImage:
     """``gitward ci build``: the image in buildah's storage, nothing pushed; the chart is
     linted beside it (so the ``publish`` that follows need not lint it again)."""
-    clock = _Clock(progress)
+    clock = Clock(progress)
     code, targets = prepare(root, options, clock)
     repository = str(targets.image) if targets.image else f"localhost/{targets.image_name}"
     with ExitStack() as stack:
@@ -165,7 +114,7 @@ def _checker(targets: Targets, code: CodeVersion, image: ImageRef, scratch: Path
 
 def _build_beside_lint(
     pool: ThreadPoolExecutor,
-    clock: _Clock,
+    clock: Clock,
     session: BuildahSession,
     check: Check | None,
     targets: Targets,
@@ -178,7 +127,7 @@ def _build_beside_lint(
     Nothing is pushed before both are done, so a chart that fails still leaves
     every store as it was.
     """
-    checking = _Timed(pool, check) if check is not None else None
+    checking = Timed(pool, check) if check is not None else None
     try:
         built = build_image(session, targets=targets, code=code, echo=echo)
     finally:
@@ -203,7 +152,7 @@ def package(root: Path, options: Options, *, progress: Progress) -> PackagedChar
     from gitward.artifacts.oci import Registry
     from gitward.ci.publishing import published_image
 
-    clock = _Clock(progress)
+    clock = Clock(progress)
     code, targets = prepare(root, options, clock)
     image = _need_registry(targets)
     if options.image_digest:
@@ -232,7 +181,7 @@ def publish(
     root: Path, options: Options, *, progress: Progress, echo: Echo | None, build_first: bool
 ) -> BuildRecord:
     """``gitward ci`` (``build_first``) and ``gitward ci publish`` (the image must be built)."""
-    clock = _Clock(progress)
+    clock = Clock(progress)
     with ExitStack() as stack:
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=3))
         # git works out the version while this thread reads the config, loads the
@@ -256,7 +205,7 @@ def publish(
         # Every store is asked first (the chart repository's index beside the
         # registry): one that is down or refuses the credentials stops the run
         # before anything is built.
-        index = _Timed(pool, repository.index) if repository is not None else None
+        index = Timed(pool, repository.index) if repository is not None else None
         try:
             code = describing.result()
             _versioned(clock, code)
@@ -305,7 +254,7 @@ def publish(
 
 def _publish_charts(
     pool: ThreadPoolExecutor,
-    clock: _Clock,
+    clock: Clock,
     targets: Targets,
     code: CodeVersion,
     image: ImageRef,
@@ -321,7 +270,7 @@ def _publish_charts(
     )
     oci = targets.oci
     to_oci = (
-        _Timed(
+        Timed(
             pool,
             lambda: publish_oci_chart(registry, base=oci, chart=chart, code=code, image=image),
         )
@@ -329,7 +278,7 @@ def _publish_charts(
         else None
     )
     to_repository = (
-        _Timed(pool, lambda: publish_repository_chart(repository, chart=chart))
+        Timed(pool, lambda: publish_repository_chart(repository, chart=chart))
         if repository is not None
         else None
     )
@@ -395,9 +344,7 @@ def _published_for_commit(
     return record
 
 
-def _unchanged(
-    clock: _Clock, code: CodeVersion, image: ImageRef, chart: ChartRecord
-) -> BuildRecord:
+def _unchanged(clock: Clock, code: CodeVersion, image: ImageRef, chart: ChartRecord) -> BuildRecord:
     clock.done(
         "build", f"skipped: {image.repository}:{image.tag} exists for this commit", changed=False
     )
@@ -412,7 +359,7 @@ def _unchanged(
 
 
 def _build_record(
-    code: CodeVersion, image: ImageRef, chart: ChartRecord | None, clock: _Clock
+    code: CodeVersion, image: ImageRef, chart: ChartRecord | None, clock: Clock
 ) -> BuildRecord:
     return BuildRecord(
         total=clock.total,

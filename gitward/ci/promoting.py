@@ -122,6 +122,7 @@ def promote_build(
     return replace(
         record,
         steps=record.steps + tuple(steps),
+        total=record.total + seconds,  # the promotion starts once the publish is done
         promotions=tuple(_record(p) for p in done),
     )
 

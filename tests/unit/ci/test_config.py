@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from gitward.ci import passed
 from gitward.ci.config import (
     CiConfig,
     ImageValues,
@@ -16,6 +17,7 @@ from gitward.ci.config import (
 )
 from gitward.ci.errors import CiInputError
 from gitward.ci.targets import resolve
+from gitward.config import validating
 from gitward.errors import ConfigError
 
 
@@ -65,6 +67,18 @@ def test_settings_are_read() -> None:
 def test_errors_name_the_file_and_line(text: str, expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
         parse_ci_config(text)
+
+
+def test_a_file_checked_once_reads_the_same_the_second_time_without_the_validator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(passed, "cache_root", lambda: tmp_path / "cache")
+    text = "image:\n  name: web\n  buildArgs: {A: '1'}\nchart: {path: deploy}\n"
+    first = parse_ci_config(text)
+    monkeypatch.setattr(validating, "check_schema", None)  # would fail if called
+    assert parse_ci_config(text) == first
+    with pytest.raises(TypeError):  # another text is checked, not taken on trust
+        parse_ci_config(text + "publish: {oci: ''}\n")
 
 
 def test_build_args_take_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

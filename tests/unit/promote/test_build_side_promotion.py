@@ -25,6 +25,7 @@ def built(version: str = "0.2.0") -> BuildRecord:
         image=f"r.test/acme/web:{version}@sha256:{'d' * 64}",
         chart=ChartRecord(name="web", version=version),
         steps=(Step("version", 0.1, version),),
+        total=0.1,
     )
 
 

@@ -154,7 +154,7 @@ def main() -> None:
                 "GITWARD_WEBHOOK_SECRET": SECRET,
                 "GITWARD_GIT_TOKEN": forge.deployer.token,
                 "GITWARD_GIT_USERNAME": forge.deployer.user,
-                "GITWARD_FORGE_TOKEN": forge.reviewer.token,
+                "GITWARD_FORGE_TOKEN": forge.reporter.token,
             }
             log = (work / "controller.log").open("w")
             proc = subprocess.Popen(

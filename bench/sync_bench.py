@@ -8,6 +8,7 @@ re-sync, a one-object change, peak RSS, and API requests (writes separately).
 Prints a table of ratios and writes JSON and Markdown to bench/results/.
 
     .venv/bin/python bench/sync_bench.py [--objects 1000] [--namespaces 10]
+        [--tools gitward,kubectl,helm]
 """
 
 from __future__ import annotations
@@ -295,7 +296,8 @@ def ratio(a: float, b: float) -> str:
 
 
 def report(results: dict[str, ToolResult], objects: int, namespaces: int) -> str:
-    g, k, h = results["gitward"], results["kubectl"], results["helm"]
+    missing = ToolResult("-", *(Step(0.0, 0.0, 0, 0) for _ in range(3)))
+    g, k, h = (results.get(t, missing) for t in ("gitward", "kubectl", "helm"))
     lines = [
         f"# sync benchmark: {objects} objects in {namespaces} namespaces, {os.cpu_count()} cores",
         "",
@@ -338,7 +340,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=1000)
     parser.add_argument("--namespaces", type=int, default=10)
+    parser.add_argument(
+        "--tools",
+        default="gitward,kubectl,helm",
+        help="comma-separated, of gitward, kubectl, helm (a tool left out shows zeros)",
+    )
     args = parser.parse_args()
+    tools = set(args.tools.split(","))
 
     from gitward.dev import cluster as devcluster
 
@@ -360,6 +368,8 @@ def main() -> None:
                 ("kubectl", bench_kubectl),
                 ("helm", bench_helm),
             ):
+                if name not in tools:
+                    continue
                 print(f"running {name} ...", file=sys.stderr)
                 results[name] = fn(work, env, audit, args.objects, args.namespaces, kubectl)
         finally:

@@ -45,6 +45,8 @@ from gitward.dev.ports import free_port
 from gitward.kube import Kube, load_kubeconfig
 from gitward.kube.fake import FakeApiServer
 from gitward.objects import Body, ObjectRef
+from gitward.promote.errors import PromoteInputError
+from gitward.promote.rollback import Rollback
 from gitward.source.revisions import Revision
 from gitward.web import ObjectState, UiOptions, ui_routes
 
@@ -146,6 +148,12 @@ class Controller:
 
     def request_refresh(self) -> str:
         return "not in a benchmark"
+
+    def rollback_refusal(self) -> str:
+        return "not in a benchmark"
+
+    async def rollback(self, name: str, to: str) -> Rollback:
+        raise PromoteInputError(f"app {name}: not in a benchmark")
 
 
 async def timed(client: httpx.AsyncClient, path: str, rounds: int) -> list[float]:

@@ -65,6 +65,8 @@ class ControllerMetrics:
     leader: Gauge
     commits_refused_total: Counter
     commit_refused: Gauge
+    notifications_sent_total: Counter
+    notifications_failed_total: Counter
 
 
 #: Reconciles range from a fast-path no-op (tens of ms) to a helm render plus wait (minutes).
@@ -150,6 +152,19 @@ def controller_metrics(registry: Registry) -> ControllerMetrics:
         commit_refused=Gauge(
             "gitward_commit_refused",
             "1 while the branch head is refused by commit verification, else 0.",
+            registry=registry,
+        ),
+        notifications_sent_total=Counter(
+            "gitward_notifications_sent_total",
+            "Notifications a receiver accepted, by provider and event.",
+            labelnames=("provider", "event"),
+            registry=registry,
+        ),
+        notifications_failed_total=Counter(
+            "gitward_notifications_failed_total",
+            "Notifications given up: refused by the receiver, or failing past the retry "
+            "deadline; by provider and event.",
+            labelnames=("provider", "event"),
             registry=registry,
         ),
     )

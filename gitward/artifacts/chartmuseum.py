@@ -120,29 +120,39 @@ class ChartRepository:
         return r.content
 
     def publish(self, *, name: str, version: str, tgz: bytes) -> Uploaded:
-        self._index = None
+        """Upload version ``version`` of chart ``name``; a no-op when the repository
+        holds the same chart, :class:`VersionConflict` when it holds another.
+
+        The index this client read last (in this run, when the stores were
+        first asked) says whether the version exists; one uploaded since is
+        refused by the repository, and then the index is read again to tell
+        the same chart from another.
+        """
         existing = self.entry_url(name, version)
-        if existing is not None:
-            theirs = self.download(existing)
-            if same_chart(theirs, tgz, subject=f"{existing} in {self.session.store}"):
-                return Uploaded(repository=self.url, url=existing, pushed=False)
-            raise VersionConflict(
-                f"chart {name} {version}: {self.url} already holds different content for this "
-                "version; published versions are immutable (commit and tag a new version)"
+        if existing is None:
+            r = self.session.request(
+                "POST", "api/charts", content=tgz, headers={"Content-Type": "application/gzip"}
             )
-        r = self.session.request(
-            "POST", "api/charts", content=tgz, headers={"Content-Type": "application/gzip"}
+            self._index = None
+            if r.status_code in (200, 201):
+                url = self.entry_url(name, version) or urljoin(
+                    self.url + "/", f"charts/{name}-{version}.tgz"
+                )
+                return Uploaded(repository=self.url, url=url, pushed=True)
+            if r.status_code != 409:
+                raise StoreError(
+                    f"{self.session.store}: upload of {name} {version}: "
+                    f"unexpected HTTP {r.status_code}"
+                )
+            existing = self.entry_url(name, version)
+            if existing is None:
+                raise VersionConflict(
+                    f"chart {name} {version}: {self.url} refused the upload: the version exists"
+                )
+        theirs = self.download(existing)
+        if same_chart(theirs, tgz, subject=f"{existing} in {self.session.store}"):
+            return Uploaded(repository=self.url, url=existing, pushed=False)
+        raise VersionConflict(
+            f"chart {name} {version}: {self.url} already holds different content for this "
+            "version; published versions are immutable (commit and tag a new version)"
         )
-        if r.status_code == 409:
-            raise VersionConflict(
-                f"chart {name} {version}: {self.url} refused the upload: the version exists"
-            )
-        if r.status_code not in (200, 201):
-            raise StoreError(
-                f"{self.session.store}: upload of {name} {version}: unexpected HTTP {r.status_code}"
-            )
-        self._index = None
-        url = self.entry_url(name, version) or urljoin(
-            self.url + "/", f"charts/{name}-{version}.tgz"
-        )
-        return Uploaded(repository=self.url, url=url, pushed=True)

@@ -68,11 +68,18 @@ def lookup(kind: str, host: str) -> Credentials | None:
 
 
 def read_lookup(host: str) -> Credentials | None:
-    """The deploy side's read credentials for ``host``, or ``None``.
+    """Read credentials for ``host`` (helm resolving a chart), or ``None``.
 
     ``GITWARD_DEPLOY_USER``/``GITWARD_DEPLOY_TOKEN`` (the deploy identity, read
-    access only), else the host's entry in a docker-style ``config.json``.
+    access only), else the build identity (``gitward ci --promote`` locks the
+    version it just published, on the build side, where that is the identity
+    there is), else the host's entry in a docker-style ``config.json``.
     """
+    for side in ("DEPLOY", "BUILD"):
+        user = os.environ.get(f"GITWARD_{side}_USER", "")
+        token = os.environ.get(f"GITWARD_{side}_TOKEN", "")
+        if user and token:
+            return Credentials(username=user, password=token, origin=f"GITWARD_{side}_*")
     return _identity_or_file("DEPLOY", host)
 
 

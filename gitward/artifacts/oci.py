@@ -113,21 +113,33 @@ class Registry:
         return r.status_code == 200
 
     def upload_blob(self, repo: Repository, data: bytes) -> str:
-        """Upload ``data`` (once: a blob the repository has is not sent again); its digest."""
+        """Upload ``data`` (once: a blob the repository has is not sent again); its digest.
+
+        The upload is offered in one request (``POST …?digest=`` with the
+        body, which Gitea and others accept with ``201``); a registry that
+        answers ``202`` instead gets the body in the ``PUT`` the spec's
+        two-step upload ends with.
+        """
         digest = sha256(data)
         if self.has_blob(repo, digest):
             return digest
-        started = self.session.request("POST", f"/v2/{repo.path}/blobs/uploads/")
+        headers = {"Content-Type": "application/octet-stream"}
+        started = self.session.request(
+            "POST",
+            f"/v2/{repo.path}/blobs/uploads/",
+            params={"digest": digest},
+            content=data,
+            headers=headers,
+        )
+        if started.status_code == 201:
+            return digest
         self._expect(started.status_code, (202,), f"starting an upload to {repo}")
         location = started.headers.get("Location", "")
         if not location:
             raise StoreError(f"{self.store}: upload to {repo} started without a Location")
         sep = "&" if "?" in location else "?"
         done = self.session.request(
-            "PUT",
-            f"{location}{sep}digest={digest}",
-            content=data,
-            headers={"Content-Type": "application/octet-stream"},
+            "PUT", f"{location}{sep}digest={digest}", content=data, headers=headers
         )
         self._expect(done.status_code, (201,), f"uploading blob {digest} to {repo}")
         return digest

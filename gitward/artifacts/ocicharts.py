@@ -9,6 +9,7 @@ said so), one that holds another chart is refused.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,8 +57,11 @@ def push_chart(
             "published versions are immutable (commit and tag a new version)"
         )
     config = json.dumps(metadata, separators=(",", ":"), sort_keys=True).encode()
-    config_digest = registry.upload_blob(repo, config)
-    layer_digest = registry.upload_blob(repo, tgz)
+    # The two blobs go up side by side; the manifest that names them, after both.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        layer = pool.submit(registry.upload_blob, repo, tgz)
+        config_digest = registry.upload_blob(repo, config)
+        layer_digest = layer.result()
     manifest = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,

@@ -13,17 +13,20 @@ Build-arg values may name environment variables (``${GITWARD_BASE_IMAGE}``,
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitward import repofiles
+from gitward import repofiles, yamlload
+from gitward.ci import passed
 from gitward.ci.schema import SCHEMA
 from gitward.config.validating import load_checked
 from gitward.errors import ConfigError
 
 FILENAME = "gitward-ci.yaml"
+_CHECKED = "ci-config"
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -34,6 +37,16 @@ class ImageValues:
     repository: str = "image.repository"
     tag: str = "image.tag"
     digest: str = "image.digest"
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """Where ``gitward ci --promote`` opens the promotion pull request."""
+
+    repo: str  # the config repository's clone URL (may name ${VARIABLES})
+    base: str = "main"
+    chart: str = ""  # "" = the chart just published
+    image_tag: str = "image.tag"  # dotted path in the chart's values file; "" = not set
 
 
 @dataclass(frozen=True)
@@ -49,9 +62,7 @@ class CiConfig:
     image_values: ImageValues = ImageValues()
     oci: str | None = None  # None = oci://<registry>/charts; "" = do not publish there
     chart_repository: str | None = None  # None = $GITWARD_CHART_REPO; "" = do not publish
-    promotion_repo: str = ""
-    promotion_app: str = ""
-    promotion_branch: str = ""
+    promotion: Promotion | None = None  # None: no promotion section
     source_file: str = ""  # FILENAME when one was read
 
 
@@ -65,12 +76,20 @@ def load_ci_config(root: Path, *, filename: str = FILENAME) -> CiConfig:
 
 
 def parse_ci_config(text: str, *, filename: str = FILENAME) -> CiConfig:
-    _, doc = load_checked(text, filename=filename, schema=SCHEMA, name_extra_key=True)
+    # A file checked against this schema before needs no second check (loading the
+    # validator costs a tenth of a run that finds everything published).
+    key = passed.digest_of([json.dumps(SCHEMA, sort_keys=True).encode(), text.encode()])
+    if passed.remembered(_CHECKED, key):
+        loaded = yamlload.load_single(text, subject=filename, error=ConfigError)
+        doc = loaded.data if loaded is not None else None
+    else:
+        _, doc = load_checked(text, filename=filename, schema=SCHEMA, name_extra_key=True)
+        passed.remember(_CHECKED, key)
     doc = doc or {}
     image = doc.get("image", {})
     chart = doc.get("chart", {})
     publish = doc.get("publish", {})
-    promotion = doc.get("promotion", {})
+    promotion = doc.get("promotion")
     values = chart.get("imageValues", {})
     defaults = ImageValues()
     return CiConfig(
@@ -89,9 +108,14 @@ def parse_ci_config(text: str, *, filename: str = FILENAME) -> CiConfig:
         ),
         oci=publish.get("oci"),
         chart_repository=publish.get("chartRepository"),
-        promotion_repo=promotion.get("repo", ""),
-        promotion_app=promotion.get("app", ""),
-        promotion_branch=promotion.get("branch", ""),
+        promotion=Promotion(
+            repo=promotion["repo"],
+            base=promotion.get("base", "main"),
+            chart=promotion.get("chart", ""),
+            image_tag=promotion.get("imageTag", "image.tag"),
+        )
+        if promotion
+        else None,
         source_file=filename,
     )
 

@@ -5,18 +5,29 @@ the repository stays as it was: ``Chart.yaml`` gets the computed
 ``version`` and ``appVersion`` and annotations naming the commit, the
 source and the image; ``values.yaml`` gets the image's repository, tag and
 digest at the paths ``chart.imageValues`` names (comments and order kept).
+
+The copy is prepared once per run, before the image's digest is known, with
+a placeholder digest: it is linted then (beside the image build, or before
+any push), and once the image is pushed only the placeholder is swapped for
+the real digest before ``helm package``. A lint that passed is remembered by
+the copy's content (:mod:`gitward.ci.passed`), so the ``publish`` after a
+``build`` does not lint the same chart again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitward import repofiles
+from gitward.ci import passed
 from gitward.ci.config import ImageValues
 from gitward.ci.errors import CiInputError
 from gitward.ci.versioning import CodeVersion
@@ -34,6 +45,7 @@ HELM_TIMEOUT = 120.0
 COMMIT = "gitward.io/commit"
 SOURCE = "gitward.io/source"
 IMAGE = "gitward.io/image"
+_LINT = "helm-lint"
 
 
 @dataclass(frozen=True)
@@ -55,14 +67,114 @@ class PackagedChart:
     path: Path | None = None  # where it was written, if asked to
 
 
-def check_chart(
+@dataclass(frozen=True)
+class PreparedChart:
+    """A scratch copy of the chart with the version, annotations and an image set."""
+
+    directory: Path
+    label: str
+    metadata: dict[str, Any] = field(repr=False)  # Chart.yaml as written
+    image: ImageRef  # the image written into it
+
+
+def placeholder_image(repository: str, code: CodeVersion) -> ImageRef:
+    """The image as a chart is linted before its digest is known.
+
+    The digest is made from the commit, not left blank, so that the copy
+    linted beside the build is byte for byte the one ``gitward ci publish``
+    prepares (and finds linted), and so that it is nothing a chart could
+    already hold; nothing in a lint depends on its value.
+    """
+    seed = f"gitward ci: image digest to come for {code.commit} {code.version}".encode()
+    return ImageRef(repository, code.version, "sha256:" + hashlib.sha256(seed).hexdigest())
+
+
+def prepare_chart(
+    *,
+    into: Path,
+    chart_dir: Path,
+    label: str,
+    code: CodeVersion,
+    image: ImageRef,
+    values: ImageValues,
+) -> PreparedChart:
+    """A copy of ``chart_dir`` (``label`` in messages) in the scratch directory ``into``."""
+    copy, metadata = _prepare(into, chart_dir, label, code, image, values)
+    return PreparedChart(directory=copy, label=label, metadata=metadata, image=image)
+
+
+@contextmanager
+def prepared_chart(
     *, chart_dir: Path, label: str, code: CodeVersion, image: ImageRef, values: ImageValues
-) -> None:
-    """Everything :func:`package_chart` checks, without packaging: run before any push,
-    so a chart that cannot be published stops the run while nothing is pushed yet."""
+) -> Iterator[PreparedChart]:
+    """:func:`prepare_chart` in a scratch directory of its own, removed after."""
     with tempfile.TemporaryDirectory(prefix="gitward-chart-") as tmp:
-        copy, _ = _prepare(Path(tmp), chart_dir, label, code, image, values)
-        _lint(copy, label)
+        yield prepare_chart(
+            into=Path(tmp), chart_dir=chart_dir, label=label, code=code, image=image, values=values
+        )
+
+
+def lint_chart(chart: PreparedChart) -> bool:
+    """``helm lint`` the prepared chart; ``False`` when this very chart already passed."""
+    helm = find_tool("helm")
+    key = passed.digest_of([*passed.tool_parts(helm), *passed.tree_parts(chart.directory)])
+    if passed.remembered(_LINT, key):
+        return False
+    run = run_program(
+        HELM,
+        [str(helm), "lint", str(chart.directory)],
+        what=f"{chart.label}: helm lint",
+        timeout=HELM_TIMEOUT,
+    )
+    if not run.ok:
+        reason = _lint_reason(run.out + run.err, chart.directory, chart.label)
+        raise CiInputError(f"{chart.label}: helm lint failed: {reason}")
+    passed.remember(_LINT, key)
+    return True
+
+
+def package_prepared(
+    chart: PreparedChart, *, image: ImageRef, version: str, destination: Path | None = None
+) -> PackagedChart:
+    """``helm package`` the prepared chart with ``image`` in place of the one it was
+    prepared with (the same repository and tag; only the digest is learnt later).
+    Once per prepared chart: its files are edited in place."""
+    if (image.repository, image.tag) != (chart.image.repository, chart.image.tag):
+        raise ValueError(f"{chart.label}: prepared for {chart.image}, not {image}")
+    metadata = chart.metadata
+    if image != chart.image:
+        # Only the two files gitward wrote hold the placeholder, and only where it wrote it.
+        old, new = chart.image.digest, image.digest
+        for name in ("Chart.yaml", "values.yaml"):
+            path = chart.directory / name
+            if path.is_file():
+                path.write_text(path.read_text().replace(old, new))
+        metadata = _replaced(metadata, old, new)
+    helm = str(find_tool("helm"))
+    out = chart.directory.parent / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    packaged = run_program(
+        HELM,
+        [helm, "package", str(chart.directory), "--destination", str(out)],
+        what=f"{chart.label}: helm package",
+        timeout=HELM_TIMEOUT,
+    )
+    found = sorted(out.glob("*.tgz"))
+    if not packaged.ok or not found:
+        reason = first_error_line(packaged.err or packaged.out).replace(
+            str(chart.directory), chart.label
+        )
+        raise CiInputError(f"{chart.label}: helm package failed: {reason}")
+    tgz = found[0].read_bytes()
+    written = None
+    if destination is not None:
+        destination.mkdir(parents=True, exist_ok=True)
+        written = destination / found[0].name
+        written.write_bytes(tgz)
+    return PackagedChart(
+        name=str(metadata["name"]), version=version, tgz=tgz, metadata=metadata, path=written
+    )
 
 
 def package_chart(
@@ -73,42 +185,21 @@ def package_chart(
     image: ImageRef,
     values: ImageValues,
     destination: Path | None = None,
-    lint: bool = True,
 ) -> PackagedChart:
-    """Lint and package ``chart_dir`` (``label`` in messages); write it to ``destination`` too.
+    """Lint and package ``chart_dir`` (``label`` in messages); write it to ``destination`` too."""
+    with prepared_chart(
+        chart_dir=chart_dir, label=label, code=code, image=image, values=values
+    ) as chart:
+        lint_chart(chart)
+        return package_prepared(chart, image=image, version=code.version, destination=destination)
 
-    ``lint=False`` when :func:`check_chart` already linted this chart in this run.
-    """
-    helm = str(find_tool("helm"))
-    with tempfile.TemporaryDirectory(prefix="gitward-chart-") as tmp:
-        copy, metadata = _prepare(Path(tmp), chart_dir, label, code, image, values)
-        if lint:
-            _lint(copy, label)
-        out = Path(tmp) / "out"
-        out.mkdir()
-        packaged = run_program(
-            HELM,
-            [helm, "package", str(copy), "--destination", str(out)],
-            what=f"{label}: helm package",
-            timeout=HELM_TIMEOUT,
-        )
-        found = sorted(out.glob("*.tgz"))
-        if not packaged.ok or not found:
-            reason = first_error_line(packaged.err or packaged.out).replace(str(copy), label)
-            raise CiInputError(f"{label}: helm package failed: {reason}")
-        tgz = found[0].read_bytes()
-        written = None
-        if destination is not None:
-            destination.mkdir(parents=True, exist_ok=True)
-            written = destination / found[0].name
-            written.write_bytes(tgz)
-    return PackagedChart(
-        name=str(metadata["name"]),
-        version=code.version,
-        tgz=tgz,
-        metadata=metadata,
-        path=written,
-    )
+
+def _replaced(doc: Any, old: str, new: str) -> Any:
+    if isinstance(doc, dict):
+        return {k: _replaced(v, old, new) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_replaced(v, old, new) for v in doc]
+    return doc.replace(old, new) if isinstance(doc, str) else doc
 
 
 def _prepare(
@@ -128,17 +219,6 @@ def _prepare(
     metadata = _edit_chart_yaml(copy / "Chart.yaml", label=label, code=code, image=image)
     _edit_values(copy / "values.yaml", label=label, image=image, paths=values)
     return copy, metadata
-
-
-def _lint(copy: Path, label: str) -> None:
-    helm = str(find_tool("helm"))
-    run = run_program(
-        HELM, [helm, "lint", str(copy)], what=f"{label}: helm lint", timeout=HELM_TIMEOUT
-    )
-    if not run.ok:
-        raise CiInputError(
-            f"{label}: helm lint failed: {_lint_reason(run.out + run.err, copy, label)}"
-        )
 
 
 def _yaml() -> YAML:

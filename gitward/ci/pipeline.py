@@ -9,8 +9,10 @@ before the build (exit 3, naming the store).
 
 from __future__ import annotations
 
-import time
+import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager as ContextManager
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,8 +23,18 @@ from gitward.artifacts.credentials import secrets
 from gitward.ci.building import BuiltImage, build_image
 from gitward.ci.config import load_ci_config
 from gitward.ci.errors import CiInputError
-from gitward.ci.packaging import ImageRef, PackagedChart, check_chart, package_chart
-from gitward.ci.records import BuildRecord, ChartRecord, Step
+from gitward.ci.packaging import (
+    ImageRef,
+    PackagedChart,
+    PreparedChart,
+    lint_chart,
+    package_prepared,
+    placeholder_image,
+    prepare_chart,
+    prepared_chart,
+)
+from gitward.ci.records import BuildRecord, ChartRecord
+from gitward.ci.steps import Clock, Progress, Timed
 from gitward.ci.targets import Targets, resolve
 from gitward.ci.versioning import CodeVersion, describe
 from gitward.errors import ConfigError
@@ -36,7 +48,6 @@ if TYPE_CHECKING:
 # talk to stores: `gitward ci build` needs none of it, and importing it costs
 # a noticeable part of a short build.
 
-Progress = Callable[[Step], None]
 Echo = Callable[[str], None]
 
 
@@ -48,38 +59,92 @@ class Options:
     image_digest: str = ""  # package: the image's digest, instead of asking the registry
 
 
-class _Clock:
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.steps: list[Step] = []
-        self.started = time.monotonic()
-
-    def done(self, name: str, detail: str, *, changed: bool = True) -> None:
-        now = time.monotonic()
-        step = Step(name=name, seconds=now - self.started, detail=detail, changed=changed)
-        self.started = now
-        self.steps.append(step)
-        self.progress(step)
-
-
-def prepare(root: Path, options: Options, clock: _Clock) -> tuple[CodeVersion, Targets]:
+def prepare(root: Path, options: Options, clock: Clock) -> tuple[CodeVersion, Targets]:
     config = load_ci_config(root)
     targets = resolve(root, config, extra_build_args=options.build_args)
     code = describe(root, allow_dirty=options.allow_dirty)
-    clock.done(
-        "version", f"{code.version} (commit {code.commit[:12]}{', dirty' if code.dirty else ''})"
-    )
+    _versioned(clock, code)
     return code, targets
 
 
+def _versioned(clock: Clock, code: CodeVersion) -> None:
+    dirty = ", dirty" if code.dirty else ""
+    clock.done("version", f"{code.version} (commit {code.commit[:12]}{dirty})")
+
+
 def build(root: Path, options: Options, *, progress: Progress, echo: Echo | None) -> BuiltImage:
-    """``gitward ci build``: the image in buildah's storage, nothing pushed."""
-    clock = _Clock(progress)
+    """``gitward ci build``: the image in buildah's storage, nothing pushed; the chart is
+    linted beside it (so the ``publish`` that follows need not lint it again)."""
+    clock = Clock(progress)
     code, targets = prepare(root, options, clock)
-    with _buildah(targets) as session:
-        built = build_image(session, targets=targets, code=code, echo=echo)
-    clock.done("build", f"{built.name} ({built.image_id[:19]})")
+    repository = str(targets.image) if targets.image else f"localhost/{targets.image_name}"
+    with ExitStack() as stack:
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gitward-chart-")))
+        check = (
+            _checker(targets, code, placeholder_image(repository, code), scratch)
+            if targets.chart_name
+            else None
+        )
+        session = stack.enter_context(_buildah(targets))
+        built, _ = _build_beside_lint(pool, clock, session, check, targets, code, echo)
     return built
+
+
+Check = Callable[[], tuple[PreparedChart, bool]]
+
+
+def _checker(targets: Targets, code: CodeVersion, image: ImageRef, scratch: Path) -> Check:
+    """Prepare the chart in ``scratch`` and lint it: the prepared chart, and whether
+    the lint ran (``False``: this very chart passed before)."""
+
+    def check() -> tuple[PreparedChart, bool]:
+        chart = prepare_chart(
+            into=scratch,
+            chart_dir=targets.chart_dir,
+            label=targets.chart_label,
+            code=code,
+            image=image,
+            values=targets.image_values,
+        )
+        return chart, lint_chart(chart)
+
+    return check
+
+
+def _build_beside_lint(
+    pool: ThreadPoolExecutor,
+    clock: Clock,
+    session: BuildahSession,
+    check: Check | None,
+    targets: Targets,
+    code: CodeVersion,
+    echo: Echo | None,
+) -> tuple[BuiltImage, PreparedChart | None]:
+    """Build the image while the chart is prepared and linted; a failed build is the
+    news first, then a chart that failed.
+
+    Nothing is pushed before both are done, so a chart that fails still leaves
+    every store as it was.
+    """
+    checking = Timed(pool, check) if check is not None else None
+    try:
+        built = build_image(session, targets=targets, code=code, echo=echo)
+    finally:
+        if checking is not None:
+            checking.error()  # waits for it
+    chart = None
+    if checking is not None:
+        chart, ran = checking.result()  # raises the chart's error
+        clock.beside(
+            "lint", checking.seconds, _linted(chart, ran) + " (beside the build)", changed=ran
+        )
+    clock.done("build", f"{built.name} ({built.image_id[:19]})")
+    return built, chart
+
+
+def _linted(chart: PreparedChart, ran: bool) -> str:
+    return f"{chart.label}: helm lint passed" + ("" if ran else " (this chart, before)")
 
 
 def package(root: Path, options: Options, *, progress: Progress) -> PackagedChart:
@@ -87,7 +152,7 @@ def package(root: Path, options: Options, *, progress: Progress) -> PackagedChar
     from gitward.artifacts.oci import Registry
     from gitward.ci.publishing import published_image
 
-    clock = _Clock(progress)
+    clock = Clock(progress)
     code, targets = prepare(root, options, clock)
     image = _need_registry(targets)
     if options.image_digest:
@@ -103,7 +168,11 @@ def package(root: Path, options: Options, *, progress: Progress) -> PackagedChar
                 "run 'gitward ci' (or pass --image-digest)"
             )
         ref = found
-    chart = _package(targets, code, ref, options)
+    with _prepared(targets, code, placeholder_image(str(image), code)) as prepared:
+        lint_chart(prepared)
+        chart = package_prepared(
+            prepared, image=ref, version=code.version, destination=options.destination
+        )
     clock.done("package", f"{chart.name}-{chart.version}.tgz")
     return chart
 
@@ -112,19 +181,18 @@ def publish(
     root: Path, options: Options, *, progress: Progress, echo: Echo | None, build_first: bool
 ) -> BuildRecord:
     """``gitward ci`` (``build_first``) and ``gitward ci publish`` (the image must be built)."""
-    from gitward.artifacts.chartmuseum import ChartRepository
-    from gitward.artifacts.oci import Registry
-    from gitward.ci.publishing import (
-        publish_oci_chart,
-        publish_repository_chart,
-        published_image,
-        push_image,
-    )
-
-    clock = _Clock(progress)
-    code, targets = prepare(root, options, clock)
-    image = _need_registry(targets)
+    clock = Clock(progress)
     with ExitStack() as stack:
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=3))
+        # git works out the version while this thread reads the config, loads the
+        # HTTP side and asks the chart repository for its index.
+        describing = pool.submit(describe, root, allow_dirty=options.allow_dirty)
+        targets = resolve(root, load_ci_config(root), extra_build_args=options.build_args)
+        image = _need_registry(targets)
+        from gitward.artifacts.chartmuseum import ChartRepository
+        from gitward.artifacts.oci import Registry
+        from gitward.ci.publishing import published_image, push_image
+
         registry = stack.enter_context(Registry(targets.registry or image))
         chart_registry = registry
         if targets.oci is not None and targets.oci.host != registry.location.host:
@@ -134,26 +202,32 @@ def publish(
             if targets.chart_repository
             else None
         )
-        # Every store is asked first: one that is down or refuses the
-        # credentials stops the run before anything is built.
-        existing = published_image(registry, image=image, code=code)
-        if repository is not None:
-            repository.index()
+        # Every store is asked first (the chart repository's index beside the
+        # registry): one that is down or refuses the credentials stops the run
+        # before anything is built.
+        index = Timed(pool, repository.index) if repository is not None else None
+        try:
+            code = describing.result()
+            _versioned(clock, code)
+            existing = published_image(registry, image=image, code=code)
+        finally:
+            if index is not None:
+                index.error()  # waits for it
+        if index is not None:
+            index.result()
         if existing is not None and options.destination is None:
             done = _published_for_commit(targets, code, existing, chart_registry, repository)
             if done is not None:
                 return _unchanged(clock, code, existing, done)
-        # The chart is checked before anything is built or pushed: the digest is
-        # not known yet, and nothing in a lint depends on its value.
-        check_chart(
-            chart_dir=targets.chart_dir,
-            label=targets.chart_label,
-            code=code,
-            image=ImageRef(str(image), code.version, "sha256:" + "0" * 64),
-            values=targets.image_values,
-        )
-        clock.done("lint", f"{targets.chart_label}: helm lint passed")
+        # The chart is checked before anything is pushed: prepared with a stand-in
+        # for the digest, which is not known yet and which nothing in a lint reads.
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gitward-chart-")))
+        check = _checker(targets, code, placeholder_image(str(image), code), scratch)
         session = stack.enter_context(_buildah(targets, registry))
+        prepared: PreparedChart | None = None
+        if existing is not None or not build_first:
+            prepared, ran = check()
+            clock.done("lint", _linted(prepared, ran), changed=ran)
         if existing is not None:
             ref = existing
             clock.done(
@@ -163,29 +237,76 @@ def publish(
         else:
             local = targets.local_name(code.version)
             if build_first:
-                built = build_image(session, targets=targets, code=code, echo=echo)
-                clock.done("build", f"{built.name} ({built.image_id[:19]})")
+                built, prepared = _build_beside_lint(
+                    pool, clock, session, check, targets, code, echo
+                )
                 local = built.name
             ref = push_image(session, local=local, image=image, code=code)
             clock.done("push-image", f"{ref}")
-        chart = _package(targets, code, ref, options, lint=False)
-        clock.done("package", f"{chart.name}-{chart.version}.tgz")
-        record = ChartRecord(
-            name=chart.name, version=chart.version, file=str(chart.path) if chart.path else ""
+        assert prepared is not None  # checked on every path above
+        chart = package_prepared(
+            prepared, image=ref, version=code.version, destination=options.destination
         )
-        if targets.oci is not None:
-            published = publish_oci_chart(
-                chart_registry, base=targets.oci, chart=chart, code=code, image=ref
-            )
-            verb = "pushed" if published.pushed else "already published, identical"
-            clock.done("publish-oci", f"{published.reference} {verb}", changed=published.pushed)
-            record = _with(record, oci=published.reference, digest=published.digest)
-        if repository is not None:
-            uploaded = publish_repository_chart(repository, chart=chart)
-            verb = "uploaded" if uploaded.pushed else "already published, identical"
-            clock.done("publish-repository", f"{uploaded.url} {verb}", changed=uploaded.pushed)
-            record = _with(record, repository=uploaded.repository, url=uploaded.url)
+        clock.done("package", f"{chart.name}-{chart.version}.tgz")
+        record = _publish_charts(pool, clock, targets, code, ref, chart, chart_registry, repository)
     return _build_record(code, ref, record, clock)
+
+
+def _publish_charts(
+    pool: ThreadPoolExecutor,
+    clock: Clock,
+    targets: Targets,
+    code: CodeVersion,
+    image: ImageRef,
+    chart: PackagedChart,
+    registry: Registry,
+    repository: ChartRepository | None,
+) -> ChartRecord:
+    """The chart to both chart stores at once (the image is already in its registry)."""
+    from gitward.ci.publishing import publish_oci_chart, publish_repository_chart
+
+    record = ChartRecord(
+        name=chart.name, version=chart.version, file=str(chart.path) if chart.path else ""
+    )
+    oci = targets.oci
+    to_oci = (
+        Timed(
+            pool,
+            lambda: publish_oci_chart(registry, base=oci, chart=chart, code=code, image=image),
+        )
+        if oci is not None
+        else None
+    )
+    to_repository = (
+        Timed(pool, lambda: publish_repository_chart(repository, chart=chart))
+        if repository is not None
+        else None
+    )
+    for running in (to_oci, to_repository):
+        if running is not None:
+            running.error()  # waits for both before either's error is raised
+    if to_oci is not None:
+        published = to_oci.result()
+        verb = "pushed" if published.pushed else "already published, identical"
+        clock.beside(
+            "publish-oci",
+            to_oci.seconds,
+            f"{published.reference} {verb}",
+            changed=published.pushed,
+        )
+        record = _with(record, oci=published.reference, digest=published.digest)
+    if to_repository is not None:
+        uploaded = to_repository.result()
+        verb = "uploaded" if uploaded.pushed else "already published, identical"
+        clock.beside(
+            "publish-repository",
+            to_repository.seconds,
+            f"{uploaded.url} {verb}",
+            changed=uploaded.pushed,
+        )
+        record = _with(record, repository=uploaded.repository, url=uploaded.url)
+    clock.mark()
+    return record
 
 
 def _published_for_commit(
@@ -223,9 +344,7 @@ def _published_for_commit(
     return record
 
 
-def _unchanged(
-    clock: _Clock, code: CodeVersion, image: ImageRef, chart: ChartRecord
-) -> BuildRecord:
+def _unchanged(clock: Clock, code: CodeVersion, image: ImageRef, chart: ChartRecord) -> BuildRecord:
     clock.done(
         "build", f"skipped: {image.repository}:{image.tag} exists for this commit", changed=False
     )
@@ -240,9 +359,10 @@ def _unchanged(
 
 
 def _build_record(
-    code: CodeVersion, image: ImageRef, chart: ChartRecord | None, clock: _Clock
+    code: CodeVersion, image: ImageRef, chart: ChartRecord | None, clock: Clock
 ) -> BuildRecord:
     return BuildRecord(
+        total=clock.total,
         commit=code.commit,
         version=code.version,
         source=code.source,
@@ -266,17 +386,15 @@ def _need_registry(targets: Targets) -> Repository:
     return image
 
 
-def _package(
-    targets: Targets, code: CodeVersion, ref: ImageRef, options: Options, *, lint: bool = True
-) -> PackagedChart:
-    return package_chart(
+def _prepared(
+    targets: Targets, code: CodeVersion, image: ImageRef
+) -> ContextManager[PreparedChart]:
+    return prepared_chart(
         chart_dir=targets.chart_dir,
         label=targets.chart_label,
         code=code,
-        image=ref,
+        image=image,
         values=targets.image_values,
-        destination=options.destination,
-        lint=lint,
     )
 
 

@@ -2,7 +2,8 @@
 
 Its top-level keys are a contract: ``commit``, ``version``, ``image`` (a
 reference ending in ``@sha256:…``), ``chart`` (its OCI reference and digest,
-its chart-repository URL) and ``timings``. It never holds a credential.
+its chart-repository URL) and ``timings``; with ``--promote``, ``promotions``
+(each promotion pull request opened or updated). It never holds a credential.
 """
 
 from __future__ import annotations
@@ -37,6 +38,31 @@ class ChartRecord:
 
 
 @dataclass(frozen=True)
+class PromotionRecord:
+    """One promotion pull request ``gitward ci --promote`` opened, updated or found."""
+
+    environments: tuple[str, ...]
+    chart: str
+    version: str
+    outcome: str  # opened, updated, up-to-date, in-git
+    branch: str
+    number: int | None = None  # None: in-git, no pull request
+    url: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "environments": list(self.environments),
+            "chart": self.chart,
+            "version": self.version,
+            "outcome": self.outcome,
+            "branch": self.branch,
+            "pullRequest": (
+                {"number": self.number, "url": self.url} if self.number is not None else None
+            ),
+        }
+
+
+@dataclass(frozen=True)
 class BuildRecord:
     commit: str
     version: str
@@ -45,10 +71,12 @@ class BuildRecord:
     image: str  # host/path/name:version@sha256:…
     chart: ChartRecord | None
     steps: tuple[Step, ...]
+    total: float  # the run's wall time: steps may run beside each other
+    promotions: tuple[PromotionRecord, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         timings = {s.name: round(s.seconds, 3) for s in self.steps}
-        timings["total"] = round(sum(s.seconds for s in self.steps), 3)
+        timings["total"] = round(self.total, 3)
         chart = None
         if self.chart is not None:
             c = self.chart
@@ -70,6 +98,7 @@ class BuildRecord:
             "image": self.image,
             "chart": chart,
             "timings": timings,
+            "promotions": [p.to_dict() for p in self.promotions],
             "steps": [
                 {
                     "name": s.name,

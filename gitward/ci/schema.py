@@ -68,11 +68,12 @@ SCHEMA: dict[str, Any] = {
         "promotion": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["repo", "app"],
+            "required": ["repo"],
             "properties": {
                 "repo": {"type": "string", "minLength": 1},
-                "app": {"type": "string", "minLength": 1},
-                "branch": {"type": "string", "minLength": 1},
+                "base": {"type": "string", "minLength": 1},
+                "chart": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]*$"},
+                "imageTag": _VALUE_PATH,
             },
         },
     },

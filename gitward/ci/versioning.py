@@ -45,8 +45,11 @@ def _git(root: Path) -> Git:
 def describe(root: Path, *, allow_dirty: bool = False) -> CodeVersion:
     """The version of the commit checked out at ``root``; :class:`CiInputError` if none."""
     git = _git(root)
-    head = git.run("rev-parse", "--is-inside-work-tree", directory=root, check=False)
-    if not head.ok or head.out.strip() != "true":
+    head = git.run(
+        "rev-parse", "--is-inside-work-tree", "--show-toplevel", directory=root, check=False
+    )
+    inside, _, top = head.out.strip().partition("\n")
+    if not head.ok or inside != "true":
         raise CiInputError(f"{root}: not a git working tree; gitward ci versions from git")
     shown = git.run("show", "-s", "--format=%H%n%cI", "HEAD", directory=root, check=False)
     if not shown.ok:
@@ -66,29 +69,44 @@ def describe(root: Path, *, allow_dirty: bool = False) -> CodeVersion:
         commit=commit,
         version=version,
         commit_time=commit_time,
-        source=_source(git, root),
+        source=_source(git, root, top),
         tag=tag,
         dirty=dirty,
     )
 
 
-def _semver_tags(git: Git, root: Path, *args: str) -> list[tuple[semver.Version, str]]:
-    listed = git.run("tag", "--list", "v[0-9]*", *args, directory=root).out.split()
-    out = []
-    for tag in listed:
+def _semver_tags(
+    git: Git, root: Path, commit: str
+) -> tuple[list[tuple[semver.Version, str]], list[tuple[semver.Version, str]]]:
+    """The SemVer tags on ``commit`` and those it descends from, each sorted (one git call)."""
+    listed = git.run(
+        "for-each-ref",
+        "--merged",
+        "HEAD",
+        "--format=%(refname:strip=2) %(objectname) %(*objectname)",
+        "refs/tags/v[0-9]*",
+        directory=root,
+    ).out.splitlines()
+    on_head, merged = [], []
+    for line in listed:
+        tag, *objects = line.split()
         try:
-            out.append((semver.Version.parse(tag[1:]), tag))
+            parsed = (semver.Version.parse(tag[1:]), tag)
         except ValueError:
             continue
-    return sorted(out)
+        merged.append(parsed)
+        # A lightweight tag names the commit; an annotated one names a tag object
+        # whose peeled object is the commit.
+        if commit in objects:
+            on_head.append(parsed)
+    return sorted(on_head), sorted(merged)
 
 
 def _version(git: Git, root: Path, commit: str) -> tuple[str, str]:
-    on_head = _semver_tags(git, root, "--points-at", "HEAD")
+    on_head, merged = _semver_tags(git, root, commit)
     if on_head:
         version, tag = on_head[-1]
         return str(version.replace(build=None)), tag
-    merged = _semver_tags(git, root, "--merged", "HEAD")
     if merged:
         base, tag = merged[-1]
         count = git.run("rev-list", "--count", f"{tag}..HEAD", directory=root).out.strip()
@@ -112,12 +130,11 @@ def _tree(git: Git, root: Path) -> str:
         return git.run("write-tree", directory=root, env=env).out.strip()
 
 
-def _source(git: Git, root: Path) -> str:
+def _source(git: Git, root: Path, top: str) -> str:
     origin = git.run("remote", "get-url", "origin", directory=root, check=False)
     if origin.ok and origin.out.strip():
         try:
             return source_identity(origin.out.strip())
         except SourceError:
             pass
-    top = git.run("rev-parse", "--show-toplevel", directory=root).out.strip()
     return "file://" + str(Path(top).resolve())

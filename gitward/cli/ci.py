@@ -125,6 +125,21 @@ def _record_option(fn: Callable[P, R]) -> Callable[P, R]:
     )(fn)
 
 
+def _promote_option(fn: Callable[P, R]) -> Callable[P, R]:
+    fn = click.option(
+        "--split", is_flag=True, help="With several --promote: one pull request per environment."
+    )(fn)
+    return click.option(
+        "--promote",
+        "promote",
+        multiple=True,
+        metavar="ENV",
+        help="After publishing, open (or update) the promotion pull request on the config "
+        "repository (gitward-ci.yaml promotion:) for ENV (repeatable), as the promoter "
+        "(GITWARD_FORGE_TOKEN_PROMOTER).",
+    )(fn)
+
+
 def _progress(step: Any) -> None:
     mark = "" if step.changed else click.style(" (unchanged)", fg="yellow")
     click.echo(f"[ci] {step.name:<19} {step.seconds:7.2f}s  {step.detail}{mark}", err=True)
@@ -145,6 +160,7 @@ def _options(args: CiArgs, destination: Path | None = None) -> Any:
 @click.group(invoke_without_command=True)
 @_common
 @_record_option
+@_promote_option
 @click.pass_context
 @_ci_errors
 def ci(
@@ -152,15 +168,24 @@ def ci(
     args: CiArgs,
     record_file: Path | None,
     destination: Path | None,
+    promote: tuple[str, ...],
+    split: bool,
 ) -> None:
     """Build, package and publish a code repository: image, then chart (see gitward-ci.yaml).
 
     Without a subcommand: build → push image → package → publish the chart,
     then print the build record. An unchanged commit builds and pushes nothing.
+    With --promote, then open the promotion pull request for the chart.
     """
+    # The stores the build side talks to are few requests over HTTP/1.1; not loading
+    # the HTTP/2 stack (which httpcore imports whenever h2 is installed, for the
+    # deploy side) saves a noticeable part of a run that finds everything published.
+    # Nothing in a build-side process speaks HTTP/2 (an import contract keeps the
+    # API-server client out), and httpcore expects and handles the failed import.
+    sys.modules.setdefault("h2", None)  # type: ignore[arg-type]
     if ctx.invoked_subcommand is not None:
         return
-    _publish(args, record_file, destination, build=True)
+    _publish(args, record_file, destination, build=True, promote=promote, split=split)
 
 
 def _publish(
@@ -169,10 +194,14 @@ def _publish(
     destination: Path | None,
     *,
     build: bool,
+    promote: tuple[str, ...] = (),
+    split: bool = False,
 ) -> None:
     from gitward.ci.pipeline import publish
+    from gitward.ci.promoting import promote_build, promotion_for
     from gitward.ci.records import write_record
 
+    promotion = promotion_for(args.repo, promote) if promote else None
     record = publish(
         args.repo,
         _options(args, destination),
@@ -180,6 +209,21 @@ def _publish(
         echo=_echo(args.verbose),
         build_first=build,
     )
+    if promotion is not None:
+        try:
+            record = promote_build(
+                record=record,
+                promotion=promotion,
+                environments=promote,
+                split=split,
+                access=_promoter(),
+                progress=_progress,
+            )
+        except GitwardError:
+            # What was published is recorded all the same: a rerun publishes nothing.
+            if record_file is not None:
+                write_record(record_file, record)
+            raise
     if record_file is not None:
         write_record(record_file, record)
     doc = record.to_dict()
@@ -193,7 +237,26 @@ def _publish(
     for key in ("oci", "digest", "url"):
         if chart.get(key):
             click.echo(f"chart:   {chart[key]}")
+    for p in record.promotions:
+        where = ", ".join(p.environments)
+        pull = f"#{p.number} {p.url}" if p.number is not None else "already in git"
+        click.echo(f"promote: {p.outcome} ({where}) {pull}")
     click.echo(f"total:   {doc['timings']['total']:.2f}s")
+
+
+def _promoter() -> Any:
+    """The promoter's token and forge, from the environment as ``gitward promote`` reads them."""
+    import os
+
+    from gitward.ci.promoting import TOKEN_VARIABLE, PromoterAccess
+
+    return PromoterAccess(
+        token=os.environ.get(TOKEN_VARIABLE, ""),
+        username=os.environ.get("GITWARD_FORGE_USERNAME", "") or "gitward",
+        kind=os.environ.get("GITWARD_FORGE", ""),
+        url=os.environ.get("GITWARD_FORGE_URL", ""),
+        allow_insecure=os.environ.get("GITWARD_ALLOW_INSECURE", "").lower() in ("1", "true"),
+    )
 
 
 @ci.command("build")
@@ -249,11 +312,14 @@ def ci_package(
 @ci.command("publish")
 @_common
 @_record_option
+@_promote_option
 @_ci_errors
 def ci_publish(
     args: CiArgs,
     record_file: Path | None,
     destination: Path | None,
+    promote: tuple[str, ...],
+    split: bool,
 ) -> None:
     """Push the built image, then package and publish the chart (OCI and chart repository)."""
-    _publish(args, record_file, destination, build=False)
+    _publish(args, record_file, destination, build=False, promote=promote, split=split)

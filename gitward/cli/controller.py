@@ -69,6 +69,20 @@ from gitward.cli.options import (
     is_flag=True,
     help="Mark the UI's session cookie Secure on plain HTTP too (TLS ends at a proxy).",
 )
+@click.option(
+    "--ui-users-secret",
+    envvar="GITWARD_UI_USERS_SECRET",
+    default="",
+    help="Secret in gitward's namespace with the UI's users: one key per user name, its "
+    "value a password hash from `gitward ui hash-password`. Env: GITWARD_UI_USERS_SECRET.",
+)
+@click.option(
+    "--rollback-token-file",
+    default=None,
+    help="File holding the promoter's forge token, with which the UI's rollback button "
+    "pushes a branch and opens a pull request (else env GITWARD_FORGE_TOKEN_PROMOTER; "
+    "without either, or without --forge-url, the button is off).",
+)
 @tenancy_options
 @verify_options
 @decryption_options
@@ -76,11 +90,26 @@ from gitward.cli.options import (
 @forge_url_option("; without it no preview or deploy status is sent")
 @click.option("--forge-repo", default="", help="owner/name on the forge (default: from --repo).")
 @click.option(
+    "--forge-token-file",
+    default=None,
+    help="File holding the forge token for previews and deploy statuses, e.g. a mounted "
+    "Secret (else env GITWARD_FORGE_TOKEN). It needs commit-status and comment rights only.",
+)
+@click.option(
     "--public-url",
     envvar="GITWARD_PUBLIC_URL",
     default="",
     help="Where people reach this API; deploy statuses link to the app there "
     "(default: http://LISTEN). Env: GITWARD_PUBLIC_URL.",
+)
+@click.option(
+    "--notifications",
+    "notifications_file",
+    envvar="GITWARD_NOTIFICATIONS",
+    default=None,
+    metavar="FILE",
+    help="Who hears about syncs, health, drift and refused commits (README: Notifications). "
+    "Env: GITWARD_NOTIFICATIONS.",
 )
 @click.option(
     "--log-format",
@@ -103,6 +132,8 @@ def controller(
     api_token_file: str | None,
     ui: bool,
     ui_secure_cookie: bool,
+    ui_users_secret: str,
+    rollback_token_file: str | None,
     tenancy_args: TenancyArgs,
     verify_mode: str | None,
     trusted_keys: str | None,
@@ -111,14 +142,18 @@ def controller(
     forge_kind: str,
     forge_url: str,
     forge_repo: str,
+    forge_token_file: str | None,
     public_url: str,
+    notifications_file: str | None,
     log_format: str,
 ) -> None:
     """Reconcile every app continuously; put hand edits back (selfHeal).
 
     Webhook secret: env GITWARD_WEBHOOK_SECRET. API token: env GITWARD_API_TOKEN or
     --api-token-file. Records namespace: GITWARD_NAMESPACE. Forge token (previews,
-    deploy statuses): env GITWARD_FORGE_TOKEN.
+    deploy statuses): env GITWARD_FORGE_TOKEN or --forge-token-file. The promoter's
+    token (the UI's rollback pull requests): env GITWARD_FORGE_TOKEN_PROMOTER or
+    --rollback-token-file.
     """
     import logging
     import os
@@ -130,8 +165,10 @@ def controller(
     from gitward.errors import ConfigError
     from gitward.heal.controller import ControllerOptions
     from gitward.heal.leases import LeaseConfig
+    from gitward.heal.rollbacks import RollbackSettings
     from gitward.heal.runner import RunOptions
     from gitward.heal.runner import run as run_controller
+    from gitward.notify.checking import check_notifications, load_settings
     from gitward.record.store import record_namespace
 
     handler = logging.StreamHandler()
@@ -149,12 +186,13 @@ def controller(
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(f"--listen {listen!r}: expected HOST:PORT")
-    token = _api_token(api_token_file)
+    token = _token_from(api_token_file, "GITWARD_API_TOKEN", option="--api-token-file")
     if not token and not is_loopback(host):
         raise ConfigError(
             f"--listen {listen}: not a loopback address, so the API needs a token; "
             "set $GITWARD_API_TOKEN or --api-token-file"
         )
+    forge = _forge(forge_kind, forge_url, forge_repo, repo, token_file=forge_token_file)
     options = RunOptions(
         controller=ControllerOptions(
             repo=repo,
@@ -169,8 +207,9 @@ def controller(
                 trusted_keys_secret=trusted_keys_secret,
             ),
             decryption=decryption_args.load(),
-            forge=_forge(forge_kind, forge_url, forge_repo, repo),
+            forge=forge,
             public_url=public_url or f"http://{listen}",
+            notifications=load_settings(notifications_file, forge_url=forge_url),
         ),
         host=host.strip("[]"),
         port=int(port),
@@ -185,47 +224,60 @@ def controller(
         api_token=token,
         ui=ui,
         ui_secure_cookie=ui_secure_cookie,
+        ui_users_secret=ui_users_secret,
+        rollbacks=RollbackSettings(
+            repo=repo,
+            base=revision,
+            forge=forge,
+            token=_token_from(
+                rollback_token_file,
+                "GITWARD_FORGE_TOKEN_PROMOTER",
+                option="--rollback-token-file",
+            ),
+            username=os.environ.get("GITWARD_FORGE_USERNAME", "gitward"),
+            allow_insecure=os.environ.get("GITWARD_ALLOW_INSECURE", "").lower() in ("1", "true"),
+        ),
     )
 
     async def go() -> None:
         async with connect() as kube:
+            await check_notifications(kube, options.controller.notifications)
             await run_controller(options, kube=kube)
 
     run(go())
 
 
-def _forge(kind: str, url: str, repo: str, config_repo: str) -> Any:
+def _forge(kind: str, url: str, repo: str, config_repo: str, *, token_file: str | None) -> Any:
     """The forge settings, or ``None`` without a forge URL."""
-    import os
-
     from gitward.errors import ConfigError
     from gitward.forge import ForgeSettings, repo_of
 
     if not url:
         return None
-    token = os.environ.get("GITWARD_FORGE_TOKEN", "").strip()
+    token = _token_from(token_file, "GITWARD_FORGE_TOKEN", option="--forge-token-file")
     if not token:
         raise ConfigError(
-            f"--forge-url {url}: previews and deploy statuses need a token in $GITWARD_FORGE_TOKEN"
+            f"--forge-url {url}: previews and deploy statuses need a token in "
+            "$GITWARD_FORGE_TOKEN or --forge-token-file"
         )
     return ForgeSettings(
         kind=kind, url=url, repo=repo or repo_of(config_repo, forge_url=url), token=token
     )
 
 
-def _api_token(path: str | None) -> str:
-    """The API token from ``path`` if given, else ``$GITWARD_API_TOKEN``; ``""`` if neither."""
+def _token_from(path: str | None, env: str, *, option: str) -> str:
+    """A token from file ``path`` if given, else from ``$env``; ``""`` if neither."""
     import os
 
     from gitward.errors import ConfigError
 
     if path is None:
-        return os.environ.get("GITWARD_API_TOKEN", "").strip()
+        return os.environ.get(env, "").strip()
     try:
         with open(path, encoding="utf-8") as f:
             token = f.read().strip()
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"--api-token-file {path}: cannot read it: {e}") from e
+        raise ConfigError(f"{option} {path}: cannot read it: {e}") from e
     if not token:
-        raise ConfigError(f"--api-token-file {path}: the file is empty")
+        raise ConfigError(f"{option} {path}: the file is empty")
     return token

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Callable, Coroutine
 from functools import wraps
@@ -63,4 +62,6 @@ def _failed(e: GitwardError, code: int, fmt: object) -> NoReturn:
 
 
 def run(coro: Coroutine[Any, Any, R]) -> R:
+    import asyncio  # only the commands that talk to a cluster pay for it
+
     return asyncio.run(coro)

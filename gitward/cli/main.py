@@ -44,6 +44,7 @@ from gitward.cli.options import (
 )
 from gitward.cli.promoting import promote, rollback
 from gitward.cli.reports import history, status
+from gitward.cli.ui import ui
 from gitward.errors import ExitCode, GitwardError
 
 
@@ -382,6 +383,7 @@ cli.add_command(controller)
 cli.add_command(ci)
 cli.add_command(promote)
 cli.add_command(rollback)
+cli.add_command(ui)
 
 
 def main() -> None:

@@ -185,12 +185,14 @@ def up(
             "docker-registry: not installed; run scripts/setup (apt-get install docker-registry)"
         )
     try:
-        chosen = devports.choose(apiserver=apiserver_port, registry=registry_port)
+        last = devports.remembered(state_dir())
+        chosen = devports.choose(apiserver=apiserver_port, registry=registry_port, prefer=last)
     except devports.PortsUnavailable as e:
         raise DevClusterError(str(e)) from e
 
     root = state_dir()
     root.mkdir(parents=True, exist_ok=True)
+    devports.remember(root, chosen)
     try:
         pid = _start_registry(registry_bin, root, chosen.registry)
         _start_control_plane(bins, root, chosen, audit_policy)

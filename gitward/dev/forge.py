@@ -47,6 +47,7 @@ class Forge:
     deployer: Identity
     promoter: Identity
     reviewer: Identity
+    reporter: Identity
     org: str = ORG
 
     @property
@@ -67,6 +68,7 @@ class Forge:
             "GITWARD_FORGE_TOKEN_DEPLOYER": self.deployer.token,
             "GITWARD_FORGE_TOKEN_PROMOTER": self.promoter.token,
             "GITWARD_FORGE_TOKEN_REVIEWER": self.reviewer.token,
+            "GITWARD_FORGE_TOKEN_REPORTER": self.reporter.token,
             "GITWARD_BUILD_REGISTRY": self.registry,
             "GITWARD_BUILD_USER": self.builder.user,
             "GITWARD_BUILD_TOKEN": self.builder.token,
@@ -107,7 +109,7 @@ class Forge:
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Forge:
         kw = {f.name: doc[f.name] for f in fields(cls) if f.name in doc}
-        for role in ("admin", "builder", "deployer", "promoter", "reviewer"):
+        for role in ("admin", "builder", "deployer", "promoter", "reviewer", "reporter"):
             ident = doc[role]
             kw[role] = Identity(ident["user"], ident["token"], tuple(ident.get("scopes", ())))
         return cls(**kw)
@@ -191,6 +193,7 @@ def start(port: int) -> Forge:
         deployer=identities["deployer"],
         promoter=identities["promoter"],
         reviewer=identities["reviewer"],
+        reporter=identities["reporter"],
     )
 
 

@@ -5,7 +5,12 @@ creating tokens, which Gitea allows over basic auth only. The identities are
 the two trust zones of the design: the build side (``builder``) may write
 packages and nothing else, the deploy side (``deployer``) may only read, the
 ``promoter`` may push branches and open pull requests, and only a person
-(``reviewer``) may merge into a protected ``main``.
+(``reviewer``) may merge into a protected ``main``. The controller's forge
+writes (commit statuses, preview comments) go as the ``reporter``: Gitea
+wants write access to a repo's code for a commit status, so it has that and
+read access to pull requests, with a token that can do nothing but write
+repositories and issues; a protected repo's branch rules keep it from
+pushing any branch or merging.
 """
 
 from __future__ import annotations
@@ -81,6 +86,14 @@ ROLES = (
         },
         scopes=("write:repository", "write:issue", "read:package"),
     ),
+    Role(
+        user="reporter",
+        team="reporters",
+        # Code write is what Gitea checks before a commit status; reading pull
+        # requests lets it comment on them. No issues, packages or merge rights.
+        units={"repo.code": "write", "repo.pulls": "read"},
+        scopes=("write:repository", "write:issue"),
+    ),
 )
 
 
@@ -96,8 +109,11 @@ class RepoKind(Enum):
     CODE = "code"
 
 
+#: Who may push branches other than ``main`` on a protected repo.
+_BRANCH_PUSHERS = ("promoters", "reviewers")
+
 _REPO_TEAMS = {
-    RepoKind.CONFIG: ("deployers", "promoters", "reviewers"),
+    RepoKind.CONFIG: ("deployers", "promoters", "reviewers", "reporters"),
     RepoKind.CODE: ("builders", "reviewers"),
 }
 
@@ -244,12 +260,16 @@ def create_repo(
 def protect_main(
     url: str, admin_token: str, repo: str, *, required_approvals: int = 0
 ) -> dict[str, Any]:
-    """Protect ``main`` of the org's ``repo`` the way promotion needs.
+    """Protect ``main`` of the org's ``repo`` the way promotion needs, and fence the rest.
 
     Nobody pushes to ``main`` directly, and only the ``reviewers`` team (a
     person) merges pull requests into it: the promoter can push branches and
     open pull requests but neither push to ``main`` nor merge.
     ``required_approvals`` approvals from reviewers are needed before a merge.
+    Every other branch may be pushed (and force-pushed, as a promotion
+    branch is) by promoters and reviewers only, so the code write Gitea
+    makes the reporter hold for commit statuses pushes no branch at all.
+    Returns the rule on ``main``.
     """
     rule = {
         "rule_name": "main",
@@ -269,8 +289,24 @@ def protect_main(
         "block_on_outdated_branch": False,
         "block_admin_merge_override": True,
     }
+    # Created second, so it ranks after ``main``'s rule; ``**`` also matches
+    # names with slashes (gitward/promote/web/prod).
+    others = {
+        "rule_name": "**",
+        "enable_push": True,
+        "enable_push_whitelist": True,
+        "push_whitelist_usernames": [],
+        "push_whitelist_teams": list(_BRANCH_PUSHERS),
+        "push_whitelist_deploy_keys": False,
+        "enable_force_push": True,
+        "enable_force_push_allowlist": True,
+        "force_push_allowlist_usernames": [],
+        "force_push_allowlist_teams": list(_BRANCH_PUSHERS),
+        "force_push_allowlist_deploy_keys": False,
+    }
     with ForgeAPI(url, token=admin_token) as api:
         result: dict[str, Any] = api.call("POST", f"/repos/{ORG}/{repo}/branch_protections", rule)
+        api.call("POST", f"/repos/{ORG}/{repo}/branch_protections", others)
     return result
 
 

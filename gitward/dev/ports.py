@@ -10,9 +10,10 @@ check that it is free stays true until we bind it ourselves.
 
 from __future__ import annotations
 
+import json
 import random
 import socket
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from gitward.errors import GitwardError
@@ -51,6 +52,27 @@ class Ports:
 
     def items(self) -> list[tuple[str, int]]:
         return [(f.name.replace("_", "-"), getattr(self, f.name)) for f in fields(self)]
+
+
+_REMEMBERED = "last-ports.json"
+
+
+def remember(state: Path, ports: Ports) -> None:
+    """Record ``ports`` in the state directory, where ``dev down`` leaves them.
+
+    Like the registry's storage, they outlive the cluster: the next start takes
+    the same ports when it can, so image and chart references published to the
+    registry (host and port included) stay true.
+    """
+    (state / _REMEMBERED).write_text(json.dumps(asdict(ports)))
+
+
+def remembered(state: Path) -> Ports | None:
+    """The ports :func:`remember` recorded in ``state``, if any."""
+    try:
+        return Ports(**json.loads((state / _REMEMBERED).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def ephemeral_range(path: Path = _RANGE_FILE) -> tuple[int, int]:
@@ -96,11 +118,15 @@ def problem(what: str, port: int) -> str | None:
     return None
 
 
-def choose(*, apiserver: int | None = None, registry: int | None = None) -> Ports:
+def choose(
+    *, apiserver: int | None = None, registry: int | None = None, prefer: Ports | None = None
+) -> Ports:
     """The first block of free ports below the ephemeral range, from ``DEFAULT_BASE``.
 
     Ports given explicitly are kept (and refused when taken or ephemeral); the
-    rest come from the block.
+    rest come from the block. ``prefer`` (the ports of the last start) comes
+    first when all of it is still free and below the range: what was
+    published to the registry names it by host and port.
     """
     fixed = {"apiserver": apiserver, "registry": registry}
     for what, port in (("kube-apiserver", apiserver), ("registry", registry)):
@@ -112,6 +138,16 @@ def choose(*, apiserver: int | None = None, registry: int | None = None) -> Port
         *range(DEFAULT_BASE - BLOCK, _LOWEST_BASE - 1, -BLOCK),
     ]
     given = {k: v for k, v in fixed.items() if v is not None}
+    if prefer is not None:
+        candidate = replace(prefer, **given)
+        numbers = [port for _, port in candidate.items()]
+        rest = [port for port in numbers if port not in given.values()]
+        if (
+            len(set(numbers)) == len(numbers)
+            and all(_LOWEST_BASE <= port < low for port in numbers)
+            and all(is_free(port) for port in rest)
+        ):
+            return candidate
     for base in bases:
         candidate = replace(Ports.block(base), **given)
         numbers = [port for _, port in candidate.items()]

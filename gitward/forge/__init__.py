@@ -23,7 +23,7 @@ from gitward.forge.models import (
     PullState,
     short_description,
 )
-from gitward.forge.opening import KINDS, ForgeSettings, open_forge, repo_of
+from gitward.forge.opening import KINDS, ForgeSettings, forge_of, open_forge, repo_of
 from gitward.forge.protocol import Forge
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "PullRequest",
     "PullRequestEvent",
     "PullState",
+    "forge_of",
     "marker",
     "open_forge",
     "pull_request_event",

@@ -69,3 +69,26 @@ def repo_of(clone_url: str, *, forge_url: str) -> str:
     if "/" not in path:
         raise ConfigError(f"{clone_url}: cannot tell the repository's owner/name from it")
     return path
+
+
+def forge_of(clone_url: str, *, kind: str = "", url: str = "") -> tuple[str, str]:
+    """``(kind, web root)`` of the forge a repository lives on: as given, else from its
+    clone URL (github.com and gitlab.com by name, any other host taken for a Gitea at
+    the URL's root; a forge served under a path needs ``url`` given)."""
+    if "://" in clone_url:
+        parts = urlsplit(clone_url)
+        scheme, host = parts.scheme, parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        if scheme not in ("http", "https"):
+            scheme, port = "https", ""
+    else:  # scp-like: git@host:owner/name.git
+        scheme, port = "https", ""
+        before, colon, _ = clone_url.partition(":")
+        host = before.rpartition("@")[2] if colon and "/" not in before else ""
+    if not host:
+        raise ConfigError(f"{clone_url}: cannot tell the forge from it; set its URL")
+    derived = {"github.com": "github", "gitlab.com": "gitlab"}.get(host, "gitea")
+    kind = kind or derived
+    if not url:
+        url = "https://api.github.com" if host == "github.com" else f"{scheme}://{host}{port}"
+    return kind, url

@@ -42,6 +42,8 @@ from gitward.heal.state import AppState, ControllerOptions, Tracked
 from gitward.heal.tracking import Tracker
 from gitward.health import Health, HealthStatus, aggregate, assess
 from gitward.kube import Kube
+from gitward.notify import ledger as notify_records
+from gitward.notify.opening import open_notices
 from gitward.objects import ObjectRef
 from gitward.plan.namespaces import known_namespaces
 from gitward.record.drifts import DriftRecord
@@ -80,15 +82,24 @@ class Controller:
         self.ready = asyncio.Event()
         self._trigger = asyncio.Event()
         self._tracker = Tracker(kube=kube)
+        if forge is None and options.forge is not None:
+            forge = options.forge.open()
+        self._forge = forge
+        self.notices = open_notices(kube=kube, options=options, forge=forge, metrics=self.metrics)
         self._healer = Healer(
             kube=kube,
             tenancy=options.tenancy,
             metrics=self.metrics,
             apps=self.apps,
             tracker=self._tracker,
+            notices=self.notices,
         )
         self._reconciler = Reconciler(
-            kube=kube, options=options, metrics=self.metrics, tracker=self._tracker
+            kube=kube,
+            options=options,
+            metrics=self.metrics,
+            tracker=self._tracker,
+            notices=self.notices,
         )
         self.source_id = source_of(options.repo)
         self.gate = CommitGate(
@@ -97,12 +108,10 @@ class Controller:
             options=options,
             metrics=self.metrics,
             source_id=self.source_id,
+            notices=self.notices,
         )
         self.previewer: Previewer | None = None
         self.deploys: DeployReporter | None = None
-        if forge is None and options.forge is not None:
-            forge = options.forge.open()
-        self._forge = forge
         if forge is not None:
             apps_url = options.public_url.rstrip("/") + "/api/v1/apps"
             self.previewer = Previewer(
@@ -138,6 +147,7 @@ class Controller:
         self.revision = None
         self.ready.clear()
         self._tracker.open(on_event=self._healer.on_event, on_restart=self._watch_restarted)
+        await self.notices.start()
         delay = 1.0
         try:
             while True:
@@ -155,6 +165,7 @@ class Controller:
                     await asyncio.wait_for(self._trigger.wait(), timeout=wait)
                 self._trigger.clear()
         finally:
+            await self.notices.stop()
             await self._tracker.close()
 
     async def refresh(self) -> None:
@@ -247,6 +258,7 @@ class Controller:
                 # Its deploy statuses' ledger goes with its other records.
                 with contextlib.suppress(GitwardError):
                     await deploy_records.forget(self.kube, done.app)
+                    await notify_records.forget(self.kube, done.app)
 
     def _schedule_full(self) -> None:
         interval = self.options.full_reconcile_interval
@@ -350,6 +362,13 @@ class Controller:
         if self._forge is not None:
             await self._forge.aclose()
 
+    def _health_news(self, app: str, current: str) -> tuple[HealthStatus, str]:
+        status = HealthStatus(current)
+        if status is not HealthStatus.DEGRADED:
+            return status, ""
+        health = self.health_of(app)  # for the reason only: degraded is rare
+        return status, health.message if health else ""
+
     def _watch_restarted(self, resource: str) -> None:
         self.metrics.watch_restarts_total.labels(resource=resource).inc()
 
@@ -367,6 +386,8 @@ class Controller:
                 self.metrics.app_health_status.labels(app=name, status=status.value).set(
                     float(status.value == current)
                 )
+            if self.notices.active and name in health:
+                self.notices.health(state.spec, state.revision, *self._health_news(name, current))
 
     # -- views -------------------------------------------------------------------
 

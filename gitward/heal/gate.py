@@ -23,6 +23,7 @@ from gitward.errors import ConfigError
 from gitward.heal.logs import event
 from gitward.heal.state import ControllerOptions
 from gitward.kube import Kube
+from gitward.notify.notices import Notices
 from gitward.reconcile.verifying import last_deployed, verify_deployable
 from gitward.source import GitSource
 from gitward.source.revisions import Revision
@@ -40,12 +41,14 @@ class CommitGate:
         options: ControllerOptions,
         metrics: ControllerMetrics,
         source_id: str,
+        notices: Notices | None = None,
     ) -> None:
         self.kube = kube
         self.source = source
         self.options = options
         self.metrics = metrics
         self.source_id = source_id
+        self.notices = notices or Notices(None, repo=options.repo)
         self.refused_sha = ""
         self.refusal = ""  # one line: which commit, which key, why
 
@@ -102,6 +105,8 @@ class CommitGate:
         if self.refusal != str(error):
             self.metrics.commits_refused_total.inc()
             event("commit-refused", logging.WARNING, revision=rev.sha[:12], error=str(error))
+            if isinstance(error, CommitRefused):
+                self.notices.commit_refused(rev.sha, str(error))
         self.refusal = str(error)
         self.metrics.commit_refused.set(1)
 

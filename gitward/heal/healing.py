@@ -24,6 +24,7 @@ from gitward.heal.logs import event
 from gitward.heal.state import AppState, Tracked, now, slim
 from gitward.heal.tracking import Tracker
 from gitward.kube import Kube
+from gitward.notify.notices import Notices
 from gitward.objects import Body, ObjectRef
 from gitward.plan.inventory import fields_hash, values_hash
 from gitward.plan.ownership import tracking_id
@@ -47,12 +48,14 @@ class Healer:
         metrics: ControllerMetrics,
         apps: dict[str, AppState],
         tracker: Tracker,
+        notices: Notices | None = None,
     ) -> None:
         self.kube = kube
         self.tenancy = tenancy
         self.metrics = metrics
         self.apps = apps
         self.tracker = tracker
+        self.notices = notices or Notices(None, repo="")
         self.backoffs = backoff.Backoffs()
         self._drifted: dict[str, ObjectRef] = {}  # backoff key to the object it is for
         self.applies = 0  # heals sent to the API server
@@ -140,19 +143,29 @@ class Healer:
             actor=actor,
             fields=",".join(fields),
         )
-        if state.spec.self_heal:
+        # In the app's state first: the API and an open page show it without
+        # waiting for the Event's round trip to the API server.
+        state.drifts.appendleft(record)
+        if not state.spec.self_heal:
+            state.sync = SyncState.OUT_OF_SYNC
+        what = f"{kind.value} by {actor}: {', '.join(fields)}"
+        rounds = self.backoffs.of(str(t.ref)) if state.spec.self_heal else None
+        delay = 0.0
+        if rounds is not None:
             # The correction starts before the Event is sent: under load, each
             # request waits its turn at the API server, and the Event can wait.
             self._drifted[str(t.ref)] = t.ref
-            delay = self.backoffs.of(str(t.ref)).delay(time.monotonic(), actor=actor)
-            state.drifts.appendleft(record)
+            delay = rounds.delay(time.monotonic(), actor=actor)
             t.heal_task = asyncio.create_task(self._heal(t, record, delay))
-        await self._announce(
-            t, "DriftDetected", f"{kind.value} by {actor}: {', '.join(fields)}", warning=True
+        await self._announce(t, "DriftDetected", what, warning=True)
+        version = str(body["metadata"].get("resourceVersion", ""))
+        self.notices.drift_detected(
+            state.spec, state.revision, obj=str(t.ref), version=version, message=what
         )
-        if not state.spec.self_heal:
-            state.sync = SyncState.OUT_OF_SYNC
-            state.drifts.appendleft(record)
+        if rounds is not None and rounds.fighting:
+            self.notices.fighting(
+                state.spec, state.revision, obj=str(t.ref), opponent=actor, wait=delay
+            )
 
     async def _announce(self, t: Tracked, reason: str, message: str, *, warning: bool) -> None:
         """A Kubernetes Event on the object, as gitward's own identity."""
@@ -212,6 +225,13 @@ class Healer:
                 duration=f"{time.monotonic() - record.detected_monotonic:.3f}s",
             )
             await self._update_inventory(t)
+        self.notices.drift_corrected(
+            state.spec,
+            state.revision,
+            obj=str(t.ref),
+            version=str(out["metadata"].get("resourceVersion", "")),
+            message=f"re-applied from git after {record.kind.value} by {record.actor}",
+        )
         await self._announce(
             t,
             "DriftCorrected",

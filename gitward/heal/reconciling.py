@@ -23,6 +23,7 @@ from gitward.heal.logs import event
 from gitward.heal.state import AppState, ControllerOptions, now
 from gitward.heal.tracking import Tracker
 from gitward.kube import Kube
+from gitward.notify.notices import Notices
 from gitward.plan.model import Plan
 from gitward.reconcile import (
     PlanInvalid,
@@ -56,11 +57,13 @@ class Reconciler:
         options: ControllerOptions,
         metrics: ControllerMetrics,
         tracker: Tracker,
+        notices: Notices | None = None,
     ) -> None:
         self.kube = kube
         self.options = options
         self.metrics = metrics
         self.tracker = tracker
+        self.notices = notices or Notices(None, repo=options.repo)
         self._render_cache = RenderCache()
 
     async def reconcile(
@@ -135,6 +138,12 @@ class Reconciler:
                         self.metrics.app_last_successful_sync_timestamp_seconds.labels(
                             app=spec.name
                         ).set(time.time())
+                    self.notices.sync_ended(
+                        spec,
+                        rev.sha,
+                        failed_because=(result.reason or "the sync failed") if failed else "",
+                        charts=rendered.charts,
+                    )
                     if result.changes is not None and result.changes.wrote:
                         event(
                             "synced",
@@ -176,6 +185,8 @@ class Reconciler:
                 self.metrics.sync_total.labels(app=spec.name, outcome="failed").inc()
                 if _is_ownership_conflict(e):
                     self.metrics.ownership_conflicts_total.labels(app=spec.name).inc()
+                if force or spec.auto_sync:
+                    self.notices.sync_ended(spec, rev.sha, failed_because=str(e))
             finally:
                 state.busy = False
                 self.tracker.syncing.pop(spec.id.tracking_id, None)

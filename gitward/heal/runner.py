@@ -45,13 +45,18 @@ from gitward.errors import RecordCorrupt
 from gitward.heal.controller import Controller, ControllerOptions
 from gitward.heal.leader import LeaderElector
 from gitward.heal.leases import LeaseConfig
+from gitward.heal.rollbacks import NO_FORGE, ControllerRollbacks, RollbackSettings
 from gitward.heal.supervise import Supervisor
 from gitward.health import Health, aggregate, assess
 from gitward.kube import Kube, KubeError
+from gitward.promote.errors import PromoteInputError
+from gitward.promote.rollback import Rollback
 from gitward.record import history as histories
+from gitward.record.store import record_namespace
 from gitward.source import GitSource
 from gitward.source.opening import credentials_from_env
 from gitward.source.revisions import Revision
+from gitward.tools import cache_root
 from gitward.views import (
     ControlledApp,
     ObjectHealth,
@@ -81,6 +86,10 @@ class RunOptions:
     ui: bool = True
     #: Mark the UI's session cookie Secure on plain HTTP too (TLS ends at a proxy).
     ui_secure_cookie: bool = False
+    #: The Secret in gitward's namespace holding the UI's users; empty: token logins only.
+    ui_users_secret: str = ""
+    #: How the UI's rollback button opens pull requests; ``None``: it is disabled.
+    rollbacks: RollbackSettings | None = None
 
 
 class ControllerStatus:
@@ -231,7 +240,11 @@ class ControllerUi(ControllerStatus):
     bodies (the diff and the resource tree), the commit the controller read,
     and the two actions. "Sync now" starts a sync in the background; the page
     learns how it went from its live stream, as it learns any other change.
+    A rollback opens a pull request (:mod:`gitward.heal.rollbacks`) and
+    answers with it.
     """
+
+    rollbacks: ControllerRollbacks | None = None
 
     @property
     def kube(self) -> Kube:
@@ -273,6 +286,19 @@ class ControllerUi(ControllerStatus):
         log.info("ui: refresh from git requested")
         return ""
 
+    def rollback_refusal(self) -> str:
+        if reason := self.unavailable():
+            return reason
+        return self.rollbacks.refusal() if self.rollbacks is not None else NO_FORGE
+
+    async def rollback(self, name: str, to: str) -> Rollback:
+        state = self.controller.apps.get(name)
+        if reason := self.rollback_refusal():
+            raise PromoteInputError(f"app {name}: {reason}")
+        if state is None or self.rollbacks is None:
+            raise PromoteInputError(f"app {name}: not in gitward.yaml any more")
+        return await self.rollbacks.open(state.spec, to=to)
+
 
 async def run(options: RunOptions, *, kube: Kube) -> None:
     """Serve until SIGTERM/SIGINT."""
@@ -292,6 +318,10 @@ async def run(options: RunOptions, *, kube: Kube) -> None:
         supervisor=supervisor,
         elector=elector,
     )
+    if options.rollbacks is not None:
+        status.rollbacks = ControllerRollbacks(
+            kube=kube, settings=options.rollbacks, workdir=cache_root() / "rollbacks"
+        )
     ui_routes: list[BaseRoute] = []
     if options.ui:
         ui_routes = web.ui_routes(
@@ -300,6 +330,9 @@ async def run(options: RunOptions, *, kube: Kube) -> None:
                 token=options.api_token,
                 open_reads=is_loopback(options.host),
                 secure_cookie=options.ui_secure_cookie,
+                users=web.UsersSecret(namespace=record_namespace(), name=options.ui_users_secret)
+                if options.ui_users_secret
+                else None,
             ),
         )
     server = await serve(

@@ -10,6 +10,7 @@ from typing import Any
 
 from gitward.config.apps import AppSpec
 from gitward.config.decryption import DecryptionSettings
+from gitward.config.notifications import NotificationSettings
 from gitward.config.tenancy import Tenancy
 from gitward.config.verify import Verification
 from gitward.forge import ForgeSettings
@@ -89,3 +90,5 @@ class ControllerOptions:
     forge: ForgeSettings | None = None
     # Where people reach this controller's API; deploy statuses link to the app there.
     public_url: str = ""
+    # Who hears about syncs, health, drift and refused commits (gitward.notify).
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)

@@ -107,17 +107,25 @@ def desired_hash(body: Body, ignore: tuple[str, ...]) -> str:
 
 
 def managed_fields(body: Body, manager: str) -> dict[str, Any] | None:
-    """The fieldsV1 set ``manager`` holds through Apply, or ``None``."""
+    """The fieldsV1 set ``manager`` holds through Apply (a copy), or ``None``."""
+    fields = _held(body, manager)
+    return None if fields is None else copy.deepcopy(fields)
+
+
+def _held(body: Body, manager: str) -> dict[str, Any] | None:
+    """The fieldsV1 set ``manager`` holds through Apply, as it is in ``body``."""
     for entry in (body.get("metadata") or {}).get("managedFields") or []:
         if entry.get("manager") == manager and entry.get("operation") == "Apply":
             fields = entry.get("fieldsV1")
-            return copy.deepcopy(fields) if isinstance(fields, dict) else {}
+            return fields if isinstance(fields, dict) else {}
     return None
 
 
 def _owned(body: Body, ignore: tuple[str, ...], manager: str) -> dict[str, Any] | None:
     """``manager``'s field set without the ignored pointers; ``None`` when an
     ignore rule points into a list (the set cannot then be trusted)."""
+    if not ignore:
+        return _held(body, manager) or {}  # read, never changed: no copy needed
     fields = managed_fields(body, manager) or {}
     for pointer in ignore:
         keys = pointers.split(pointer)

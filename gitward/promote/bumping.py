@@ -62,8 +62,17 @@ def _dependency_file(root: Path, app: AppSpec, chart: str) -> tuple[str, str] | 
     return f"{app.path}/{umbrella.deps_file}", dep.version
 
 
-def bump_app(root: Path, app: AppSpec, *, chart: str, version: str, image: str | None) -> Bump:
-    """Write the new version (and tag) into ``app``'s files and its lock; what changed."""
+def bump_app(
+    root: Path,
+    app: AppSpec,
+    *,
+    chart: str,
+    version: str,
+    image: str | None,
+    image_key: str = "image.tag",
+) -> Bump:
+    """Write the new version (and the image tag, at ``image_key`` of the chart's values
+    file) into ``app``'s files and its lock; what changed."""
     real = repofiles.real(root)
     found = _dependency_file(root, app, chart)
     if found is None:
@@ -80,17 +89,18 @@ def bump_app(root: Path, app: AppSpec, *, chart: str, version: str, image: str |
         values_path = root / values
         if not values_path.is_file():
             raise PromoteInputError(
-                f"{values}: not found; --image sets image.tag in the values file of chart "
-                f"{chart} ({key}.yaml beside the app's Chart.yaml)"
+                f"{values}: not found; an image tag is set at {image_key} in the values "
+                f"file of chart {chart} ({key}.yaml beside the app's Chart.yaml)"
             )
         values_text = repofiles.read_text(
             values_path, root=real, subject=values, error=PromoteInputError
         )
-        old_image = edits.image_tag(values_text, subject=values)
+        old_image = edits.image_tag(values_text, subject=values, key=image_key)
         new_image = image
         if old_image != image:
             values_path.write_text(
-                edits.set_image_tag(values_text, tag=image, subject=values), encoding="utf-8"
+                edits.set_image_tag(values_text, tag=image, subject=values, key=image_key),
+                encoding="utf-8",
             )
     version_changes = norm_version(old) != norm_version(version)
     annotations: tuple[tuple[str, str], ...] = ()

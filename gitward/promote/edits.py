@@ -81,20 +81,27 @@ def _dependency_nodes(text: str, *, chart: str, subject: str) -> list[yaml.Scala
     return out
 
 
-def image_tag(text: str, *, subject: str) -> str | None:
-    """``image.tag`` of a values file, if it has one."""
-    root = _compose(text, subject=subject)
-    node = _value(_value(root, "image"), "tag")
+def _at(root: yaml.Node | None, key: str) -> yaml.Node | None:
+    node = root
+    for part in key.split("."):
+        node = _value(node, part)
+    return node
+
+
+def image_tag(text: str, *, subject: str, key: str = "image.tag") -> str | None:
+    """The image tag at ``key`` (a dotted path) of a values file, if it has one."""
+    node = _at(_compose(text, subject=subject), key)
     return node.value if isinstance(node, yaml.ScalarNode) else None
 
 
-def set_image_tag(text: str, *, tag: str, subject: str) -> str:
-    """``text`` with ``image.tag`` set to ``tag``; the file must already have one."""
-    root = _compose(text, subject=subject)
-    node = _value(_value(root, "image"), "tag")
+def set_image_tag(text: str, *, tag: str, subject: str, key: str = "image.tag") -> str:
+    """``text`` with the value at ``key`` set to ``tag``; the file must already have one."""
+    node = _at(_compose(text, subject=subject), key)
     if not isinstance(node, yaml.ScalarNode):
+        *parents, last = key.split(".")
+        shape = "".join(f"{p}: {{" for p in parents) + f"{last}: ..." + "}" * len(parents)
         raise PromoteInputError(
-            f"{subject}: has no image.tag to set; add one (image: {{tag: ...}}) so --image "
-            "knows where the tag goes"
+            f"{subject}: has no {key} to set; add one ({shape}) so the image tag "
+            "knows where it goes"
         )
     return _replace(text, node, tag)

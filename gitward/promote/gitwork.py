@@ -70,6 +70,42 @@ class Clone:
             secrets=access.secrets,
         )
 
+    @classmethod
+    @contextlib.contextmanager
+    def scratch(
+        cls, url: str, *, credentials: GitCredentials, timeout: float = 120.0
+    ) -> Iterator[Clone]:
+        """An empty clone of ``url`` in a temporary directory, removed afterwards.
+
+        For a promotion from where there is no clone of the config repository
+        (``gitward ci --promote``): :meth:`fetch` brings in just the branches
+        the promotion reads.
+        """
+        scratch = Path(tempfile.mkdtemp(prefix="gitward-config-"))
+        try:
+            git = Git(subject=parse_url(url).display, timeout=timeout)
+            git.run("init", "--quiet", directory=scratch)
+            git.run("remote", "add", "origin", url, directory=scratch)
+            yield cls(path=scratch, credentials=credentials, timeout=timeout)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    @classmethod
+    def private(
+        cls, *, path: Path, origin: str, credentials: GitCredentials, timeout: float = 120.0
+    ) -> Clone:
+        """A bare clone of ``origin`` of gitward's own at ``path``, made when missing.
+
+        For a rollback the controller opens: it has no person's clone, and
+        its cache of the config repository is only ever fetched into.
+        """
+        if not (path / "HEAD").is_file():
+            path.mkdir(parents=True, exist_ok=True)
+            git = Git(subject=str(path), timeout=timeout)
+            git.run("init", "--bare", "--quiet", str(path))
+            git.run("config", "remote.origin.url", parse_url(origin).display, directory=path)
+        return cls(path=path, credentials=credentials, timeout=timeout)
+
     def run(self, *args: str, tree: Path | None = None, check: bool = True) -> str:
         env = None
         return self._git.run(*args, directory=tree or self.path, env=env, check=check).out

@@ -46,8 +46,11 @@ def body(
     version: str,
     environments: Sequence[str],
     bumps: Sequence[Bump],
-    previews: Sequence[AppPreview],
+    previews: Sequence[AppPreview] | None,
+    by: str = "gitward promote",
 ) -> str:
+    """The pull request's body; ``previews`` is ``None`` when no dry-run was made (the
+    build side has no cluster), and the body then points at the controller's preview."""
     lines = [marker(chart, environments), f"## Promote `{chart}` to `{version}`", ""]
     lines += ["| app | environment | file | from | to | image |", *["| --- " * 6 + "|"]]
     for b in bumps:
@@ -59,16 +62,21 @@ def body(
     new_annotations = dict(moved[0].annotations) if moved else {}
     old_annotations = dict(moved[0].old_annotations) if moved else {}
     lines += ["", "### Code changes", "", *code_changes(old_annotations, new_annotations)]
-    lines += [
-        "",
-        "### What merging changes in the cluster",
-        "",
-        "A server-side dry-run of each app against the live cluster:",
-        "",
-        previews_markdown(previews),
-        "",
-        "Opened by `gitward promote`; running it again updates this pull request.",
-    ]
+    lines += ["", "### What merging changes in the cluster", ""]
+    if previews is None:
+        lines.append(
+            f"`{by}` runs without a cluster, so it made no dry-run: the controller's "
+            "preview comment on this pull request carries the plan (each app's objects "
+            "to create, change and prune, and their diff), and its `gitward/preview` "
+            "status says whether it applies."
+        )
+    else:
+        lines += [
+            "A server-side dry-run of each app against the live cluster:",
+            "",
+            previews_markdown(previews),
+        ]
+    lines += ["", f"Opened by `{by}`; running it again updates this pull request."]
     return "\n".join(lines)
 
 

@@ -24,10 +24,10 @@ from gitward.config.apps import AppSpec
 from gitward.config.loader import load_repo_config
 from gitward.forge import Forge, PullRequest
 from gitward.promote.branches import fetch_both, open_or_update, push_once
-from gitward.promote.cluster import ClusterView
+from gitward.promote.cluster import SyncHistory
 from gitward.promote.errors import PromoteInputError
 from gitward.promote.gitwork import Clone, Identity
-from gitward.promote.promoting import PROMOTER
+from gitward.promote.proposing import PROMOTER
 from gitward.record.history import SyncOutcome, SyncRecord
 from gitward.source.urls import source_identity
 
@@ -117,7 +117,7 @@ def choose(
 
 
 async def rollback(
-    *, clone: Clone, forge: Forge, cluster: ClusterView, request: RollbackRequest
+    *, clone: Clone, forge: Forge, cluster: SyncHistory, request: RollbackRequest
 ) -> Rollback:
     branch = branch_name(request.app)
     for attempt in (1, 2):

@@ -21,7 +21,8 @@ class ChartDependency:
     version the chart asks for. ``digest`` is ``sha256:<hex>`` of the built
     ``.tgz`` in ``charts/``, or ``None`` when no archive was built for it.
     ``commit`` is the code commit the chart was built from, when the chart
-    says so (``gitward ci`` writes it as the annotation ``gitward.io/commit``).
+    says so (``gitward ci`` writes it as the annotation ``gitward.io/commit``),
+    and ``source`` the code repository it names (``gitward.io/source``).
     """
 
     name: str
@@ -30,6 +31,7 @@ class ChartDependency:
     repository: str
     digest: str | None = None
     commit: str = ""
+    source: str = ""
 
     @property
     def label(self) -> str:
@@ -50,6 +52,7 @@ class ChartDependency:
             "repository": self.repository,
             "digest": self.digest,
             "commit": self.commit,
+            "source": self.source,
         }
 
     @classmethod
@@ -62,6 +65,7 @@ class ChartDependency:
             repository=str(data["repository"]),
             digest=None if digest is None else str(digest),
             commit=str(data.get("commit") or ""),
+            source=str(data.get("source") or ""),
         )
 
 

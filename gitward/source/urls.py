@@ -139,3 +139,19 @@ def source_identity(url: str) -> str:
         scheme, hostport, path = parts.scheme, parts.netloc.rpartition("@")[2], parts.path
     path = path.rstrip("/").removesuffix(".git")
     return f"{scheme.lower()}://{hostport.lower()}{path}"
+
+
+_FORGE = re.compile(r"^https://(?P<host>[^/@\s]+)/(?P<path>[^\s?#]+?)(?:\.git)?/?$")
+
+
+def commit_url(repo_url: str, sha: str) -> str:
+    """A link to ``sha`` on the forge that hosts ``repo_url``; empty when it is no forge."""
+    match = _FORGE.match(repo_url)
+    if not match or not re.fullmatch(r"[0-9a-f]{7,64}", sha):
+        return ""
+    host, path = match["host"], match["path"]
+    if "gitlab" in host:
+        return f"https://{host}/{path}/-/commit/{sha}"
+    if "bitbucket" in host:
+        return f"https://{host}/{path}/commits/{sha}"
+    return f"https://{host}/{path}/commit/{sha}"

@@ -16,6 +16,7 @@ unchanged lines between two blocks are shown, never folded into one block
 from __future__ import annotations
 
 import difflib
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,15 @@ from gitward.plan.diff import block_text_dumper
 from gitward.plan.diff import to_yaml as yaml_text
 from gitward.web.protocols import ObjectState
 
-__all__ = ["DiffLine", "Hunk", "ObjectDiff", "SideBySideRow", "object_diff", "project"]
+__all__ = [
+    "DiffCache",
+    "DiffLine",
+    "Hunk",
+    "ObjectDiff",
+    "SideBySideRow",
+    "object_diff",
+    "project",
+]
 
 CONTEXT = 3
 
@@ -175,3 +184,39 @@ def object_diff(obj: ObjectState) -> ObjectDiff:
     added = sum(1 for h in hunks for line in h.lines if line.kind == "add")
     removed = sum(1 for h in hunks for line in h.lines if line.kind == "del")
     return ObjectDiff(str(obj.ref), state, hunks, paths, added, removed)
+
+
+class DiffCache:
+    """Each object's diff, made again only when its desired or live body is another one.
+
+    The controller replaces a body when git renders a new one or a watch
+    delivers a change, and never edits one in place, so the same two bodies
+    (by identity; the entry holds them, so their ids cannot be reused) give
+    the same diff. A page of a thousand objects then costs only the diffs of
+    the objects that changed since it was last drawn. Bounded: past
+    ``max_entries`` objects, the least recently drawn is forgotten.
+    """
+
+    def __init__(self, max_entries: int = 20_000) -> None:
+        self._max = max_entries
+        self._entries: OrderedDict[str, tuple[Body, Body | None, tuple[str, ...], ObjectDiff]] = (
+            OrderedDict()
+        )
+
+    def of(self, obj: ObjectState) -> ObjectDiff:
+        key = str(obj.ref)
+        entry = self._entries.get(key)
+        if (
+            entry is not None
+            and entry[0] is obj.desired
+            and entry[1] is obj.live
+            and entry[2] == obj.ignore
+        ):
+            self._entries.move_to_end(key)
+            return entry[3]
+        diff = object_diff(obj)
+        self._entries[key] = (obj.desired, obj.live, obj.ignore, diff)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+        return diff

@@ -3,7 +3,9 @@
 The controller's memory is the truth, so the stream compares a fingerprint
 of each app (its summary and its drift log) every ``INTERVAL`` seconds and
 sends the names of the apps whose fingerprint moved. The page then fetches
-the parts it shows again. Nothing is computed while no page is open, and the
+the parts it shows again. An app's page also gets its drift log drawn in
+the stream itself (``event: drifts``, before the change), so a drift
+reaches the page without another request. Nothing is computed while no page is open, and the
 controller needs no hook for the UI.
 """
 
@@ -50,8 +52,13 @@ async def stream(
     app: str = "",
     closing: Callable[[], bool] = lambda: False,
     interval: float | None = None,
+    drifts_html: Callable[[str], str] | None = None,
 ) -> AsyncIterator[str]:
-    """``event: change`` with the changed app names as JSON, for one app or for all."""
+    """``event: change`` with the changed app names as JSON, for one app or for all.
+
+    With ``drifts_html``, a change of ``app`` is preceded by ``event: drifts``
+    carrying the HTML it returns for the app's drift log.
+    """
 
     def names() -> Collection[str]:
         if source.unavailable():
@@ -70,9 +77,17 @@ async def stream(
         seen = now
         if changed:
             idle = 0.0
+            if drifts_html is not None and app in changed:
+                yield _event("drifts", drifts_html(app))
             yield f"event: change\ndata: {json.dumps(changed)}\n\n"
         else:
             idle += interval
             if idle >= KEEPALIVE_SECONDS:
                 idle = 0.0
                 yield ": keepalive\n\n"
+
+
+def _event(name: str, text: str) -> str:
+    """One server-sent event; each line of ``text`` a ``data:`` line (the browser rejoins them)."""
+    lines = text.replace("\r", "").split("\n")
+    return f"event: {name}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"

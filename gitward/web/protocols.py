@@ -18,6 +18,7 @@ from typing import Protocol
 from gitward.api.protocols import StatusSource
 from gitward.kube import Kube
 from gitward.objects import Body, ObjectRef
+from gitward.promote.rollback import Rollback
 from gitward.source.revisions import Revision
 
 __all__ = ["ObjectState", "UiSource"]
@@ -63,4 +64,17 @@ class UiSource(StatusSource, Protocol):
 
     def request_refresh(self) -> str:
         """Fetch git and reconcile now; empty, or why it cannot."""
+        ...
+
+    def rollback_refusal(self) -> str:
+        """Why no rollback pull request can be opened from here; empty when one can."""
+        ...
+
+    async def rollback(self, name: str, to: str) -> Rollback:
+        """Open (or update) the pull request rolling app ``name`` back to revision ``to``.
+
+        Raises :class:`~gitward.promote.errors.PromoteInputError` when it cannot
+        be made as asked (a conflict, a revision not recorded), another
+        :class:`~gitward.errors.GitwardError` when git or the forge failed.
+        """
         ...

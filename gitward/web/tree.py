@@ -8,10 +8,10 @@ Healthy, the reason (:func:`gitward.health.assess`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from gitward.health import assess
+from gitward.health import Health, assess
 from gitward.health.status import HealthStatus
 from gitward.objects import Body, ObjectRef
 from gitward.web.protocols import ObjectState
@@ -51,14 +51,30 @@ def uids(objects: Iterable[ObjectState], owned: Iterable[Body]) -> set[str]:
     return {u for u in (*(_uid(o.live) for o in objects), *(_uid(b) for b in owned)) if u}
 
 
-def _node(ref: ObjectRef, body: Body | None, *, managed: bool, children: tuple[Node, ...]) -> Node:
-    health = assess(body)
+def _node(
+    ref: ObjectRef,
+    body: Body | None,
+    *,
+    managed: bool,
+    children: tuple[Node, ...],
+    health_of: Callable[[Body | None], Health] = assess,
+) -> Node:
+    health = health_of(body)
     reason = "" if health.status is HealthStatus.HEALTHY else health.message
     return Node(ref.kind, ref.namespace, ref.name, health.status.value, reason, managed, children)
 
 
-def build_tree(objects: Sequence[ObjectState], owned: Sequence[Body]) -> tuple[Node, ...]:
-    """The app's objects with everything in ``owned`` that they own, directly or not."""
+def build_tree(
+    objects: Sequence[ObjectState],
+    owned: Sequence[Body],
+    *,
+    health_of: Callable[[Body | None], Health] = assess,
+) -> tuple[Node, ...]:
+    """The app's objects with everything in ``owned`` that they own, directly or not.
+
+    ``health_of`` assesses the app's own objects (a cache may stand in for
+    :func:`~gitward.health.assess`); what the cluster made is assessed anew.
+    """
     by_owner: dict[str, list[Body]] = {}
     for body in owned:
         for owner in (body.get("metadata") or {}).get("ownerReferences") or []:
@@ -75,7 +91,8 @@ def build_tree(objects: Sequence[ObjectState], owned: Sequence[Body]) -> tuple[N
         )
 
     return tuple(
-        _node(o.ref, o.live, managed=True, children=below(_uid(o.live), 1)) for o in objects
+        _node(o.ref, o.live, managed=True, children=below(_uid(o.live), 1), health_of=health_of)
+        for o in objects
     )
 
 

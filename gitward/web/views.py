@@ -7,15 +7,15 @@ testable without a browser, and keeps the route handlers thin.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from gitward.source.revisions import Revision
+from gitward.source.urls import commit_url
 
-__all__ = ["AppRow", "Filters", "app_rows", "commit_url", "open_drifts"]
+__all__ = ["AppRow", "Filters", "app_rows", "commit_url", "open_drifts", "rollback_targets"]
 
 #: Drift outcomes that still need someone's attention.
 OPEN_OUTCOMES = frozenset({"pending", "reported", "failed"})
@@ -75,25 +75,20 @@ class AppRow:
         """The app's name as one URL path segment."""
         return quote(self.name, safe="")
 
+    @property
+    def key(self) -> Hashable | None:
+        """All the row shows, as a dictionary key; ``None`` when a value cannot be one."""
+        shown = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in self.summary.items())
+        key = (shown, self.open_drifts, self.commit_subject, self.commit_author, self.commit_url)
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        return key
+
 
 def open_drifts(records: Iterable[Mapping[str, Any]]) -> int:
     return sum(1 for r in records if r.get("outcome") in OPEN_OUTCOMES)
-
-
-_FORGE = re.compile(r"^https://(?P<host>[^/@\s]+)/(?P<path>[^\s?#]+?)(?:\.git)?/?$")
-
-
-def commit_url(repo_url: str, sha: str) -> str:
-    """A link to ``sha`` on the forge that hosts ``repo_url``; empty when it is no forge."""
-    match = _FORGE.match(repo_url)
-    if not match or not re.fullmatch(r"[0-9a-f]{7,64}", sha):
-        return ""
-    host, path = match["host"], match["path"]
-    if "gitlab" in host:
-        return f"https://{host}/{path}/-/commit/{sha}"
-    if "bitbucket" in host:
-        return f"https://{host}/{path}/commits/{sha}"
-    return f"https://{host}/{path}/commit/{sha}"
 
 
 def app_rows(
@@ -104,16 +99,35 @@ def app_rows(
     repo_url: str,
 ) -> list[AppRow]:
     rows = []
+    links: dict[str, str] = {}  # most apps run one commit: one link to make
     for summary in summaries:
         sha = str(summary.get("revision") or "")
         known = revision is not None and bool(sha) and revision.sha == sha
+        if sha not in links:
+            links[sha] = commit_url(repo_url, sha)
         rows.append(
             AppRow(
                 summary=summary,
                 open_drifts=open_drifts(drifts.get(str(summary.get("name")), ())),
                 commit_subject=revision.subject if known and revision else "",
                 commit_author=revision.author if known and revision else "",
-                commit_url=commit_url(repo_url, sha),
+                commit_url=links[sha],
             )
         )
     return rows
+
+
+def rollback_targets(history: Sequence[Mapping[str, Any]]) -> frozenset[int]:
+    """The rows of ``history`` (newest first) a rollback may return to, by index.
+
+    As ``gitward rollback`` chooses: successful syncs of a commit other than
+    the one running now (the newest successful sync's); one row per commit,
+    its newest.
+    """
+    rows: dict[str, int] = {}
+    for i, r in enumerate(history):
+        revision = str(r.get("revision") or "")
+        if r.get("result") == "succeeded" and revision and not revision.endswith("-dirty"):
+            rows.setdefault(revision, i)
+    current = min(rows.items(), key=lambda item: item[1])[0] if rows else ""
+    return frozenset(i for revision, i in rows.items() if revision != current)

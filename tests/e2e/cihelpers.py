@@ -14,12 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from gitward.dev.ports import free_port
 from tests.e2e.helpers import REPO_ROOT, run_git
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Cluster
+    from tests.e2e.forgekit import Forge
 
 EXAMPLE_CODE = REPO_ROOT / "examples" / "code" / "hello"
 GITWARD = str(Path(sys.executable).parent / "gitward")
@@ -104,6 +108,26 @@ def remove_images(prefix: str) -> None:
         subprocess.run(buildah.argv("rmi", "--force", *names), capture_output=True, check=False)
 
 
+def ci_env(forge: Forge, cluster: Cluster, who: Any, tmp_path: Path) -> dict[str, str]:
+    """The build side's environment on the dev forge, pushing as ``who``."""
+    from gitward.dev import baseimage
+
+    return {
+        "GITWARD_REGISTRY": f"{forge.registry}/{forge.dev.org}",
+        "GITWARD_CHART_REPO": forge.chart_repo,
+        "GITWARD_BUILD_USER": who.user,
+        "GITWARD_BUILD_TOKEN": who.token,
+        "GITWARD_BASE_IMAGE": baseimage.seed(cluster.dev.registry).reference,
+        "GITWARD_REGISTRY_USERNAME": "",
+        "GITWARD_REGISTRY_PASSWORD": "",
+        "GITWARD_CHART_REPO_USERNAME": "",
+        "GITWARD_CHART_REPO_PASSWORD": "",
+        "DOCKER_CONFIG": str(tmp_path / "docker"),
+        # The build side never needs it; a wrong one proves it is not read.
+        "KUBECONFIG": str(tmp_path / "no-such-kubeconfig"),
+    }
+
+
 def code_repo(path: Path, *, tag: str | None = "v1.0.0") -> Path:
     """A copy of the example code repository, committed (and tagged)."""
     shutil.copytree(EXAMPLE_CODE, path)
@@ -138,8 +162,11 @@ class CiRun:
         return [line for line in self.stderr.splitlines() if line.startswith("error: ")]
 
 
-def gitward_ci(repo: Path, *args: str, env: dict[str, str] | None = None) -> CiRun:
-    merged = {**os.environ, **(env or {})}
+def gitward_ci(
+    repo: Path, *args: str, env: dict[str, str] | None = None, drop: tuple[str, ...] = ()
+) -> CiRun:
+    """``gitward ci ARGS`` in ``repo``; ``drop`` names variables it must not see at all."""
+    merged = {k: v for k, v in {**os.environ, **(env or {})}.items() if k not in drop}
     proc = subprocess.run(
         [GITWARD, "ci", *args],
         cwd=repo,

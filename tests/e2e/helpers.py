@@ -86,13 +86,16 @@ class ConfigRepo:
         return run_git(self.path, "rev-parse", "HEAD")
 
 
-def gitward(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def gitward(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gitward", *args],
         check=False,
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
+        input=input,
         timeout=300,
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import tarfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,6 +156,47 @@ def test_a_commit_after_the_tag_publishes_a_pre_release_that_names_it_with_v_str
     assert run.code == 0, run.stderr
     assert run.record["version"] == f"2.0.1-dev.1.g{sha[:7]}"
     assert "  | STEP 1/" in run.stderr
+
+
+def assert_chart_points_at(chart: Path, image: str) -> None:
+    """The chart's values and annotations name ``image``; no stand-in digest is left."""
+    digest = image.split("@")[1]
+    values_text = (chart / "values.yaml").read_text()
+    assert yaml.safe_load(values_text)["image"]["digest"] == digest
+    meta_text = (chart / "Chart.yaml").read_text()
+    assert yaml.safe_load(meta_text)["annotations"]["gitward.io/image"] == image
+    for text in (values_text, meta_text):
+        assert text.count("sha256:") == text.count(digest)
+
+
+def test_build_lints_beside_the_image_and_publish_then_package_reuse_that_lint(
+    tmp_path: Path, env: dict[str, str], registry: LocalRegistry
+) -> None:
+    repo = code_repo(tmp_path / "hello", tag="v4.0.0")
+    built = gitward_ci(repo, "build", env=env)
+    assert built.code == 0, built.stderr
+    assert "chart: helm lint passed (beside the build)" in built.stderr
+    assert not any("hello/_manifests/tags/4.0.0/" in p for p in registry.contents())
+
+    published = gitward_ci(repo, "publish", "-o", "json", env=env)
+    assert published.code == 0, published.stderr
+    steps = published.record["steps"]
+    assert [s["name"] for s in steps] == ["version", "lint", "push-image", "package", "publish-oci"]
+    assert not steps[1]["changed"] and "before" in steps[1]["detail"]
+    image = published.record["image"]
+    assert image.startswith(f"{registry.host}/hello:4.0.0@sha256:")
+    assert published.record["timings"]["total"] >= max(s["seconds"] for s in steps)
+    pulled = tmp_path / "pulled"
+    oci = published.record["chart"]["oci"].rsplit(":", 1)[0]
+    helm("pull", oci, "--version", "4.0.0", "--plain-http", "--untar", "-d", str(pulled))
+    assert_chart_points_at(pulled / "hello", image)
+
+    # package alone asks the registry for the image's digest.
+    packaged = gitward_ci(repo, "package", "--destination", str(tmp_path / "out"), env=env)
+    assert packaged.code == 0, packaged.stderr
+    with tarfile.open(tmp_path / "out" / "hello-4.0.0.tgz") as tar:
+        tar.extractall(tmp_path / "unpacked", filter="data")
+    assert_chart_points_at(tmp_path / "unpacked" / "hello", image)
 
 
 class _Listener:

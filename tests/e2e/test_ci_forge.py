@@ -23,32 +23,14 @@ import yaml
 from gitward.artifacts.chartmuseum import ChartRepository
 from gitward.artifacts.credentials import Credentials
 from gitward.artifacts.errors import StoreRefused
-from gitward.dev import baseimage
 from gitward.tools import find_tool
-from tests.e2e.cihelpers import code_repo, gitward_ci, remove_images
+from tests.e2e.cihelpers import ci_env, code_repo, gitward_ci, remove_images
 from tests.e2e.conftest import Cluster
 from tests.e2e.forgekit import Forge
 from tests.e2e.helpers import ConfigRepo, gitward
 from tests.unit.ci.fakestores import make_chart
 
 pytestmark = pytest.mark.e2e
-
-
-def ci_env(forge: Forge, cluster: Cluster, who: Any, tmp_path: Path) -> dict[str, str]:
-    return {
-        "GITWARD_REGISTRY": f"{forge.registry}/{forge.dev.org}",
-        "GITWARD_CHART_REPO": forge.chart_repo,
-        "GITWARD_BUILD_USER": who.user,
-        "GITWARD_BUILD_TOKEN": who.token,
-        "GITWARD_BASE_IMAGE": baseimage.seed(cluster.dev.registry).reference,
-        "GITWARD_REGISTRY_USERNAME": "",
-        "GITWARD_REGISTRY_PASSWORD": "",
-        "GITWARD_CHART_REPO_USERNAME": "",
-        "GITWARD_CHART_REPO_PASSWORD": "",
-        "DOCKER_CONFIG": str(tmp_path / "docker"),
-        # The build side never needs it; a wrong one proves it is not read.
-        "KUBECONFIG": str(tmp_path / "no-such-kubeconfig"),
-    }
 
 
 @pytest.fixture(scope="module")

@@ -54,7 +54,7 @@ class RunningController:
 
 
 def start_controller(
-    repo: ConfigRepo,
+    repo: ConfigRepo | str,
     tmp_path: Path,
     *,
     poll: float = 1.0,
@@ -62,7 +62,9 @@ def start_controller(
     name: str = "c",
     lease: str = "gitward-controller",
     extra_args: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
 ) -> RunningController:
+    """A controller of ``repo`` (a :class:`ConfigRepo`, or a URL), up and answering."""
     port = free_port()
     log = tmp_path / f"controller-{name}.log"
     args = [
@@ -71,7 +73,7 @@ def start_controller(
         "gitward",
         "controller",
         "--repo",
-        repo.url,
+        repo if isinstance(repo, str) else repo.url,
         "--revision",
         "main",
         "--poll-interval",
@@ -89,6 +91,7 @@ def start_controller(
         **os.environ,
         "GITWARD_WEBHOOK_SECRET": SECRET,
         "GITWARD_CACHE": str(tmp_path / f"cache-{name}"),
+        **(extra_env or {}),
     }
     with log.open("w") as out:
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)

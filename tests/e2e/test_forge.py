@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import stat
@@ -16,8 +17,10 @@ from gitward.dev import forge as devforge
 from gitward.dev import processes, state
 from gitward.dev.forge_api import ForgeError, Identity, RepoKind
 from gitward.dev.ports import free_port
+from gitward.forge import CommitState, CommitStatus, ForgeRefused
+from gitward.forge.gitea import GiteaForge
 from gitward.tools import find_tool
-from tests.e2e.forgekit import Forge, blob_digest
+from tests.e2e.forgekit import Forge, ForgeRepo, blob_digest
 from tests.e2e.helpers import EXAMPLE_CHARTS, gitward, package_chart, run_git
 
 ENV_NAMES = (
@@ -25,6 +28,7 @@ ENV_NAMES = (
     "GITWARD_FORGE_TOKEN_DEPLOYER",
     "GITWARD_FORGE_TOKEN_PROMOTER",
     "GITWARD_FORGE_TOKEN_REVIEWER",
+    "GITWARD_FORGE_TOKEN_REPORTER",
     "GITWARD_FORGE_TOKEN_ADMIN",
     "GITWARD_BUILD_REGISTRY",
     "GITWARD_BUILD_USER",
@@ -222,6 +226,136 @@ def test_the_deployer_reads_a_config_repo_but_cannot_push_and_cannot_see_a_code_
         assert deployer.get(f"/repos/{config.path}").status_code == 200
 
 
+def open_pull(forge: Forge, tmp_path: Path) -> tuple[ForgeRepo, int, str]:
+    """A protected config repo with a pull request the promoter opened: repo, number, head."""
+    repo = forge.create_repo(protected=True, files={"gitward.yaml": "apps: {}\n"})
+    clone = forge.clone(repo, forge.promoter, tmp_path / "promoter")
+    commit_file(clone, "bump.txt", "1.2.3\n")
+    assert git_push(clone, "HEAD:refs/heads/promote/web").returncode == 0
+    with forge.api(forge.promoter) as promoter:
+        opened = promoter.post(
+            f"/repos/{repo.path}/pulls",
+            json={"title": "web 1.2.3", "head": "promote/web", "base": "main"},
+        )
+        assert opened.status_code == 201, opened.text
+    pull = opened.json()
+    return repo, int(pull["number"]), str(pull["head"]["sha"])
+
+
+def status_body(state: str) -> dict[str, str]:
+    return {"state": state, "context": "gitward/deploy/web", "description": "probe"}
+
+
+def test_the_reporter_sets_a_commit_status_and_comments_on_a_pull_request(
+    forge: Forge, tmp_path: Path
+) -> None:
+    repo, number, head = open_pull(forge, tmp_path)
+    with forge.api(forge.reporter) as reporter:
+        status = reporter.post(f"/repos/{repo.path}/statuses/{head}", json=status_body("success"))
+        assert status.status_code == 201, status.text
+        comment = reporter.post(
+            f"/repos/{repo.path}/issues/{number}/comments", json={"body": "preview"}
+        )
+        assert comment.status_code == 201, comment.text
+        # A later push edits the same comment.
+        edited = reporter.patch(
+            f"/repos/{repo.path}/issues/comments/{comment.json()['id']}",
+            json={"body": "preview, again"},
+        )
+        assert edited.status_code == 200, edited.text
+    with forge.api(forge.reviewer) as reviewer:
+        shown = reviewer.get(f"/repos/{repo.path}/commits/{head}/status").json()
+        (on_head,) = shown["statuses"]
+        assert (on_head["context"], on_head["status"]) == ("gitward/deploy/web", "success")
+        assert on_head["creator"]["login"] == forge.reporter.user
+        (said,) = reviewer.get(f"/repos/{repo.path}/issues/{number}/comments").json()
+        assert (said["user"]["login"], said["body"]) == (forge.reporter.user, "preview, again")
+
+
+def test_the_reporter_can_neither_push_a_branch_nor_merge_nor_reach_code_or_packages(
+    forge: Forge, tmp_path: Path
+) -> None:
+    repo, number, _ = open_pull(forge, tmp_path)
+    clone = forge.clone(repo, forge.reporter, tmp_path / "reporter")
+    commit_file(clone, "x.txt", "x\n")
+    direct = git_push(clone, "HEAD:main")
+    assert direct.returncode != 0
+    assert "protected" in direct.stderr.lower(), direct.stderr
+    # Gitea's code write, which a commit status needs, would let it push any
+    # other branch; the protected repo's other branches are fenced too.
+    other = git_push(clone, "HEAD:refs/heads/reporter-was-here")
+    assert other.returncode != 0
+    assert "protected" in other.stderr.lower(), other.stderr
+
+    code = forge.create_repo(kind=RepoKind.CODE)
+    chart = package_chart(EXAMPLE_CHARTS / "web", "0.1.0", tmp_path, name="probe-reporter")
+    assert upload_chart(forge, forge.reporter, chart).status_code in (401, 403)
+    index = httpx.get(
+        f"{forge.chart_repo}/index.yaml",
+        auth=(forge.reporter.user, forge.reporter.token),
+        timeout=30,
+    )
+    assert index.status_code in (401, 403), index.text
+    with forge.api(forge.reporter) as reporter:
+        merge = reporter.post(f"/repos/{repo.path}/pulls/{number}/merge", json={"Do": "merge"})
+        assert merge.status_code in (403, 405), merge.text
+        assert reporter.get(f"/repos/{repo.path}/pulls/{number}").json()["merged"] is False
+        assert reporter.get(f"/repos/{code.path}").status_code == 404
+        branch = reporter.post(
+            f"/repos/{repo.path}/branches",
+            json={"new_branch_name": "reporter-api", "old_ref_name": "main"},
+        )
+        # Gitea's own pre-receive hook refuses it, which its API answers with a 500.
+        assert not branch.is_success, branch.text
+        names = [b["name"] for b in reporter.get(f"/repos/{repo.path}/branches").json()]
+        assert sorted(names) == ["main", "promote/web"]
+        # Its token writes repositories and issues only: no admin, org or user settings.
+        hook = reporter.post(
+            f"/repos/{repo.path}/hooks",
+            json={
+                "type": "gitea",
+                "config": {"url": "http://127.0.0.1:1/", "content_type": "json"},
+            },
+        )
+        assert hook.status_code == 403, hook.text
+        assert reporter.get("/user/emails").status_code == 403
+
+
+def test_the_deployer_cannot_set_a_commit_status_nor_comment_and_gitward_names_the_permission(
+    forge: Forge, tmp_path: Path
+) -> None:
+    repo, number, head = open_pull(forge, tmp_path)
+    with forge.api(forge.deployer) as deployer:
+        status = deployer.post(f"/repos/{repo.path}/statuses/{head}", json=status_body("success"))
+        assert status.status_code == 403, status.text
+        comment = deployer.post(
+            f"/repos/{repo.path}/issues/{number}/comments", json={"body": "preview"}
+        )
+        assert comment.status_code == 403, comment.text
+
+    async def as_gitward() -> str:
+        adapter = GiteaForge(url=forge.url, repo=repo.path, token=forge.deployer.token)
+        try:
+            with pytest.raises(ForgeRefused) as refused:
+                await adapter.set_status(
+                    sha=head,
+                    status=CommitStatus(context="gitward/deploy/web", state=CommitState.SUCCESS),
+                )
+        finally:
+            await adapter.aclose()
+        return str(refused.value)
+
+    message = asyncio.run(as_gitward())
+    assert "write:repository scope and write access to the repository" in message, message
+    assert forge.deployer.token not in message
+    with forge.api(forge.reviewer) as reviewer:
+        assert reviewer.get(f"/repos/{repo.path}/commits/{head}/status").json()["statuses"] in (
+            None,
+            [],
+        )
+        assert reviewer.get(f"/repos/{repo.path}/issues/{number}/comments").json() == []
+
+
 def test_dev_env_prints_every_forge_variable_from_a_state_file_only_its_owner_reads(
     forge: Forge,
 ) -> None:
@@ -238,7 +372,8 @@ def test_dev_env_prints_every_forge_variable_from_a_state_file_only_its_owner_re
     assert printed["GITWARD_BUILD_TOKEN"] == forge.builder.token
     assert printed["GITWARD_DEPLOY_TOKEN"] == forge.deployer.token
     assert printed["GITWARD_FORGE_TOKEN_PROMOTER"] == forge.promoter.token
-    assert len({printed[k] for k in ENV_NAMES if "TOKEN" in k}) == 5  # one token each
+    assert printed["GITWARD_FORGE_TOKEN_REPORTER"] == forge.reporter.token
+    assert len({printed[k] for k in ENV_NAMES if "TOKEN" in k}) == 6  # one token each
 
     mode = stat.S_IMODE(state.state_file().stat().st_mode)
     assert mode == 0o600, oct(mode)

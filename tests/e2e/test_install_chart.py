@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -11,12 +12,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import yaml
 
+from gitward.config.notifications import EventKind, ProviderKind, SecretRef
 from gitward.dev.ports import free_port
 from gitward.kube import Kube
+from gitward.notify.checking import load_settings
 from gitward.tools import find_tool
 from tests.e2e.conftest import Cluster
 from tests.e2e.helpers import REPO_ROOT, ConfigRepo, gitward, helm
@@ -332,6 +337,86 @@ def test_the_chart_refuses_values_that_open_secrets_or_escalation(
     assert refusal in proc.stderr, proc.stderr
 
 
+def template(*values: str) -> subprocess.CompletedProcess[str]:
+    sets = [arg for value in values for arg in ("--set", value)]
+    return subprocess.run(
+        [str(find_tool("helm")), "template", RELEASE, str(CHART), *sets],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def rendered(*values: str) -> dict[str, dict[str, Any]]:
+    """The chart's objects by kind (one of each kind the tests look at)."""
+    proc = template(*values)
+    assert proc.returncode == 0, proc.stderr
+    return {d["kind"]: d for d in yaml.safe_load_all(proc.stdout) if d}
+
+
+def test_the_forge_token_reaches_the_controller_as_a_secret_file_never_in_its_environment() -> None:
+    objects = rendered(
+        "repo.url=https://git.example.invalid/platform/config.git",
+        "forge.url=https://git.example.invalid",
+        "forge.repo=platform/config",
+        "forge.publicUrl=https://gitward.example.invalid",
+        "secret.forgeToken=forge-789",
+    )
+    secret = objects["Secret"]
+    assert base64.b64decode(secret["data"]["forgeToken"]) == b"forge-789"
+    pod = objects["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    args = container["args"]
+
+    def arg(name: str) -> str:
+        return str(args[args.index(name) + 1])
+
+    assert arg("--forge") == "gitea"
+    assert arg("--forge-url") == "https://git.example.invalid"
+    assert arg("--forge-repo") == "platform/config"
+    assert arg("--public-url") == "https://gitward.example.invalid"
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "forge"]
+    assert mount["readOnly"] is True
+    assert arg("--forge-token-file") == f"{mount['mountPath']}/token"
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "forge"]
+    assert volume["secret"]["secretName"] == secret["metadata"]["name"]
+    assert volume["secret"]["items"] == [{"key": "forgeToken", "path": "token"}]
+    env = json.dumps(container["env"])
+    assert "forge-789" not in env and "forgeToken" not in env
+
+    plain = rendered("repo.url=https://git.example.invalid/platform/config.git")
+    (container,) = plain["Deployment"]["spec"]["template"]["spec"]["containers"]
+    assert not any(a.startswith("--forge") for a in container["args"])
+    assert "forgeToken" not in plain["Secret"]["data"]
+
+    refused = template("forge.url=https://git.example.invalid")
+    assert refused.returncode != 0
+    assert "forge.url: previews and deploy statuses need secret.forgeToken" in refused.stderr
+
+
+def test_the_controller_refuses_a_forge_token_file_it_cannot_use_before_it_starts(
+    tmp_path: Path,
+) -> None:
+    empty = tmp_path / "forge-token"
+    empty.write_text("\n")
+    missing = tmp_path / "no-such-token"
+    args = ["controller", "--repo", "https://git.example.invalid/platform/config.git"]
+    args += ["--forge-url", "https://git.example.invalid", "--no-leader-election"]
+    for path, said in ((empty, "the file is empty"), (missing, "cannot read it")):
+        # The file, when named, wins over the variable.
+        refused = gitward(*args, "--forge-token-file", str(path), env={"GITWARD_FORGE_TOKEN": "t"})
+        assert refused.returncode == 2, refused.stderr
+        (line,) = refused.stderr.strip().splitlines()
+        assert line.startswith(f"error: --forge-token-file {path}: {said}"), line
+    none = gitward(*args, env={"GITWARD_FORGE_TOKEN": ""})
+    assert none.returncode == 2
+    assert none.stderr.strip() == (
+        "error: --forge-url https://git.example.invalid: previews and deploy statuses need "
+        "a token in $GITWARD_FORGE_TOKEN or --forge-token-file"
+    )
+
+
 def test_the_api_needs_the_token_from_the_charts_secret_off_loopback(
     cluster: Cluster, installed: Install, tmp_path: Path, git_env: dict[str, str]
 ) -> None:
@@ -388,3 +473,271 @@ def test_the_api_needs_the_token_from_the_charts_secret_off_loopback(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def documents(*values: str) -> list[dict[str, Any]]:
+    """Every object the chart renders with ``values``."""
+    proc = template(*values)
+    assert proc.returncode == 0, proc.stderr
+    return [d for d in yaml.safe_load_all(proc.stdout) if d]
+
+
+def one(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    (found,) = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    return found
+
+
+def controller_of(objects: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The Deployment's pod spec and its one container."""
+    pod = one(objects, "Deployment", FULLNAME)["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    return pod, container
+
+
+def arg_of(container: dict[str, Any], name: str) -> str:
+    args = container["args"]
+    return str(args[args.index(name) + 1])
+
+
+REPO_URL = "repo.url=https://git.example.invalid/platform/config.git"
+FORGE = ("forge.url=https://git.example.invalid", "secret.forgeToken=forge-789")
+
+
+def test_ui_users_secret_is_passed_and_read_from_the_records_namespace_by_name() -> None:
+    objects = documents(
+        REPO_URL, "recordsNamespace=records", "ui.usersSecret=gw-ui-users", "ui.secureCookie=true"
+    )
+    _, container = controller_of(objects)
+    assert arg_of(container, "--ui-users-secret") == "gw-ui-users"
+    assert "--ui-secure-cookie" in container["args"]
+    assert "--no-ui" not in container["args"]
+    # The controller looks the Secret up in GITWARD_NAMESPACE, so the Role is there.
+    env = {e["name"]: e for e in container["env"]}
+    assert env["GITWARD_NAMESPACE"]["value"] == "records"
+    role = one(objects, "Role", f"{FULLNAME}-ui-users")
+    assert role["metadata"]["namespace"] == "records"
+    assert role["rules"] == [
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "resourceNames": ["gw-ui-users"],
+            "verbs": ["get"],
+        }
+    ]
+    binding = one(objects, "RoleBinding", f"{FULLNAME}-ui-users")
+    assert binding["metadata"]["namespace"] == "records"
+    assert binding["roleRef"]["name"] == f"{FULLNAME}-ui-users"
+
+    # Another namespace's Secret of the same name is not the chart's credentials.
+    elsewhere = documents(REPO_URL, "recordsNamespace=records", f"ui.usersSecret={FULLNAME}")
+    assert one(elsewhere, "Role", f"{FULLNAME}-ui-users")["rules"][0]["resourceNames"] == [FULLNAME]
+
+    plain = documents(REPO_URL, "ui.enabled=false")
+    _, container = controller_of(plain)
+    assert "--no-ui" in container["args"]
+    assert not any(
+        a.startswith(("--ui-", "--rollback", "--notifications")) for a in container["args"]
+    )
+    assert not [
+        o for o in plain if o["metadata"]["name"].endswith(("-ui-users", "-notify-secrets"))
+    ]
+    assert not [o for o in plain if o["kind"] == "ConfigMap"]
+
+
+def test_the_rollback_token_is_a_mounted_secret_file_never_in_the_environment() -> None:
+    objects = documents(
+        REPO_URL,
+        *FORGE,
+        "rollback.enabled=true",
+        "rollback.username=promoter",
+        "secret.promoterToken=promote-321",
+    )
+    secret = one(objects, "Secret", FULLNAME)
+    assert base64.b64decode(secret["data"]["promoterToken"]) == b"promote-321"
+    pod, container = controller_of(objects)
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "rollback"]
+    assert mount["readOnly"] is True
+    assert arg_of(container, "--rollback-token-file") == f"{mount['mountPath']}/token"
+    # Apart from the controller's own forge token, which may not push or open pull requests.
+    assert arg_of(container, "--forge-token-file") != arg_of(container, "--rollback-token-file")
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "rollback"]
+    assert volume["secret"]["secretName"] == FULLNAME
+    assert volume["secret"]["items"] == [{"key": "promoterToken", "path": "token"}]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["GITWARD_FORGE_USERNAME"]["value"] == "promoter"
+    text = json.dumps(container["env"])
+    assert "promote-321" not in text and "promoterToken" not in text
+
+    # A Secret of the operator's, under a key of their choosing.
+    theirs = documents(
+        REPO_URL,
+        *FORGE,
+        "rollback.enabled=true",
+        "rollback.tokenSecret=promoter-token",
+        "rollback.tokenKey=token",
+    )
+    pod, _ = controller_of(theirs)
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "rollback"]
+    assert volume["secret"]["secretName"] == "promoter-token"
+    assert volume["secret"]["items"] == [{"key": "token", "path": "token"}]
+    assert "promoterToken" not in one(theirs, "Secret", FULLNAME)["data"]
+
+    existing = documents(
+        REPO_URL,
+        "forge.url=https://git.example.invalid",
+        "secret.existingSecret=mine",
+        "rollback.enabled=true",
+    )
+    pod, _ = controller_of(existing)
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "rollback"]
+    assert volume["secret"]["secretName"] == "mine"
+    assert volume["secret"]["items"] == [{"key": "promoterToken", "path": "token"}]
+
+    _, container = controller_of(documents(REPO_URL, *FORGE, "secret.promoterToken=p"))
+    assert "--rollback-token-file" not in container["args"]
+    assert not any(m["name"] == "rollback" for m in container["volumeMounts"])
+
+
+NOTIFY = (
+    "notifications.providers[0].name=ops",
+    "notifications.providers[0].type=webhook",
+    "notifications.providers[0].url=https://hooks.example.invalid/gitward",
+    "notifications.providers[0].secretRef.name=gw-notify",
+    "notifications.providers[0].secretRef.key=hmac",
+    "notifications.providers[0].events={sync-failed,health-degraded}",
+    "notifications.providers[1].name=audit",
+    "notifications.providers[1].type=webhook",
+    "notifications.providers[1].url=https://audit.example.invalid/in",
+    "notifications.providers[1].secretRef.name=gw-notify",
+    "notifications.providers[2].name=chat",
+    "notifications.providers[2].type=slack",
+    "notifications.providers[2].url=https://chat.example.invalid/hooks/x",
+    "notifications.providers[2].apps={shop-*}",
+    "notifications.providers[3].name=signed-elsewhere",
+    "notifications.providers[3].type=webhook",
+    "notifications.providers[3].url=https://other.example.invalid/in",
+    "notifications.providers[3].secretRef.name=gw-notify-other",
+    "notifications.providers[4].name=commits",
+    "notifications.providers[4].type=forge",
+    "notifications.retry.maxDelay=30",
+)
+
+
+def test_notification_settings_are_a_mounted_file_the_controller_accepts(tmp_path: Path) -> None:
+    objects = documents(REPO_URL, *FORGE, "recordsNamespace=records", *NOTIFY)
+    config = one(objects, "ConfigMap", f"{FULLNAME}-notifications")
+    pod, container = controller_of(objects)
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "notifications"]
+    assert mount["readOnly"] is True
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "notifications"]
+    assert volume["configMap"]["name"] == config["metadata"]["name"]
+    (key,) = config["data"]
+    path = arg_of(container, "--notifications")
+    assert path == f"{mount['mountPath']}/{key}"
+
+    # The file as the pod sees it, read by the controller's own loader.
+    file = tmp_path / key
+    file.write_text(config["data"][key])
+    settings = load_settings(str(file), forge_url="https://git.example.invalid")
+    by_name = {p.name: p for p in settings.providers}
+    assert list(by_name) == ["ops", "audit", "chat", "signed-elsewhere", "commits"]
+    assert by_name["ops"].kind is ProviderKind.WEBHOOK
+    assert by_name["ops"].secret_ref == SecretRef(name="gw-notify", key="hmac")
+    assert by_name["ops"].events == {EventKind.SYNC_FAILED, EventKind.HEALTH_DEGRADED}
+    assert by_name["audit"].secret_ref == SecretRef(name="gw-notify", key="secret")
+    assert by_name["chat"].apps == ("shop-*",)
+    assert by_name["commits"].kind is ProviderKind.FORGE
+    assert settings.retry.maximum == 30
+
+    # The Secrets they name, each once, readable by name in the records namespace only.
+    role = one(objects, "Role", f"{FULLNAME}-notify-secrets")
+    assert role["metadata"]["namespace"] == "records"
+    (rule,) = role["rules"]
+    assert rule["resources"] == ["secrets"]
+    assert rule["verbs"] == ["get"]
+    assert rule["resourceNames"] == ["gw-notify", "gw-notify-other"]
+
+    # Changed settings roll the pods: the controller reads the file at start.
+    changed = documents(REPO_URL, *FORGE, "recordsNamespace=records", *NOTIFY[:-1])
+    checksums = [
+        one(o, "Deployment", FULLNAME)["spec"]["template"]["metadata"]["annotations"][
+            "checksum/notifications"
+        ]
+        for o in (objects, changed)
+    ]
+    assert checksums[0] != checksums[1]
+
+    unsigned = documents(
+        REPO_URL,
+        "notifications.providers[0].name=chat",
+        "notifications.providers[0].type=slack",
+        "notifications.providers[0].url=https://chat.example.invalid/hooks/x",
+    )
+    assert one(unsigned, "ConfigMap", f"{FULLNAME}-notifications")
+    assert not [o for o in unsigned if o["metadata"]["name"].endswith("-notify-secrets")]
+
+
+def test_the_controller_reads_only_the_secrets_its_ui_and_notifications_name(
+    cluster: Cluster, namespace: str
+) -> None:
+    values = minimal(namespace, *FORGE, "ui.usersSecret=gw-ui-users", *NOTIFY)
+    with install(cluster, namespace, *values, wait=False) as who:
+        for name in ("gw-ui-users", "gw-notify", "gw-notify-other"):
+            assert allowed(cluster, who, "get", "secrets", namespace=namespace, name=name), name
+            assert not allowed(cluster, who, "get", "secrets", namespace="shop", name=name), name
+            for verb in ("update", "patch", "delete"):
+                assert not allowed(cluster, who, verb, "secrets", namespace=namespace, name=name)
+        assert not allowed(cluster, who, "get", "secrets", namespace=namespace, name=FULLNAME)
+        assert not allowed(cluster, who, "get", "secrets", namespace=namespace, name="other")
+        for verb in ("list", "watch"):
+            assert not allowed(cluster, who, verb, "secrets", namespace=namespace), verb
+        config = cluster.get("v1", "ConfigMap", f"{FULLNAME}-notifications", namespace)
+        assert config is not None
+        assert "gw-notify-other" in config["data"]["notifications.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("values", "refusal"),
+    [
+        (
+            ("rollback.enabled=true", "secret.promoterToken=p"),
+            "rollback.enabled: the rollback button opens pull requests on the config "
+            "repository's forge; set forge.url",
+        ),
+        (
+            ("rollback.enabled=true", *FORGE),
+            "rollback.enabled: the rollback button needs the promoter's token: "
+            "secret.promoterToken, rollback.tokenSecret, or a promoterToken key in "
+            "secret.existingSecret",
+        ),
+        (
+            ("ui.usersSecret=gw-gitward", "recordsNamespace=default"),
+            "ui.usersSecret: gw-gitward is the chart's credentials Secret",
+        ),
+        (
+            ("notifications.providers[0].name=commits", "notifications.providers[0].type=forge"),
+            "notifications.providers[0] (commits): a forge provider sets commit statuses "
+            "through the controller's forge; set forge.url",
+        ),
+        (
+            (
+                "notifications.providers[0].name=ops",
+                "notifications.providers[0].type=webhook",
+                "notifications.providers[0].url=https://hooks.example.invalid/x",
+                "notifications.providers[0].secretFile=hmac.key",
+            ),
+            "notifications.providers[0] (ops): secretFile names a file in the pod, which the "
+            "chart does not mount; use secretRef",
+        ),
+        (
+            ("notifications.providers[0].type=slack",),
+            "notifications.providers[0]: every provider needs a name",
+        ),
+    ],
+)
+def test_the_chart_refuses_ui_rollback_and_notification_values_the_controller_cannot_use(
+    values: tuple[str, ...], refusal: str
+) -> None:
+    proc = template(REPO_URL, *values)
+    assert proc.returncode != 0
+    assert refusal in proc.stderr, proc.stderr

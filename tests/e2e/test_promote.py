@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,15 +12,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
-from gitward.dev.forge_api import add_webhook
-from gitward.dev.ports import free_port
-from gitward.tools import find_tool
 from tests.e2e.conftest import Cluster
-from tests.e2e.forgekit import Forge, ForgeRepo
+from tests.e2e.forgekit import (
+    SECRET,
+    Forge,
+    ForgeRepo,
+    all_statuses,
+    comments,
+    file_on,
+    history,
+    merge,
+    pulls,
+    send_webhooks,
+    start_controller,
+    statuses,
+)
 from tests.e2e.helpers import EXAMPLE_CHARTS, gitward, helm, run_git
 from tests.e2e.test_controller import RunningController, eventually
 
@@ -122,20 +129,6 @@ def setup(forge: Forge, cluster: Cluster, annotated_charts: str, tmp_path: Path)
             cluster.delete("v1", "Namespace", ns)
 
 
-def pulls(forge: Forge, repo: ForgeRepo, state: str = "open") -> list[dict[str, Any]]:
-    with forge.api(forge.reviewer) as api:
-        got = api.get(f"/repos/{repo.path}/pulls", params={"state": state})
-        got.raise_for_status()
-        return list(got.json())
-
-
-def file_on(forge: Forge, repo: ForgeRepo, ref: str, path: str) -> str:
-    with forge.api(forge.reviewer) as api:
-        got = api.get(f"/repos/{repo.path}/raw/{path}", params={"ref": ref})
-        got.raise_for_status()
-        return got.text
-
-
 def test_a_promotion_pull_request_is_opened_then_updated_never_duplicated(
     forge: Forge, setup: Setup
 ) -> None:
@@ -216,23 +209,6 @@ def gitward_git_push(setup: Setup, forge: Forge) -> Any:
     )
 
 
-def merge(forge: Forge, who: Any, repo: ForgeRepo, number: int) -> int:
-    """The merge's HTTP status; Gitea's "try again later" (still checking) is waited out."""
-    deadline = time.monotonic() + 60
-    with forge.api(who) as api:
-        while True:
-            answer = api.post(f"/repos/{repo.path}/pulls/{number}/merge", json={"Do": "merge"})
-            if "try again later" not in answer.text or time.monotonic() > deadline:
-                return answer.status_code
-            time.sleep(0.2)
-
-
-def history(key: str) -> list[dict[str, Any]]:
-    shown = gitward("history", key, "-o", "json")
-    assert shown.returncode == 0, shown.stderr
-    return list(json.loads(shown.stdout))
-
-
 def test_from_staging_promotes_what_runs_healthy_there_and_refuses_otherwise(
     forge: Forge, setup: Setup, cluster: Cluster
 ) -> None:
@@ -296,80 +272,15 @@ def test_a_rollback_pull_request_restores_the_app_and_history_names_it(
 
 # -- the controller: previews and deploy statuses -------------------------------
 
-SECRET = "s3cret-pr-webhook"
-
-
-def start(
-    forge: Forge, repo: ForgeRepo, tmp_path: Path, *, secret: str = SECRET
-) -> RunningController:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = tmp_path / "controller.log"
-    args = [
-        sys.executable, "-m", "gitward", "controller",
-        "--repo", f"{forge.url}/{repo.path}.git", "--revision", "main",
-        "--poll-interval", "2", "--listen", f"127.0.0.1:{port}", "--no-leader-election",
-        "--forge", "gitea", "--forge-url", forge.url, "--public-url", url,
-    ]  # fmt: skip
-    env = {
-        **os.environ,
-        "GITWARD_WEBHOOK_SECRET": secret,
-        "GITWARD_CACHE": str(tmp_path / "cache"),
-        # Its own cache, so the pinned helm is named rather than found there.
-        "GITWARD_HELM": str(find_tool("helm")),
-        # Reads the config repo as the deployer; writes statuses and comments as the reviewer
-        # (Gitea wants write access to the code for a commit status).
-        "GITWARD_GIT_TOKEN": forge.deployer.token,
-        "GITWARD_GIT_USERNAME": forge.deployer.user,
-        "GITWARD_FORGE_TOKEN": forge.reviewer.token,
-    }
-    with log.open("w") as out:
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
-    running = RunningController(proc=proc, url=url, log=log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return running
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"controller did not come up:\n{log.read_text()}")
-
 
 @pytest.fixture
 def controller(forge: Forge, setup: Setup, tmp_path: Path) -> Iterator[RunningController]:
-    running = start(forge, setup.repo, tmp_path)
-    add_webhook(
-        forge.url, forge.admin.token, setup.repo.name, f"{running.url}/api/v1/webhooks/gitea",
-        SECRET, events=("push", "pull_request", "pull_request_sync"),
-    )  # fmt: skip
+    running = start_controller(forge, setup.repo, tmp_path)
+    send_webhooks(forge, setup.repo, running)
     try:
         yield running
     finally:
         running.stop()
-
-
-def statuses(forge: Forge, repo: ForgeRepo, sha: str) -> dict[str, dict[str, Any]]:
-    with forge.api(forge.reviewer) as api:
-        got = api.get(f"/repos/{repo.path}/commits/{sha}/status")
-        got.raise_for_status()
-        return {s["context"]: s for s in got.json().get("statuses") or []}
-
-
-def all_statuses(forge: Forge, repo: ForgeRepo, sha: str) -> list[dict[str, Any]]:
-    with forge.api(forge.reviewer) as api:
-        got = api.get(f"/repos/{repo.path}/statuses/{sha}", params={"limit": 50})
-        got.raise_for_status()
-        return list(got.json())
-
-
-def comments(forge: Forge, repo: ForgeRepo, number: int) -> list[dict[str, Any]]:
-    with forge.api(forge.reviewer) as api:
-        got = api.get(f"/repos/{repo.path}/issues/{number}/comments")
-        got.raise_for_status()
-        return list(got.json())
 
 
 def test_a_pull_request_gets_one_preview_comment_and_a_status_edited_on_each_push(
@@ -393,7 +304,7 @@ def test_a_pull_request_gets_one_preview_comment_and_a_status_edited_on_each_pus
     ]
     assert "shop-prod" in comment["body"] and head[:12] in comment["body"]
     assert "shop-staging" not in comment["body"]  # only the app the change touches
-    assert comment["user"]["login"] == forge.reviewer.user
+    assert comment["user"]["login"] == forge.reporter.user
 
     # A second push: the same comment, now about the new head.
     assert setup.promote("web", "0.2.0", "--env", "prod", "--image", "0.2.0").returncode == 0
@@ -424,11 +335,10 @@ def test_a_pull_request_gets_one_preview_comment_and_a_status_edited_on_each_pus
 def test_a_forged_pull_request_event_previews_nothing(
     forge: Forge, setup: Setup, tmp_path: Path
 ) -> None:
-    running = start(forge, setup.repo, tmp_path, secret=SECRET)
+    running = start_controller(forge, setup.repo, tmp_path, secret=SECRET)
     try:
-        add_webhook(
-            forge.url, forge.admin.token, setup.repo.name,
-            f"{running.url}/api/v1/webhooks/gitea", "not-the-secret",
+        send_webhooks(
+            forge, setup.repo, running, secret="not-the-secret",
             events=("pull_request", "pull_request_sync"),
         )  # fmt: skip
         assert setup.promote("web", "0.2.0", "--env", "prod").returncode == 0

@@ -3,6 +3,7 @@ controller on the real control plane. Screenshots go to each test's tmp_path."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import shutil
 from collections.abc import Iterator
@@ -49,10 +50,14 @@ def sync_of(running: RunningController, app: str) -> str:
     return str(answer.json().get("sync"))
 
 
-def controller_for(repo: ConfigRepo, tmp_path: Path) -> RunningController:
+def controller_for(
+    repo: ConfigRepo, tmp_path: Path, extra_args: tuple[str, ...] = ()
+) -> RunningController:
     token_file = tmp_path / "api-token"
     token_file.write_text(TOKEN)
-    return start_controller(repo, tmp_path, extra_args=("--api-token-file", str(token_file)))
+    return start_controller(
+        repo, tmp_path, extra_args=("--api-token-file", str(token_file), *extra_args)
+    )
 
 
 @pytest.fixture
@@ -169,7 +174,7 @@ def refused_and_then_run(page: Page, url: str, app_name: str, tmp_path: Path) ->
     assert status == 401
     page.goto(url + "/ui/login")
     page.fill("input[name=token]", TOKEN)
-    page.click("button.action")
+    page.click("#login-token")
     page.goto(f"{url}/ui/apps/{app_name}")
     assert TOKEN not in page.content()
     forged = page.evaluate(
@@ -180,3 +185,107 @@ def refused_and_then_run(page: Page, url: str, app_name: str, tmp_path: Path) ->
         page.click("#sync-now")
     assert answer.value.status == 204
     page.screenshot(path=tmp_path / "action.png")
+
+
+def test_the_events_section_shows_the_events_on_the_apps_objects(
+    synced: tuple[ConfigRepo, RunningController],
+    cluster: Cluster,
+    namespace: str,
+    app_name: str,
+    tmp_path: Path,
+) -> None:
+    _, running = synced
+    live = cluster.get("apps/v1", "Deployment", "web", namespace)
+    assert live is not None
+    cluster.apply(
+        {"apiVersion": "v1", "kind": "Event",
+         "metadata": {"name": "web.browser-test", "namespace": namespace},
+         "involvedObject": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web",
+                            "namespace": namespace, "uid": live["metadata"]["uid"]},
+         "reason": "BrowserTest", "message": "a warning the page must show", "type": "Warning",
+         "count": 3, "firstTimestamp": "2026-01-01T00:00:00Z",
+         "lastTimestamp": "2099-01-01T00:00:00Z", "source": {"component": "browser-test"}}
+    )  # fmt: skip
+    eventually(
+        lambda: any(
+            e.get("reason") == "ScalingReplicaSet" for e in cluster.list("v1", "Event", namespace)
+        ),
+        what="the Deployment's ScalingReplicaSet event",
+    )
+    with browser_page() as page:
+        page.goto(f"{running.url}/ui/apps/{app_name}")
+        events = page.locator("table.events")
+        warning = events.locator("tr.ev-warning")
+        expect(warning).to_have_count(1)
+        expect(warning).to_contain_text("BrowserTest")
+        expect(warning).to_contain_text(f"Deployment/{namespace}/web")
+        expect(warning).to_contain_text("a warning the page must show")
+        expect(warning).to_contain_text("\u00d73")  # the count
+        # the newest first: the made-up one is dated 2099
+        expect(events.locator("tbody tr").first).to_have_class("ev-warning")
+        scaled = events.locator("tr.ev-normal", has_text="ScalingReplicaSet")
+        expect(scaled.first).to_contain_text(f"Deployment/{namespace}/web")
+        page.locator("#events").scroll_into_view_if_needed()
+        page.screenshot(path=tmp_path / "events.png", full_page=True)
+
+
+PASSWORD = "correct horse battery 7"
+
+
+@pytest.fixture
+def users_secret(cluster: Cluster, namespace: str) -> Iterator[str]:
+    """A users Secret in gitward's namespace with user ``alice``, hashed by the CLI."""
+    hashed = helpers.gitward("ui", "hash-password", input=PASSWORD + "\n")
+    assert hashed.returncode == 0, hashed.stderr
+    name = f"ui-users-{namespace}"
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gitward-system"}})
+    cluster.apply(
+        {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+         "metadata": {"name": name, "namespace": "gitward-system"},
+         "data": {"alice": base64.b64encode(hashed.stdout.strip().encode()).decode()}}
+    )  # fmt: skip
+    yield name
+    cluster.delete("v1", "Secret", name, "gitward-system")
+
+
+def test_a_user_of_the_secret_logs_in_acts_and_logs_out_in_the_browser(
+    tmp_path: Path,
+    git_env: dict[str, str],
+    namespace: str,
+    app_name: str,
+    users_secret: str,
+) -> None:
+    repo = ConfigRepo(tmp_path / "config")
+    one_app(repo, app_name, namespace, autoSync=True)
+    repo.write("app/web.yaml", WEB)
+    repo.commit("web")
+    running = controller_for(repo, tmp_path, ("--ui-users-secret", users_secret))
+    try:
+        eventually(lambda: sync_of(running, app_name) == "Synced", what="first sync")
+        with browser_page() as page:
+            page.goto(f"{running.url}/ui/login")
+            page.fill("input[name=user]", "alice")
+            page.fill("input[name=password]", "not the password")
+            page.click("#login-password")
+            expect(page.locator("p.error")).to_have_text("Unknown user or wrong password.")
+            assert "not the password" not in page.content()
+            page.fill("input[name=user]", "alice")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("#login-password")
+            expect(page.locator("#user")).to_have_text("alice")
+            (cookie,) = [c for c in page.context.cookies() if c["name"] == "gitward_session"]
+            assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+            page.goto(f"{running.url}/ui/apps/{app_name}")
+            assert PASSWORD not in page.content()
+            expect(page.locator("#rollback-disabled")).to_contain_text("has no forge")
+            with page.expect_response(lambda r: r.url.endswith("/sync")) as answer:
+                page.click("#sync-now")
+            assert answer.value.status == 204
+            page.screenshot(path=tmp_path / "logged-in.png")
+            page.click("header .who button.link")
+            expect(page.locator("#user")).to_have_count(0)
+            expect(page.locator("a[href='/ui/login']")).to_be_visible()
+        assert PASSWORD not in running.log.read_text()
+        assert "alice logged in" in running.log.read_text()
+    finally:
+        running.stop()

@@ -12,6 +12,7 @@ import re
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from gitward import yamlload
 from gitward.errors import RenderError
@@ -71,11 +72,12 @@ def built_charts(chart: UmbrellaChart, chart_dir: Path) -> list[ChartDependency]
             unused.remove(entry)
         version = entry.version if entry is not None and entry.version else dep.version
         archive = chart_dir / "charts" / f"{dep.name}-{version}.tgz"
-        digest, commit = None, ""
+        digest, commit, source = None, "", ""
         if archive.is_file():
             data = archive.read_bytes()
             digest = "sha256:" + hashlib.sha256(data).hexdigest()
             commit = _built_from(data, dep.name)
+            source = _built_source(data, dep.name) if commit else ""
         out.append(
             ChartDependency(
                 name=dep.name,
@@ -84,27 +86,40 @@ def built_charts(chart: UmbrellaChart, chart_dir: Path) -> list[ChartDependency]
                 repository=dep.repository,
                 digest=digest,
                 commit=commit,
+                source=source,
             )
         )
     return out
 
 
 _COMMIT = "gitward.io/commit"
+_SOURCE_REPO = "gitward.io/source"
 
 
-def _built_from(tgz: bytes, name: str) -> str:
-    """The code commit a packaged chart names in its ``gitward.io/commit`` annotation, or ""."""
+def _annotations(tgz: bytes, name: str) -> dict[str, Any]:
+    """The annotations of a packaged chart's ``Chart.yaml``; empty when it has none."""
     try:
         with tarfile.open(fileobj=io.BytesIO(tgz), mode="r:gz") as tar:
             member = tar.extractfile(f"{name}/Chart.yaml")
             text = member.read(1024 * 1024).decode(errors="replace") if member else ""
         loaded = yamlload.load_single(text, subject=f"{name}/Chart.yaml", error=RenderError)
     except (tarfile.TarError, OSError, KeyError, RenderError):
-        return ""
+        return {}
     meta = loaded.data if loaded is not None else None
     notes = meta.get("annotations") if isinstance(meta, dict) else None
-    commit = notes.get(_COMMIT) if isinstance(notes, dict) else None
+    return notes if isinstance(notes, dict) else {}
+
+
+def _built_from(tgz: bytes, name: str) -> str:
+    """The code commit a packaged chart names in its ``gitward.io/commit`` annotation, or ""."""
+    commit = _annotations(tgz, name).get(_COMMIT)
     return commit if isinstance(commit, str) and re.fullmatch(r"[0-9a-f]{40,64}", commit) else ""
+
+
+def _built_source(tgz: bytes, name: str) -> str:
+    """The code repository a packaged chart names in ``gitward.io/source``, or ""."""
+    source = _annotations(tgz, name).get(_SOURCE_REPO)
+    return source if isinstance(source, str) and "://" in source and len(source) < 2048 else ""
 
 
 def _lock_after_build(chart: UmbrellaChart, chart_dir: Path) -> tuple[LockEntry, ...]:

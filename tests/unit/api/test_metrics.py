@@ -21,6 +21,8 @@ def record_one_of_each(registry: Registry) -> None:
     metrics.app_health_status.labels(app="shop", status="Healthy").set(1)
     metrics.app_last_successful_sync_timestamp_seconds.labels(app="shop").set(1.7e9)
     metrics.leader.set(1)
+    metrics.notifications_sent_total.labels(provider="ops", event="sync-failed").inc()
+    metrics.notifications_failed_total.labels(provider="ops", event="sync-failed").inc()
 
 
 def test_controller_metrics_keep_every_name_label_and_type() -> None:
@@ -45,6 +47,8 @@ def test_controller_metrics_keep_every_name_label_and_type() -> None:
         "gitward_leader": "gauge",
         "gitward_commits_refused_total": "counter",
         "gitward_commit_refused": "gauge",
+        "gitward_notifications_sent_total": "counter",
+        "gitward_notifications_failed_total": "counter",
     }
     labels = {
         sample.name: set(sample.labels)
@@ -58,6 +62,8 @@ def test_controller_metrics_keep_every_name_label_and_type() -> None:
     assert labels["gitward_git_fetch_duration_seconds_bucket"] == {"le"}
     assert labels["gitward_watch_restarts_total"] == {"resource"}
     assert labels["gitward_ownership_conflicts_total"] == {"app"}
+    assert labels["gitward_notifications_sent_total"] == {"provider", "event"}
+    assert labels["gitward_notifications_failed_total"] == {"provider", "event"}
     assert labels["gitward_app_sync_status"] == {"app", "status"}
     assert labels["gitward_app_health_status"] == {"app", "status"}
     assert labels["gitward_app_last_successful_sync_timestamp_seconds"] == {"app"}

@@ -30,6 +30,8 @@ class FakeRegistry:
     manifests: dict[tuple[str, str], tuple[bytes, str]] = field(default_factory=dict)
     writes: int = 0
     tokens: dict[str, str] = field(default_factory=dict)  # token -> user
+    monolithic: bool = False  # takes a blob in the POST that starts its upload, as Gitea does
+    two_step_uploads: int = 0
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -79,6 +81,11 @@ class FakeRegistry:
             )
         if rest.endswith("/blobs/uploads/"):
             self.writes += 1
+            digest = request.url.params.get("digest", "")
+            if self.monolithic and digest:
+                assert digest == "sha256:" + hashlib.sha256(request.content).hexdigest()
+                self.blobs[digest] = request.content
+                return httpx.Response(201)
             return httpx.Response(202, headers={"Location": f"/upload/{uuid.uuid4().hex}"})
         if "/blobs/" in rest:
             digest = rest.rpartition("/blobs/")[2]
@@ -86,6 +93,7 @@ class FakeRegistry:
                 return httpx.Response(404)
             return httpx.Response(200, content=self.blobs[digest])
         if path.startswith("/upload/") and request.method == "PUT":
+            self.two_step_uploads += 1
             digest = request.url.params["digest"]
             self.blobs[digest] = request.content
             return httpx.Response(201)

@@ -46,6 +46,21 @@ def test_other_content_under_a_published_version_is_refused_with_exit_2() -> Non
     assert fake.uploads == 1
 
 
+def test_a_version_uploaded_since_the_index_was_read_is_compared_not_assumed() -> None:
+    fake = FakeChartMuseum()
+    with repo(fake) as r:
+        r.index()  # read when the run began
+        fake.charts[("hello", "1.0.0")] = make_chart()  # another run publishes meanwhile
+        same = r.publish(name="hello", version="1.0.0", tgz=make_chart())
+        assert not same.pushed
+        assert same.url == f"{URL}/charts/hello-1.0.0.tgz"
+        r.index()
+        fake.charts[("hello", "2.0.0")] = make_chart(version="2.0.0")
+        with pytest.raises(VersionConflict, match=r"chart hello 2\.0\.0: .* immutable"):
+            r.publish(name="hello", version="2.0.0", tgz=make_chart("hello", "2.0.0", "y: 2\n"))
+    assert fake.uploads == 0
+
+
 def test_wrong_credentials_are_exit_3_naming_the_repository_but_not_the_password() -> None:
     fake = FakeChartMuseum(user="builder", password="s3cret-token")
     creds = Credentials("builder", "wrong-password", origin="GITWARD_CHART_REPO_*")

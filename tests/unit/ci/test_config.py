@@ -6,9 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from gitward.ci.config import CiConfig, ImageValues, expand, load_ci_config, parse_ci_config
+from gitward.ci import passed
+from gitward.ci.config import (
+    CiConfig,
+    ImageValues,
+    Promotion,
+    expand,
+    load_ci_config,
+    parse_ci_config,
+)
 from gitward.ci.errors import CiInputError
 from gitward.ci.targets import resolve
+from gitward.config import validating
 from gitward.errors import ConfigError
 
 
@@ -28,14 +37,16 @@ def test_settings_are_read() -> None:
         "image:\n  name: shop/web\n  registry: r.test:5000/team\n  dockerfile: build/Dockerfile\n"
         "  buildArgs: {A: '1'}\nchart:\n  path: deploy/chart/\n  imageValues: {digest: ''}\n"
         "publish:\n  oci: oci://r.test:5000/charts\n  chartRepository: https://c.test/x\n"
-        "promotion: {repo: https://git.test/config, app: web}\n"
+        "promotion: {repo: https://git.test/config, imageTag: web.image.tag}\n"
     )
     assert config.image_name == "shop/web"
     assert config.build_args == (("A", "1"),)
     assert config.chart_path == "deploy/chart"
     assert config.image_values.digest == "" and config.image_values.tag == "image.tag"
     assert config.oci == "oci://r.test:5000/charts"
-    assert (config.promotion_repo, config.promotion_app) == ("https://git.test/config", "web")
+    assert config.promotion == Promotion(
+        repo="https://git.test/config", base="main", chart="", image_tag="web.image.tag"
+    )
 
 
 @pytest.mark.parametrize(
@@ -47,13 +58,27 @@ def test_settings_are_read() -> None:
             "chart:\n  path: c\n  imageValues:\n    tag: 'a..b'\n",
             r"^gitward-ci.yaml:4: chart.imageV",
         ),
-        ("promotion:\n  repo: x\n", r"^gitward-ci.yaml:2: promotion: 'app' is a required"),
+        ("promotion:\n  base: main\n", r"^gitward-ci.yaml:2: promotion: 'repo' is a required"),
+        ("promotion:\n  repo: x\n  app: web\n", r"^gitward-ci.yaml:3: promotion: Additional"),
+        ("promotion:\n  repo: x\n  imageTag: a..b\n", r"^gitward-ci.yaml:3: promotion.imageT"),
         ("image: {name: a}\nimage: {name: b}\n", r"gitward-ci.yaml:2: .*duplicate"),
     ],
 )
 def test_errors_name_the_file_and_line(text: str, expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
         parse_ci_config(text)
+
+
+def test_a_file_checked_once_reads_the_same_the_second_time_without_the_validator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(passed, "cache_root", lambda: tmp_path / "cache")
+    text = "image:\n  name: web\n  buildArgs: {A: '1'}\nchart: {path: deploy}\n"
+    first = parse_ci_config(text)
+    monkeypatch.setattr(validating, "check_schema", None)  # would fail if called
+    assert parse_ci_config(text) == first
+    with pytest.raises(TypeError):  # another text is checked, not taken on trust
+        parse_ci_config(text + "publish: {oci: ''}\n")
 
 
 def test_build_args_take_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

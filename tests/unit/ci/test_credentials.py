@@ -103,3 +103,24 @@ def test_the_deploy_side_reads_chart_repositories_with_the_deploy_identity(
     local = repos["http://127.0.0.1:3000/api/packages/o/helm"]
     assert (local["username"], local["password"]) == ("deployer", "read-tok")
     assert "password" not in repos["http://charts.example.com/x"]  # never in cleartext elsewhere
+
+
+def test_reading_a_chart_takes_the_deploy_identity_then_the_build_identity(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from gitward.artifacts.credentials import read_lookup
+
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in ("DEPLOY_USER", "DEPLOY_TOKEN", "BUILD_USER", "BUILD_TOKEN"):
+        monkeypatch.delenv(f"GITWARD_{name}", raising=False)
+    assert read_lookup("charts.test") is None
+    monkeypatch.setenv("GITWARD_BUILD_USER", "builder")
+    monkeypatch.setenv("GITWARD_BUILD_TOKEN", "b")
+    found = read_lookup("charts.test")
+    assert found is not None and (found.username, found.origin) == ("builder", "GITWARD_BUILD_*")
+    monkeypatch.setenv("GITWARD_DEPLOY_USER", "deployer")
+    monkeypatch.setenv("GITWARD_DEPLOY_TOKEN", "d")
+    found = read_lookup("charts.test")
+    assert found is not None and (found.username, found.password) == ("deployer", "d")

@@ -44,6 +44,20 @@ def test_a_chart_is_pushed_as_helm_lays_it_out_after_a_token_challenge() -> None
     assert config["name"] == "hello"
 
 
+@pytest.mark.parametrize("monolithic", [True, False])
+def test_blobs_go_up_in_one_request_where_the_registry_takes_that_else_in_two(
+    monolithic: bool,
+) -> None:
+    fake = FakeRegistry(monolithic=monolithic)
+    tgz = make_chart()
+    with registry(fake) as reg:
+        push_chart(reg, base=BASE, metadata=META, tgz=tgz, annotations={})
+        manifest = reg.manifest(BASE.child("hello"), "1.0.0")
+    assert manifest is not None
+    assert fake.blobs[manifest.doc["layers"][0]["digest"]] == tgz
+    assert fake.two_step_uploads == (0 if monolithic else 2)
+
+
 def test_pushing_the_same_chart_again_writes_nothing() -> None:
     fake = FakeRegistry()
     with registry(fake) as reg:

@@ -11,9 +11,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gitward.ci import passed
 from gitward.ci.config import ImageValues
 from gitward.ci.errors import CiInputError
-from gitward.ci.packaging import ImageRef, package_chart
+from gitward.ci.packaging import (
+    ImageRef,
+    lint_chart,
+    package_chart,
+    package_prepared,
+    placeholder_image,
+    prepared_chart,
+)
 from gitward.ci.versioning import CodeVersion
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "code" / "hello" / "chart"
@@ -118,3 +126,44 @@ def test_the_deploy_side_reads_the_commit_a_packaged_chart_was_built_from(chart:
     dep = ChartDependency("hello", "", CODE.version, "https://c.test", commit=CODE.commit)
     assert dep.label == f"hello@{CODE.version} (commit {CODE.commit[:12]})"
     assert ChartDependency.from_json(dep.to_json()) == dep
+
+
+def test_a_chart_prepared_before_the_digest_is_known_is_packaged_with_the_real_one(
+    chart: Path, tmp_path: Path
+) -> None:
+    stand_in = placeholder_image(IMAGE.repository, CODE)
+    assert stand_in.digest != IMAGE.digest
+    with prepared_chart(
+        chart_dir=chart, label="chart", code=CODE, image=stand_in, values=ImageValues()
+    ) as prepared:
+        packaged = package_prepared(prepared, image=IMAGE, version=CODE.version)
+    files = unpack(packaged.tgz)
+    assert not any(stand_in.digest in text for text in files.values())
+    assert yaml.safe_load(files["hello/values.yaml"])["image"]["digest"] == IMAGE.digest
+    meta = yaml.safe_load(files["hello/Chart.yaml"])
+    assert meta["annotations"]["gitward.io/image"] == str(IMAGE)
+    assert packaged.metadata["annotations"]["gitward.io/image"] == str(IMAGE)
+    # The stand-in is the same for every run on this commit: the linted copy is found again.
+    assert placeholder_image(IMAGE.repository, CODE) == stand_in
+
+
+def test_a_lint_that_passed_is_remembered_until_the_chart_changes(
+    chart: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(passed, "cache_root", lambda: tmp_path / "cache")
+
+    def lint() -> bool:
+        with prepared_chart(
+            chart_dir=chart, label="chart", code=CODE, image=IMAGE, values=ImageValues()
+        ) as prepared:
+            return lint_chart(prepared)
+
+    assert lint() is True
+    assert lint() is False
+    (chart / "templates" / "extra.yaml").write_text("kind: ConfigMap\n")
+    assert lint() is True
+    (chart / "templates" / "extra.yaml").write_text("kind: {{ .Values.nope.deeper }}\n")
+    with pytest.raises(CiInputError, match="helm lint failed"):
+        lint()
+    with pytest.raises(CiInputError, match="helm lint failed"):
+        lint()  # a failure is never remembered

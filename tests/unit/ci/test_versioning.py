@@ -49,6 +49,21 @@ def test_a_tag_on_the_commit_is_the_version(repo: Path) -> None:
     assert (code.version, code.commit, code.tag) == ("1.4.2", sha, "v1.4.2")
 
 
+def test_an_annotated_tag_on_the_commit_is_the_version_and_one_on_another_branch_is_not(
+    repo: Path,
+) -> None:
+    base = commit(repo, "a")
+    git(repo, "tag", "-a", "-m", "release", "v2.1.0")
+    git(repo, "checkout", "-q", "-b", "side")
+    commit(repo, "side")
+    git(repo, "tag", "-a", "-m", "elsewhere", "v9.0.0")
+    git(repo, "checkout", "-q", "-")
+    code = describe(repo)
+    assert (code.version, code.commit, code.tag) == ("2.1.0", base, "v2.1.0")
+    sha = commit(repo, "b")
+    assert describe(repo).version == f"2.1.1-dev.1.g{sha[:7]}"
+
+
 def test_commits_after_a_tag_get_a_pre_release_of_the_next_patch_naming_the_commit(
     repo: Path,
 ) -> None:

@@ -27,6 +27,7 @@ def a_forge(pid: int = 1) -> forge.Forge:
         deployer=ident("deployer"),
         promoter=ident("promoter"),
         reviewer=ident("reviewer"),
+        reporter=ident("reporter"),
     )
 
 
@@ -38,6 +39,7 @@ def test_the_forge_names_each_identity_and_store_with_the_documented_variables()
         "GITWARD_FORGE_TOKEN_DEPLOYER": "token-of-deployer",
         "GITWARD_FORGE_TOKEN_PROMOTER": "token-of-promoter",
         "GITWARD_FORGE_TOKEN_REVIEWER": "token-of-reviewer",
+        "GITWARD_FORGE_TOKEN_REPORTER": "token-of-reporter",
         "GITWARD_BUILD_REGISTRY": "127.0.0.1:16447",
         "GITWARD_BUILD_USER": "builder",
         "GITWARD_BUILD_TOKEN": "token-of-builder",

@@ -89,3 +89,24 @@ def test_free_port_is_below_the_ephemeral_range_and_free() -> None:
         port = ports.free_port()
         assert port < low
         assert ports.is_free(port)
+
+
+def test_the_ports_of_the_last_start_are_taken_again_when_free(tmp_path: Path) -> None:
+    first = ports.choose()
+    last = ports.Ports.block(first.apiserver + 2 * ports.BLOCK)
+    ports.remember(tmp_path, last)
+    assert ports.remembered(tmp_path) == last
+    assert ports.choose(prefer=ports.remembered(tmp_path)) == last
+    # One of them taken: a free block instead, as without a memory.
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", last.registry))
+        s.listen()
+        again = ports.choose(prefer=last)
+    assert again != last and again.registry != last.registry
+
+
+def test_nothing_remembered_reads_as_none(tmp_path: Path) -> None:
+    assert ports.remembered(tmp_path) is None
+    (tmp_path / "last-ports.json").write_text("{not json")
+    assert ports.remembered(tmp_path) is None

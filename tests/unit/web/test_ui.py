@@ -15,15 +15,19 @@ import httpx
 from gitward.api.metrics import Registry
 from gitward.api.server import serve
 from gitward.api.webhooks import WebhookEvent
+from gitward.forge.models import PullRequest, PullState
 from gitward.kube import Kube
 from gitward.kube.fake import FakeApiServer
 from gitward.objects import Body, ObjectRef
+from gitward.promote.rollback import Rollback, RollbackOutcome
+from gitward.record.history import SyncOutcome, SyncRecord
 from gitward.source.revisions import Revision
-from gitward.web import ObjectState, UiOptions, ui_routes
+from gitward.web import ObjectState, UiOptions, UsersSecret, ui_routes
 
 TOKEN = "ui-token-0123456789abcdef"
 SECRET_VALUE = "hunter2-very-secret"
 SHA = "0123456789abcdef0123456789abcdef01234567"
+OLD_SHA = "fedcba9876543210fedcba9876543210fedcba98"
 
 DEPLOYMENT: Body = {
     "apiVersion": "apps/v1",
@@ -59,6 +63,10 @@ class FakeUi:
         }
     )
     synced: list[str] = field(default_factory=list)
+    #: Why rollbacks are off ("" when on), what was asked, and how the next one fails.
+    refusal: str = ""
+    rollbacks: list[tuple[str, str]] = field(default_factory=list)
+    rollback_error: Exception | None = None
 
     def liveness(self) -> str:
         return ""
@@ -92,7 +100,17 @@ class FakeUi:
                 "charts": ["web@1.0.0"],
                 "message": "",
                 "actions": [{"object": "Deployment/shop/web", "outcome": "configured"}],
-            }
+            },
+            {
+                "revision": OLD_SHA,
+                "author": "Bob",
+                "subject": "web: 1 replica",
+                "result": "succeeded",
+                "startedAt": "2025-12-31T00:00:00",
+                "charts": ["web@0.9.0"],
+                "message": "",
+                "actions": [],
+            },
         ]
 
     def webhook_secret(self) -> str:
@@ -116,6 +134,25 @@ class FakeUi:
 
     def request_refresh(self) -> str:
         return ""
+
+    def rollback_refusal(self) -> str:
+        return self.refusal
+
+    async def rollback(self, name: str, to: str) -> Rollback:
+        self.rollbacks.append((name, to))
+        if self.rollback_error is not None:
+            raise self.rollback_error
+
+        def synced(revision: str) -> SyncRecord:
+            return SyncRecord(name, revision, "refs/heads/main", "Ann", "s", "2026-01-01", 1.0,
+                              SyncOutcome.SUCCEEDED)  # fmt: skip
+
+        pull = PullRequest(
+            number=7, title=f"Roll back {name} to {to[:12]}", body="", head="h", base="main",
+            head_sha=OLD_SHA, state=PullState.OPEN, url="https://forge.example/o/r/pulls/7",
+        )  # fmt: skip
+        return Rollback(RollbackOutcome.OPENED, name, synced(SHA), synced(to),
+                        "gitward/rollback/shop", ("apps/shop/Chart.yaml",), pull)  # fmt: skip
 
 
 Scenario = Callable[[httpx.AsyncClient, FakeUi], Awaitable[None]]
@@ -153,19 +190,29 @@ async def seed(kube: Kube) -> list[ObjectState]:
     ]
 
 
-def run(scenario: Scenario, *, open_reads: bool = True, token: str = TOKEN) -> FakeUi:
-    fake = FakeApiServer(namespaces=("default", "shop"))
+def run(
+    scenario: Scenario,
+    *,
+    open_reads: bool = True,
+    token: str = TOKEN,
+    users: UsersSecret | None = None,
+    prepare: Callable[[Kube], Awaitable[object]] | None = None,
+) -> FakeUi:
+    fake = FakeApiServer(namespaces=("default", "shop", "gitward-system"))
 
     async def main() -> FakeUi:
         async with fake.kube() as kube:
             source = FakeUi(kube=kube)
             source.objs = await seed(kube)
+            if prepare is not None:
+                await prepare(kube)
+            options = UiOptions(token=token, open_reads=open_reads, users=users)
             server = await serve(
                 port=0,
                 source=source,
                 registry=Registry(),
                 token=token,
-                routes=ui_routes(source, UiOptions(token=token, open_reads=open_reads)),
+                routes=ui_routes(source, options),
             )
             try:
                 base = f"http://127.0.0.1:{server.port}"
@@ -277,7 +324,7 @@ def test_without_an_api_token_no_action_runs() -> None:
     async def scenario(client: httpx.AsyncClient, source: FakeUi) -> None:
         refused = await client.post("/ui/apps/shop/sync", data={"csrf": "x"})
         assert refused.status_code == 403
-        assert "actions need the controller to have an API token" in refused.json()["error"]
+        assert "neither an API token nor a users Secret" in refused.json()["error"]
 
     assert run(scenario, token="").synced == []
 
@@ -324,5 +371,32 @@ def test_the_drift_log_marks_the_writer_the_app_is_fighting_with() -> None:
         log = (await client.get("/ui/apps/shop/parts/drifts")).text
         assert log.count("is-fighting") == 1
         assert log.index("is-fighting") < log.index("kubectl")
+
+    run(scenario)
+
+
+def test_an_apps_stream_carries_its_drift_log_drawn_before_the_change() -> None:
+    async def scenario(client: httpx.AsyncClient, source: FakeUi) -> None:
+        async with client.stream("GET", "/ui/stream", params={"app": "shop"}) as stream:
+            lines = stream.aiter_lines()
+            assert await anext(lines) == "retry: 1000"
+            await asyncio.sleep(0.3)
+            source.drifts["shop"] = [
+                {"object": "Deployment/shop/web", "actor": "<kubectl>", "outcome": "pending"}
+            ]
+            async with asyncio.timeout(1.0):
+                while (line := await anext(lines)) == "":
+                    pass
+                assert line == "event: drifts"
+                html = []
+                while (line := await anext(lines)) != "":
+                    assert line.startswith("data: ")
+                    html.append(line.removeprefix("data: "))
+                assert await anext(lines) == "event: change"
+        drawn = "\n".join(html)
+        assert 'data-object="Deployment/shop/web"' in drawn
+        assert "&lt;kubectl&gt;" in drawn and "<kubectl>" not in drawn, "escaped"
+        page = (await client.get("/ui/apps/shop")).text
+        assert '<div id="drifts-body">' in page
 
     run(scenario)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from gitward.objects import Body, ObjectRef
-from gitward.web.diffs import object_diff, project
+from gitward.web.diffs import DiffCache, object_diff, project
 from gitward.web.protocols import ObjectState
 from gitward.web.tree import build_tree
 from gitward.web.views import Filters, commit_url
@@ -95,6 +95,20 @@ def test_an_object_missing_from_the_cluster_shows_whole() -> None:
     assert diff.removed == 0 and diff.added > 0
 
 
+def test_a_diff_is_made_again_only_when_a_body_is_replaced() -> None:
+    desired, live = configmap(a="1"), configmap(a="2")
+    cache = DiffCache(max_entries=1)
+    first = cache.of(state(desired, live))
+    assert first.state == "changed"
+    assert cache.of(state(desired, live)) is first, "the same bodies: the same diff"
+    healed = configmap(a="1")
+    assert cache.of(state(desired, healed)).state == "same", "a new live body: a new diff"
+    assert cache.of(state(desired, healed, ignore=("/data/a",))).state == "same"
+    other = configmap(b="1") | {"metadata": {"name": "other", "namespace": "shop"}}
+    cache.of(state(other, None))
+    assert cache.of(state(desired, healed)) is not first, "evicted past max_entries"
+
+
 def test_side_by_side_pairs_each_removed_line_with_its_replacement() -> None:
     desired = configmap(a="git", b="same")
     live = configmap(a="hand", b="same")
@@ -173,3 +187,46 @@ def test_commit_links_only_for_forges_over_https() -> None:
     assert commit_url("file:///tmp/config", sha) == ""
     assert commit_url("git@github.com:o/r.git", sha) == ""
     assert commit_url("https://github.com/o/r.git", "not-a-sha") == ""
+
+
+def test_a_fragment_is_drawn_once_per_key_and_again_without_one() -> None:
+    import jinja2
+
+    from gitward.web.fragments import Fragments
+
+    drawn: list[str] = []
+
+    def note(value: str) -> str:
+        drawn.append(value)
+        return ""
+
+    env = jinja2.Environment(autoescape=True)
+    env.globals["note"] = note
+    fragments = Fragments(env.from_string("{{ note(v) }}<b>{{ v }}</b>"), max_entries=1)
+    assert fragments.render("a", v="<a>") == "<b>&lt;a&gt;</b>"
+    assert fragments.render("a", v="<a>") == "<b>&lt;a&gt;</b>"
+    fragments.render(None, v="n")
+    fragments.render(None, v="n")
+    fragments.render("b", v="b")
+    fragments.render("a", v="a2")
+    assert drawn == ["<a>", "n", "n", "b", "a2"], "a key past max_entries is drawn again"
+
+
+def test_a_result_is_kept_per_body_object_not_per_equal_body() -> None:
+    from gitward.web.memo import ByBody
+
+    seen: list[object] = []
+
+    def count(body: object) -> int:
+        seen.append(body)
+        return len(seen)
+
+    memo = ByBody(count)
+    body = configmap(a="1")
+    body["metadata"]["uid"] = "u1"
+    assert memo(body) == memo(body) == 1
+    newer = copy.deepcopy(body)
+    assert memo(newer) == 2, "an equal but new body is computed again"
+    assert memo(body) == 3, "and replaces the old one: one entry per object"
+    assert memo(None) == 4 and memo(None) == 5, "no body: never kept"
+    assert len(memo._kept) == 1

@@ -88,3 +88,54 @@ own rights. Renders nothing; fails the install with a message naming the value.
 {{- fail "rbac.impersonate.enabled: list the ServiceAccounts in rbac.impersonate.serviceAccounts" }}
 {{- end }}
 {{- end }}
+
+{{/* The controller's notification settings file: the `notifications` values as its `notifications:` section. */}}
+{{- define "gitward.notificationsFile" -}}
+{{- $section := dict "providers" .Values.notifications.providers }}
+{{- with .Values.notifications.retry }}
+{{- $_ := set $section "retry" . }}
+{{- end }}
+{{- toYaml (dict "notifications" $section) }}
+{{- end }}
+
+{{/* The Secrets the notification settings name (secretRef), as a JSON list without repeats. */}}
+{{- define "gitward.notificationSecrets" -}}
+{{- $names := list }}
+{{- range .Values.notifications.providers }}
+{{- with .secretRef }}
+{{- $names = append $names .name }}
+{{- end }}
+{{- end }}
+{{- toJson ($names | uniq) }}
+{{- end }}
+
+{{/*
+Refuse combinations of the UI, rollback and notification values the controller
+could not start with or would not use as meant. Renders nothing; fails the
+install with a message naming the value.
+*/}}
+{{- define "gitward.checkFeatures" -}}
+{{- if and (eq .Values.ui.usersSecret (include "gitward.secretName" .)) (eq (include "gitward.recordsNamespace" .) .Release.Namespace) }}
+{{- fail (printf "ui.usersSecret: %s is the chart's credentials Secret, and every key of the users Secret is a user name; put the users' hashes in a Secret of their own" .Values.ui.usersSecret) }}
+{{- end }}
+{{- if .Values.rollback.enabled }}
+{{- if not .Values.forge.url }}
+{{- fail "rollback.enabled: the rollback button opens pull requests on the config repository's forge; set forge.url" }}
+{{- end }}
+{{- if not (or .Values.rollback.tokenSecret .Values.secret.existingSecret .Values.secret.promoterToken) }}
+{{- fail "rollback.enabled: the rollback button needs the promoter's token: secret.promoterToken, rollback.tokenSecret, or a promoterToken key in secret.existingSecret" }}
+{{- end }}
+{{- end }}
+{{- range $i, $p := .Values.notifications.providers }}
+{{- $name := required (printf "notifications.providers[%d]: every provider needs a name" $i) $p.name }}
+{{- if hasKey $p "secretFile" }}
+{{- fail (printf "notifications.providers[%d] (%s): secretFile names a file in the pod, which the chart does not mount; use secretRef, a Secret in the records namespace" $i $name) }}
+{{- end }}
+{{- if and $p.secretRef (not $p.secretRef.name) }}
+{{- fail (printf "notifications.providers[%d] (%s): secretRef needs a name" $i $name) }}
+{{- end }}
+{{- if and (eq (toString $p.type) "forge") (not $.Values.forge.url) }}
+{{- fail (printf "notifications.providers[%d] (%s): a forge provider sets commit statuses through the controller's forge; set forge.url" $i $name) }}
+{{- end }}
+{{- end }}
+{{- end }}

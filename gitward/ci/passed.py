@@ -1,0 +1,58 @@
+"""Checks that passed, remembered by a digest of everything they looked at.
+
+``helm lint`` of a chart's exact files with one helm binary gives the same
+answer every time, so it need not run twice on the same input: ``gitward ci
+build`` lints the chart beside the image build, and the ``gitward ci
+publish`` that follows finds the pass instead of linting again. Only passes
+are remembered, each as an empty file named by the digest of its inputs
+under gitward's cache; a failure runs again and says why. The cache is a
+shortcut, never a source of truth: when it cannot be read or written, the
+check simply runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from gitward.tools import cache_root
+
+
+def digest_of(parts: list[bytes]) -> str:
+    """One digest for ``parts``, each length-prefixed so no two lists share one."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def tree_parts(root: Path) -> list[bytes]:
+    """Every file under ``root`` as (path, content) parts, in a stable order."""
+    parts: list[bytes] = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        parts += [str(path.relative_to(root)).encode(), path.read_bytes()]
+    return parts
+
+
+def tool_parts(binary: Path) -> list[bytes]:
+    """A program's identity: its path, size and modification time."""
+    st = binary.stat()
+    return [str(binary).encode(), f"{st.st_size}:{st.st_mtime_ns}".encode()]
+
+
+def _marker(kind: str, key: str) -> Path:
+    return cache_root() / "ci" / "passed" / kind / key
+
+
+def remembered(kind: str, key: str) -> bool:
+    return _marker(kind, key).is_file()
+
+
+def remember(kind: str, key: str) -> None:
+    marker = _marker(kind, key)
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass  # a read-only cache only costs the next run a check

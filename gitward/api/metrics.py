@@ -77,90 +77,94 @@ GIT_FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 def controller_metrics(registry: Registry) -> ControllerMetrics:
     """Register the controller's metrics in ``registry`` and return them."""
-
-    def counter(name: str, doc: str, *labels: str) -> Counter:
-        return Counter(f"gitward_{name}", doc, labelnames=labels, registry=registry)
-
-    def gauge(name: str, doc: str, *labels: str) -> Gauge:
-        return Gauge(f"gitward_{name}", doc, labelnames=labels, registry=registry)
-
-    def histogram(name: str, doc: str, *labels: str, buckets: tuple[float, ...]) -> Histogram:
-        return Histogram(
-            f"gitward_{name}", doc, labelnames=labels, buckets=buckets, registry=registry
-        )
-
     return ControllerMetrics(
-        reconcile_duration_seconds=histogram(
-            "reconcile_duration_seconds",
+        reconcile_duration_seconds=Histogram(
+            "gitward_reconcile_duration_seconds",
             "Time to reconcile one app: render, plan, apply and wait.",
-            "app",
+            labelnames=("app",),
             buckets=RECONCILE_BUCKETS,
+            registry=registry,
         ),
-        drift_detected_total=counter(
-            "drift_detected_total",
+        drift_detected_total=Counter(
+            "gitward_drift_detected_total",
             "Objects found to differ from git, by app and kind.",
-            "app",
-            "kind",
+            labelnames=("app", "kind"),
+            registry=registry,
         ),
-        drift_corrected_total=counter(
-            "drift_corrected_total",
+        drift_corrected_total=Counter(
+            "gitward_drift_corrected_total",
             "Drifted objects put back to the state in git, by app and kind.",
-            "app",
-            "kind",
+            labelnames=("app", "kind"),
+            registry=registry,
         ),
-        sync_total=counter("sync_total", "Syncs by app and outcome.", "app", "outcome"),
-        git_fetch_duration_seconds=histogram(
-            "git_fetch_duration_seconds",
+        sync_total=Counter(
+            "gitward_sync_total",
+            "Syncs by app and outcome.",
+            labelnames=("app", "outcome"),
+            registry=registry,
+        ),
+        git_fetch_duration_seconds=Histogram(
+            "gitward_git_fetch_duration_seconds",
             "Time to fetch the config repository.",
             buckets=GIT_FETCH_BUCKETS,
+            registry=registry,
         ),
-        watch_restarts_total=counter(
-            "watch_restarts_total",
+        watch_restarts_total=Counter(
+            "gitward_watch_restarts_total",
             "Watches restarted after they ended or failed, by resource.",
-            "resource",
+            labelnames=("resource",),
+            registry=registry,
         ),
-        ownership_conflicts_total=counter(
-            "ownership_conflicts_total",
+        ownership_conflicts_total=Counter(
+            "gitward_ownership_conflicts_total",
             "Syncs refused because another app or source owns an object or the records.",
-            "app",
+            labelnames=("app",),
+            registry=registry,
         ),
-        app_sync_status=gauge(
-            "app_sync_status",
+        app_sync_status=Gauge(
+            "gitward_app_sync_status",
             "1 for the app's current sync status (Synced, OutOfSync, Unknown), else 0.",
-            "app",
-            "status",
+            labelnames=("app", "status"),
+            registry=registry,
         ),
-        app_health_status=gauge(
-            "app_health_status",
+        app_health_status=Gauge(
+            "gitward_app_health_status",
             "1 for the app's current health (Healthy, Progressing, ...), else 0.",
-            "app",
-            "status",
+            labelnames=("app", "status"),
+            registry=registry,
         ),
-        app_last_successful_sync_timestamp_seconds=gauge(
-            "app_last_successful_sync_timestamp_seconds",
+        app_last_successful_sync_timestamp_seconds=Gauge(
+            "gitward_app_last_successful_sync_timestamp_seconds",
             "Unix time of the app's last successful sync.",
-            "app",
+            labelnames=("app",),
+            registry=registry,
         ),
-        leader=gauge("leader", "1 while this replica holds the leader lease, else 0."),
-        commits_refused_total=counter(
-            "commits_refused_total",
+        leader=Gauge(
+            "gitward_leader",
+            "1 while this replica holds the leader lease, else 0.",
+            registry=registry,
+        ),
+        commits_refused_total=Counter(
+            "gitward_commits_refused_total",
             "Commits not deployed because commit verification refused them.",
+            registry=registry,
         ),
-        commit_refused=gauge(
-            "commit_refused",
+        commit_refused=Gauge(
+            "gitward_commit_refused",
             "1 while the branch head is refused by commit verification, else 0.",
+            registry=registry,
         ),
-        notifications_sent_total=counter(
-            "notifications_sent_total",
+        notifications_sent_total=Counter(
+            "gitward_notifications_sent_total",
             "Notifications a receiver accepted, by provider and event.",
-            "provider",
-            "event",
+            labelnames=("provider", "event"),
+            registry=registry,
         ),
-        notifications_failed_total=counter(
-            "notifications_failed_total",
+        notifications_failed_total=Counter(
+            "gitward_notifications_failed_total",
             "Notifications given up: refused by the receiver, or failing past the retry "
             "deadline; by provider and event.",
-            "provider",
-            "event",
+            labelnames=("provider", "event"),
+            registry=registry,
         ),
     )

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from gitward.tools import cache_root
 
+KEPT_AT_MOST = 32
+
 
 def digest_of(parts: list[bytes]) -> str:
     """One digest for ``parts``, each length-prefixed so no two lists share one."""
@@ -83,6 +85,22 @@ def keep(kind: str, key: str, fill: Callable[[Path], None]) -> None:
     except OSError:
         # Another run kept the same key first (the same content), or the cache is full.
         shutil.rmtree(staging, ignore_errors=True)
+        return
+    _keep_newest(marker.parent)
+
+
+def _keep_newest(directory: Path) -> None:
+    """Drop all but the newest :data:`KEPT_AT_MOST` kept directories: each commit keeps
+    one, and only the last few are ever asked for again."""
+    try:
+        entries = sorted(
+            (e for e in os.scandir(directory) if e.is_dir() and not e.name.startswith(".")),
+            key=lambda e: e.stat().st_mtime,
+        )
+    except OSError:
+        return
+    for entry in entries[:-KEPT_AT_MOST]:
+        shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def forget(kind: str, key: str) -> None:

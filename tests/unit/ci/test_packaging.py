@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import shutil
 import tarfile
 from dataclasses import replace
@@ -217,3 +218,20 @@ def test_a_damaged_linted_copy_is_prepared_and_linted_anew(chart: Path, cache: P
         chart_dir=chart, label="chart", code=CODE, image=IMAGE, values=ImageValues()
     ) as third:
         assert third.linted  # the pass is kept whole again
+
+
+def test_only_the_newest_linted_copies_are_kept(
+    chart: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(passed, "KEPT_AT_MOST", 2)
+    for n in range(3):
+        code = replace(CODE, version=f"1.2.{n}")
+        with prepared_chart(
+            chart_dir=chart, label="chart", code=code, image=IMAGE, values=ImageValues()
+        ) as prepared:
+            assert lint_chart(prepared) is True
+    kept = [p.parent for p in (cache / "ci" / "passed").glob("*/*/metadata.json")]
+    assert sorted(json.loads((k / "metadata.json").read_text())["version"] for k in kept) == [
+        "1.2.1",
+        "1.2.2",
+    ]

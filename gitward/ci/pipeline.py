@@ -96,7 +96,7 @@ class _Check:
     """The chart prepared in ``scratch`` and linted; :meth:`run` gives the prepared
     chart, and whether the lint ran (``False``: this very chart passed before)."""
 
-    def __init__(self, targets: Targets, code: CodeVersion, image: ImageRef, scratch: Path):
+    def __init__(self, targets: Targets, code: CodeVersion, image: ImageRef, scratch: Path) -> None:
         self.targets, self.code, self.image, self.scratch = targets, code, image, scratch
         self._key = ""
 

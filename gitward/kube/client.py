@@ -47,10 +47,12 @@ class Kube:
         *,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        user_agent: str = "gitward",
     ) -> None:
-        """``transport`` replaces the network (``httpx.MockTransport`` in unit tests)."""
+        """``transport`` replaces the network (``httpx.MockTransport`` in unit tests);
+        ``user_agent`` tells this client apart in the API server's audit log."""
         self.config = config
-        self._wire = Transport(config, timeout=timeout, transport=transport)
+        self._wire = Transport(config, timeout=timeout, transport=transport, user_agent=user_agent)
         self.stats = self._wire.stats
         self._mapper = RestMapper()
         self._discovered = False
@@ -60,8 +62,14 @@ class Kube:
         self._discovery_lock = asyncio.Lock()
 
     @classmethod
-    def connect(cls, config: KubeConfig | None = None, *, timeout: float = 30.0) -> Kube:
-        return cls(config or load_kubeconfig(), timeout=timeout)
+    def connect(
+        cls,
+        config: KubeConfig | None = None,
+        *,
+        timeout: float = 30.0,
+        user_agent: str = "gitward",
+    ) -> Kube:
+        return cls(config or load_kubeconfig(), timeout=timeout, user_agent=user_agent)
 
     async def __aenter__(self) -> Kube:
         return self

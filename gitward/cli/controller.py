@@ -238,6 +238,9 @@ def controller(
             namespace=record_namespace(),
             lease_seconds=lease_seconds,
             renew_every=max(lease_seconds / 3, 0.5),
+            # How often a standby (or a shard elector) looks: a takeover waits this
+            # long past the lease at most.
+            retry_every=min(2.0, max(lease_seconds / 6, 0.25)),
         ),
         webhook_secret=os.environ.get("GITWARD_WEBHOOK_SECRET", ""),
         api_token=token,

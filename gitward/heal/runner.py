@@ -79,13 +79,16 @@ async def run(options: RunOptions, *, kube: Kube) -> None:
     leading = asyncio.Event()
     supervisor = Supervisor(log=log)
     elector: LeaderElector | ShardElector | None = None
+    # Leases are renewed on connections of their own: queued behind a big sync's
+    # requests, a renewal could miss its term and stop the very sync it guards.
+    lease_kube = kube.separate()
     if options.shards > 1:
         elector = ShardElector(
-            kube=kube, config=options.lease or LeaseConfig(), shards=options.shards
+            kube=lease_kube, config=options.lease or LeaseConfig(), shards=options.shards
         )
         controller.serve(Assignment(count=options.shards, served=frozenset()))
     elif options.leader_election:
-        elector = LeaderElector(kube=kube, config=options.lease or LeaseConfig())
+        elector = LeaderElector(kube=lease_kube, config=options.lease or LeaseConfig())
     status = ControllerUi(
         controller,
         webhook_secret=options.webhook_secret,
@@ -175,4 +178,5 @@ async def run(options: RunOptions, *, kube: Kube) -> None:
     if elector is not None:
         with contextlib.suppress(Exception):
             await elector.release()
+    await lease_kube.aclose()
     await server.close()

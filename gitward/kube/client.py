@@ -52,6 +52,7 @@ class Kube:
         """``transport`` replaces the network (``httpx.MockTransport`` in unit tests);
         ``user_agent`` tells this client apart in the API server's audit log."""
         self.config = config
+        self._opened_with = (timeout, transport, user_agent)
         self._wire = Transport(config, timeout=timeout, transport=transport, user_agent=user_agent)
         self.stats = self._wire.stats
         self._mapper = RestMapper()
@@ -70,6 +71,15 @@ class Kube:
         user_agent: str = "gitward",
     ) -> Kube:
         return cls(config or load_kubeconfig(), timeout=timeout, user_agent=user_agent)
+
+    def separate(self) -> Kube:
+        """A client of the same server, as gitward itself, on connections of its own.
+
+        For requests that must not queue behind this client's bursts: a sync may
+        have hundreds of requests in flight, and a Lease renewal stuck behind
+        them for a lease term would cost the lease. Close it with :meth:`aclose`."""
+        timeout, transport, user_agent = self._opened_with
+        return Kube(self.config, timeout=timeout, transport=transport, user_agent=user_agent)
 
     async def __aenter__(self) -> Kube:
         return self

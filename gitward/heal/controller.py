@@ -78,8 +78,11 @@ class Controller(ControllerCore):
                     wait, delay = delay, min(delay * 2, 60.0)
                 self.ready.set()
                 wait = min(wait, max(self._next_full - time.monotonic(), 0.1))
+                # asyncio.timeout, not wait_for: on Python 3.11, wait_for swallows a
+                # cancel that lands as the trigger fires, and the loop never stops.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._trigger.wait(), timeout=wait)
+                    async with asyncio.timeout(wait):
+                        await self._trigger.wait()
                 self._trigger.clear()
         finally:
             await self.notices.stop()

@@ -222,7 +222,8 @@ class LeaderElector:
         if seconds <= 0:
             return
         try:
-            await asyncio.wait_for(self._released.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):  # wait_for could swallow a cancel
+                await self._released.wait()
         except TimeoutError:
             return
 

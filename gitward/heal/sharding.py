@@ -85,6 +85,7 @@ class ShardElector:
         self._served: frozenset[int] = frozenset()
         self._contact_at: float | None = None
         self._released = asyncio.Event()
+        self._round = asyncio.Lock()  # a round of writes, or the release: never both
         self._resource: Resource | None = None
         self._namespace_checked = False
         #: Who held each shard's Lease when we last listed them ("" for nobody).
@@ -112,7 +113,10 @@ class ShardElector:
         When it ends, ``on_serving`` hears an empty set if it heard any other."""
         try:
             while not self._released.is_set():
-                await self._tick(on_serving)
+                async with self._round:
+                    if self._released.is_set():
+                        break
+                    await self._tick(on_serving)
                 await self._sleep(self._next_wake())
         finally:
             self._held.clear()
@@ -123,14 +127,15 @@ class ShardElector:
     async def release(self) -> None:
         """Stop competing and hand every Lease of ours back at once (errors: they expire)."""
         self._released.set()
-        self._held.clear()
-        try:
-            leases = await self._list(timeout=self.config.lease_seconds)
-            for lease in leases:
-                if holder_of(lease) == self.identity:
-                    await self.kube.replace(released(lease, now=micro_time()))
-        except (KubeError, TimeoutError) as e:
-            log.warning("%s: release failed, the leases will expire instead: %s", self, e)
+        async with self._round:  # a round under way finishes its writes first
+            self._held.clear()
+            try:
+                leases = await self._list(timeout=self.config.lease_seconds)
+                for lease in leases:
+                    if holder_of(lease) == self.identity:
+                        await self.kube.replace(released(lease, now=micro_time()))
+            except (KubeError, TimeoutError) as e:
+                log.warning("%s: release failed, the leases will expire instead: %s", self, e)
 
     def __str__(self) -> str:
         return f"shards {self.config.namespace}/{self.config.name}"
@@ -324,7 +329,8 @@ class ShardElector:
 
     async def _sleep(self, seconds: float) -> None:
         try:
-            await asyncio.wait_for(self._released.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):  # wait_for could swallow a cancel
+                await self._released.wait()
         except TimeoutError:
             return
 

@@ -120,13 +120,17 @@ def test_a_killed_replicas_apps_keep_self_healing_and_no_object_has_two_writers(
         survivors = [r for r in replicas if r is not victim]
         victim_apps = sorted(n for n, r in by_app.items() if r is victim)
         assert victim_apps, "the victim serves no app"
-        # Every replica says the same about who holds what, in the API and the metrics.
-        holders = victim.get("/api/v1/shards")["holders"]
-        assert sorted(holders) == [str(s) for s in range(SHARDS)]
-        metrics = httpx.get(victim.url + "/metrics", timeout=5).text
-        for shard, holder in holders.items():
-            assert f'gitward_shard_holder{{replica="{holder}",shard="{shard}"}} 1.0' in metrics
 
+        # The API and the metrics (published every 2 s) say who holds each shard.
+        def told() -> bool:
+            holders = victim.get("/api/v1/shards")["holders"]
+            metrics = httpx.get(victim.url + "/metrics", timeout=5).text
+            return sorted(holders) == [str(s) for s in range(SHARDS)] and all(
+                f'gitward_shard_holder{{replica="{h}",shard="{s}"}} 1.0' in metrics
+                for s, h in holders.items()
+            )
+
+        eventually(told, timeout=10, what="the holders in the API and the metrics")
         victim.proc.send_signal(signal.SIGKILL)
         victim.proc.wait()
         killed_at = time.monotonic()
@@ -162,6 +166,18 @@ def test_a_killed_replicas_apps_keep_self_healing_and_no_object_has_two_writers(
             assert len(turns) == len(set(turns)), f"{obj} written by turns by {turns}"
         (_, last), *_ = sorted(by_object[f"configmaps/{namespace}/settings-{hit}"], reverse=True)
         assert last in {agent(r) for r in survivors}
+
+        # A replica stopped with SIGTERM hands its shards over at once, not after expiry.
+        leaving, staying = survivors
+        leaving.proc.send_signal(signal.SIGTERM)
+        assert leaving.proc.wait(timeout=30) == 0, leaving.log.read_text()[-2000:]
+        stopped_at = time.monotonic()
+        eventually(
+            lambda: len(staying.get("/api/v1/shards")["served"]) == SHARDS,
+            timeout=LEASE + 5,
+            what="every shard on the last replica",
+        )
+        assert time.monotonic() - stopped_at < LEASE, "the shards waited for expiry"
     finally:
         for r in replicas:
             r.stop()

@@ -29,6 +29,7 @@ from gitward.kube.discovery import (
 )
 from gitward.kube.errors import KubeError, NotFound, from_status
 from gitward.kube.kubeconfig import KubeConfig, load_kubeconfig
+from gitward.kube.openapi import OpenAPIDocuments, Schemas
 from gitward.objects import FIELD_MANAGER, Body, ObjectRef, group_of
 
 
@@ -61,6 +62,7 @@ class Kube:
         self._base = self
         self._impersonation: tuple[tuple[str, str], ...] = ()
         self._discovery_lock = asyncio.Lock()
+        self._openapi = OpenAPIDocuments(self._fetch_openapi)
 
     @classmethod
     def connect(
@@ -204,6 +206,15 @@ class Kube:
                 continue
             add_group_version(mapper, gr, ver, doc, preferred=pref)
         return mapper
+
+    async def openapi_schemas(self, api_version: str) -> Schemas | None:
+        """The server's OpenAPI v3 schemas of ``api_version`` (``components.schemas``),
+        fetched once per content (see :mod:`gitward.kube.openapi`); ``None`` when it
+        publishes none for it."""
+        return await self._base._openapi.schemas(api_version)
+
+    async def _fetch_openapi(self, path: str, subject: str) -> Any:
+        return await self._request("openapi", "GET", path, subject=subject)
 
     async def resource_for(self, api_version: str, kind: str) -> Resource | None:
         """The REST resource of ``kind`` in ``api_version``; ``None`` if the server has none."""

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gitward.kube.discovery import Resource, RestMapper
+from gitward.kube.openapi import Schemas
 from gitward.objects import Body
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ class KubeAPI(Protocol):
     async def discover(self, *, refresh: bool = False) -> RestMapper: ...
 
     async def resource_for(self, api_version: str, kind: str) -> Resource | None: ...
+
+    async def openapi_schemas(self, api_version: str) -> Schemas | None: ...
 
     async def get(self, resource: Resource, *, name: str, namespace: str = "") -> Body | None: ...
 

@@ -110,7 +110,7 @@ async def prechecks(kube: Kube, new: Sequence[Prepared]) -> Prechecks:
     versions = sorted({p.manifest.api_version for p in new})
     try:
         admission, docs = await asyncio.gather(
-            _admission(kube), asyncio.gather(*(kube.openapi_schemas(v) for v in versions))
+            read_admission(kube), asyncio.gather(*(kube.openapi_schemas(v) for v in versions))
         )
     except KubeError:
         return Prechecks()
@@ -120,7 +120,7 @@ async def prechecks(kube: Kube, new: Sequence[Prepared]) -> Prechecks:
     )
 
 
-async def _admission(kube: Kube) -> Admission:
+async def read_admission(kube: Kube) -> Admission:
     """Every admission rule that could match a create, and the namespaces with quotas
     or limits, read as gitward itself; unreadable (RBAC, an old server) means everything."""
     sources = [
@@ -171,4 +171,11 @@ def _create_rules(item: dict[str, Any]) -> Iterable[tuple[frozenset[str], frozen
             yield frozenset(rule.get("apiGroups") or ()), frozenset(rule.get("resources") or ())
 
 
-__all__ = ["BUILT_IN_GROUPS", "Admission", "Prechecks", "may_precheck", "prechecks"]
+__all__ = [
+    "BUILT_IN_GROUPS",
+    "Admission",
+    "Prechecks",
+    "may_precheck",
+    "prechecks",
+    "read_admission",
+]

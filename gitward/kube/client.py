@@ -15,6 +15,7 @@ import copy
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,7 +30,7 @@ from gitward.kube.discovery import (
 )
 from gitward.kube.errors import KubeError, NotFound, from_status
 from gitward.kube.kubeconfig import KubeConfig, load_kubeconfig
-from gitward.kube.openapi import OpenAPIDocuments, Schemas
+from gitward.kube.openapi import OpenAPIDocuments, Schemas, default_cache_dir
 from gitward.objects import FIELD_MANAGER, Body, ObjectRef, group_of
 
 
@@ -49,9 +50,11 @@ class Kube:
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str = "gitward",
+        openapi_cache: Path | None = None,
     ) -> None:
         """``transport`` replaces the network (``httpx.MockTransport`` in unit tests);
-        ``user_agent`` tells this client apart in the API server's audit log."""
+        ``user_agent`` tells this client apart in the API server's audit log;
+        ``openapi_cache``: a directory that keeps the server's schemas across processes."""
         self.config = config
         self._opened_with = (timeout, transport, user_agent)
         self._wire = Transport(config, timeout=timeout, transport=transport, user_agent=user_agent)
@@ -62,7 +65,7 @@ class Kube:
         self._base = self
         self._impersonation: tuple[tuple[str, str], ...] = ()
         self._discovery_lock = asyncio.Lock()
-        self._openapi = OpenAPIDocuments(self._fetch_openapi)
+        self._openapi = OpenAPIDocuments(self._fetch_openapi, cache_dir=openapi_cache)
 
     @classmethod
     def connect(
@@ -72,7 +75,12 @@ class Kube:
         timeout: float = 30.0,
         user_agent: str = "gitward",
     ) -> Kube:
-        return cls(config or load_kubeconfig(), timeout=timeout, user_agent=user_agent)
+        return cls(
+            config or load_kubeconfig(),
+            timeout=timeout,
+            user_agent=user_agent,
+            openapi_cache=default_cache_dir(),
+        )
 
     def separate(self) -> Kube:
         """A client of the same server, as gitward itself, on connections of its own.

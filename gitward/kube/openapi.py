@@ -8,14 +8,23 @@ again only when it is older than :data:`INDEX_MAX_AGE`, so a long-lived
 controller notices an upgrade without asking on every sync.
 
 Descriptions are dropped on arrival: they are most of a document's size and
-nothing here reads them.
+nothing here reads them. With a cache directory, what is left is also kept on
+disk under a digest of its URL, so the next process (the next ``gitward
+sync``) reads a few hundred kilobytes instead of asking for megabytes: a URL
+names its content, so a file found there is never stale.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from gitward.kube.errors import NotFound
@@ -34,8 +43,9 @@ def document_key(api_version: str) -> str:
 class OpenAPIDocuments:
     """The schemas of each group version, by the content-addressed URL they came from."""
 
-    def __init__(self, fetch: Fetch) -> None:
+    def __init__(self, fetch: Fetch, *, cache_dir: Path | None = None) -> None:
         self._fetch = fetch
+        self._cache_dir = cache_dir
         self._index: dict[str, str] | None = None  # document key -> URL
         self._index_read = 0.0
         self._documents: dict[str, Schemas] = {}  # URL -> schemas
@@ -49,12 +59,13 @@ class OpenAPIDocuments:
             url = index.get(document_key(api_version))
             if url is None:
                 return None
-            found = self._documents.get(url)
+            found = self._documents.get(url) or self._read_cached(url)
             if found is None:
                 doc = await self._fetch(url, f"openapi {api_version}")
                 found = _without_descriptions(
                     (doc or {}).get("components", {}).get("schemas", {}), names=True
                 )
+                self._write_cached(url, found)
                 self._documents = {u: s for u, s in self._documents.items() if u in index.values()}
                 self._documents[url] = found
             return found
@@ -74,6 +85,39 @@ class OpenAPIDocuments:
         self._index_read = time.monotonic()
         return self._index
 
+    def _cached_path(self, url: str) -> Path | None:
+        if self._cache_dir is None:
+            return None
+        return self._cache_dir / f"{hashlib.sha256(url.encode()).hexdigest()[:40]}.json"
+
+    def _read_cached(self, url: str) -> Schemas | None:
+        path = self._cached_path(url)
+        if path is None:
+            return None
+        try:
+            found = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None  # absent, or cut short: fetched again
+        return found if isinstance(found, dict) else None
+
+    def _write_cached(self, url: str, schemas: Schemas) -> None:
+        """Best effort: a cache that cannot be written only costs the next process a fetch."""
+        path = self._cached_path(url)
+        if path is None:
+            return
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "w") as f:
+                json.dump(schemas, f, separators=(",", ":"))
+            os.replace(tmp, path)
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/gitward/openapi`` (``~/.cache/gitward/openapi``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gitward" / "openapi"
+
 
 def _without_descriptions(node: Any, *, names: bool = False) -> Any:
     """``node`` without its ``description`` keywords; ``names``: ``node`` maps names to
@@ -89,4 +133,4 @@ def _without_descriptions(node: Any, *, names: bool = False) -> Any:
     return node
 
 
-__all__ = ["INDEX_MAX_AGE", "OpenAPIDocuments", "Schemas", "document_key"]
+__all__ = ["INDEX_MAX_AGE", "OpenAPIDocuments", "Schemas", "default_cache_dir", "document_key"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from gitward.config.apps import AppSpec
@@ -198,3 +199,24 @@ def test_openapi_documents_are_fetched_once_per_content_without_descriptions() -
     assert second is first
     assert absent is None
     assert fetched == ["/openapi/v3", "/openapi/v3/api/v1?hash=A"]
+
+
+def test_a_second_process_reads_the_schemas_from_the_cache_directory(tmp_path: Path) -> None:
+    fetched: list[str] = []
+    docs = {
+        "/openapi/v3": {"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=B"}}},
+        "/openapi/v3/api/v1?hash=B": {"components": {"schemas": {"x.Thing": {"type": "object"}}}},
+    }
+
+    async def fetch(path: str, subject: str) -> Any:
+        fetched.append(path)
+        return docs[path]
+
+    async def one_process() -> Any:
+        return await OpenAPIDocuments(fetch, cache_dir=tmp_path).schemas("v1")
+
+    first = asyncio.run(one_process())
+    second = asyncio.run(one_process())
+    assert first == second == {"x.Thing": {"type": "object"}}
+    # The list of documents is read by each process; the document itself once.
+    assert fetched == ["/openapi/v3", "/openapi/v3/api/v1?hash=B", "/openapi/v3"]

@@ -113,9 +113,15 @@ class OpenAPIDocuments:
             os.replace(tmp, path)
 
 
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/gitward/openapi`` (``~/.cache/gitward/openapi``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+def default_cache_dir() -> Path | None:
+    """``$XDG_CACHE_HOME/gitward/openapi`` (``~/.cache/gitward/openapi``); ``None``
+    without a home (a container's user may have none): then memory only."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except (RuntimeError, KeyError):
+            return None
     return Path(base) / "gitward" / "openapi"
 
 

@@ -6,10 +6,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gitward.config.apps import AppSpec
 from gitward.kube import Kube, Resource
 from gitward.kube.fake import DEFAULT_RESOURCES, FakeApiServer
-from gitward.kube.openapi import OpenAPIDocuments
+from gitward.kube.openapi import OpenAPIDocuments, default_cache_dir
 from gitward.objects import Body, Manifest
 from gitward.plan.model import ObjectError
 from gitward.plan.prechecks import Admission, may_precheck, prechecks, read_admission
@@ -220,3 +222,17 @@ def test_a_second_process_reads_the_schemas_from_the_cache_directory(tmp_path: P
     assert first == second == {"x.Thing": {"type": "object"}}
     # The list of documents is read by each process; the document itself once.
     assert fetched == ["/openapi/v3", "/openapi/v3/api/v1?hash=B", "/openapi/v3"]
+
+
+def test_without_a_home_the_schemas_are_kept_in_memory_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", no_home)
+    assert default_cache_dir() is None
+    monkeypatch.setenv("XDG_CACHE_HOME", "/var/cache/x")
+    assert default_cache_dir() == Path("/var/cache/x/gitward/openapi")

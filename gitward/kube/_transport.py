@@ -100,6 +100,33 @@ class Transport:
         accept: str | None = None,
     ) -> Any:
         """The decoded JSON answer (``None`` for an empty one), counted under ``verb``."""
+        _, answer = await self.exchange(
+            verb,
+            method,
+            path,
+            subject=subject,
+            headers=headers,
+            params=params,
+            body=body,
+            content_type=content_type,
+            accept=accept,
+        )
+        return answer
+
+    async def exchange(
+        self,
+        verb: str,
+        method: str,
+        path: str,
+        *,
+        subject: str,
+        headers: Headers = (),
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        accept: str | None = None,
+    ) -> tuple[int, Any]:
+        """:meth:`request`, with the status code of a successful answer (201 Created …)."""
         self.stats.by_verb[verb] += 1
         content = json.dumps(body).encode() if body is not None else None
         sent = httpx.Headers(headers)
@@ -120,8 +147,8 @@ class Transport:
                 payload = {"message": resp.text.strip()[:300]}
             raise from_status(resp.status_code, subject, payload)
         if not resp.content:
-            return None
-        return resp.json()
+            return resp.status_code, None
+        return resp.status_code, resp.json()
 
     @contextlib.asynccontextmanager
     async def lines(

@@ -317,6 +317,28 @@ class Kube:
         )
         return out
 
+    async def apply_new(
+        self, body: Body, *, force: bool = False, field_manager: str = FIELD_MANAGER
+    ) -> tuple[Body, bool]:
+        """Server-side apply ``body``, expected to be new: the object the server holds,
+        and whether this apply created it (201 Created), or found it made meanwhile."""
+        res = await self._resource_of(body)
+        ref = ObjectRef.of(body)
+        params = {"fieldManager": field_manager}
+        if force:
+            params["force"] = "true"
+        code, out = await self._wire.exchange(
+            "patch",
+            "PATCH",
+            res.path(namespace=ref.namespace, name=ref.name),
+            subject=str(ref),
+            headers=self._impersonation,
+            params=params,
+            body=body,
+            content_type="application/apply-patch+yaml",
+        )
+        return out, code == 201
+
     async def create(self, body: Body, *, field_manager: str = FIELD_MANAGER) -> Body:
         res = await self._resource_of(body)
         ref = ObjectRef.of(body)

@@ -132,6 +132,7 @@ async def plan_object(
             base,
             action=Action.CREATE,
             diff=masked_diff(None, desired, ignore, ref) if diffs else "",
+            schema_only=True,
         )
 
     probe = desired

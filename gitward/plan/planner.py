@@ -44,7 +44,7 @@ from gitward.plan.namespaces import (
 )
 from gitward.plan.objects import plan_object
 from gitward.plan.policy import refusals
-from gitward.plan.prechecks import may_precheck, prechecks
+from gitward.plan.prechecks import may_create_first, may_precheck, prechecks
 from gitward.plan.preparing import Prepared, crd_kinds, prepare
 from gitward.plan.pruning import plan_prune
 
@@ -163,7 +163,9 @@ async def build_plan(
     checks = await prechecks(
         kube,
         []
-        if diffs or kube.impersonated_user
+        if diffs
+        or kube.impersonated_user
+        or not may_create_first(prepared, installed=inventory is not None)
         else [
             p for p in prepared if p.ref not in live and p.ref not in blocked and may_precheck(p)
         ],

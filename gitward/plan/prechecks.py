@@ -22,10 +22,18 @@ instead when:
   when there are new objects at all; unreadable means "may");
 * the server publishes no schema for its kind.
 
-What is left unchecked is the kind's own validation in the API server (a
+* the app has records already (an installed app), has hooks, or spreads its
+  objects over more than one wave (see below).
+
+What the schema cannot show is the kind's own validation in the API server (a
 Deployment's selector that does not match its template, a container without
-an image, an invalid name): such an object fails when it is written, after
-the objects before it in its wave.
+an image, an invalid name). The server judges that when it creates the
+object, so these objects are created *first*, before any other write of the
+sync, and if any is refused every one this sync created is deleted again
+(:mod:`gitward.apply.provisional`). Deleting what did not exist before restores
+the cluster exactly only when nothing else was written yet and the app kept no
+records: hence a first install without hooks or waves, whose order the
+creates-first step cannot break.
 """
 
 from __future__ import annotations
@@ -92,6 +100,14 @@ class Prechecks:
         if check is None or not check.knows(p.manifest.api_version, p.ref.kind):
             return None
         return check
+
+
+def may_create_first(prepared: Sequence[Prepared], *, installed: bool) -> bool:
+    """Whether this sync's new objects may be created before the server has judged
+    them (see the module's docstring): a first install, no hooks, one wave."""
+    if installed or any(p.is_hook for p in prepared):
+        return False
+    return len({p.key.wave for p in prepared}) <= 1
 
 
 def may_precheck(p: Prepared) -> bool:
@@ -175,6 +191,7 @@ __all__ = [
     "BUILT_IN_GROUPS",
     "Admission",
     "Prechecks",
+    "may_create_first",
     "may_precheck",
     "prechecks",
     "read_admission",

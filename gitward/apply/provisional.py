@@ -32,7 +32,8 @@ from typing import TypeVar
 
 from gitward.apply.changes import Change, Outcome
 from gitward.kube import Conflict, Kube, KubeError, without_subject
-from gitward.objects import Body, ObjectRef
+from gitward.objects import Body, Manifest, ObjectRef
+from gitward.plan.annotations import read
 from gitward.plan.model import Action, ObjectError, Plan, PlannedObject
 
 _T = TypeVar("_T")
@@ -67,7 +68,17 @@ def provisional(plan: Plan) -> list[PlannedObject]:
     if not any(o.schema_only for o in creates):
         return []
     return [
-        o for o in creates if o.desired and (o.schema_only or o.sort_key.stage == _NAMESPACE_STAGE)
+        o
+        for o in creates
+        if o.desired
+        and (
+            o.schema_only
+            # Replace=true is created whole (POST) by the applier, not applied.
+            or (
+                o.sort_key.stage == _NAMESPACE_STAGE
+                and not read(Manifest(o.desired, o.source)).options.replace
+            )
+        )
     ]
 
 

@@ -126,5 +126,10 @@ def test_nothing_is_created_first_unless_some_create_was_checked_by_its_schema_o
         planned(configmap("new"), schema_only=False),
     )
 
+    replaced = namespace("whole")
+    replaced["metadata"]["annotations"] = {"argocd.argoproj.io/sync-options": "Replace=true"}
+    with_replace = plan_of(planned(replaced, schema_only=False), planned(configmap("a")))
+
     assert provisional(dry_run_checked) == []
     assert sorted(o.ref.name for o in provisional(mixed)) == ["a", "fresh"]
+    assert [o.ref.name for o in provisional(with_replace)] == ["a"]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -52,10 +52,17 @@ NOT_REACHED = "not applied: an earlier step of this sync failed"
 
 
 async def apply_plan(
-    *, kube: Kube, plan: Plan, options: ApplyOptions = ApplyOptions()
+    *,
+    kube: Kube,
+    plan: Plan,
+    options: ApplyOptions = ApplyOptions(),
+    done: Mapping[ObjectRef, tuple[Change, Body]] | None = None,
 ) -> tuple[ChangeSet, dict[ObjectRef, Body]]:
     """Carry out ``plan``. Returns what happened, failures included, and the bodies the
-    server returned. Raises only when the API server cannot be reached at all."""
+    server returned. Raises only when the API server cannot be reached at all.
+
+    ``done``: objects already written by this sync (see :mod:`gitward.apply.provisional`),
+    with their change and body; they are not written again."""
     changes: list[Change] = []
     applied: dict[ObjectRef, Body] = {}
     if not plan.changes:
@@ -68,6 +75,7 @@ async def apply_plan(
         deadline=time.monotonic() + options.timeout,
         changes=changes,
         applied=applied,
+        done=done or {},
     )
     try:
         await _apply_in_order(run)
@@ -93,6 +101,7 @@ class _Run:
     deadline: float  # monotonic
     changes: list[Change]
     applied: dict[ObjectRef, Body]
+    done: Mapping[ObjectRef, tuple[Change, Body]]
 
     @property
     def hooks(self) -> list[PlannedObject]:
@@ -151,7 +160,9 @@ async def _apply_in_order(run: _Run) -> None:
 async def _apply_wave(run: _Run, wave: Wave) -> None:
     results = await asyncio.gather(
         *(
-            _bounded(run.sem, _apply_one(run.kube, o, run.options, run.plan.field_manager))
+            _already(run.done[o.ref])
+            if o.ref in run.done
+            else _bounded(run.sem, _apply_one(run.kube, o, run.options, run.plan.field_manager))
             for o in wave.objects
         )
     )
@@ -226,6 +237,10 @@ def _unchanged(plan: Plan) -> list[Change]:
         elif o.action is Action.UNCHANGED:
             out.append(Change(o.ref, Outcome.UNCHANGED))
     return out
+
+
+async def _already(done: tuple[Change, Body]) -> tuple[Change, Body | None]:
+    return done
 
 
 async def _bounded(sem: asyncio.Semaphore, coro: Awaitable[_T]) -> _T:

@@ -15,6 +15,7 @@ import copy
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ from gitward.kube.discovery import (
 )
 from gitward.kube.errors import KubeError, NotFound, from_status
 from gitward.kube.kubeconfig import KubeConfig, load_kubeconfig
+from gitward.kube.openapi import OpenAPIDocuments, Schemas, default_cache_dir
 from gitward.objects import FIELD_MANAGER, Body, ObjectRef, group_of
 
 
@@ -48,9 +50,11 @@ class Kube:
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str = "gitward",
+        openapi_cache: Path | None = None,
     ) -> None:
         """``transport`` replaces the network (``httpx.MockTransport`` in unit tests);
-        ``user_agent`` tells this client apart in the API server's audit log."""
+        ``user_agent`` tells this client apart in the API server's audit log;
+        ``openapi_cache``: a directory that keeps the server's schemas across processes."""
         self.config = config
         self._opened_with = (timeout, transport, user_agent)
         self._wire = Transport(config, timeout=timeout, transport=transport, user_agent=user_agent)
@@ -61,6 +65,7 @@ class Kube:
         self._base = self
         self._impersonation: tuple[tuple[str, str], ...] = ()
         self._discovery_lock = asyncio.Lock()
+        self._openapi = OpenAPIDocuments(self._fetch_openapi, cache_dir=openapi_cache)
 
     @classmethod
     def connect(
@@ -70,7 +75,12 @@ class Kube:
         timeout: float = 30.0,
         user_agent: str = "gitward",
     ) -> Kube:
-        return cls(config or load_kubeconfig(), timeout=timeout, user_agent=user_agent)
+        return cls(
+            config or load_kubeconfig(),
+            timeout=timeout,
+            user_agent=user_agent,
+            openapi_cache=default_cache_dir(),
+        )
 
     def separate(self) -> Kube:
         """A client of the same server, as gitward itself, on connections of its own.
@@ -205,6 +215,15 @@ class Kube:
             add_group_version(mapper, gr, ver, doc, preferred=pref)
         return mapper
 
+    async def openapi_schemas(self, api_version: str) -> Schemas | None:
+        """The server's OpenAPI v3 schemas of ``api_version`` (``components.schemas``),
+        fetched once per content (see :mod:`gitward.kube.openapi`); ``None`` when it
+        publishes none for it."""
+        return await self._base._openapi.schemas(api_version)
+
+    async def _fetch_openapi(self, path: str, subject: str) -> Any:
+        return await self._request("openapi", "GET", path, subject=subject)
+
     async def resource_for(self, api_version: str, kind: str) -> Resource | None:
         """The REST resource of ``kind`` in ``api_version``; ``None`` if the server has none."""
         group = group_of(api_version)
@@ -297,6 +316,28 @@ class Kube:
             content_type="application/apply-patch+yaml",
         )
         return out
+
+    async def apply_new(
+        self, body: Body, *, force: bool = False, field_manager: str = FIELD_MANAGER
+    ) -> tuple[Body, bool]:
+        """Server-side apply ``body``, expected to be new: the object the server holds,
+        and whether this apply created it (201 Created), or found it made meanwhile."""
+        res = await self._resource_of(body)
+        ref = ObjectRef.of(body)
+        params = {"fieldManager": field_manager}
+        if force:
+            params["force"] = "true"
+        code, out = await self._wire.exchange(
+            "patch",
+            "PATCH",
+            res.path(namespace=ref.namespace, name=ref.name),
+            subject=str(ref),
+            headers=self._impersonation,
+            params=params,
+            body=body,
+            content_type="application/apply-patch+yaml",
+        )
+        return out, code == 201
 
     async def create(self, body: Body, *, field_manager: str = FIELD_MANAGER) -> Body:
         res = await self._resource_of(body)

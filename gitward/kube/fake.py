@@ -276,6 +276,9 @@ class FakeApiServer:
             return httpx.Response(200, text="ok")
         if path == "/version":
             return httpx.Response(200, json={"major": "1", "minor": "33", "gitVersion": "fake"})
+        if path.startswith("/openapi/"):
+            # Like a server that publishes no OpenAPI v3: every object is dry-run.
+            return status(404, "NotFound", f"the server could not find {path}")
         if req.route is None:
             return discovery(store.resources.values(), request, path, aggregated=self.aggregated)
         res, namespace, name = req.route

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gitward.kube.discovery import Resource, RestMapper
+from gitward.kube.openapi import Schemas
 from gitward.objects import Body
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ class KubeAPI(Protocol):
 
     async def resource_for(self, api_version: str, kind: str) -> Resource | None: ...
 
+    async def openapi_schemas(self, api_version: str) -> Schemas | None: ...
+
     async def get(self, resource: Resource, *, name: str, namespace: str = "") -> Body | None: ...
 
     async def list(
@@ -61,6 +64,10 @@ class KubeAPI(Protocol):
         dry_run: bool = False,
         field_manager: str = ...,
     ) -> Body: ...
+
+    async def apply_new(
+        self, body: Body, *, force: bool = False, field_manager: str = ...
+    ) -> tuple[Body, bool]: ...
 
     async def create(self, body: Body, *, field_manager: str = ...) -> Body: ...
 

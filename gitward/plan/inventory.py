@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from gitward.objects import Body, ObjectRef
@@ -68,6 +68,11 @@ class InventoryEntry:
         return f"{self.group}/{self.version}" if self.group else self.version
 
 
+def _ref_order(e: InventoryEntry) -> tuple[str, str, str, str]:
+    """The order of :class:`ObjectRef` (group, kind, namespace, name), without making one."""
+    return (e.group, e.kind, e.namespace, e.name)
+
+
 @dataclass(frozen=True)
 class Inventory:
     app: str  # the app's key (see gitward.config.identity)
@@ -87,7 +92,21 @@ class Inventory:
             "source": self.source,
             "revision": self.revision,
             "prune": self.prune,
-            "entries": [asdict(e) for e in sorted(self.entries, key=lambda e: e.ref)],
+            # By hand rather than asdict: a thousand entries, written twice a sync.
+            "entries": [
+                {
+                    "group": e.group,
+                    "kind": e.kind,
+                    "namespace": e.namespace,
+                    "name": e.name,
+                    "version": e.version,
+                    "uid": e.uid,
+                    "desired": e.desired,
+                    "fields": e.fields,
+                    "values": e.values,
+                }
+                for e in sorted(self.entries, key=_ref_order)
+            ],
         }
 
     @classmethod

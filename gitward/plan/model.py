@@ -44,6 +44,9 @@ class PlannedObject:
     desired_hash: str = ""
     ignore: tuple[str, ...] = ()
     reason: str = ""
+    # A new object checked against the API server's schema only, not by a dry-run:
+    # the server judges it first when it is created (see gitward.apply.provisional).
+    schema_only: bool = False
 
     @property
     def moves_from_shared_manager(self) -> bool:

@@ -35,6 +35,7 @@ from gitward.plan.model import (
 )
 from gitward.plan.ownership import ownership_error
 from gitward.plan.preparing import Prepared
+from gitward.plan.schemas import SchemaCheck
 
 # Objects in a namespace that does not exist yet are validated here instead.
 STAND_IN_NAMESPACE = "default"
@@ -70,7 +71,10 @@ async def plan_object(
     force: bool,
     diffs: bool,
     adopt: bool,
+    schema: SchemaCheck | None = None,
 ) -> PlannedObject | ObjectError:
+    """``schema``: check ``p`` against it instead of a dry-run, should it be new
+    (see :mod:`gitward.plan.prechecks`)."""
     ref, m = p.ref, p.manifest
     ident = app.id
     manager = ident.field_manager
@@ -116,6 +120,19 @@ async def plan_object(
             action=Action.CREATE,
             diff=masked_diff(None, desired, ignore, ref) if diffs else "",
             reason="validated after its CustomResourceDefinition is established",
+        )
+
+    if live is None and schema is not None:
+        problems = schema.problems(desired)
+        if problems:
+            return ObjectError(
+                ref, m.source, f"does not match the API server's schema of {ref.kind}: {problems}"
+            )
+        return replace(
+            base,
+            action=Action.CREATE,
+            diff=masked_diff(None, desired, ignore, ref) if diffs else "",
+            schema_only=True,
         )
 
     probe = desired

@@ -44,6 +44,7 @@ from gitward.plan.namespaces import (
 )
 from gitward.plan.objects import plan_object
 from gitward.plan.policy import refusals
+from gitward.plan.prechecks import may_create_first, may_precheck, prechecks
 from gitward.plan.preparing import Prepared, crd_kinds, prepare
 from gitward.plan.pruning import plan_prune
 
@@ -157,6 +158,18 @@ async def build_plan(
     errors.extend(unreadable)
     blocked.update(e.ref for e in unreadable if e.ref is not None)
     by_ref = inventory.by_ref() if inventory else {}
+    # A sync that shows no diffs checks new objects against the server's schema
+    # where it can tell that is enough, instead of a dry-run each.
+    checks = await prechecks(
+        kube,
+        []
+        if diffs
+        or kube.impersonated_user
+        or not may_create_first(prepared, installed=inventory is not None)
+        else [
+            p for p in prepared if p.ref not in live and p.ref not in blocked and may_precheck(p)
+        ],
+    )
     sem = asyncio.Semaphore(concurrency)
 
     async def plan_one(p: Prepared) -> PlannedObject | ObjectError:
@@ -180,6 +193,7 @@ async def build_plan(
                 force=force_conflicts,
                 diffs=diffs,
                 adopt=adopt,
+                schema=checks.check_for(p),
             )
 
     results = await asyncio.gather(*(plan_one(p) for p in prepared if p.ref not in blocked))

@@ -15,13 +15,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from gitward.apply.applier import ApplyOptions, apply_plan
-from gitward.apply.changes import ChangeSet
+from gitward.apply.changes import Change, ChangeSet, Outcome
+from gitward.apply.provisional import Refused, create_first
 from gitward.config.apps import AppSpec
 from gitward.errors import ExitCode
 from gitward.health import Health
 from gitward.health.waiting import HealthTimeout, wait_healthy
 from gitward.kube import Kube
-from gitward.objects import Manifest, ObjectRef
+from gitward.objects import Body, Manifest, ObjectRef
 from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash, values_hash
 from gitward.plan.model import Action, Plan
 from gitward.plan.planner import build_plan
@@ -145,15 +146,49 @@ async def sync_app(
     else:
         old_stored = old_inv
 
-    changes, applied = await apply_plan(
+    first = await create_first(
         kube=as_app or kube,
         plan=plan,
-        options=ApplyOptions(
-            force_conflicts=options.force_conflicts,
-            concurrency=options.concurrency,
-            timeout=options.timeout,
-        ),
+        concurrency=options.concurrency,
+        force_conflicts=options.force_conflicts,
+        timeout=options.timeout,
     )
+    if isinstance(first, Refused) and first.undone:
+        # As if a dry-run had refused them: nothing is left of this sync but its record.
+        if old_inv is None:
+            await inventory.forget(kube, ident.key)
+        else:
+            await inventory.save(kube, old_inv, stored=old_stored)
+        plan = replace(plan, errors=first.errors)
+        result = replace(
+            result,
+            plan=plan,
+            changes=ChangeSet(()),
+            outcome=SyncOutcome.FAILED,
+            reason=str(PlanInvalid(app.name, first.errors)),
+            exit_code=ExitCode.INPUT,
+        )
+        result = await record_once(kube, app, result, charts, started_at, started, last, options)
+        return replace(result, duration_seconds=time.monotonic() - started)
+    if isinstance(first, Refused):
+        changes = ChangeSet(
+            (
+                *first.left,
+                *(Change(e.ref, Outcome.FAILED, e.message) for e in first.errors if e.ref),
+            )
+        )
+        applied: dict[ObjectRef, Body] = {}
+    else:
+        changes, applied = await apply_plan(
+            kube=as_app or kube,
+            plan=plan,
+            options=ApplyOptions(
+                force_conflicts=options.force_conflicts,
+                concurrency=options.concurrency,
+                timeout=options.timeout,
+            ),
+            done=first.done,
+        )
     failed = bool(changes.failed)
 
     entries: list[InventoryEntry] = []

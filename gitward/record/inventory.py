@@ -80,6 +80,11 @@ async def save(
     )
 
 
+async def forget(kube: Kube, key: str) -> None:
+    """Delete the app's inventory (a sync that undid its first install); absent is fine."""
+    await store.delete(kube, configmap_name(key))
+
+
 async def load_all(kube: Kube) -> list[Inventory]:
     """Every inventory in the records namespace (one LIST); corrupt ones are left out:
     with no readable app or source, no caller could act on them."""

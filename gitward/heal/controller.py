@@ -41,13 +41,17 @@ from gitward.heal.scheduling import Blocker, dependency_blocker, reconcile_in_or
 from gitward.heal.state import AppState, ControllerOptions, Tracked
 from gitward.heal.tracking import Tracker
 from gitward.health import Health, HealthStatus, aggregate, assess
-from gitward.kube import Kube
+from gitward.kube import Kube, KubeError
 from gitward.notify import ledger as notify_records
 from gitward.notify.opening import open_notices
 from gitward.objects import ObjectRef
 from gitward.plan.namespaces import known_namespaces
+from gitward.record import history as histories
+from gitward.record import inventory as inventory_records
 from gitward.record.drifts import DriftRecord
 from gitward.record.history import SyncOutcome
+from gitward.record.snapshot import RecordSnapshot
+from gitward.record.snapshot import snapshot as record_snapshot
 from gitward.retire import retire_removed
 from gitward.review import deploys as deploy_records
 from gitward.source import GitSource
@@ -131,6 +135,7 @@ class Controller:
             )
         self._next_full = 0.0  # monotonic time of the next full reconcile
         self._retire_pending = False  # apps left gitward.yaml and are not retired yet
+        self._snapshots: list[RecordSnapshot] = []  # of the batches under way
 
     # -- the loop ----------------------------------------------------------
 
@@ -285,17 +290,45 @@ class Controller:
         ``max_concurrent_syncs``; an app waits for its dependencies in the batch."""
         if not specs:
             return
-        order = {spec.name: i for i, spec in enumerate(self.config.apps if self.config else ())}
-        # Every app's plan asks which namespaces exist: list them once for all.
+        # Every app's plan asks which namespaces exist, and reads the app's records:
+        # list both once for all.
         known = await known_namespaces(self.kube) if len(specs) > 1 else None
+        records = await self._records() if len(specs) > 1 else None
+        if records is not None:
+            self._snapshots.append(records)
+        try:
+            await self._reconcile_in_order(specs, root, rev, known, records)
+        finally:
+            if records is not None:
+                self._snapshots.remove(records)
+
+    async def _reconcile_in_order(
+        self,
+        specs: Sequence[AppSpec],
+        root: Path,
+        rev: Revision,
+        known: Mapping[str, bool] | None,
+        records: RecordSnapshot | None,
+    ) -> None:
+        order = {spec.name: i for i, spec in enumerate(self.config.apps if self.config else ())}
         await reconcile_in_order(
             sorted(specs, key=lambda s: order.get(s.name, len(order))),
-            lambda spec: self.reconcile_app(spec, root, rev, known_namespaces=known),
+            lambda spec: self.reconcile_app(
+                spec, root, rev, known_namespaces=known, records=records
+            ),
             limit=self.options.max_concurrent_syncs,
             blocker=self._blocker,
             skip=self._skip,
             settle_timeout=self.options.sync_timeout,
         )
+
+    async def _records(self) -> RecordSnapshot | None:
+        """The records namespace in one LIST; ``None`` when it cannot be listed (each
+        sync then reads its own records, and says what is wrong if that fails too)."""
+        try:
+            return await record_snapshot(self.kube)
+        except KubeError:
+            return None
 
     def _blocker(self, dep: str) -> Blocker:
         """Whether app ``dep`` is Synced and Healthy, so apps depending on it may start."""
@@ -312,6 +345,10 @@ class Controller:
         if state is None or rev is None:
             return
         checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
+        key = state.spec.id.key
+        for records in self._snapshots:
+            # This sync writes the app's records: a batch under way must read them anew.
+            records.forget(inventory_records.configmap_name(key), histories.configmap_name(key))
         await self.reconcile_app(state.spec, checkout.path, rev, force=True)
 
     async def reconcile_app(
@@ -322,6 +359,7 @@ class Controller:
         *,
         force: bool = False,
         known_namespaces: Mapping[str, bool] | None = None,
+        records: RecordSnapshot | None = None,
     ) -> None:
         """Sync (autoSync, or ``force``) or just plan one app; a failure is kept in its status.
 
@@ -334,7 +372,13 @@ class Controller:
         if self.deploys is not None and deploying:
             await self.deploys.applying(spec, rev.sha)
         await self._reconciler.reconcile(
-            spec, state, root, rev, force=force, known_namespaces=known_namespaces
+            spec,
+            state,
+            root,
+            rev,
+            force=force,
+            known_namespaces=known_namespaces,
+            records=records,
         )
         await self._healer.release(spec.name)
         if self.deploys is not None and deploying:

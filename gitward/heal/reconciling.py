@@ -35,6 +35,7 @@ from gitward.reconcile import (
 )
 from gitward.reconcile.keys import decryptor_for
 from gitward.record.history import SyncOutcome
+from gitward.record.snapshot import RecordSnapshot
 from gitward.render import RenderCache, render_app
 from gitward.source.revisions import Revision
 from gitward.status import SyncState
@@ -75,9 +76,11 @@ class Reconciler:
         *,
         force: bool = False,
         known_namespaces: Mapping[str, bool] | None = None,
+        records: RecordSnapshot | None = None,
     ) -> None:
         """Sync (autoSync, or ``force``: someone asked) or just plan ``spec``; a failure
-        is kept in its ``state``. ``known_namespaces``: listed once for many apps."""
+        is kept in its ``state``. ``known_namespaces`` and ``records``: listed once
+        for many apps."""
         started = time.monotonic()
         async with state.lock:
             state.busy = True
@@ -113,6 +116,7 @@ class Reconciler:
                         options=options,
                         as_app=as_app,
                         known_namespaces=known_namespaces,
+                        records=records,
                     )
                     plan, inv = result.plan, result.inventory
                     state.last_sync_result = result.outcome
@@ -161,6 +165,7 @@ class Reconciler:
                         diffs=False,
                         as_app=as_app,
                         known_namespaces=known_namespaces,
+                        records=records,
                     )
                     state.sync = SyncState.SYNCED if plan.in_sync else SyncState.OUT_OF_SYNC
                     # It cannot be synced as it is: say why, as a failed sync would.
@@ -176,7 +181,9 @@ class Reconciler:
                 if isinstance(e, RenderError) and spec.auto_sync:
                     with contextlib.suppress(GitwardError):
                         # The render error is the news; a failure to record it is not.
-                        await record_unrendered(kube=self.kube, app=spec, revision=rev, error=e)
+                        await record_unrendered(
+                            kube=self.kube, app=spec, revision=rev, error=e, records=records
+                        )
                 # A record that does not decode says nothing about the cluster: Unknown.
                 corrupt = isinstance(e, RecordCorrupt)
                 state.sync = SyncState.UNKNOWN if corrupt else SyncState.OUT_OF_SYNC

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import yaml
 
+from gitward.config.identity import records_namespace
 from gitward.heal.controller import Controller, ControllerOptions
 from gitward.heal.runner import ControllerStatus
 from gitward.heal.supervise import Supervisor
 from gitward.health import HealthStatus
+from gitward.record import history as histories
 from tests.unit.fakecluster import server
 from tests.unit.heal.test_controller_drift import REPO, OneCommit, until
 
@@ -89,6 +91,56 @@ def test_apps_synced_after_their_kind_is_watched_cluster_wide_are_seen_live(
                 status.refresh_health()
                 assert status.app_summary("app-0")["health"] == "Missing"
                 assert status.app_summary("app-1")["health"] == "Healthy"
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    asyncio.run(main())
+
+
+def test_a_cold_start_lists_the_records_once_instead_of_reading_each_apps(
+    tmp_path: Path,
+) -> None:
+    names = [f"app-{i}" for i in range(6)]
+    apps = []
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "cm.yaml").write_text(
+            yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
+        )
+        apps.append({"name": name, "path": name, "namespace": name, "autoSync": True})
+    (tmp_path / "gitward.yaml").write_text(yaml.safe_dump({"apps": apps}))
+    srv = server(*names)
+    records = records_namespace()
+
+    async def main() -> None:
+        async with srv.kube() as kube:
+            controller = Controller(
+                kube=kube,
+                source=OneCommit(tmp_path),
+                options=ControllerOptions(
+                    repo=REPO, poll_interval=3600, full_reconcile_interval=3600
+                ),
+            )
+            task = asyncio.create_task(controller.lead())
+            try:
+                await until(controller.ready.is_set, what="the first reconcile")
+                assert all(controller.apps[n].sync.value == "Synced" for n in names)
+                calls = [c for c in srv.calls if c.namespace == records and c.kind == "ConfigMap"]
+                # LISTs (retiring's, and the batch's) answered every app's inventory
+                # and history: no GET of any record.
+                assert [c.verb for c in calls if c.verb in ("get", "list")] == ["list", "list"]
+                # Each app wrote its inventory (before and after applying) and its history.
+                assert len([c for c in calls if c.verb == "patch"]) == 3 * len(names)
+                for name in names:
+                    history = await histories.load(kube, name)
+                    assert [r.result.value for r in history] == ["succeeded"]
+                # A sync outside a batch reads the records the batch's syncs wrote.
+                srv.calls.clear()
+                await controller.sync_now("app-0")
+                reads = [c.name for c in srv.calls if c.namespace == records and c.verb == "get"]
+                assert sorted(reads) == ["gitward-history-app-0", "gitward-inventory-app-0"]
             finally:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

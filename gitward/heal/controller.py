@@ -35,6 +35,7 @@ from gitward.heal.deploying import DeployReporter
 from gitward.heal.gate import CommitGate
 from gitward.heal.healing import Healer
 from gitward.heal.logs import event
+from gitward.heal.namespaces import NamespaceWatch
 from gitward.heal.previewing import Previewer
 from gitward.heal.reconciling import Reconciler
 from gitward.heal.scheduling import Blocker, dependency_blocker, reconcile_in_order
@@ -98,12 +99,14 @@ class Controller:
             tracker=self._tracker,
             notices=self.notices,
         )
+        self._namespaces = NamespaceWatch(kube=kube)
         self._reconciler = Reconciler(
             kube=kube,
             options=options,
             metrics=self.metrics,
             tracker=self._tracker,
             notices=self.notices,
+            namespaces=self._namespaces,
         )
         self.source_id = source_of(options.repo)
         self.gate = CommitGate(
@@ -152,6 +155,7 @@ class Controller:
         self.revision = None
         self.ready.clear()
         self._tracker.open(on_event=self._healer.on_event, on_restart=self._watch_restarted)
+        self._namespaces.open()
         await self.notices.start()
         delay = 1.0
         try:
@@ -172,6 +176,7 @@ class Controller:
         finally:
             await self.notices.stop()
             await self._tracker.close()
+            await self._namespaces.close()
 
     async def refresh(self) -> None:
         """Fetch the branch; reconcile the apps the new commit touches (all, the first time)."""
@@ -292,7 +297,9 @@ class Controller:
             return
         # Every app's plan asks which namespaces exist, and reads the app's records:
         # list both once for all.
-        known = await known_namespaces(self.kube) if len(specs) > 1 else None
+        known: Mapping[str, bool] | None = await self._namespaces.listed()
+        if known is None and len(specs) > 1:
+            known = await known_namespaces(self.kube)
         records = await self._records() if len(specs) > 1 else None
         if records is not None:
             self._snapshots.append(records)
@@ -349,7 +356,9 @@ class Controller:
         for records in self._snapshots:
             # This sync writes the app's records: a batch under way must read them anew.
             records.forget(inventory_records.configmap_name(key), histories.configmap_name(key))
-        await self.reconcile_app(state.spec, checkout.path, rev, force=True)
+        await self.reconcile_app(
+            state.spec, checkout.path, rev, force=True, known_namespaces=self._namespaces.current
+        )
 
     async def reconcile_app(
         self,

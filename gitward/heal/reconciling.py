@@ -20,6 +20,7 @@ from gitward.api.metrics import ControllerMetrics
 from gitward.config.apps import AppSpec
 from gitward.errors import GitwardError, RecordCorrupt, RenderError
 from gitward.heal.logs import event
+from gitward.heal.namespaces import NamespaceWatch
 from gitward.heal.state import AppState, ControllerOptions, now
 from gitward.heal.tracking import Tracker
 from gitward.kube import Kube
@@ -59,8 +60,10 @@ class Reconciler:
         metrics: ControllerMetrics,
         tracker: Tracker,
         notices: Notices | None = None,
+        namespaces: NamespaceWatch | None = None,
     ) -> None:
         self.kube = kube
+        self.namespaces = namespaces
         self.options = options
         self.metrics = metrics
         self.tracker = tracker
@@ -127,6 +130,8 @@ class Reconciler:
                     if _is_ownership_conflict(plan):
                         self.metrics.ownership_conflicts_total.labels(app=spec.name).inc()
                     failed = result.outcome is SyncOutcome.FAILED
+                    if not failed and self.namespaces is not None:
+                        self.namespaces.created(plan)
                     state.sync = SyncState.OUT_OF_SYNC if failed else SyncState.SYNCED
                     message = result.reason
                     if failed:

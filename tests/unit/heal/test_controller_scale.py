@@ -99,7 +99,7 @@ def test_apps_synced_after_their_kind_is_watched_cluster_wide_are_seen_live(
     asyncio.run(main())
 
 
-def test_a_cold_start_lists_the_records_once_instead_of_reading_each_apps(
+def test_a_cold_start_reads_no_record_and_no_namespace_app_by_app(
     tmp_path: Path,
 ) -> None:
     names = [f"app-{i}" for i in range(6)]
@@ -109,9 +109,17 @@ def test_a_cold_start_lists_the_records_once_instead_of_reading_each_apps(
         (tmp_path / name / "cm.yaml").write_text(
             yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
         )
-        apps.append({"name": name, "path": name, "namespace": name, "autoSync": True})
+        apps.append(
+            {
+                "name": name,
+                "path": name,
+                "namespace": name,
+                "createNamespace": True,
+                "autoSync": True,
+            }
+        )
     (tmp_path / "gitward.yaml").write_text(yaml.safe_dump({"apps": apps}))
-    srv = server(*names)
+    srv = server()
     records = records_namespace()
 
     async def main() -> None:
@@ -131,6 +139,11 @@ def test_a_cold_start_lists_the_records_once_instead_of_reading_each_apps(
                 # LISTs (retiring's, and the batch's) answered every app's inventory
                 # and history: no GET of any record.
                 assert [c.verb for c in calls if c.verb in ("get", "list")] == ["list", "list"]
+                # The namespace watch said which namespaces exist: none was read by name.
+                assert not [c for c in srv.calls if c.kind == "Namespace" and c.verb == "get"]
+                assert sorted(
+                    c.name for c in srv.calls if c.kind == "Namespace" and c.verb == "patch"
+                ) == sorted(names)
                 # Each app wrote its inventory (before and after applying) and its history.
                 assert len([c for c in calls if c.verb == "patch"]) == 3 * len(names)
                 for name in names:

@@ -31,28 +31,24 @@ from gitward.config.loader import FILENAME, load_repo_config
 from gitward.errors import GitwardError
 from gitward.forge import Forge, PullRequestEvent
 from gitward.heal.affected import is_affected
+from gitward.heal.batches import BatchReads
 from gitward.heal.deploying import DeployReporter
 from gitward.heal.gate import CommitGate
 from gitward.heal.healing import Healer
 from gitward.heal.logs import event
-from gitward.heal.namespaces import NamespaceWatch
 from gitward.heal.previewing import Previewer
 from gitward.heal.reconciling import Reconciler
 from gitward.heal.scheduling import Blocker, dependency_blocker, reconcile_in_order
 from gitward.heal.state import AppState, ControllerOptions, Tracked
 from gitward.heal.tracking import Tracker
 from gitward.health import Health, HealthStatus, aggregate, assess
-from gitward.kube import Kube, KubeError
+from gitward.kube import Kube
 from gitward.notify import ledger as notify_records
 from gitward.notify.opening import open_notices
 from gitward.objects import ObjectRef
-from gitward.plan.namespaces import known_namespaces
-from gitward.record import history as histories
-from gitward.record import inventory as inventory_records
 from gitward.record.drifts import DriftRecord
 from gitward.record.history import SyncOutcome
 from gitward.record.snapshot import RecordSnapshot
-from gitward.record.snapshot import snapshot as record_snapshot
 from gitward.retire import retire_removed
 from gitward.review import deploys as deploy_records
 from gitward.source import GitSource
@@ -99,14 +95,14 @@ class Controller:
             tracker=self._tracker,
             notices=self.notices,
         )
-        self._namespaces = NamespaceWatch(kube=kube)
+        self._shared = BatchReads(kube=kube)
         self._reconciler = Reconciler(
             kube=kube,
             options=options,
             metrics=self.metrics,
             tracker=self._tracker,
             notices=self.notices,
-            namespaces=self._namespaces,
+            namespaces=self._shared.namespaces,
         )
         self.source_id = source_of(options.repo)
         self.gate = CommitGate(
@@ -138,7 +134,6 @@ class Controller:
             )
         self._next_full = 0.0  # monotonic time of the next full reconcile
         self._retire_pending = False  # apps left gitward.yaml and are not retired yet
-        self._snapshots: list[RecordSnapshot] = []  # of the batches under way
 
     # -- the loop ----------------------------------------------------------
 
@@ -155,7 +150,7 @@ class Controller:
         self.revision = None
         self.ready.clear()
         self._tracker.open(on_event=self._healer.on_event, on_restart=self._watch_restarted)
-        self._namespaces.open()
+        self._shared.open()
         await self.notices.start()
         delay = 1.0
         try:
@@ -176,7 +171,7 @@ class Controller:
         finally:
             await self.notices.stop()
             await self._tracker.close()
-            await self._namespaces.close()
+            await self._shared.close()
 
     async def refresh(self) -> None:
         """Fetch the branch; reconcile the apps the new commit touches (all, the first time)."""
@@ -295,47 +290,22 @@ class Controller:
         ``max_concurrent_syncs``; an app waits for its dependencies in the batch."""
         if not specs:
             return
-        # Every app's plan asks which namespaces exist, and reads the app's records:
-        # list both once for all.
-        known: Mapping[str, bool] | None = await self._namespaces.listed()
-        if known is None and len(specs) > 1:
-            known = await known_namespaces(self.kube)
-        records = await self._records() if len(specs) > 1 else None
-        if records is not None:
-            self._snapshots.append(records)
-        try:
-            await self._reconcile_in_order(specs, root, rev, known, records)
-        finally:
-            if records is not None:
-                self._snapshots.remove(records)
-
-    async def _reconcile_in_order(
-        self,
-        specs: Sequence[AppSpec],
-        root: Path,
-        rev: Revision,
-        known: Mapping[str, bool] | None,
-        records: RecordSnapshot | None,
-    ) -> None:
         order = {spec.name: i for i, spec in enumerate(self.config.apps if self.config else ())}
-        await reconcile_in_order(
-            sorted(specs, key=lambda s: order.get(s.name, len(order))),
-            lambda spec: self.reconcile_app(
-                spec, root, rev, known_namespaces=known, records=records
-            ),
-            limit=self.options.max_concurrent_syncs,
-            blocker=self._blocker,
-            skip=self._skip,
-            settle_timeout=self.options.sync_timeout,
-        )
-
-    async def _records(self) -> RecordSnapshot | None:
-        """The records namespace in one LIST; ``None`` when it cannot be listed (each
-        sync then reads its own records, and says what is wrong if that fails too)."""
-        try:
-            return await record_snapshot(self.kube)
-        except KubeError:
-            return None
+        async with self._shared.batch(len(specs)) as shared:
+            await reconcile_in_order(
+                sorted(specs, key=lambda s: order.get(s.name, len(order))),
+                lambda spec: self.reconcile_app(
+                    spec,
+                    root,
+                    rev,
+                    known_namespaces=shared.namespaces,
+                    records=shared.records,
+                ),
+                limit=self.options.max_concurrent_syncs,
+                blocker=self._blocker,
+                skip=self._skip,
+                settle_timeout=self.options.sync_timeout,
+            )
 
     def _blocker(self, dep: str) -> Blocker:
         """Whether app ``dep`` is Synced and Healthy, so apps depending on it may start."""
@@ -352,12 +322,13 @@ class Controller:
         if state is None or rev is None:
             return
         checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
-        key = state.spec.id.key
-        for records in self._snapshots:
-            # This sync writes the app's records: a batch under way must read them anew.
-            records.forget(inventory_records.configmap_name(key), histories.configmap_name(key))
+        self._shared.writing(state.spec.id.key)
         await self.reconcile_app(
-            state.spec, checkout.path, rev, force=True, known_namespaces=self._namespaces.current
+            state.spec,
+            checkout.path,
+            rev,
+            force=True,
+            known_namespaces=self._shared.namespaces.current,
         )
 
     async def reconcile_app(

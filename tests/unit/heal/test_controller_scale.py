@@ -160,3 +160,35 @@ def test_a_cold_start_reads_no_record_and_no_namespace_app_by_app(
                     await task
 
     asyncio.run(main())
+
+
+def test_a_round_longer_than_the_full_reconcile_interval_does_not_start_the_next_at_once(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "cm.yaml").write_text(
+        yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
+    )
+    spec = {"name": "app", "path": "app", "namespace": "shop", "autoSync": True}
+    (tmp_path / "gitward.yaml").write_text(yaml.safe_dump({"apps": [spec]}))
+    srv = server()
+    rounds: list[int] = []
+
+    async def main() -> None:
+        async with srv.kube() as kube:
+            controller = Controller(
+                kube=kube,
+                source=OneCommit(tmp_path),
+                options=ControllerOptions(repo=REPO, poll_interval=3600, full_reconcile_interval=1),
+            )
+
+            async def slow_round(specs: object, root: object, rev: object) -> None:
+                rounds.append(1)
+                await asyncio.sleep(1.5)  # longer than the interval
+
+            controller._reconcile_batch = slow_round  # type: ignore[method-assign]
+            await controller.refresh()  # the first round: every app
+            await controller.refresh()  # the same commit, right after it
+            assert len(rounds) == 1
+
+    asyncio.run(main())

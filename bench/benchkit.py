@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -114,12 +115,16 @@ class Audit:
     """Counts audit events by user agent since the last :meth:`mark`.
 
     :attr:`detail` breaks the last count down by verb, resource and whether a
-    request named an object or a collection."""
+    request named an object or a collection; :attr:`latency` gives the API
+    server's own time per verb (received to response complete, watches left
+    out), median and p95 in milliseconds: whether a client waited on the
+    server or on itself."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.offset = 0
         self.detail: Counter[str] = Counter()
+        self.latency: dict[str, tuple[float, float]] = {}
 
     def mark(self) -> None:
         self.offset = self.path.stat().st_size if self.path.exists() else 0
@@ -132,6 +137,7 @@ class Audit:
         that (impersonated) user are not counted."""
         verbs: Counter[str] = Counter()
         self.detail = Counter()
+        took: dict[str, list[float]] = {}
         with self.path.open() as f:
             f.seek(self.offset)
             for line in f:
@@ -158,7 +164,19 @@ class Audit:
                     what += "/" + ref["subresource"]
                 where = "named" if ref.get("name") else "collection"
                 self.detail[f"{verb}{dry} {what} ({where})"] += 1
+                if verb != "watch":
+                    took.setdefault(verb + dry, []).append(_server_ms(event))
+        self.latency = {
+            v: (round(percentile(ms, 50), 1), round(percentile(ms, 95), 1))
+            for v, ms in took.items()
+        }
         return verbs
+
+
+def _server_ms(event: dict[str, Any]) -> float:
+    start = datetime.fromisoformat(event["requestReceivedTimestamp"].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(event["stageTimestamp"].replace("Z", "+00:00"))
+    return (end - start).total_seconds() * 1000
 
 
 def app_objects(app: str, objects: int) -> list[dict[str, Any]]:

@@ -70,6 +70,8 @@ class Floor:
     writes: int
     peak_rss_mib: float
     by_verb: dict[str, int]
+    #: The API server's own time per verb, median and p95 (ms).
+    server_ms: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,6 +89,7 @@ class Gitward:
     #: CPU seconds the controller spent from its start to all Synced and Healthy.
     cold_cpu_seconds: float = 0.0
     by_request: dict[str, int] = field(default_factory=dict)
+    server_ms: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def all_objects(apps: int, objects: int, prefix: str) -> list[dict[str, Any]]:
@@ -116,7 +119,9 @@ def run_floor(work: Path, env: dict[str, str], audit: Audit, apps: int, objects:
         check=False,
         capture_output=True,
     )
-    return Floor(step.seconds, step.requests, step.writes, step.peak_rss_mib, step.by_verb)
+    return Floor(
+        step.seconds, step.requests, step.writes, step.peak_rss_mib, step.by_verb, audit.latency
+    )
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -255,7 +260,7 @@ def run_gitward(
         cold_cpu = sum(psutil.Process(proc.pid).cpu_times()[:2])
         time.sleep(2.0)
         verbs = audit.count("gitward", watches=True, leave_out_user=BENCH_USER)
-        detail = dict(audit.detail)
+        detail, server_ms = dict(audit.detail), audit.latency
         time.sleep(3.0)
         idle_cpu, idle_rss = idle(proc.pid, args.idle)
     finally:
@@ -273,6 +278,7 @@ def run_gitward(
         drifts_missed=missed,
         cold_cpu_seconds=round(cold_cpu, 2),
         by_request=detail,
+        server_ms=server_ms,
     )
 
 

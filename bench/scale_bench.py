@@ -335,6 +335,14 @@ def report(results: list[dict[str, Any]], objects: int, extra: list[str]) -> str
     for r in results:
         verbs = ", ".join(f"{v} {n}" for v, n in sorted(r["gitward"]["by_verb"].items()))
         lines.append(f"- {r['apps']} apps: {verbs}")
+    lines += ["", "The API server's own time per verb, median / p95 (ms):", ""]
+    for r in results:
+        for who in ("floor", "gitward"):
+            times = r[who].get("server_ms") or {}
+            shown = ", ".join(
+                f"{v} {p50:.0f} / {p95:.0f}" for v, (p50, p95) in sorted(times.items())
+            )
+            lines.append(f"- {r['apps']} apps, {who}: {shown or 'not measured'}")
     return "\n".join(lines) + "\n"
 
 

@@ -63,6 +63,7 @@ class ControllerMetrics:
     app_health_status: Gauge
     app_last_successful_sync_timestamp_seconds: Gauge
     leader: Gauge
+    shard_holder: Gauge
     commits_refused_total: Counter
     commit_refused: Gauge
     notifications_sent_total: Counter
@@ -141,7 +142,14 @@ def controller_metrics(registry: Registry) -> ControllerMetrics:
         ),
         leader=Gauge(
             "gitward_leader",
-            "1 while this replica holds the leader lease, else 0.",
+            "1 while this replica holds the leader lease (sharded: any shard's), else 0.",
+            registry=registry,
+        ),
+        shard_holder=Gauge(
+            "gitward_shard_holder",
+            "1 for the replica holding each shard's Lease, as this replica last read them "
+            "(a replica's own shards are those whose replica is its identity).",
+            labelnames=("shard", "replica"),
             registry=registry,
         ),
         commits_refused_total=Counter(

@@ -21,6 +21,7 @@ def record_one_of_each(registry: Registry) -> None:
     metrics.app_health_status.labels(app="shop", status="Healthy").set(1)
     metrics.app_last_successful_sync_timestamp_seconds.labels(app="shop").set(1.7e9)
     metrics.leader.set(1)
+    metrics.shard_holder.labels(shard="3", replica="gitward-1_42").set(1)
     metrics.notifications_sent_total.labels(provider="ops", event="sync-failed").inc()
     metrics.notifications_failed_total.labels(provider="ops", event="sync-failed").inc()
 
@@ -45,6 +46,7 @@ def test_controller_metrics_keep_every_name_label_and_type() -> None:
         "gitward_git_fetch_duration_seconds": "histogram",
         "gitward_watch_restarts_total": "counter",
         "gitward_leader": "gauge",
+        "gitward_shard_holder": "gauge",
         "gitward_commits_refused_total": "counter",
         "gitward_commit_refused": "gauge",
         "gitward_notifications_sent_total": "counter",
@@ -68,6 +70,7 @@ def test_controller_metrics_keep_every_name_label_and_type() -> None:
     assert labels["gitward_app_health_status"] == {"app", "status"}
     assert labels["gitward_app_last_successful_sync_timestamp_seconds"] == {"app"}
     assert labels["gitward_leader"] == set()
+    assert labels["gitward_shard_holder"] == {"shard", "replica"}
 
 
 def test_recorded_values_show_on_the_page() -> None:

@@ -13,10 +13,10 @@ import pytest
 from gitward.api.protocols import SourceError
 from gitward.api.webhooks import WebhookEvent
 from gitward.config.apps import RepoConfig
-from gitward.heal import runner
+from gitward.heal import statuses
 from gitward.heal.controller import Controller, ControllerOptions
-from gitward.heal.runner import RECONCILE_LOOP, ControllerStatus
 from gitward.heal.state import Tracked
+from gitward.heal.statuses import RECONCILE_LOOP, ControllerStatus
 from gitward.heal.supervise import Supervisor
 from gitward.health import Health, assess
 from gitward.kube import Kube, KubeConfig
@@ -162,7 +162,7 @@ def test_health_is_assessed_again_only_for_the_objects_whose_body_changed(
         assessed.append(str((live or {}).get("metadata", {}).get("name", "(gone)")))
         return assess(live)
 
-    monkeypatch.setattr(runner, "assess", counting)
+    monkeypatch.setattr(statuses, "assess", counting)
 
     async def scenario(
         status: ControllerStatus, leading: asyncio.Event, supervisor: Supervisor

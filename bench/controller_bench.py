@@ -25,89 +25,21 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psutil
-import yaml
+from benchkit import control_plane, idle, make_repo, percentile, start_controller, stop
 
-from gitward.dev.ports import free_port
 from gitward.kube import Gone, Kube, Resource, load_kubeconfig
 
 HERE = Path(__file__).resolve().parent
 
 
-def app_objects(app: str, objects: int) -> list[dict[str, Any]]:
-    """One Deployment (1 replica) and ``objects - 1`` ConfigMaps."""
-    labels = {"app": app}
-    docs: list[dict[str, Any]] = [
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "web"},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {"containers": [{"name": "web", "image": "example.com/web:1"}]},
-                },
-            },
-        }
-    ]
-    for i in range(objects - 1):
-        docs.append(
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": f"cm-{i}"},
-                "data": {"i": str(i)},
-            }
-        )
-    return docs
-
-
-def make_repo(path: Path, apps: int, objects: int) -> None:
-    spec = []
-    for a in range(apps):
-        name = f"app-{a}"
-        spec.append(
-            {
-                "name": name,
-                "path": f"apps/{name}",
-                "namespace": name,
-                "createNamespace": True,
-                "autoSync": True,
-                "selfHeal": True,
-            }
-        )
-        target = path / "apps" / name / "objects.yaml"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(yaml.safe_dump_all(app_objects(name, objects)))
-    (path / "gitward.yaml").write_text(yaml.safe_dump({"apps": spec}))
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "b",
-        "GIT_AUTHOR_EMAIL": "b@b",
-        "GIT_COMMITTER_NAME": "b",
-        "GIT_COMMITTER_EMAIL": "b@b",
-    }
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "bench"]):
-        subprocess.run(["git", "-C", str(path), *args], check=True, env=env)
-
-
 def parse_time(text: str) -> float:
     return datetime.fromisoformat(text).timestamp()
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
 
 
 async def bare_watch(
@@ -200,9 +132,9 @@ async def inject(kube: Kube, url: str, apps: int, drifts: int, kind: str) -> dic
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 records = (await api.get(f"/api/v1/apps/{app}/drifts")).json()["drifts"]
-                if len(records) > before and records[0].get("corrected_at"):
-                    detect.append(parse_time(records[0]["detected_at"]) - t0)
-                    correct.append(parse_time(records[0]["corrected_at"]) - t0)
+                if len(records) > before and records[0].get("correctedAt"):
+                    detect.append(parse_time(records[0]["detectedAt"]) - t0)
+                    correct.append(parse_time(records[0]["correctedAt"]) - t0)
                     break
                 await asyncio.sleep(0.02)
             else:
@@ -229,45 +161,20 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=30.0)
     args = parser.parse_args()
 
-    from gitward.dev import cluster as devcluster
-
-    with tempfile.TemporaryDirectory(prefix="gitward-cbench-") as tmp:
-        work = Path(tmp)
-        os.environ["GITWARD_STATE"] = str(work / "state")
-        os.environ["GITWARD_NAMESPACE"] = "gitward-cbench"
-        print("starting a control plane for the benchmark ...", file=sys.stderr)
-        up = devcluster.up()
+    print("starting a control plane for the benchmark ...", file=sys.stderr)
+    with control_plane("cbench") as plane:
+        work = plane.work
         proc: subprocess.Popen[bytes] | None = None
         try:
             repo = work / "config"
             make_repo(repo, args.apps, args.objects)
-            port = free_port()
             env = {
                 **os.environ,
-                "KUBECONFIG": up.cluster.kubeconfig,
+                "KUBECONFIG": plane.kubeconfig,
                 "GITWARD_CACHE": str(work / "cache"),
             }
-            log = (work / "controller.log").open("w")
             t0 = time.monotonic()
-            proc = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "gitward"),
-                    "controller",
-                    "--repo",
-                    f"file://{repo}",
-                    "--revision",
-                    "main",
-                    "--listen",
-                    f"127.0.0.1:{port}",
-                    "--no-leader-election",
-                    "--poll-interval",
-                    "600",
-                ],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            url = f"http://127.0.0.1:{port}"
+            proc, url = start_controller(f"file://{repo}", env=env, log=work / "controller.log")
             print(f"cold start of {args.apps} apps x {args.objects} objects ...", file=sys.stderr)
             while True:
                 if proc.poll() is not None:
@@ -283,14 +190,11 @@ def main() -> None:
 
             print(f"idle for {args.idle:.0f}s ...", file=sys.stderr)
             time.sleep(5)
+            idle_cpu, rss = idle(proc.pid, args.idle)
             ps = psutil.Process(proc.pid)
-            cpu0 = sum(ps.cpu_times()[:2])
-            time.sleep(args.idle)
-            idle_cpu = (sum(ps.cpu_times()[:2]) - cpu0) / args.idle * 100
-            rss = ps.memory_info().rss / 2**20
 
             async def drifts() -> dict[str, dict[str, float]]:
-                async with Kube(load_kubeconfig(Path(up.cluster.kubeconfig))) as kube:
+                async with Kube(load_kubeconfig(Path(plane.kubeconfig))) as kube:
                     out = {}
                     for kind in ("scale", "delete"):
                         print(f"{args.drifts} {kind} drifts ...", file=sys.stderr)
@@ -300,10 +204,7 @@ def main() -> None:
             latency = asyncio.run(drifts())
             rss_after = ps.memory_info().rss / 2**20
         finally:
-            if proc is not None:
-                proc.terminate()
-                proc.wait(timeout=30)
-            devcluster.down()
+            stop(proc)
 
     result = {
         "cores": os.cpu_count(),

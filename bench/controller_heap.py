@@ -27,7 +27,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from controller_bench import app_objects  # noqa: E402
+from benchkit import app_objects  # noqa: E402
 
 from gitward.heal.controller import Controller, ControllerOptions  # noqa: E402
 from gitward.kube.fake import FakeApiServer  # noqa: E402

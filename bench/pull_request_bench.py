@@ -25,7 +25,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,8 +32,7 @@ from typing import Any
 
 import httpx
 import yaml
-
-from gitward.dev.ports import free_port
+from benchkit import app_objects, control_plane, percentile, start_controller, stop
 
 HERE = Path(__file__).resolve().parent
 SECRET = "bench-webhook-secret"
@@ -42,20 +40,7 @@ APP = "shop"
 
 
 def app_files(objects: int, round_: int) -> dict[str, str]:
-    labels = {"app": APP}
-    deployment = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web"},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "web", "image": "example.com/web:1"}]},
-            },
-        },
-    }
+    deployment, *_ = app_objects(APP, 1)
     files = {"app/web.yaml": yaml.safe_dump(deployment)}
     for i in range(objects - 1):
         cm = {
@@ -66,12 +51,6 @@ def app_files(objects: int, round_: int) -> dict[str, str]:
         }
         files[f"app/cm-{i:03d}.yaml"] = yaml.safe_dump(cm)
     return files
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -108,16 +87,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
 
-    from gitward.dev import cluster as devcluster
     from gitward.dev import forge as devforge
     from gitward.dev.forge_api import add_webhook
 
-    with tempfile.TemporaryDirectory(prefix="gitward-prbench-") as tmp:
-        work = Path(tmp)
-        os.environ["GITWARD_STATE"] = str(work / "state")
-        os.environ["GITWARD_NAMESPACE"] = "gitward-prbench"
-        print("starting a control plane and a forge for the benchmark ...", file=sys.stderr)
-        up = devcluster.up()
+    print("starting a control plane and a forge for the benchmark ...", file=sys.stderr)
+    with control_plane("prbench") as plane:
+        work = plane.work
         proc: subprocess.Popen[bytes] | None = None
         try:
             forge, _ = devforge.ensure()
@@ -145,27 +120,21 @@ def main() -> None:
             subprocess.run(
                 ["git", "clone", "-q", f"http://{who}@{host}/{path}.git", str(clone)], check=True
             )
-            port = free_port()
-            url = f"http://127.0.0.1:{port}"
             env = {
                 **os.environ,
-                "KUBECONFIG": up.cluster.kubeconfig,
+                "KUBECONFIG": plane.kubeconfig,
                 "GITWARD_CACHE": str(work / "cache"),
                 "GITWARD_WEBHOOK_SECRET": SECRET,
                 "GITWARD_GIT_TOKEN": forge.deployer.token,
                 "GITWARD_GIT_USERNAME": forge.deployer.user,
                 "GITWARD_FORGE_TOKEN": forge.reporter.token,
             }
-            log = (work / "controller.log").open("w")
-            proc = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "gitward"), "controller",
-                    "--repo", f"{forge.url}/{path}.git", "--revision", "main",
-                    "--listen", f"127.0.0.1:{port}", "--no-leader-election",
-                    "--poll-interval", "600", "--forge-url", forge.url,
-                ],
-                env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+            proc, url = start_controller(
+                f"{forge.url}/{path}.git",
+                env=env,
+                log=work / "controller.log",
+                extra=["--forge-url", forge.url],
+            )
             wait_for(lambda: _ready(url), timeout=120, what="the controller's first reconcile")
             add_webhook(
                 forge.url, forge.admin.token, name, f"{url}/api/v1/webhooks/gitea", SECRET,
@@ -240,10 +209,7 @@ def main() -> None:
                     file=sys.stderr,
                 )
         finally:
-            if proc is not None:
-                proc.terminate()
-                proc.wait(timeout=30)
-            devcluster.down()
+            stop(proc)
 
     result = {
         "cores": os.cpu_count(),

@@ -32,9 +32,7 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,11 +41,19 @@ from typing import Any
 import httpx
 import psutil
 import yaml
-from controller_bench import app_objects, make_repo, percentile
-from sync_bench import AUDIT_POLICY, WRITE_VERBS, measure
-from sync_bench import Audit as ToolAudit
+from benchkit import (
+    WRITE_VERBS,
+    Audit,
+    app_objects,
+    control_plane,
+    idle,
+    make_repo,
+    percentile,
+    start_controller,
+    stop,
+)
+from sync_bench import measure
 
-from gitward.dev.ports import free_port
 from gitward.kube import Gone, Kube, KubeError, Resource, load_kubeconfig
 from gitward.tools import find_tool
 
@@ -57,31 +63,6 @@ HERE = Path(__file__).resolve().parent
 BENCH_USER = "bench-scaler"
 
 
-class Audit(ToolAudit):
-    """Requests by user agent since the last mark; a watch counts once, when it starts."""
-
-    def count(self, agent_prefix: str) -> Counter[str]:
-        verbs: Counter[str] = Counter()
-        with self.path.open() as f:
-            f.seek(self.offset)
-            for line in f:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                verb = event.get("verb", "")
-                stage = event.get("stage")
-                if stage != ("ResponseStarted" if verb == "watch" else "ResponseComplete"):
-                    continue
-                if not str(event.get("userAgent", "")).lower().startswith(agent_prefix):
-                    continue
-                if event.get("impersonatedUser", {}).get("username") == BENCH_USER:
-                    continue  # the benchmark's own drifts and watches
-                dry = "dryRun=All" in str(event.get("requestURI", ""))
-                verbs[verb + ("-dry-run" if dry else "")] += 1
-        return verbs
-
-
 @dataclass
 class Floor:
     seconds: float
@@ -89,6 +70,8 @@ class Floor:
     writes: int
     peak_rss_mib: float
     by_verb: dict[str, int]
+    #: The API server's own time per verb, median and p95 (ms).
+    server_ms: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -103,6 +86,10 @@ class Gitward:
     idle_cpu_percent: float
     drifts: list[float] = field(default_factory=list)
     drifts_missed: int = 0
+    #: CPU seconds the controller spent from its start to all Synced and Healthy.
+    cold_cpu_seconds: float = 0.0
+    by_request: dict[str, int] = field(default_factory=dict)
+    server_ms: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def all_objects(apps: int, objects: int, prefix: str) -> list[dict[str, Any]]:
@@ -132,7 +119,9 @@ def run_floor(work: Path, env: dict[str, str], audit: Audit, apps: int, objects:
         check=False,
         capture_output=True,
     )
-    return Floor(step.seconds, step.requests, step.writes, step.peak_rss_mib, step.by_verb)
+    return Floor(
+        step.seconds, step.requests, step.writes, step.peak_rss_mib, step.by_verb, audit.latency
+    )
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -247,32 +236,19 @@ def run_gitward(
 ) -> Gitward:
     repo = work / "config"
     make_repo(repo, apps, objects)
-    port = free_port()
     log = work / "controller.log"
-    cmd = [
-        str(Path(sys.executable).parent / "gitward"),
-        "controller",
-        "--repo",
-        f"file://{repo}",
-        "--revision",
-        "main",
-        "--listen",
-        f"127.0.0.1:{port}",
-        "--no-leader-election",
-        "--poll-interval",
-        "600",
-        *args.controller_arg,
-    ]
     time.sleep(1.0)
     audit.mark()
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            cmd, env={**env, "GITWARD_CACHE": str(work / "cache")}, stdout=out, stderr=out
-        )
+    proc, url = start_controller(
+        f"file://{repo}",
+        env={**env, "GITWARD_CACHE": str(work / "cache")},
+        log=log,
+        extra=args.controller_arg,
+    )
     try:
         synced, healthy, drifts, missed = asyncio.run(
             cold_start(
-                f"http://127.0.0.1:{port}",
+                url,
                 Path(env["KUBECONFIG"]),
                 proc,
                 apps,
@@ -281,17 +257,14 @@ def run_gitward(
             )
         )
         peak = peak_rss_mib(proc.pid)
+        cold_cpu = sum(psutil.Process(proc.pid).cpu_times()[:2])
         time.sleep(2.0)
-        verbs = audit.count("gitward")
+        verbs = audit.count("gitward", watches=True, leave_out_user=BENCH_USER)
+        detail, server_ms = dict(audit.detail), audit.latency
         time.sleep(3.0)
-        ps = psutil.Process(proc.pid)
-        cpu0 = sum(ps.cpu_times()[:2])
-        time.sleep(args.idle)
-        idle_cpu = (sum(ps.cpu_times()[:2]) - cpu0) / args.idle * 100
-        idle_rss = ps.memory_info().rss / 2**20
+        idle_cpu, idle_rss = idle(proc.pid, args.idle)
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+        stop(proc)
     return Gitward(
         synced_seconds=round(synced, 2),
         healthy_seconds=round(healthy, 2),
@@ -303,29 +276,22 @@ def run_gitward(
         idle_cpu_percent=round(idle_cpu, 2),
         drifts=[round(d, 3) for d in drifts],
         drifts_missed=missed,
+        cold_cpu_seconds=round(cold_cpu, 2),
+        by_request=detail,
+        server_ms=server_ms,
     )
 
 
 def one_size(apps: int, args: argparse.Namespace) -> dict[str, Any]:
-    from gitward.dev import cluster as devcluster
-
-    with tempfile.TemporaryDirectory(prefix="gitward-scale-") as tmp:
-        work = Path(tmp)
-        os.environ["GITWARD_STATE"] = str(work / "state")
-        os.environ["GITWARD_NAMESPACE"] = "gitward-scale"
-        policy = work / "audit-policy.yaml"
-        policy.write_text(AUDIT_POLICY)
-        print(f"{apps} apps: starting a control plane ...", file=sys.stderr)
-        up = devcluster.up(audit_policy=policy)
-        try:
-            env = {**os.environ, "KUBECONFIG": up.cluster.kubeconfig}
-            audit = Audit(devcluster.audit_log())
-            print(f"{apps} apps: the floor (kubectl apply --server-side) ...", file=sys.stderr)
-            floor = run_floor(work, env, audit, apps, args.objects)
-            print(f"{apps} apps: gitward controller cold start ...", file=sys.stderr)
-            gw = run_gitward(work, env, audit, apps, args.objects, args)
-        finally:
-            devcluster.down()
+    print(f"{apps} apps: starting a control plane ...", file=sys.stderr)
+    with control_plane("scale", audited=True) as plane:
+        assert plane.audit_log is not None
+        env = {**os.environ, "KUBECONFIG": plane.kubeconfig}
+        audit = Audit(plane.audit_log)
+        print(f"{apps} apps: the floor (kubectl apply --server-side) ...", file=sys.stderr)
+        floor = run_floor(plane.work, env, audit, apps, args.objects)
+        print(f"{apps} apps: gitward controller cold start ...", file=sys.stderr)
+        gw = run_gitward(plane.work, env, audit, apps, args.objects, args)
     return {"apps": apps, "floor": asdict(floor), "gitward": asdict(gw)}
 
 
@@ -369,6 +335,14 @@ def report(results: list[dict[str, Any]], objects: int, extra: list[str]) -> str
     for r in results:
         verbs = ", ".join(f"{v} {n}" for v, n in sorted(r["gitward"]["by_verb"].items()))
         lines.append(f"- {r['apps']} apps: {verbs}")
+    lines += ["", "The API server's own time per verb, median / p95 (ms):", ""]
+    for r in results:
+        for who in ("floor", "gitward"):
+            times = r[who].get("server_ms") or {}
+            shown = ", ".join(
+                f"{v} {p50:.0f} / {p95:.0f}" for v, (p50, p95) in sorted(times.items())
+            )
+            lines.append(f"- {r['apps']} apps, {who}: {shown or 'not measured'}")
     return "\n".join(lines) + "\n"
 
 

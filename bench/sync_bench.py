@@ -18,27 +18,18 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+from benchkit import WRITE_VERBS, Audit, control_plane
 
 from gitward.tools import find_tool
 
 HERE = Path(__file__).resolve().parent
-AUDIT_POLICY = """\
-apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-  - level: Metadata
-"""
-WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
 
 
 @dataclass
@@ -113,37 +104,6 @@ def namespaces_yaml(prefix: str, namespaces: int) -> list[dict[str, Any]]:
 def write_docs(path: Path, docs: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
-
-
-class Audit:
-    """Counts audit events by user agent since the last mark."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset = 0
-
-    def mark(self) -> None:
-        self.offset = self.path.stat().st_size if self.path.exists() else 0
-
-    def count(self, agent_prefix: str) -> Counter[str]:
-        verbs: Counter[str] = Counter()
-        with self.path.open() as f:
-            f.seek(self.offset)
-            for line in f:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if event.get("stage") != "ResponseComplete":
-                    continue
-                if not str(event.get("userAgent", "")).lower().startswith(agent_prefix):
-                    continue
-                verb = event.get("verb", "")
-                if (event.get("objectRef") or {}).get("resource") is None and verb == "get":
-                    verb = "discovery"
-                dry = "dryRun=All" in str(event.get("requestURI", ""))
-                verbs[verb + ("-dry-run" if dry else "")] += 1
-        return verbs
 
 
 def measure(
@@ -348,32 +308,22 @@ def main() -> None:
     args = parser.parse_args()
     tools = set(args.tools.split(","))
 
-    from gitward.dev import cluster as devcluster
-
-    with tempfile.TemporaryDirectory(prefix="gitward-bench-") as tmp:
-        work = Path(tmp)
-        os.environ["GITWARD_STATE"] = str(work / "state")
-        os.environ["GITWARD_NAMESPACE"] = "gitward-bench"
-        policy = work / "audit-policy.yaml"
-        policy.write_text(AUDIT_POLICY)
-        print("starting a control plane for the benchmark ...", file=sys.stderr)
-        up = devcluster.up(audit_policy=policy)
-        try:
-            env = {**os.environ, "KUBECONFIG": up.cluster.kubeconfig}
-            audit = Audit(devcluster.audit_log())
-            kubectl = str(find_tool("kubectl"))
-            results: dict[str, ToolResult] = {}
-            for name, fn in (
-                ("gitward", bench_gitward),
-                ("kubectl", bench_kubectl),
-                ("helm", bench_helm),
-            ):
-                if name not in tools:
-                    continue
-                print(f"running {name} ...", file=sys.stderr)
-                results[name] = fn(work, env, audit, args.objects, args.namespaces, kubectl)
-        finally:
-            devcluster.down()
+    print("starting a control plane for the benchmark ...", file=sys.stderr)
+    with control_plane("bench", audited=True) as plane:
+        assert plane.audit_log is not None
+        env = {**os.environ, "KUBECONFIG": plane.kubeconfig}
+        audit = Audit(plane.audit_log)
+        kubectl = str(find_tool("kubectl"))
+        results: dict[str, ToolResult] = {}
+        for name, fn in (
+            ("gitward", bench_gitward),
+            ("kubectl", bench_kubectl),
+            ("helm", bench_helm),
+        ):
+            if name not in tools:
+                continue
+            print(f"running {name} ...", file=sys.stderr)
+            results[name] = fn(plane.work, env, audit, args.objects, args.namespaces, kubectl)
 
     text = report(results, args.objects, args.namespaces)
     print(text)

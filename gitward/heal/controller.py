@@ -39,7 +39,6 @@ from gitward.heal.retiring import retire_gone
 from gitward.heal.scheduling import Blocker, dependency_blocker, reconcile_in_order
 from gitward.heal.shards import Assignment, group_keys
 from gitward.heal.state import AppState, ControllerOptions, Tracked
-from gitward.plan.namespaces import known_namespaces
 from gitward.record.history import SyncOutcome
 from gitward.source.revisions import Revision
 
@@ -64,6 +63,7 @@ class Controller(ControllerCore):
         self.revision = None
         self.ready.clear()
         self._tracker.open(on_event=self._healer.on_event, on_restart=self._watch_restarted)
+        self._shared.open()
         await self.notices.start()
         delay = 1.0
         try:
@@ -87,6 +87,7 @@ class Controller(ControllerCore):
         finally:
             await self.notices.stop()
             await self._tracker.close()
+            await self._shared.close()
 
     async def refresh(self) -> None:
         """Fetch the branch; reconcile the apps the new commit touches (all, the first time)."""
@@ -153,6 +154,8 @@ class Controller(ControllerCore):
             else:
                 self.apps[spec.name].revision = rev.sha
         await self._reconcile_batch(batch, checkout.path, rev)
+        if changed is None:
+            self._schedule_full()  # again: see _reconcile_all
 
     async def _retire_removed(self, config: RepoConfig) -> None:
         """Apps gone from gitward.yaml (or from our shards): stop tracking them, then
@@ -200,6 +203,9 @@ class Controller(ControllerCore):
         served = self._served(self.config)
         event("full-reconcile", apps=str(len(served)), revision=rev.sha[:12])
         await self._reconcile_batch(served, checkout.path, rev)
+        # Counted from the round's end too: a round of a thousand apps that took
+        # longer than the interval must not start the next one straight away.
+        self._schedule_full()
 
     async def _retry_failed(self, rev: Revision) -> None:
         again = (SyncOutcome.FAILED, SyncOutcome.SKIPPED)
@@ -219,16 +225,23 @@ class Controller(ControllerCore):
         if not specs:
             return
         order = {spec.name: i for i, spec in enumerate(self.config.apps if self.config else ())}
-        # Every app's plan asks which namespaces exist: list them once for all.
-        known = await known_namespaces(self.kube) if len(specs) > 1 else None
-        await reconcile_in_order(
-            sorted(specs, key=lambda s: order.get(s.name, len(order))),
-            lambda spec: self.reconcile_app(spec, root, rev, known_namespaces=known),
-            limit=self.options.max_concurrent_syncs,
-            blocker=self._blocker,
-            skip=self._skip,
-            settle_timeout=self.options.sync_timeout,
-        )
+        # Every app's plan asks which namespaces exist, and reads the app's records:
+        # a batch reads both once for all (gitward.heal.batches).
+        async with self._shared.batch(len(specs)) as shared:
+            await reconcile_in_order(
+                sorted(specs, key=lambda s: order.get(s.name, len(order))),
+                lambda spec: self.reconcile_app(
+                    spec,
+                    root,
+                    rev,
+                    known_namespaces=shared.namespaces,
+                    records=shared.records,
+                ),
+                limit=self.options.max_concurrent_syncs,
+                blocker=self._blocker,
+                skip=self._skip,
+                settle_timeout=self.options.sync_timeout,
+            )
 
     def _blocker(self, dep: str) -> Blocker:
         """Whether app ``dep`` is Synced and Healthy, so apps depending on it may start."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from gitward.api.metrics import ControllerMetrics, Registry, controller_metrics
 from gitward.config.apps import AppSpec, RepoConfig
 from gitward.forge import Forge, PullRequestEvent
+from gitward.heal.batches import BatchReads
 from gitward.heal.deploying import DeployReporter
 from gitward.heal.gate import CommitGate
 from gitward.heal.gauges import publish_app_gauges
@@ -30,6 +31,7 @@ from gitward.kube import Kube
 from gitward.notify.opening import open_notices
 from gitward.objects import ObjectRef
 from gitward.record.drifts import DriftRecord
+from gitward.record.snapshot import RecordSnapshot
 from gitward.source import GitSource
 from gitward.source.opening import source_of
 from gitward.source.revisions import Revision
@@ -73,12 +75,14 @@ class ControllerCore:
             tracker=self._tracker,
             notices=self.notices,
         )
+        self._shared = BatchReads(kube=kube)
         self._reconciler = Reconciler(
             kube=kube,
             options=options,
             metrics=self.metrics,
             tracker=self._tracker,
             notices=self.notices,
+            namespaces=self._shared.namespaces,
         )
         self.source_id = source_of(options.repo)
         self.gate = CommitGate(
@@ -117,7 +121,14 @@ class ControllerCore:
         if state is None or rev is None:
             return
         checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
-        await self.reconcile_app(state.spec, checkout.path, rev, force=True)
+        self._shared.writing(state.spec.id.key)
+        await self.reconcile_app(
+            state.spec,
+            checkout.path,
+            rev,
+            force=True,
+            known_namespaces=self._shared.namespaces.current,
+        )
 
     async def reconcile_app(
         self,
@@ -127,6 +138,7 @@ class ControllerCore:
         *,
         force: bool = False,
         known_namespaces: Mapping[str, bool] | None = None,
+        records: RecordSnapshot | None = None,
     ) -> None:
         """Sync (autoSync, or ``force``) or just plan one app; a failure is kept in its status.
 
@@ -139,7 +151,13 @@ class ControllerCore:
         if self.deploys is not None and deploying:
             await self.deploys.applying(spec, rev.sha)
         await self._reconciler.reconcile(
-            spec, state, root, rev, force=force, known_namespaces=known_namespaces
+            spec,
+            state,
+            root,
+            rev,
+            force=force,
+            known_namespaces=known_namespaces,
+            records=records,
         )
         await self._healer.release(spec.name)
         if self.deploys is not None and deploying:

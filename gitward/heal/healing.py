@@ -57,7 +57,8 @@ class Healer:
         self.tracker = tracker
         self.notices = notices or Notices(None, repo="")
         self.backoffs = backoff.Backoffs()
-        self._drifted: dict[str, ObjectRef] = {}  # backoff key to the object it is for
+        # By app, backoff key to the object it is for.
+        self._drifted: dict[str, dict[str, ObjectRef]] = {}
         self.applies = 0  # heals sent to the API server
 
     async def on_event(self, kind: str, body: Body) -> None:
@@ -95,12 +96,13 @@ class Healer:
     def fighting(self, app: str) -> str:
         """Whom the app is fighting with, while the other writer keeps coming back."""
         now = time.monotonic()
-        # Only objects that drifted have a backoff: look there, not at every object
-        # of every app (the API asks this for each app it lists).
-        for key, b in self.backoffs.by_object.items():
-            ref = self._drifted.get(key)
-            t = self.tracker.objects.get(ref) if ref is not None else None
-            if t is not None and t.app == app and b.fighting_at(now):
+        # Only objects of this app that drifted have a backoff: look there, not at
+        # every object, nor every drift, of every app (the API asks this for each
+        # app it lists).
+        for key, ref in self._drifted.get(app, {}).items():
+            b = self.backoffs.by_object.get(key)
+            t = self.tracker.objects.get(ref)
+            if b is not None and t is not None and t.app == app and b.fighting_at(now):
                 return (
                     f"fighting with field manager {b.opponent} over {ref}; "
                     f"corrections wait {b.period:.0f}s"
@@ -154,7 +156,7 @@ class Healer:
         if rounds is not None:
             # The correction starts before the Event is sent: under load, each
             # request waits its turn at the API server, and the Event can wait.
-            self._drifted[str(t.ref)] = t.ref
+            self._drifted.setdefault(t.app, {})[str(t.ref)] = t.ref
             delay = rounds.delay(time.monotonic(), actor=actor)
             t.heal_task = asyncio.create_task(self._heal(t, record, delay))
         await self._announce(t, "DriftDetected", what, warning=True)

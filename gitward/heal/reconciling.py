@@ -20,6 +20,7 @@ from gitward.api.metrics import ControllerMetrics
 from gitward.config.apps import AppSpec
 from gitward.errors import GitwardError, RecordCorrupt, RenderError
 from gitward.heal.logs import event
+from gitward.heal.namespaces import NamespaceWatch
 from gitward.heal.state import AppState, ControllerOptions, now
 from gitward.heal.tracking import Tracker
 from gitward.kube import Kube
@@ -35,6 +36,7 @@ from gitward.reconcile import (
 )
 from gitward.reconcile.keys import decryptor_for
 from gitward.record.history import SyncOutcome
+from gitward.record.snapshot import RecordSnapshot
 from gitward.render import RenderCache, render_app
 from gitward.source.revisions import Revision
 from gitward.status import SyncState
@@ -58,8 +60,10 @@ class Reconciler:
         metrics: ControllerMetrics,
         tracker: Tracker,
         notices: Notices | None = None,
+        namespaces: NamespaceWatch | None = None,
     ) -> None:
         self.kube = kube
+        self.namespaces = namespaces
         self.options = options
         self.metrics = metrics
         self.tracker = tracker
@@ -75,9 +79,11 @@ class Reconciler:
         *,
         force: bool = False,
         known_namespaces: Mapping[str, bool] | None = None,
+        records: RecordSnapshot | None = None,
     ) -> None:
         """Sync (autoSync, or ``force``: someone asked) or just plan ``spec``; a failure
-        is kept in its ``state``. ``known_namespaces``: listed once for many apps."""
+        is kept in its ``state``. ``known_namespaces`` and ``records``: listed once
+        for many apps."""
         started = time.monotonic()
         async with state.lock:
             state.busy = True
@@ -113,6 +119,7 @@ class Reconciler:
                         options=options,
                         as_app=as_app,
                         known_namespaces=known_namespaces,
+                        records=records,
                     )
                     plan, inv = result.plan, result.inventory
                     state.last_sync_result = result.outcome
@@ -123,6 +130,8 @@ class Reconciler:
                     if _is_ownership_conflict(plan):
                         self.metrics.ownership_conflicts_total.labels(app=spec.name).inc()
                     failed = result.outcome is SyncOutcome.FAILED
+                    if not failed and self.namespaces is not None:
+                        self.namespaces.created(plan)
                     state.sync = SyncState.OUT_OF_SYNC if failed else SyncState.SYNCED
                     message = result.reason
                     if failed:
@@ -161,6 +170,7 @@ class Reconciler:
                         diffs=False,
                         as_app=as_app,
                         known_namespaces=known_namespaces,
+                        records=records,
                     )
                     state.sync = SyncState.SYNCED if plan.in_sync else SyncState.OUT_OF_SYNC
                     # It cannot be synced as it is: say why, as a failed sync would.
@@ -176,7 +186,9 @@ class Reconciler:
                 if isinstance(e, RenderError) and spec.auto_sync:
                     with contextlib.suppress(GitwardError):
                         # The render error is the news; a failure to record it is not.
-                        await record_unrendered(kube=self.kube, app=spec, revision=rev, error=e)
+                        await record_unrendered(
+                            kube=self.kube, app=spec, revision=rev, error=e, records=records
+                        )
                 # A record that does not decode says nothing about the cluster: Unknown.
                 corrupt = isinstance(e, RecordCorrupt)
                 state.sync = SyncState.UNKNOWN if corrupt else SyncState.OUT_OF_SYNC

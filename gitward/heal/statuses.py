@@ -39,6 +39,7 @@ from gitward.heal.sharding import ShardElector
 from gitward.heal.supervise import Supervisor
 from gitward.health import Health, aggregate, assess
 from gitward.kube import Kube, KubeError
+from gitward.objects import Body, ObjectRef
 from gitward.promote.errors import PromoteInputError
 from gitward.promote.rollback import Rollback
 from gitward.record import history as histories
@@ -76,6 +77,7 @@ class ControllerStatus:
         self._elector = elector
         self._health: dict[str, str] = {}
         self._health_at = -1  # the controller's live_changes when health was assessed
+        self._assessed: dict[ObjectRef, tuple[Body | None, Health]] = {}  # by the body assessed
         self._requested: set[asyncio.Task[None]] = set()
 
     def liveness(self) -> str:
@@ -200,13 +202,23 @@ class ControllerStatus:
         """Health per app from the bodies the watches delivered: no request at all.
 
         Assessed again only when a body or the set of tracked objects changed:
-        idle, a thousand apps' objects are not walked every two seconds."""
+        idle, a thousand apps' objects are not walked every two seconds. While
+        they change (a cold start changes some all the time), only the objects
+        whose body was replaced since are assessed again: assessing all of a
+        thousand apps' objects every two seconds held the event loop for a
+        large part of each second, drift handling with it."""
         changes = self.controller.live_changes
         if changes != self._health_at:
             self._health_at = changes
             per_app: dict[str, list[Health]] = {}
-            for t in self.controller.tracked.values():
-                per_app.setdefault(t.app, []).append(assess(t.live))
+            assessed: dict[ObjectRef, tuple[Body | None, Health]] = {}
+            for ref, t in self.controller.tracked.items():
+                kept = self._assessed.get(ref)
+                # A watch event replaces the body, never changes it in place.
+                health = kept[1] if kept is not None and kept[0] is t.live else assess(t.live)
+                assessed[ref] = (t.live, health)
+                per_app.setdefault(t.app, []).append(health)
+            self._assessed = assessed
             self._health = {app: aggregate(hs).status.value for app, hs in per_app.items()}
         self.controller.publish_app_gauges(self._health)
         holders = self.shards()["holders"]

@@ -6,7 +6,8 @@ namespace list the plan reads anyway.
 
 A controller planning many apps in a row reads that list once and hands it
 over as ``known``; a namespace missing from it may have been created since, so
-it alone is read again. That read also tells the planner that nothing of the
+it alone is read again, unless ``known`` is kept current by a watch
+(:class:`WatchedNamespaces`). That read also tells the planner that nothing of the
 app lives in a namespace that does not exist, which a cold start of a
 thousand apps would otherwise learn from a thousand LISTs.
 """
@@ -40,6 +41,13 @@ class Rendered(Protocol):
     def directives(self) -> Directives: ...
 
 
+class WatchedNamespaces(dict[str, bool]):
+    """Namespaces (name to whether it is Terminating) kept current by a watch: while
+    :attr:`current`, a namespace missing from it does not exist, and is not read."""
+
+    current: bool = True
+
+
 async def read_namespaces(
     kube: Kube, wanted: Iterable[str], known: Mapping[str, bool] | None
 ) -> tuple[set[str], set[str]]:
@@ -56,17 +64,18 @@ async def read_namespaces(
     if known is None:
         items = (await reader.list(res))[0]
         exist = {n["metadata"]["name"] for n in items}
-        terminating = {n["metadata"]["name"] for n in items if _terminating(n)}
+        terminating = {n["metadata"]["name"] for n in items if is_terminating(n)}
         return exist, terminating
     # Only the wanted namespaces are answered for: nothing else is asked of them.
     names = {n for n in wanted if n}
     exist = {n for n in names if n in known}
     terminating = {n for n in exist if known[n]}
-    missing = sorted(names - exist)
+    watched = isinstance(known, WatchedNamespaces) and known.current
+    missing = [] if watched else sorted(names - exist)
     for got in await asyncio.gather(*(reader.get(res, name=n) for n in missing)):
         if got is not None:
             exist.add(got["metadata"]["name"])
-            if _terminating(got):
+            if is_terminating(got):
                 terminating.add(got["metadata"]["name"])
     return exist, terminating
 
@@ -81,10 +90,11 @@ async def known_namespaces(kube: Kube) -> dict[str, bool] | None:
         items, _ = await kube.list(res)
     except KubeError:
         return None
-    return {n["metadata"]["name"]: _terminating(n) for n in items}
+    return {n["metadata"]["name"]: is_terminating(n) for n in items}
 
 
-def _terminating(namespace: Body) -> bool:
+def is_terminating(namespace: Body) -> bool:
+    """Whether the Namespace ``namespace`` is being deleted."""
     return (namespace.get("status") or {}).get("phase") == "Terminating"
 
 

@@ -14,6 +14,7 @@ from gitward.plan.model import Plan
 from gitward.reconcile.results import SyncOptions, SyncResult, exit_code_of
 from gitward.record import history, inventory
 from gitward.record.history import ObjectAction, SyncOutcome, SyncRecord
+from gitward.record.snapshot import RecordSnapshot
 from gitward.source.revisions import Revision
 
 
@@ -24,6 +25,7 @@ async def record_unrendered(
     revision: Revision,
     error: GitwardError,
     options: SyncOptions = SyncOptions(),
+    records: RecordSnapshot | None = None,
 ) -> bool:
     """Record a sync attempt that failed before it could plan: the app did not render.
 
@@ -32,10 +34,10 @@ async def record_unrendered(
     Returns whether a record was written.
     """
     started, started_at = time.monotonic(), datetime.now(UTC).isoformat(timespec="seconds")
-    inv = await inventory.load(kube, app.id.key)
+    inv = await inventory.load(kube, app.id.key, snapshot=records)
     if inv is not None and inv.source and inv.source != app.id.source and not options.adopt:
         return False
-    last = await history.load(kube, app.id.key)
+    last = await history.load(kube, app.id.key, snapshot=records)
     reason = str(error)
     result = SyncResult(
         app=app.name,

@@ -36,6 +36,7 @@ from gitward.reconcile.results import (
 )
 from gitward.record import history, inventory
 from gitward.record.history import SyncOutcome, SyncRecord
+from gitward.record.snapshot import RecordSnapshot
 from gitward.record.store import Unread
 from gitward.source.revisions import Revision
 
@@ -49,12 +50,14 @@ async def plan_app(
     diffs: bool = True,
     as_app: Kube | None = None,
     known_namespaces: Mapping[str, bool] | None = None,
+    records: RecordSnapshot | None = None,
 ) -> tuple[Plan, Inventory | None]:
     """``as_app``: the client the app's reads and dry-runs go through (it may impersonate
     the app's ServiceAccount, see :mod:`gitward.tenancy`); records always use ``kube``.
-    ``known_namespaces``: see :func:`~gitward.plan.planner.build_plan`."""
+    ``known_namespaces``: see :func:`~gitward.plan.planner.build_plan`; ``records``:
+    the records namespace listed for many syncs (:mod:`gitward.record.snapshot`)."""
     ident = app.id
-    inv = await inventory.load(kube, ident.key)
+    inv = await inventory.load(kube, ident.key, snapshot=records)
     if inv is not None and inv.source and inv.source != ident.source and not options.adopt:
         raise RecordsOwnedElsewhere(
             f"app {ident.key}: its records (ConfigMap {inventory.where(ident.key)}) belong to "
@@ -89,6 +92,7 @@ async def sync_app(
     as_app: Kube | None = None,
     on_wait_progress: Callable[[tuple[tuple[ObjectRef, Health], ...]], None] | None = None,
     known_namespaces: Mapping[str, bool] | None = None,
+    records: RecordSnapshot | None = None,
 ) -> SyncResult:
     """``as_app``: the client plan, apply, prune and health go through (it may impersonate
     the app's ServiceAccount); inventory and history are always kept through ``kube``."""
@@ -102,11 +106,12 @@ async def sync_app(
         diffs=options.dry_run,
         as_app=as_app,
         known_namespaces=known_namespaces,
+        records=records,
     )
     result = SyncResult(app=app.name, revision=revision, plan=plan, inventory=old_inv)
     # Both records must decode before the first write: a corrupt one fails the
     # sync (and its dry run) here, with nothing applied, rather than after the apply.
-    last = await history.load(kube, app.id.key)
+    last = await history.load(kube, app.id.key, snapshot=records)
     plan = replace(plan, installed=_installed(plan, last))
     result = replace(result, plan=plan)
     if plan.errors:

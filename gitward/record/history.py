@@ -21,6 +21,7 @@ from typing import Any
 
 from gitward.kube import Kube
 from gitward.record import store
+from gitward.record.snapshot import RecordSnapshot
 
 DEFAULT_LIMIT = 10
 
@@ -148,9 +149,10 @@ def configmap_name(app: str) -> str:
     return f"gitward-history-{app}"
 
 
-async def load(kube: Kube, app: str) -> list[SyncRecord]:
-    """Newest first. Raises ``RecordCorrupt`` if the history does not decode."""
-    doc = await store.read(kube, configmap_name(app), kind=KIND)
+async def load(kube: Kube, app: str, *, snapshot: RecordSnapshot | None = None) -> list[SyncRecord]:
+    """Newest first. Raises ``RecordCorrupt`` if the history does not decode.
+    ``snapshot``: see :func:`gitward.record.store.read`."""
+    doc = await store.read(kube, configmap_name(app), kind=KIND, snapshot=snapshot)
     return [SyncRecord.from_doc(r) for r in (doc or {}).get("records", [])]
 
 
@@ -180,4 +182,7 @@ async def append(
         configmap_name(record.app),
         {"records": [r.to_doc() for r in records]},
         labels={"gitward.io/app": record.app, "gitward.io/record": "history"},
+        # What was read a moment ago: the write need not read it again. A new
+        # record always changes the document, so no comparison is lost.
+        stored={"records": [r.to_doc() for r in previous]} if previous else None,
     )

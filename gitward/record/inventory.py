@@ -8,6 +8,7 @@ from gitward.errors import RecordCorrupt
 from gitward.kube import Kube
 from gitward.plan.inventory import Inventory
 from gitward.record import store
+from gitward.record.snapshot import RecordSnapshot
 
 _TEXT = {"type": "string"}
 
@@ -61,9 +62,10 @@ def where(key: str) -> str:
     return f"{store.record_namespace()}/{configmap_name(key)}"
 
 
-async def load(kube: Kube, key: str) -> Inventory | None:
-    """The app's inventory; ``None`` if it has none. Raises ``RecordCorrupt`` if unreadable."""
-    doc = await store.read(kube, configmap_name(key), kind=KIND)
+async def load(kube: Kube, key: str, *, snapshot: RecordSnapshot | None = None) -> Inventory | None:
+    """The app's inventory; ``None`` if it has none. Raises ``RecordCorrupt`` if unreadable.
+    ``snapshot``: see :func:`gitward.record.store.read`."""
+    doc = await store.read(kube, configmap_name(key), kind=KIND, snapshot=snapshot)
     return Inventory.from_doc(doc) if doc is not None else None
 
 

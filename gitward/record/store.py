@@ -18,7 +18,7 @@ import io
 import json
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 from jsonschema.exceptions import best_match
@@ -27,6 +27,9 @@ from gitward.config.identity import SHARED_FIELD_MANAGER, records_namespace
 from gitward.errors import GitwardError, RecordCorrupt
 from gitward.kube import Conflict, Kube, NotFound
 from gitward.objects import Body
+
+if TYPE_CHECKING:
+    from gitward.record.snapshot import RecordSnapshot
 
 KEY = "doc.json.gz"
 # A ConfigMap holds at most 1 MiB; a record that inflates past this is not ours
@@ -117,15 +120,22 @@ async def ensure_namespace(kube: Kube, namespace: str) -> None:
 _ensured: set[tuple[str, str]] = set()
 
 
-async def read(kube: Kube, name: str, *, kind: RecordKind) -> Any | None:
+async def read(
+    kube: Kube, name: str, *, kind: RecordKind, snapshot: RecordSnapshot | None = None
+) -> Any | None:
     """The checked document in ConfigMap ``name``, or ``None`` when there is none.
+
+    ``snapshot``: the records namespace listed for many syncs; it answers instead
+    of a GET the first time the record is read.
 
     Raises :class:`RecordCorrupt` when the ConfigMap exists but holds no valid record.
     """
     cm = await kube.resource_for("v1", "ConfigMap")
     assert cm is not None
     namespace = record_namespace()
-    body = await kube.get(cm, name=name, namespace=namespace)
+    known, body = snapshot.take(name) if snapshot is not None else (False, None)
+    if not known:
+        body = await kube.get(cm, name=name, namespace=namespace)
     if body is None:
         return None
     body.setdefault("metadata", {}).update(namespace=namespace, name=name)

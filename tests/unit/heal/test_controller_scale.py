@@ -9,10 +9,12 @@ from pathlib import Path
 
 import yaml
 
+from gitward.config.identity import records_namespace
 from gitward.heal.controller import Controller, ControllerOptions
 from gitward.heal.statuses import ControllerStatus
 from gitward.heal.supervise import Supervisor
 from gitward.health import HealthStatus
+from gitward.record import history as histories
 from tests.unit.fakecluster import server
 from tests.unit.heal.test_controller_drift import REPO, OneCommit, until
 
@@ -93,5 +95,101 @@ def test_apps_synced_after_their_kind_is_watched_cluster_wide_are_seen_live(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+    asyncio.run(main())
+
+
+def test_a_cold_start_reads_no_record_and_no_namespace_app_by_app(
+    tmp_path: Path,
+) -> None:
+    names = [f"app-{i}" for i in range(6)]
+    apps = []
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "cm.yaml").write_text(
+            yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
+        )
+        apps.append(
+            {
+                "name": name,
+                "path": name,
+                "namespace": name,
+                "createNamespace": True,
+                "autoSync": True,
+            }
+        )
+    (tmp_path / "gitward.yaml").write_text(yaml.safe_dump({"apps": apps}))
+    srv = server()
+    records = records_namespace()
+
+    async def main() -> None:
+        async with srv.kube() as kube:
+            controller = Controller(
+                kube=kube,
+                source=OneCommit(tmp_path),
+                options=ControllerOptions(
+                    repo=REPO, poll_interval=3600, full_reconcile_interval=3600
+                ),
+            )
+            task = asyncio.create_task(controller.lead())
+            try:
+                await until(controller.ready.is_set, what="the first reconcile")
+                assert all(controller.apps[n].sync.value == "Synced" for n in names)
+                calls = [c for c in srv.calls if c.namespace == records and c.kind == "ConfigMap"]
+                # LISTs (retiring's, and the batch's) answered every app's inventory
+                # and history: no GET of any record.
+                assert [c.verb for c in calls if c.verb in ("get", "list")] == ["list", "list"]
+                # The namespace watch said which namespaces exist: none was read by name.
+                read = {c.name for c in srv.calls if c.kind == "Namespace" and c.verb == "get"}
+                assert not read & set(names)  # (the records namespace is checked once)
+                assert sorted(
+                    c.name for c in srv.calls if c.kind == "Namespace" and c.verb == "patch"
+                ) == sorted(names)
+                # Each app wrote its inventory (before and after applying) and its history.
+                assert len([c for c in calls if c.verb == "patch"]) == 3 * len(names)
+                for name in names:
+                    history = await histories.load(kube, name)
+                    assert [r.result.value for r in history] == ["succeeded"]
+                # A sync outside a batch reads the records the batch's syncs wrote.
+                srv.calls.clear()
+                await controller.sync_now("app-0")
+                reads = [c.name for c in srv.calls if c.namespace == records and c.verb == "get"]
+                assert sorted(reads) == ["gitward-history-app-0", "gitward-inventory-app-0"]
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    asyncio.run(main())
+
+
+def test_a_round_longer_than_the_full_reconcile_interval_does_not_start_the_next_at_once(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "cm.yaml").write_text(
+        yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
+    )
+    spec = {"name": "app", "path": "app", "namespace": "shop", "autoSync": True}
+    (tmp_path / "gitward.yaml").write_text(yaml.safe_dump({"apps": [spec]}))
+    srv = server()
+    rounds: list[int] = []
+
+    async def main() -> None:
+        async with srv.kube() as kube:
+            controller = Controller(
+                kube=kube,
+                source=OneCommit(tmp_path),
+                options=ControllerOptions(repo=REPO, poll_interval=3600, full_reconcile_interval=1),
+            )
+
+            async def slow_round(specs: object, root: object, rev: object) -> None:
+                rounds.append(1)
+                await asyncio.sleep(1.5)  # longer than the interval
+
+            controller._reconcile_batch = slow_round  # type: ignore[method-assign]
+            await controller.refresh()  # the first round: every app
+            await controller.refresh()  # the same commit, right after it
+            assert len(rounds) == 1
 
     asyncio.run(main())

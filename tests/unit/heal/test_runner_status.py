@@ -13,10 +13,14 @@ import pytest
 from gitward.api.protocols import SourceError
 from gitward.api.webhooks import WebhookEvent
 from gitward.config.apps import RepoConfig
+from gitward.heal import statuses
 from gitward.heal.controller import Controller, ControllerOptions
+from gitward.heal.state import Tracked
 from gitward.heal.statuses import RECONCILE_LOOP, ControllerStatus
 from gitward.heal.supervise import Supervisor
+from gitward.health import Health, assess
 from gitward.kube import Kube, KubeConfig
+from gitward.objects import Body, ObjectRef
 from gitward.source import GitSource
 
 T = TypeVar("T")
@@ -145,5 +149,43 @@ def test_a_standby_refuses_a_webhook_it_would_drop_and_a_leader_takes_it(tmp_pat
         status.controller.config = RepoConfig(apps=())
         await status.on_webhook(event)
         assert status.unavailable() == ""
+
+    with_status(tmp_path, scenario)
+
+
+def test_health_is_assessed_again_only_for_the_objects_whose_body_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assessed: list[str] = []
+
+    def counting(live: Body | None) -> Health:
+        assessed.append(str((live or {}).get("metadata", {}).get("name", "(gone)")))
+        return assess(live)
+
+    monkeypatch.setattr(statuses, "assess", counting)
+
+    async def scenario(
+        status: ControllerStatus, leading: asyncio.Event, supervisor: Supervisor
+    ) -> None:
+        tracker = status.controller._tracker
+        for name in ("a", "b", "c"):
+            body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}
+            ref = ObjectRef.of({**body, "metadata": {"name": name, "namespace": "shop"}})
+            tracker.objects[ref] = Tracked(
+                app="shop", ref=ref, api_version="v1", desired=body, ignore=(), live=body
+            )
+        tracker.changes += 1
+        status.refresh_health()
+        assert sorted(assessed) == ["a", "b", "c"]
+        assert status._health == {"shop": "Healthy"}
+
+        assessed.clear()
+        status.refresh_health()  # nothing changed: nothing walked
+        gone = next(t for t in tracker.objects.values() if t.ref.name == "b")
+        gone.live = None  # what a DELETED event leaves
+        tracker.changes += 1
+        status.refresh_health()
+        assert assessed == ["(gone)"]
+        assert status._health == {"shop": "Missing"}
 
     with_status(tmp_path, scenario)

@@ -532,6 +532,29 @@ def test_built_charts_are_reused_without_downloading_again(
     assert second.charts == first.charts
 
 
+def test_apps_sharing_a_locked_chart_download_it_once(
+    root: Path, helm_cli: HelmCli, tmp_path: Path
+) -> None:
+    regions = ["shop", "shop-eu"]
+    with serve_chart_repo(tmp_path / "once", helm_cli) as repo:
+        repo.publish(copy_web_chart(tmp_path / "src" / "web"))
+        for region in regions:
+            app_dir = write_umbrella(
+                root / "apps" / region,
+                dependencies=[{"name": "web", "version": "0.1.0", "repository": repo.url}],
+            )
+            helm_cli.lock(app_dir)
+        # The lock records when it was made: the second app's must be the first's.
+        lock = (root / "apps" / "shop" / "Chart.lock").read_text()
+        (root / "apps" / "shop-eu" / "Chart.lock").write_text(lock)
+        first = render_app(app=_app(), root=root)
+    # The repository is gone: the second app's dependency build is the first's, from disk.
+    second = render_app(app=_app(name="shop-eu", path="apps/shop-eu"), root=root)
+
+    assert second.charts == first.charts
+    assert _configmap(second.manifests, "shop-eu-web") == _configmap(first.manifests, "shop-web")
+
+
 def test_oci_dependency_from_a_plain_http_registry(
     root: Path, helm_cli: HelmCli, oci_registry: OciRegistry, tmp_path: Path
 ) -> None:

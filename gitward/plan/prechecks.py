@@ -18,8 +18,9 @@ instead when:
   Pod (Pod Security and other admission act on Pods alone), or it is written
   whole (``Replace=true``: a create, whose decoding differs from an apply's);
 * an admission webhook or a ValidatingAdmissionPolicy may act on its kind, or
-  its namespace has a ResourceQuota or a LimitRange (read once per sync, only
-  when there are new objects at all; unreadable means "may");
+  its namespace has a ResourceQuota or a LimitRange (read only when there are
+  new objects at all, and at most every few seconds per API server; unreadable
+  means "may");
 * the server publishes no schema for its kind.
 
 * the app has records already (an installed app), has hooks, or spreads its
@@ -39,6 +40,7 @@ creates-first step cannot break.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +68,14 @@ BUILT_IN_GROUPS = frozenset(
 )
 _SERVER_ONLY_KINDS = frozenset({("", "Pod")})
 _ADMISSION = "admissionregistration.k8s.io"
+
+# How long a reading of the cluster's admission stays good for the next sync
+# to the same API server. A controller cold-starting a thousand apps would
+# otherwise send five LISTs per app; a reading a few seconds stale cannot
+# break all or nothing, because a create that admission refuses is undone
+# like any other (:mod:`gitward.apply.provisional`).
+ADMISSION_TTL = 5.0
+_admission_read: dict[str, tuple[float, Admission]] = {}
 
 
 @dataclass(frozen=True)
@@ -126,7 +136,7 @@ async def prechecks(kube: Kube, new: Sequence[Prepared]) -> Prechecks:
     versions = sorted({p.manifest.api_version for p in new})
     try:
         admission, docs = await asyncio.gather(
-            read_admission(kube), asyncio.gather(*(kube.openapi_schemas(v) for v in versions))
+            recent_admission(kube), asyncio.gather(*(kube.openapi_schemas(v) for v in versions))
         )
     except KubeError:
         return Prechecks()
@@ -134,6 +144,20 @@ async def prechecks(kube: Kube, new: Sequence[Prepared]) -> Prechecks:
     return Prechecks(
         {v: SchemaCheck(doc) for v, doc in zip(versions, docs, strict=True) if doc and v in usable}
     )
+
+
+async def recent_admission(kube: Kube, *, ttl: float = ADMISSION_TTL) -> Admission:
+    """:func:`read_admission`, or its reading from this API server under ``ttl``
+    seconds ago; a reading that found nothing readable is not kept."""
+    server = kube.config.server
+    now = time.monotonic()
+    kept = _admission_read.get(server)
+    if kept is not None and now - kept[0] < ttl:
+        return kept[1]
+    admission = await read_admission(kube)
+    if not admission.everything:
+        _admission_read[server] = (now, admission)
+    return admission
 
 
 async def read_admission(kube: Kube) -> Admission:
@@ -195,4 +219,5 @@ __all__ = [
     "may_precheck",
     "prechecks",
     "read_admission",
+    "recent_admission",
 ]

@@ -14,7 +14,13 @@ from gitward.kube.fake import DEFAULT_RESOURCES, FakeApiServer
 from gitward.kube.openapi import OpenAPIDocuments, default_cache_dir
 from gitward.objects import Body, Manifest
 from gitward.plan.model import ObjectError
-from gitward.plan.prechecks import Admission, may_precheck, prechecks, read_admission
+from gitward.plan.prechecks import (
+    Admission,
+    may_precheck,
+    prechecks,
+    read_admission,
+    recent_admission,
+)
 from gitward.plan.preparing import Prepared, prepare
 from tests.unit.fakecluster import run
 
@@ -154,6 +160,21 @@ def test_a_namespace_with_a_quota_sends_its_new_objects_to_the_server() -> None:
         return [admission.may_refuse(p) for p in ps]
 
     assert run(server(), go) == [True, False]
+
+
+def test_syncs_close_together_share_one_reading_of_admission_and_a_later_one_reads_again() -> None:
+    quota = obj("v1", "ResourceQuota", "q", namespace="quota")
+
+    async def go(kube: Kube) -> tuple[bool, bool, bool]:
+        (p,) = await prepare_all(kube, obj("v1", "ConfigMap", namespace="quota"))
+        before = await recent_admission(kube, ttl=60)
+        await kube.apply(quota)
+        shared = await recent_admission(kube, ttl=60)
+        fresh = await recent_admission(kube, ttl=0)
+        return before.may_refuse(p), shared.may_refuse(p), fresh.may_refuse(p)
+
+    # The quota made after the first reading is seen only once the reading expired.
+    assert run(server(), go) == (False, False, True)
 
 
 def test_a_server_without_openapi_v3_leaves_every_object_to_the_dry_run() -> None:

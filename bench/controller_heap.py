@@ -19,11 +19,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import sys
 import tempfile
 import time
 import tracemalloc
-from collections import Counter
+from collections import Counter, deque
 from pathlib import Path
 
 import yaml
@@ -63,12 +64,57 @@ def site(tb: tracemalloc.Traceback) -> str:
     return "(outside gitward)"
 
 
+def held(root: object, seen: set[int]) -> int:
+    """Bytes reachable from ``root`` through containers and instances, not yet in ``seen``.
+
+    Types, functions and tasks are not followed (they lead to everything).
+    """
+    total = 0
+    stack = [root]
+    while stack:
+        x = stack.pop()
+        if id(x) in seen or isinstance(x, type | asyncio.Task) or callable(x):
+            continue
+        seen.add(id(x))
+        total += sys.getsizeof(x)
+        if isinstance(x, dict):
+            stack.extend(x.keys())
+            stack.extend(x.values())
+        elif isinstance(x, list | tuple | set | frozenset | deque):
+            stack.extend(x)
+        elif hasattr(x, "__dict__"):
+            stack.append(vars(x))
+        else:
+            stack.extend(getattr(x, s) for s in getattr(x, "__slots__", ()) if hasattr(x, s))
+    return total
+
+
+def census(controller: Controller) -> list[tuple[str, int]]:
+    """What the controller holds, part by part; what two parts share counts in the first."""
+    seen: set[int] = set()
+    tracked = list(controller.tracked.values())
+    parts: list[tuple[str, int]] = [
+        (f"tracked: {f}", sum(held(getattr(t, f), seen) for t in tracked))
+        for f in ("live", "desired", "fields", "ref", "uid", "fields_hash", "values_hash")
+    ]
+    parts.append(("tracked: the rest of each Tracked", sum(held(t, seen) for t in tracked)))
+    parts.append(("tracked: the index by ref", held(controller.tracked, seen)))
+    tracker = controller._tracker
+    parts.append(("parked events", held(tracker.parked, seen)))
+    parts.append(("app states (specs, drift logs)", held(controller.apps, seen)))
+    parts.append(("Prometheus metrics (per-app series)", held(controller.metrics, seen)))
+    parts.append(("healer (backoffs)", held(controller._healer, seen)))
+    parts.append(("config and revision", held((controller.config, controller.revision), seen)))
+    return parts
+
+
 async def run(apps: int, top: int, frames: int) -> None:
     with tempfile.TemporaryDirectory(prefix="gitward-heap-") as tmp:
         root = Path(tmp)
         names = write_repo(root, apps)
         srv = FakeApiServer(namespaces=("default", "gitward-system", *names))
-        tracemalloc.start(frames)
+        if frames:
+            tracemalloc.start(frames)
         started = time.monotonic()
         async with srv.kube() as kube:
             controller = Controller(
@@ -85,17 +131,31 @@ async def run(apps: int, top: int, frames: int) -> None:
                 await asyncio.sleep(2.0)  # let the watches deliver what the syncs wrote
                 print(f"{apps} apps synced in {time.monotonic() - started:.0f}s", file=sys.stderr)
                 srv.calls.clear()
-                snapshot = tracemalloc.take_snapshot()
+                gc.collect()
+                snapshot = tracemalloc.take_snapshot() if frames else None
+                tracemalloc.stop()
+                parts = census(controller)
             finally:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+    objects = apps * 10
+    print(f"# controller heap with {apps} apps x 10 objects (in-memory API server)")
+    print("\n## held, by part (a walk of the controller's structures)\n")
+    print("| part | MiB | bytes per object |")
+    print("| --- | --- | --- |")
+    for name, size in parts:
+        print(f"| {name} | {size / 2**20:.1f} | {size / objects:.0f} |")
+    total = sum(size for _, size in parts)
+    print(f"| all of the above | {total / 2**20:.1f} | {total / objects:.0f} |")
+    if snapshot is None:
+        return
     by_site: Counter[str] = Counter()
     for stat in snapshot.statistics("traceback"):
         by_site[site(stat.traceback)] += stat.size
     ours = sum(n for s, n in by_site.items() if not s.startswith("(in-memory"))
-    print(f"# controller heap with {apps} apps x 10 objects (tracemalloc, in-memory API server)")
-    print(f"\nallocated and still held outside the API server: {ours / 2**20:.1f} MiB\n")
+    print(f"\n## allocated and still held outside the API server: {ours / 2**20:.1f} MiB")
+    print(f"(tracemalloc, by the innermost gitward line of {frames} frames)\n")
     print("| site | MiB | share |")
     print("| --- | --- | --- |")
     for where, size in by_site.most_common(top + 1):
@@ -108,7 +168,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--apps", type=int, default=1000)
     parser.add_argument("--top", type=int, default=20)
-    parser.add_argument("--frames", type=int, default=10, help="stack depth traced")
+    parser.add_argument(
+        "--frames", type=int, default=10, help="stack depth traced; 0: the walk only"
+    )
     args = parser.parse_args()
     asyncio.run(run(args.apps, args.top, args.frames))
 

@@ -131,6 +131,7 @@ class Controller:
             )
         self._next_full = 0.0  # monotonic time of the next full reconcile
         self._retire_pending = False  # apps left gitward.yaml and are not retired yet
+        self._published: dict[str, tuple[SyncState, str, bool]] = {}  # per app, in the gauges
 
     # -- the loop ----------------------------------------------------------
 
@@ -375,13 +376,20 @@ class Controller:
     # -- metrics ---------------------------------------------------------------
 
     def publish_app_gauges(self, health: dict[str, str]) -> None:
-        """Per-app sync status and health as gauges (1 for the current value), for alerts."""
+        """Per-app sync status and health as gauges (1 for the current value), for alerts.
+
+        Called every few seconds: only the apps whose status or health changed
+        are published again, so a thousand idle apps cost one comparison each."""
         for name, state in self.apps.items():
+            current = health.get(name, HealthStatus.UNKNOWN.value)
+            shown = (state.sync, current, name in health)
+            if self._published.get(name) == shown:
+                continue
+            self._published[name] = shown
             for sync in SyncState:
                 self.metrics.app_sync_status.labels(app=name, status=sync.value).set(
                     float(state.sync is sync)
                 )
-            current = health.get(name, HealthStatus.UNKNOWN.value)
             for status in HealthStatus:
                 self.metrics.app_health_status.labels(app=name, status=status.value).set(
                     float(status.value == current)

@@ -12,12 +12,14 @@ import pytest
 
 from gitward.api.protocols import SourceError
 from gitward.api.webhooks import WebhookEvent
-from gitward.config.apps import RepoConfig
+from gitward.config.apps import AppSpec, RepoConfig
 from gitward.heal.controller import Controller, ControllerOptions
 from gitward.heal.runner import RECONCILE_LOOP, ControllerStatus
+from gitward.heal.state import AppState
 from gitward.heal.supervise import Supervisor
 from gitward.kube import Kube, KubeConfig
 from gitward.source import GitSource
+from gitward.status import SyncState
 
 T = TypeVar("T")
 
@@ -145,5 +147,33 @@ def test_a_standby_refuses_a_webhook_it_would_drop_and_a_leader_takes_it(tmp_pat
         status.controller.config = RepoConfig(apps=())
         await status.on_webhook(event)
         assert status.unavailable() == ""
+
+    with_status(tmp_path, scenario)
+
+
+def test_app_gauges_follow_each_change_of_status_and_health(tmp_path: Path) -> None:
+    async def scenario(
+        status: ControllerStatus, leading: asyncio.Event, supervisor: Supervisor
+    ) -> None:
+        controller = status.controller
+        controller.apps["shop"] = AppState(spec=AppSpec(name="shop", path="shop", namespace="s"))
+        metrics = controller.metrics
+
+        def gauge(metric: str, value: str) -> float:
+            family = getattr(metrics, metric)
+            return float(family.labels(app="shop", status=value)._value.get())
+
+        controller.apps["shop"].sync = SyncState.SYNCED
+        controller.publish_app_gauges({"shop": "Progressing"})
+        controller.publish_app_gauges({"shop": "Progressing"})  # nothing new
+        assert gauge("app_sync_status", "Synced") == 1.0
+        assert gauge("app_health_status", "Progressing") == 1.0
+        controller.publish_app_gauges({"shop": "Healthy"})
+        assert gauge("app_health_status", "Progressing") == 0.0
+        assert gauge("app_health_status", "Healthy") == 1.0
+        controller.apps["shop"].sync = SyncState.OUT_OF_SYNC
+        controller.publish_app_gauges({"shop": "Healthy"})
+        assert gauge("app_sync_status", "Synced") == 0.0
+        assert gauge("app_sync_status", "OutOfSync") == 1.0
 
     with_status(tmp_path, scenario)

@@ -68,9 +68,22 @@ def run(apps: int, idle: float, extra: list[str], work: Path) -> dict[str, float
         idle_cpu = (sum(ps.cpu_times()[:2]) - cpu0) / idle * 100
         idle_rss = ps.memory_info().rss / 2**20
         peak = max(peak, peak_rss_mib(proc.pid))
+        print(
+            f"all Synced in {synced_at:.0f}s; peak RSS {peak:.0f} MiB, "
+            f"idle RSS {idle_rss:.0f} MiB, idle CPU {idle_cpu:.1f}%",
+            file=sys.stderr,
+        )
     finally:
+        stopping = time.monotonic()
         proc.terminate()
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        print(f"stopped in {time.monotonic() - stopping:.1f}s", file=sys.stderr)
+        if proc.returncode not in (0, -15):
+            print(log.read_text()[-3000:], file=sys.stderr)
     return {
         "synced_s": round(synced_at, 1),
         "peak_rss_mib": round(peak, 1),

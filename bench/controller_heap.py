@@ -35,6 +35,7 @@ sys.path.insert(0, str(HERE.parent))
 from controller_bench import app_objects  # noqa: E402
 
 from gitward.heal.controller import Controller, ControllerOptions  # noqa: E402
+from gitward.health import Health, aggregate, assess  # noqa: E402
 from gitward.kube.fake import FakeApiServer  # noqa: E402
 from tests.unit.heal.test_controller_drift import REPO, OneCommit  # noqa: E402
 
@@ -131,6 +132,13 @@ async def run(apps: int, top: int, frames: int) -> None:
                 await asyncio.sleep(2.0)  # let the watches deliver what the syncs wrote
                 print(f"{apps} apps synced in {time.monotonic() - started:.0f}s", file=sys.stderr)
                 srv.calls.clear()
+                # As the process's health refresh does: every app's status in the gauges.
+                per_app: dict[str, list[Health]] = {}
+                for t in controller.tracked.values():
+                    per_app.setdefault(t.app, []).append(assess(t.live))
+                controller.publish_app_gauges(
+                    {a: aggregate(hs).status.value for a, hs in per_app.items()}
+                )
                 gc.collect()
                 snapshot = tracemalloc.take_snapshot() if frames else None
                 tracemalloc.stop()

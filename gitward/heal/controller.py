@@ -386,14 +386,7 @@ class Controller:
             if self._published.get(name) == shown:
                 continue
             self._published[name] = shown
-            for sync in SyncState:
-                self.metrics.app_sync_status.labels(app=name, status=sync.value).set(
-                    float(state.sync is sync)
-                )
-            for status in HealthStatus:
-                self.metrics.app_health_status.labels(app=name, status=status.value).set(
-                    float(status.value == current)
-                )
+            self.metrics.app_status.set(name, sync=state.sync.value, health=current)
             if self.notices.active and name in health:
                 self.notices.health(state.spec, state.revision, *self._health_news(name, current))
 

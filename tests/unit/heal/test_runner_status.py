@@ -160,8 +160,11 @@ def test_app_gauges_follow_each_change_of_status_and_health(tmp_path: Path) -> N
         metrics = controller.metrics
 
         def gauge(metric: str, value: str) -> float:
-            family = getattr(metrics, metric)
-            return float(family.labels(app="shop", status=value)._value.get())
+            for family in metrics.app_status.collect():
+                for sample in family.samples:
+                    if family.name == f"gitward_{metric}" and sample.labels["status"] == value:
+                        return float(sample.value)
+            raise AssertionError(f"no {metric} {value}")
 
         controller.apps["shop"].sync = SyncState.SYNCED
         controller.publish_app_gauges({"shop": "Progressing"})

@@ -227,6 +227,8 @@ class Controller:
             else:
                 self.apps[spec.name].revision = rev.sha
         await self._reconcile_batch(batch, checkout.path, rev)
+        if changed is None:
+            self._schedule_full()  # counted from the end: a long cold start is not redone at once
 
     async def _retire_removed(self, config: RepoConfig) -> None:
         """Apps gone from gitward.yaml: stop tracking them, then prune what they owned
@@ -272,6 +274,7 @@ class Controller:
         checkout = await asyncio.to_thread(self.source.checkout, rev.sha)
         event("full-reconcile", apps=str(len(self.config.apps)), revision=rev.sha[:12])
         await self._reconcile_batch(self.config.apps, checkout.path, rev)
+        self._schedule_full()
 
     async def _retry_failed(self, rev: Revision) -> None:
         again = (SyncOutcome.FAILED, SyncOutcome.SKIPPED)

@@ -109,6 +109,9 @@ class Controller:
     def unavailable(self) -> str:
         return ""
 
+    def shards(self) -> dict[str, Any]:
+        return {"replica": "bench", "shards": 1, "served": [0], "holders": {"0": "bench"}}
+
     def app_names(self) -> Collection[str]:
         return list(self.apps)
 

@@ -105,6 +105,7 @@ class ControllerMetrics:
     app_status: AppStatusGauges  # gitward_app_sync_status and gitward_app_health_status
     app_last_successful_sync_timestamp_seconds: Gauge
     leader: Gauge
+    shard_holder: Gauge
     commits_refused_total: Counter
     commit_refused: Gauge
     notifications_sent_total: Counter
@@ -172,7 +173,14 @@ def controller_metrics(registry: Registry) -> ControllerMetrics:
         ),
         leader=Gauge(
             "gitward_leader",
-            "1 while this replica holds the leader lease, else 0.",
+            "1 while this replica holds the leader lease (sharded: any shard's), else 0.",
+            registry=registry,
+        ),
+        shard_holder=Gauge(
+            "gitward_shard_holder",
+            "1 for the replica holding each shard's Lease, as this replica last read them "
+            "(a replica's own shards are those whose replica is its identity).",
+            labelnames=("shard", "replica"),
             registry=registry,
         ),
         commits_refused_total=Counter(

@@ -56,6 +56,10 @@ class StatusSource(Protocol):
         """The names of the apps the controller manages, in display order."""
         ...
 
+    def shards(self) -> JSONObject:
+        """This replica, the shards it serves, and who holds each shard's Lease as last read."""
+        ...
+
     def app_summary(self, name: str) -> JSONObject:
         """One app in a list: sync status, health, revision. ``name`` is in ``app_names()``."""
         ...

@@ -145,6 +145,32 @@ def api_routes(source: StatusSource, registry: Registry) -> list[BaseRoute]:
         return JSONResponse({"apps": [source.app_summary(n) for n in source.app_names()]})
 
     @requires(AUTHENTICATED, status_code=401)
+    async def shards(request: Request) -> Response:
+        """Which replica serves which shard.
+        ---
+        summary: This replica, the shards it serves, and each shard's holder.
+        description: >-
+          Answered by every replica, standbys too. Unsharded (``--shards 1``),
+          the one shard is the leader's.
+        responses:
+          "200":
+            description: "`holders` maps each shard number to the replica holding its Lease."
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [replica, shards, served, holders]
+                  properties:
+                    replica: {type: string}
+                    shards: {type: integer, minimum: 1}
+                    served: {type: array, items: {type: integer}}
+                    holders: {type: object, additionalProperties: {type: string}}
+                    members: {type: array, items: {type: string}}
+          "401": {$ref: "#/components/responses/Unauthorized"}
+        """
+        return JSONResponse(source.shards())
+
+    @requires(AUTHENTICATED, status_code=401)
     async def app(request: Request) -> Response:
         """One app.
         ---
@@ -288,6 +314,7 @@ def api_routes(source: StatusSource, registry: Registry) -> list[BaseRoute]:
         Route("/metrics", metrics),
         Route("/openapi.json", openapi_json),
         Route("/api/v1/apps", apps),
+        Route("/api/v1/shards", shards),
         Route("/api/v1/apps/{name}", app),
         Route("/api/v1/apps/{name}/drifts", drifts),
         Route("/api/v1/apps/{name}/history", history),

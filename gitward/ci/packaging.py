@@ -9,20 +9,25 @@ digest at the paths ``chart.imageValues`` names (comments and order kept).
 The copy is prepared once per run, before the image's digest is known, with
 a placeholder digest: it is linted then (beside the image build, or before
 any push), and once the image is pushed only the placeholder is swapped for
-the real digest before ``helm package``. A lint that passed is remembered by
-the copy's content (:mod:`gitward.ci.passed`), so the ``publish`` after a
-``build`` does not lint the same chart again.
+the real digest before ``helm package``. A lint that passed is remembered
+(:mod:`gitward.ci.passed`) by a digest of everything the copy is made from
+(the chart's files, the version, the image, the helm binary and this
+module), together with the copy itself: so the ``publish`` after a
+``build`` knows before preparing anything that the chart passed, and it
+takes the linted copy instead of editing YAML again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +50,7 @@ HELM_TIMEOUT = 120.0
 COMMIT = "gitward.io/commit"
 SOURCE = "gitward.io/source"
 IMAGE = "gitward.io/image"
-_LINT = "helm-lint"
+_PREPARED = "linted-chart"
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ class PreparedChart:
     label: str
     metadata: dict[str, Any] = field(repr=False)  # Chart.yaml as written
     image: ImageRef  # the image written into it
+    key: str  # what it is made from (:func:`chart_key`)
+    linted: bool = False  # a copy of one that passed helm lint
 
 
 def placeholder_image(repository: str, code: CodeVersion) -> ImageRef:
@@ -89,6 +96,41 @@ def placeholder_image(repository: str, code: CodeVersion) -> ImageRef:
     return ImageRef(repository, code.version, "sha256:" + hashlib.sha256(seed).hexdigest())
 
 
+def chart_key(
+    *, chart_dir: Path, label: str, code: CodeVersion, image: ImageRef, values: ImageValues
+) -> str:
+    """A digest of everything the prepared copy of ``chart_dir`` and its lint depend on.
+
+    Raises :class:`CiInputError` when there is no chart, or a link in it leads
+    out of it (which the copy would follow).
+    """
+    if not (chart_dir / "Chart.yaml").is_file():
+        raise CiInputError(f"{label}/Chart.yaml: no chart at {label} (chart.path)")
+    facts = (label, code.commit, code.version, code.commit_time, code.source, str(image))
+    parts = [
+        *passed.tool_parts(find_tool("helm")),
+        _preparation(),
+        repr(values).encode(),
+        *(fact.encode() for fact in facts),
+    ]
+    root = repofiles.real(chart_dir)
+    for rel in repofiles.walk(chart_dir, root=root, label=label, error=CiInputError):
+        parts += [rel.as_posix().encode(), (chart_dir / rel).read_bytes()]
+    return passed.digest_of(parts)
+
+
+def linted_before(key: str) -> bool:
+    """Whether the chart :func:`chart_key` named ``key`` passed ``helm lint`` before."""
+    return passed.kept(_PREPARED, key) is not None
+
+
+@cache
+def _preparation() -> bytes:
+    # How a chart is prepared is this module's code: a pass remembered by
+    # another version of it is not trusted.
+    return Path(__file__).read_bytes()
+
+
 def prepare_chart(
     *,
     into: Path,
@@ -97,10 +139,29 @@ def prepare_chart(
     code: CodeVersion,
     image: ImageRef,
     values: ImageValues,
+    key: str = "",
 ) -> PreparedChart:
-    """A copy of ``chart_dir`` (``label`` in messages) in the scratch directory ``into``."""
-    copy, metadata = _prepare(into, chart_dir, label, code, image, values)
-    return PreparedChart(directory=copy, label=label, metadata=metadata, image=image)
+    """A copy of ``chart_dir`` (``label`` in messages) in the scratch directory ``into``;
+    the copy kept by an earlier lint when this chart passed one (``key``: its
+    :func:`chart_key`, if known)."""
+    key = key or chart_key(chart_dir=chart_dir, label=label, code=code, image=image, values=values)
+    copy = into / "chart"
+    found = passed.kept(_PREPARED, key)
+    if found is not None:
+        try:
+            shutil.copytree(found / "chart", copy)
+            metadata = json.loads((found / "metadata.json").read_text())
+        except (OSError, ValueError):
+            shutil.rmtree(copy, ignore_errors=True)  # prepared and linted again below
+            passed.forget(_PREPARED, key)
+        else:
+            return PreparedChart(
+                directory=copy, label=label, metadata=metadata, image=image, key=key, linted=True
+            )
+    shutil.copytree(chart_dir, copy, symlinks=False)
+    metadata = _edit_chart_yaml(copy / "Chart.yaml", label=label, code=code, image=image)
+    _edit_values(copy / "values.yaml", label=label, image=image, paths=values)
+    return PreparedChart(directory=copy, label=label, metadata=metadata, image=image, key=key)
 
 
 @contextmanager
@@ -116,20 +177,23 @@ def prepared_chart(
 
 def lint_chart(chart: PreparedChart) -> bool:
     """``helm lint`` the prepared chart; ``False`` when this very chart already passed."""
-    helm = find_tool("helm")
-    key = passed.digest_of([*passed.tool_parts(helm), *passed.tree_parts(chart.directory)])
-    if passed.remembered(_LINT, key):
+    if chart.linted:
         return False
     run = run_program(
         HELM,
-        [str(helm), "lint", str(chart.directory)],
+        [str(find_tool("helm")), "lint", str(chart.directory)],
         what=f"{chart.label}: helm lint",
         timeout=HELM_TIMEOUT,
     )
     if not run.ok:
         reason = _lint_reason(run.out + run.err, chart.directory, chart.label)
         raise CiInputError(f"{chart.label}: helm lint failed: {reason}")
-    passed.remember(_LINT, key)
+
+    def fill(kept: Path) -> None:
+        shutil.copytree(chart.directory, kept / "chart")
+        (kept / "metadata.json").write_text(json.dumps(chart.metadata))
+
+    passed.keep(_PREPARED, chart.key, fill)
     return True
 
 
@@ -200,25 +264,6 @@ def _replaced(doc: Any, old: str, new: str) -> Any:
     if isinstance(doc, list):
         return [_replaced(v, old, new) for v in doc]
     return doc.replace(old, new) if isinstance(doc, str) else doc
-
-
-def _prepare(
-    tmp: Path,
-    chart_dir: Path,
-    label: str,
-    code: CodeVersion,
-    image: ImageRef,
-    values: ImageValues,
-) -> tuple[Path, dict[str, Any]]:
-    """A copy of the chart in ``tmp`` with version, annotations and image set."""
-    if not (chart_dir / "Chart.yaml").is_file():
-        raise CiInputError(f"{label}/Chart.yaml: no chart at {label} (chart.path)")
-    repofiles.check_tree(chart_dir, root=repofiles.real(chart_dir), label=label, error=CiInputError)
-    copy = tmp / "chart"
-    shutil.copytree(chart_dir, copy, symlinks=False)
-    metadata = _edit_chart_yaml(copy / "Chart.yaml", label=label, code=code, image=image)
-    _edit_values(copy / "values.yaml", label=label, image=image, paths=values)
-    return copy, metadata
 
 
 def _yaml() -> YAML:

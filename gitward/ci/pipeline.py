@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,9 @@ from gitward.ci.packaging import (
     ImageRef,
     PackagedChart,
     PreparedChart,
+    chart_key,
     lint_chart,
+    linted_before,
     package_prepared,
     placeholder_image,
     prepare_chart,
@@ -40,7 +42,6 @@ from gitward.ci.versioning import CodeVersion, describe
 from gitward.errors import ConfigError
 
 if TYPE_CHECKING:
-    from gitward.artifacts.chartmuseum import ChartRepository
     from gitward.artifacts.oci import Registry
     from gitward.artifacts.references import Repository
 
@@ -82,7 +83,7 @@ def build(root: Path, options: Options, *, progress: Progress, echo: Echo | None
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gitward-chart-")))
         check = (
-            _checker(targets, code, placeholder_image(repository, code), scratch)
+            _Check(targets, code, placeholder_image(repository, code), scratch)
             if targets.chart_name
             else None
         )
@@ -91,32 +92,47 @@ def build(root: Path, options: Options, *, progress: Progress, echo: Echo | None
     return built
 
 
-Check = Callable[[], tuple[PreparedChart, bool]]
+class _Check:
+    """The chart prepared in ``scratch`` and linted; :meth:`run` gives the prepared
+    chart, and whether the lint ran (``False``: this very chart passed before)."""
 
+    def __init__(self, targets: Targets, code: CodeVersion, image: ImageRef, scratch: Path) -> None:
+        self.targets, self.code, self.image, self.scratch = targets, code, image, scratch
+        self._key = ""
 
-def _checker(targets: Targets, code: CodeVersion, image: ImageRef, scratch: Path) -> Check:
-    """Prepare the chart in ``scratch`` and lint it: the prepared chart, and whether
-    the lint ran (``False``: this very chart passed before)."""
+    @property
+    def key(self) -> str:
+        """What the prepared chart is made from (raises for a chart that cannot be)."""
+        if not self._key:
+            t = self.targets
+            self._key = chart_key(
+                chart_dir=t.chart_dir,
+                label=t.chart_label,
+                code=self.code,
+                image=self.image,
+                values=t.image_values,
+            )
+        return self._key
 
-    def check() -> tuple[PreparedChart, bool]:
+    def run(self) -> tuple[PreparedChart, bool]:
+        t = self.targets
         chart = prepare_chart(
-            into=scratch,
-            chart_dir=targets.chart_dir,
-            label=targets.chart_label,
-            code=code,
-            image=image,
-            values=targets.image_values,
+            into=self.scratch,
+            chart_dir=t.chart_dir,
+            label=t.chart_label,
+            code=self.code,
+            image=self.image,
+            values=t.image_values,
+            key=self.key,
         )
         return chart, lint_chart(chart)
-
-    return check
 
 
 def _build_beside_lint(
     pool: ThreadPoolExecutor,
     clock: Clock,
     session: BuildahSession,
-    check: Check | None,
+    check: _Check | None,
     targets: Targets,
     code: CodeVersion,
     echo: Echo | None,
@@ -127,7 +143,7 @@ def _build_beside_lint(
     Nothing is pushed before both are done, so a chart that fails still leaves
     every store as it was.
     """
-    checking = Timed(pool, check) if check is not None else None
+    checking = Timed(pool, check.run) if check is not None else None
     try:
         built = build_image(session, targets=targets, code=code, echo=echo)
     finally:
@@ -141,6 +157,40 @@ def _build_beside_lint(
         )
     clock.done("build", f"{built.name} ({built.image_id[:19]})")
     return built, chart
+
+
+def _push_beside_lint(
+    pool: ThreadPoolExecutor,
+    clock: Clock,
+    session: BuildahSession,
+    check: _Check,
+    local: str,
+    image: Repository,
+    code: CodeVersion,
+) -> tuple[ImageRef, PreparedChart]:
+    """Push the built image; the chart is linted first, or, when this very chart passed
+    before (the ``build`` linted it), taken from that pass while the image goes up."""
+    from gitward.ci.publishing import push_image
+
+    def push() -> ImageRef:
+        return push_image(session, local=local, image=image, code=code)
+
+    if not linted_before(check.key):
+        prepared, ran = check.run()
+        clock.done("lint", _linted(prepared, ran), changed=ran)
+        ref = push()
+        clock.done("push-image", f"{ref}")
+        return ref, prepared
+    pushing = Timed(pool, push)
+    try:
+        prepared, ran = check.run()
+        preparing = clock.elapsed
+    finally:
+        pushing.error()  # waits for it
+    ref = pushing.result()
+    clock.beside("lint", preparing, _linted(prepared, ran) + " (beside the push)", changed=ran)
+    clock.done("push-image", f"{ref}")
+    return ref, prepared
 
 
 def _linted(chart: PreparedChart, ran: bool) -> str:
@@ -191,7 +241,12 @@ def publish(
         image = _need_registry(targets)
         from gitward.artifacts.chartmuseum import ChartRepository
         from gitward.artifacts.oci import Registry
-        from gitward.ci.publishing import published_image, push_image
+        from gitward.ci.publishing import (
+            publish_charts,
+            published_for_commit,
+            published_image,
+            push_image,
+        )
 
         registry = stack.enter_context(Registry(targets.registry or image))
         chart_registry = registry
@@ -216,132 +271,52 @@ def publish(
         if index is not None:
             index.result()
         if existing is not None and options.destination is None:
-            done = _published_for_commit(targets, code, existing, chart_registry, repository)
+            done = published_for_commit(
+                targets=targets,
+                code=code,
+                image=existing,
+                registry=chart_registry,
+                repository=repository,
+            )
             if done is not None:
                 return _unchanged(clock, code, existing, done)
         # The chart is checked before anything is pushed: prepared with a stand-in
         # for the digest, which is not known yet and which nothing in a lint reads.
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gitward-chart-")))
-        check = _checker(targets, code, placeholder_image(str(image), code), scratch)
+        check = _Check(targets, code, placeholder_image(str(image), code), scratch)
         session = stack.enter_context(_buildah(targets, registry))
         prepared: PreparedChart | None = None
-        if existing is not None or not build_first:
-            prepared, ran = check()
-            clock.done("lint", _linted(prepared, ran), changed=ran)
         if existing is not None:
             ref = existing
+            prepared, ran = check.run()
+            clock.done("lint", _linted(prepared, ran), changed=ran)
             clock.done(
                 "build", f"skipped: {image}:{code.version} exists for this commit", changed=False
             )
             clock.done("push-image", f"{ref} already published", changed=False)
+        elif build_first:
+            built, prepared = _build_beside_lint(pool, clock, session, check, targets, code, echo)
+            ref = push_image(session, local=built.name, image=image, code=code)
+            clock.done("push-image", f"{ref}")
         else:
             local = targets.local_name(code.version)
-            if build_first:
-                built, prepared = _build_beside_lint(
-                    pool, clock, session, check, targets, code, echo
-                )
-                local = built.name
-            ref = push_image(session, local=local, image=image, code=code)
-            clock.done("push-image", f"{ref}")
+            ref, prepared = _push_beside_lint(pool, clock, session, check, local, image, code)
         assert prepared is not None  # checked on every path above
         chart = package_prepared(
             prepared, image=ref, version=code.version, destination=options.destination
         )
         clock.done("package", f"{chart.name}-{chart.version}.tgz")
-        record = _publish_charts(pool, clock, targets, code, ref, chart, chart_registry, repository)
-    return _build_record(code, ref, record, clock)
-
-
-def _publish_charts(
-    pool: ThreadPoolExecutor,
-    clock: Clock,
-    targets: Targets,
-    code: CodeVersion,
-    image: ImageRef,
-    chart: PackagedChart,
-    registry: Registry,
-    repository: ChartRepository | None,
-) -> ChartRecord:
-    """The chart to both chart stores at once (the image is already in its registry)."""
-    from gitward.ci.publishing import publish_oci_chart, publish_repository_chart
-
-    record = ChartRecord(
-        name=chart.name, version=chart.version, file=str(chart.path) if chart.path else ""
-    )
-    oci = targets.oci
-    to_oci = (
-        Timed(
+        record = publish_charts(
             pool,
-            lambda: publish_oci_chart(registry, base=oci, chart=chart, code=code, image=image),
+            clock,
+            targets=targets,
+            code=code,
+            image=ref,
+            chart=chart,
+            registry=chart_registry,
+            repository=repository,
         )
-        if oci is not None
-        else None
-    )
-    to_repository = (
-        Timed(pool, lambda: publish_repository_chart(repository, chart=chart))
-        if repository is not None
-        else None
-    )
-    for running in (to_oci, to_repository):
-        if running is not None:
-            running.error()  # waits for both before either's error is raised
-    if to_oci is not None:
-        published = to_oci.result()
-        verb = "pushed" if published.pushed else "already published, identical"
-        clock.beside(
-            "publish-oci",
-            to_oci.seconds,
-            f"{published.reference} {verb}",
-            changed=published.pushed,
-        )
-        record = _with(record, oci=published.reference, digest=published.digest)
-    if to_repository is not None:
-        uploaded = to_repository.result()
-        verb = "uploaded" if uploaded.pushed else "already published, identical"
-        clock.beside(
-            "publish-repository",
-            to_repository.seconds,
-            f"{uploaded.url} {verb}",
-            changed=uploaded.pushed,
-        )
-        record = _with(record, repository=uploaded.repository, url=uploaded.url)
-    clock.mark()
-    return record
-
-
-def _published_for_commit(
-    targets: Targets,
-    code: CodeVersion,
-    image: ImageRef,
-    chart_registry: Registry,
-    repository: ChartRepository | None,
-) -> ChartRecord | None:
-    """The chart as every store already has it for this commit and image, else ``None``.
-
-    A chart packaged from the same commit with the same image is the same
-    chart (its sources, ``gitward-ci.yaml`` included, are the commit's), so
-    the stores' own record of commit and image is enough: nothing is linted,
-    packaged or downloaded again. Anything less falls back to the full run,
-    which compares content.
-    """
-    from gitward.ci.publishing import oci_chart_for, repository_chart_for
-
-    if not targets.chart_name:
-        return None
-    record = ChartRecord(name=targets.chart_name, version=code.version)
-    if targets.oci is not None:
-        found = oci_chart_for(
-            chart_registry, base=targets.oci, name=targets.chart_name, code=code, image=image
-        )
-        if found is None:
-            return None
-        record = _with(record, oci=found.reference, digest=found.digest)
-    if repository is not None:
-        url = repository_chart_for(repository, name=targets.chart_name, code=code, image=image)
-        if url is None:
-            return None
-        record = _with(record, repository=repository.url, url=url)
-    return record
+    return _build_record(code, ref, record, clock)
 
 
 def _unchanged(clock: Clock, code: CodeVersion, image: ImageRef, chart: ChartRecord) -> BuildRecord:
@@ -371,10 +346,6 @@ def _build_record(
         chart=chart,
         steps=tuple(clock.steps),
     )
-
-
-def _with(record: ChartRecord, **changes: str) -> ChartRecord:
-    return replace(record, **changes)
 
 
 def _need_registry(targets: Targets) -> Repository:

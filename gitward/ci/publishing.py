@@ -13,6 +13,9 @@ the version, before anything is pushed.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
 from gitward.artifacts.buildah import BuildahSession
 from gitward.artifacts.chartmuseum import ChartRepository, Uploaded
 from gitward.artifacts.errors import StoreRefused, StoreUnreachable, VersionConflict
@@ -21,6 +24,9 @@ from gitward.artifacts.ocicharts import Published, push_chart
 from gitward.artifacts.references import Repository
 from gitward.ci.errors import CiInputError
 from gitward.ci.packaging import COMMIT, IMAGE, ImageRef, PackagedChart
+from gitward.ci.records import ChartRecord
+from gitward.ci.steps import Clock, Timed
+from gitward.ci.targets import Targets
 from gitward.ci.versioning import CodeVersion
 
 PUSH_TIMEOUT = 1800.0
@@ -120,6 +126,98 @@ def repository_chart_for(
 
 def publish_repository_chart(repo: ChartRepository, *, chart: PackagedChart) -> Uploaded:
     return repo.publish(name=chart.name, version=chart.version, tgz=chart.tgz)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A chart as one chart store holds it after a publish."""
+
+    where: str  # the chart's reference or URL there
+    pushed: bool  # False: it was there already, identical
+    fields: dict[str, str]  # what the build record says of it
+
+
+def publish_charts(
+    pool: ThreadPoolExecutor,
+    clock: Clock,
+    *,
+    targets: Targets,
+    code: CodeVersion,
+    image: ImageRef,
+    chart: PackagedChart,
+    registry: Registry,
+    repository: ChartRepository | None,
+) -> ChartRecord:
+    """The chart to both chart stores at once (the image is already in its registry),
+    each reported as a step of its own."""
+    oci = targets.oci
+
+    def to_oci() -> _Stored:
+        assert oci is not None
+        done = publish_oci_chart(registry, base=oci, chart=chart, code=code, image=image)
+        fields = {"oci": done.reference, "digest": done.digest}
+        return _Stored(where=done.reference, pushed=done.pushed, fields=fields)
+
+    def to_repository() -> _Stored:
+        assert repository is not None
+        done = publish_repository_chart(repository, chart=chart)
+        fields = {"repository": done.repository, "url": done.url}
+        return _Stored(where=done.url, pushed=done.pushed, fields=fields)
+
+    jobs = [
+        (step, verb, Timed(pool, job))
+        for step, verb, job, wanted in (
+            ("publish-oci", "pushed", to_oci, oci is not None),
+            ("publish-repository", "uploaded", to_repository, repository is not None),
+        )
+        if wanted
+    ]
+    for _, _, running in jobs:
+        running.error()  # waits for every store before any one's error is raised
+    record = ChartRecord(
+        name=chart.name, version=chart.version, file=str(chart.path) if chart.path else ""
+    )
+    for step, verb, running in jobs:
+        stored = running.result()
+        said = verb if stored.pushed else "already published, identical"
+        clock.beside(step, running.seconds, f"{stored.where} {said}", changed=stored.pushed)
+        record = replace(record, **stored.fields)
+    clock.mark()
+    return record
+
+
+def published_for_commit(
+    *,
+    targets: Targets,
+    code: CodeVersion,
+    image: ImageRef,
+    registry: Registry,
+    repository: ChartRepository | None,
+) -> ChartRecord | None:
+    """The chart as every store already has it for this commit and image, else ``None``.
+
+    A chart packaged from the same commit with the same image is the same
+    chart (its sources, ``gitward-ci.yaml`` included, are the commit's), so
+    the stores' own record of commit and image is enough: nothing is linted,
+    packaged or downloaded again. Anything less falls back to the full run,
+    which compares content.
+    """
+    if not targets.chart_name:
+        return None
+    record = ChartRecord(name=targets.chart_name, version=code.version)
+    if targets.oci is not None:
+        found = oci_chart_for(
+            registry, base=targets.oci, name=targets.chart_name, code=code, image=image
+        )
+        if found is None:
+            return None
+        record = replace(record, oci=found.reference, digest=found.digest)
+    if repository is not None:
+        url = repository_chart_for(repository, name=targets.chart_name, code=code, image=image)
+        if url is None:
+            return None
+        record = replace(record, repository=repository.url, url=url)
+    return record
 
 
 def _push_reason(stderr: str) -> str:

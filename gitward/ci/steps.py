@@ -38,6 +38,11 @@ class Clock:
         self.steps.append(step)
         self.progress(step)
 
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the step under way began."""
+        return time.monotonic() - self.started
+
     def mark(self) -> None:
         self.started = time.monotonic()
 

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import semver
 
 from gitward.ci.errors import CiInputError
 from gitward.errors import SourceError
+from gitward.programs import ProgramRun
 from gitward.source.git import Git
 from gitward.source.urls import source_identity
 
@@ -43,25 +45,40 @@ def _git(root: Path) -> Git:
 
 
 def describe(root: Path, *, allow_dirty: bool = False) -> CodeVersion:
-    """The version of the commit checked out at ``root``; :class:`CiInputError` if none."""
+    """The version of the commit checked out at ``root``; :class:`CiInputError` if none.
+
+    git's calls run side by side (only the count after the last tag waits for
+    the tags): each is a process start, and together they were most of a run
+    that finds everything published. Their answers are read in order, so a
+    directory that is not a repository still says so first.
+    """
     git = _git(root)
-    head = git.run(
-        "rev-parse", "--is-inside-work-tree", "--show-toplevel", directory=root, check=False
-    )
-    inside, _, top = head.out.strip().partition("\n")
-    if not head.ok or inside != "true":
-        raise CiInputError(f"{root}: not a git working tree; gitward ci versions from git")
-    shown = git.run("show", "-s", "--format=%H%n%cI", "HEAD", directory=root, check=False)
-    if not shown.ok:
-        raise CiInputError(f"{root}: has no commit yet; commit before building")
-    commit, commit_time = shown.out.split()[:2]
-    dirty = bool(git.run("status", "--porcelain", directory=root).out.strip())
-    if dirty and not allow_dirty:
-        raise CiInputError(
-            f"{root}: the working tree has uncommitted changes; commit them "
-            "(or pass --allow-dirty to build what is on disk)"
-        )
-    version, tag = _version(git, root, commit)
+    with ThreadPoolExecutor(max_workers=5) as pool:
+
+        def start(*args: str) -> Future[ProgramRun]:
+            return pool.submit(git.run, *args, directory=root, check=False)
+
+        head = start("rev-parse", "--is-inside-work-tree", "--show-toplevel")
+        shown = start("show", "-s", "--format=%H%n%cI", "HEAD")
+        status = start("status", "--porcelain")
+        tags = pool.submit(_semver_tags, git, root)
+        origin = start("remote", "get-url", "origin")
+        inside, _, top = head.result().out.strip().partition("\n")
+        if not head.result().ok or inside != "true":
+            raise CiInputError(f"{root}: not a git working tree; gitward ci versions from git")
+        if not shown.result().ok:
+            raise CiInputError(f"{root}: has no commit yet; commit before building")
+        commit, commit_time = shown.result().out.split()[:2]
+        if not status.result().ok:
+            git.run("status", "--porcelain", directory=root)  # raises, saying why
+        dirty = bool(status.result().out.strip())
+        if dirty and not allow_dirty:
+            raise CiInputError(
+                f"{root}: the working tree has uncommitted changes; commit them "
+                "(or pass --allow-dirty to build what is on disk)"
+            )
+        version, tag = _version(git, root, commit, tags.result())
+        source = _source(origin.result(), top)
     if dirty:
         joiner = "." if "-" in version else "-"
         version = f"{version}{joiner}dirty.w{_tree(git, root)[:7]}"
@@ -69,16 +86,17 @@ def describe(root: Path, *, allow_dirty: bool = False) -> CodeVersion:
         commit=commit,
         version=version,
         commit_time=commit_time,
-        source=_source(git, root, top),
+        source=source,
         tag=tag,
         dirty=dirty,
     )
 
 
-def _semver_tags(
-    git: Git, root: Path, commit: str
-) -> tuple[list[tuple[semver.Version, str]], list[tuple[semver.Version, str]]]:
-    """The SemVer tags on ``commit`` and those it descends from, each sorted (one git call)."""
+_Tag = tuple[semver.Version, str]  # the parsed version, the tag's name
+
+
+def _semver_tags(git: Git, root: Path) -> list[tuple[_Tag, list[str]]]:
+    """Each SemVer tag HEAD descends from, with the objects it names (one git call)."""
     listed = git.run(
         "for-each-ref",
         "--merged",
@@ -87,23 +105,24 @@ def _semver_tags(
         "refs/tags/v[0-9]*",
         directory=root,
     ).out.splitlines()
-    on_head, merged = [], []
+    found: list[tuple[_Tag, list[str]]] = []
     for line in listed:
         tag, *objects = line.split()
         try:
             parsed = (semver.Version.parse(tag[1:]), tag)
         except ValueError:
             continue
-        merged.append(parsed)
-        # A lightweight tag names the commit; an annotated one names a tag object
-        # whose peeled object is the commit.
-        if commit in objects:
-            on_head.append(parsed)
-    return sorted(on_head), sorted(merged)
+        found.append((parsed, objects))
+    return found
 
 
-def _version(git: Git, root: Path, commit: str) -> tuple[str, str]:
-    on_head, merged = _semver_tags(git, root, commit)
+def _version(
+    git: Git, root: Path, commit: str, tags: list[tuple[_Tag, list[str]]]
+) -> tuple[str, str]:
+    # A lightweight tag names the commit; an annotated one names a tag object
+    # whose peeled object is the commit.
+    on_head = sorted(parsed for parsed, objects in tags if commit in objects)
+    merged = sorted(parsed for parsed, _ in tags)
     if on_head:
         version, tag = on_head[-1]
         return str(version.replace(build=None)), tag
@@ -130,8 +149,7 @@ def _tree(git: Git, root: Path) -> str:
         return git.run("write-tree", directory=root, env=env).out.strip()
 
 
-def _source(git: Git, root: Path, top: str) -> str:
-    origin = git.run("remote", "get-url", "origin", directory=root, check=False)
+def _source(origin: ProgramRun, top: str) -> str:
     if origin.ok and origin.out.strip():
         try:
             return source_identity(origin.out.strip())

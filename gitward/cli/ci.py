@@ -198,10 +198,15 @@ def _publish(
     split: bool = False,
 ) -> None:
     from gitward.ci.pipeline import publish
-    from gitward.ci.promoting import promote_build, promotion_for
     from gitward.ci.records import write_record
 
-    promotion = promotion_for(args.repo, promote) if promote else None
+    promotion = None
+    if promote:
+        # Only with --promote: the forge client and the config-repo side are a large
+        # part of a plain publish's start otherwise.
+        from gitward.ci.promoting import promotion_for
+
+        promotion = promotion_for(args.repo, promote)
     record = publish(
         args.repo,
         _options(args, destination),
@@ -210,6 +215,8 @@ def _publish(
         build_first=build,
     )
     if promotion is not None:
+        from gitward.ci.promoting import promote_build
+
         try:
             record = promote_build(
                 record=record,

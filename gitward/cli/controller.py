@@ -50,7 +50,20 @@ from gitward.cli.options import (
     show_default=True,
     help="Run active/standby on a Lease (for more than one replica).",
 )
-@click.option("--lease-name", default="gitward-controller", show_default=True)
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1, max=1024),
+    default=1,
+    show_default=True,
+    help="Spread the apps over this many shards, one Lease each; every replica serves "
+    "its fair share (1: active/standby leader election).",
+)
+@click.option(
+    "--lease-name",
+    default="gitward-controller",
+    show_default=True,
+    help="The Lease of leader election; sharded, the prefix of the shard and member Leases.",
+)
 @click.option("--lease-seconds", type=click.FloatRange(min=1.0), default=15.0, show_default=True)
 @click.option(
     "--api-token-file",
@@ -127,6 +140,7 @@ def controller(
     max_concurrent_syncs: int,
     listen: str,
     leader_election: bool,
+    shards: int,
     lease_name: str,
     lease_seconds: float,
     api_token_file: str | None,
@@ -164,7 +178,7 @@ def controller(
     from gitward.config.verify import load_verification
     from gitward.errors import ConfigError
     from gitward.heal.controller import ControllerOptions
-    from gitward.heal.leases import LeaseConfig
+    from gitward.heal.leases import LeaseConfig, default_identity
     from gitward.heal.rollbacks import RollbackSettings
     from gitward.heal.runner import RunOptions
     from gitward.heal.runner import run as run_controller
@@ -192,6 +206,9 @@ def controller(
             f"--listen {listen}: not a loopback address, so the API needs a token; "
             "set $GITWARD_API_TOKEN or --api-token-file"
         )
+    if shards > 1 and not leader_election:
+        raise ConfigError(f"--shards {shards}: sharding needs Leases; drop --no-leader-election")
+    identity = default_identity()
     forge = _forge(forge_kind, forge_url, forge_repo, repo, token_file=forge_token_file)
     options = RunOptions(
         controller=ControllerOptions(
@@ -214,11 +231,16 @@ def controller(
         host=host.strip("[]"),
         port=int(port),
         leader_election=leader_election,
+        shards=shards,
         lease=LeaseConfig(
+            identity=identity,
             name=lease_name,
             namespace=record_namespace(),
             lease_seconds=lease_seconds,
             renew_every=max(lease_seconds / 3, 0.5),
+            # How often a standby (or a shard elector) looks: a takeover waits this
+            # long past the lease at most.
+            retry_every=min(2.0, max(lease_seconds / 6, 0.25)),
         ),
         webhook_secret=os.environ.get("GITWARD_WEBHOOK_SECRET", ""),
         api_token=token,
@@ -240,7 +262,8 @@ def controller(
     )
 
     async def go() -> None:
-        async with connect() as kube:
+        # Each replica its own user agent, so the audit log tells who wrote what.
+        async with connect(user_agent=f"gitward-controller/{identity}") as kube:
             await check_notifications(kube, options.controller.notifications)
             await run_controller(options, kube=kube)
 

@@ -21,9 +21,6 @@ from typing import Any
 import click
 
 from gitward.cli import output
-from gitward.cli.ci import ci
-from gitward.cli.controller import controller
-from gitward.cli.dev import dev
 from gitward.cli.exits import (
     EXIT_DIFF,
     EXIT_OK,
@@ -42,13 +39,42 @@ from gitward.cli.options import (
     tenancy_options,
     verify_options,
 )
-from gitward.cli.promoting import promote, rollback
-from gitward.cli.reports import history, status
-from gitward.cli.ui import ui
 from gitward.errors import ExitCode, GitwardError
 
+# The commands that live in modules of their own, imported only when run (or
+# listed by --help): `gitward ci` is a short process on the build side, and
+# importing every other command's module would be a noticeable part of it.
+_LAZY = {
+    "ci": "gitward.cli.ci:ci",
+    "controller": "gitward.cli.controller:controller",
+    "dev": "gitward.cli.dev:dev",
+    "history": "gitward.cli.reports:history",
+    "promote": "gitward.cli.promoting:promote",
+    "rollback": "gitward.cli.promoting:rollback",
+    "status": "gitward.cli.reports:status",
+    "ui": "gitward.cli.ui:ui",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _Commands(click.Group):
+    """The group whose commands in :data:`_LAZY` are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name not in _LAZY:
+            return found
+        import importlib
+
+        module, _, attr = _LAZY[cmd_name].partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        self.add_command(command, cmd_name)
+        return command
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gitward")
 @click.option("-v", "--verbose", is_flag=True, help="Errors: list every one, not just the first.")
 @click.option(
@@ -374,16 +400,6 @@ def _print_sync(result: Any, elapsed: float) -> None:
     click.echo(
         f"{result.app}: {verb} {rev} ({summary or 'nothing to do'}){health} in {elapsed:.1f}s"
     )
-
-
-cli.add_command(dev)
-cli.add_command(status)
-cli.add_command(history)
-cli.add_command(controller)
-cli.add_command(ci)
-cli.add_command(promote)
-cli.add_command(rollback)
-cli.add_command(ui)
 
 
 def main() -> None:

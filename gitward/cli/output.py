@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
-import yaml
 
 FORMATS = ("table", "json", "yaml")
 
@@ -45,6 +44,10 @@ def emit(data: Any, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
     else:
+        # Imported here: most commands print tables or JSON, and a short one (``gitward
+        # ci``) would spend a noticeable part of its run importing PyYAML.
+        import yaml
+
         click.echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip())
 
 

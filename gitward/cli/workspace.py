@@ -60,8 +60,8 @@ def open_app(*, repo: str, revision: str | None, app: str) -> OpenedApp:
     return OpenedApp(workspace=ws, app=spec, rendered=render_app_in(ws, spec))
 
 
-def connect() -> Kube:
+def connect(*, user_agent: str = "gitward") -> Kube:
     from gitward.kube import load_kubeconfig
 
     path = os.environ.get("KUBECONFIG")
-    return Kube.connect(load_kubeconfig(Path(path) if path else None))
+    return Kube.connect(load_kubeconfig(Path(path) if path else None), user_agent=user_agent)

@@ -5,8 +5,9 @@ processes, with kwok faking nodes and pod lifecycles so workloads become
 Ready. ``kwokctl --runtime binary`` supervises them: it generates the PKI,
 starts the components in order and tracks their PIDs, and it runs offline once
 every binary is given as a local path (the pinned builds of tools/build.sh).
-Beside it runs Debian's ``docker-registry`` as the OCI registry, and with
-``forge=True`` a Gitea (:mod:`gitward.dev.forge`).
+Beside it runs Debian's ``docker-registry`` as the OCI registry
+(:mod:`gitward.dev.registry`), and with ``forge=True`` a Gitea
+(:mod:`gitward.dev.forge`).
 
 All state lives in a per-user directory (``$GITWARD_STATE``, else
 ``$XDG_STATE_HOME/gitward``), never in the repository.
@@ -15,20 +16,19 @@ All state lives in a per-user directory (``$GITWARD_STATE``, else
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from gitward.dev import forge as devforge
 from gitward.dev import ports as devports
-from gitward.dev import processes, state
+from gitward.dev import processes, registry, state
+from gitward.dev.errors import DevClusterError
+from gitward.dev.logs import last_line, last_log_line
 from gitward.dev.ports import Ports
 from gitward.errors import GitwardError, ToolError
-from gitward.programs import KWOKCTL, REGISTRY, ProgramRun, run_program
+from gitward.programs import KWOKCTL, ProgramRun, run_program
 from gitward.tools import find_tool, pinned_build, pins
 
 CLUSTER_NAME = "gitward"
@@ -42,10 +42,6 @@ _COMPONENT_TOOLS = (
     "kwok",
     "kwokctl",
 )
-
-
-class DevClusterError(GitwardError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -179,11 +175,7 @@ def up(
     if existing is not None or processes.under(state_dir()):
         down()
     bins = _binaries()
-    registry_bin = shutil.which("docker-registry")
-    if registry_bin is None:
-        raise ToolError(
-            "docker-registry: not installed; run scripts/setup (apt-get install docker-registry)"
-        )
+    registry_bin = registry.binary()
     try:
         last = devports.remembered(state_dir())
         chosen = devports.choose(apiserver=apiserver_port, registry=registry_port, prefer=last)
@@ -194,7 +186,7 @@ def up(
     root.mkdir(parents=True, exist_ok=True)
     devports.remember(root, chosen)
     try:
-        pid = _start_registry(registry_bin, root, chosen.registry)
+        pid = registry.start(registry_bin, root, chosen.registry)
         _start_control_plane(bins, root, chosen, audit_policy)
         cluster = DevCluster(
             kubeconfig=str(root / "kubeconfig"),
@@ -264,7 +256,7 @@ def _start_control_plane(
         raise DevClusterError(f"dev up: {dead}")
     if not run.ok:
         raise DevClusterError(
-            f"dev up: kwokctl failed: {_last_line(run.err + run.out)}; log: {root / 'kwokctl.log'}"
+            f"dev up: kwokctl failed: {last_line(run.err + run.out)}; log: {root / 'kwokctl.log'}"
         )
     _wait_ready(root / "kubeconfig", timeout=120)
     run = _run_kwokctl(
@@ -275,7 +267,7 @@ def _start_control_plane(
     )
     if not run.ok:
         raise DevClusterError(
-            f"dev up: could not create kwok nodes: {_last_line(run.err + run.out)}; "
+            f"dev up: could not create kwok nodes: {last_line(run.err + run.out)}; "
             f"log: {root / 'kwokctl.log'}"
         )
 
@@ -295,7 +287,7 @@ def _dead_component() -> str | None:
         if not processes.is_alive(pid):
             component = pid_file.stem
             log = _cluster_dir() / "logs" / f"{component}.log"
-            return f"{component} exited: {_last_line(_read(log))}; log: {log}"
+            return f"{component} exited: {last_log_line(log)}; log: {log}"
     return None
 
 
@@ -315,64 +307,9 @@ def _wait_ready(kubeconfig: Path, *, timeout: float) -> None:
         time.sleep(0.25)
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except OSError:
-        return ""
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
-
-
 def audit_log() -> Path:
     """Where the API server of a cluster started with an audit policy writes its log."""
     return _cluster_dir() / "logs" / "audit.log"
-
-
-def _start_registry(binary: str, root: Path, port: int) -> int:
-    data = root / "registry"
-    data.mkdir(parents=True, exist_ok=True)
-    config = root / "registry.yml"
-    config.write_text(
-        "version: 0.1\n"
-        "log: {level: warn}\n"
-        f"storage: {{filesystem: {{rootdirectory: {data}}}, delete: {{enabled: true}}}}\n"
-        f"http: {{addr: '127.0.0.1:{port}'}}\n"
-    )
-    log = root / "registry.log"
-    # Detached through a shell that exits at once: the registry then belongs to
-    # init, not to whoever called ``up`` (a test process, say), which would
-    # otherwise have to reap it.
-    started = run_program(
-        REGISTRY,
-        [
-            "sh",
-            "-c",
-            'nohup "$0" serve "$1" >>"$2" 2>&1 </dev/null & echo $!',
-            binary,
-            str(config),
-            str(log),
-        ],
-        what="dev up: starting the registry",
-        timeout=10,
-        failure=DevClusterError,
-    )
-    pid = int(started.out.strip() or 0)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if not pid or not processes.is_alive(pid):
-            raise DevClusterError(
-                f"dev up: the registry exited: {_last_line(_read(log))}; log: {log}"
-            )
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code == 200:
-                return pid
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise DevClusterError(f"dev up: the registry did not answer on 127.0.0.1:{port}; log: {log}")
 
 
 def _stop_everything() -> None:

@@ -24,6 +24,7 @@ from gitward.dev import forge_api, processes, state
 from gitward.dev import ports as devports
 from gitward.dev.forge_api import ORG, ForgeError, Identity, RepoKind
 from gitward.dev.forge_config import static_root, write_config
+from gitward.dev.logs import last_line, last_log_line
 from gitward.errors import ToolError
 from gitward.programs import GITEA, run_program
 from gitward.tools import find_tool
@@ -246,7 +247,7 @@ def _wait_ready(url: str, pid: int, log: Path) -> None:
     deadline = time.monotonic() + _READY_TIMEOUT
     while True:
         if not pid or not processes.is_alive(pid):
-            raise ForgeError(f"forge: gitea exited: {_last_line(log)}; log: {log}")
+            raise ForgeError(f"forge: gitea exited: {last_log_line(log)}; log: {log}")
         try:
             if httpx.get(f"{url}/api/healthz", timeout=2).status_code == 200:
                 return
@@ -255,7 +256,7 @@ def _wait_ready(url: str, pid: int, log: Path) -> None:
         if time.monotonic() > deadline:
             raise ForgeError(
                 f"forge: gitea did not answer on {url} after {_READY_TIMEOUT:.0f}s: "
-                f"{_last_line(log)}; log: {log}"
+                f"{last_log_line(log)}; log: {log}"
             )
         time.sleep(0.2)
 
@@ -303,17 +304,5 @@ def _create_admin(binary: Path, config: Path, work: Path) -> tuple[str, str]:
         return password, token
     # Only stderr is quoted: stdout holds the password and token.
     raise ForgeError(
-        f"forge: gitea admin user create failed: {_last_text_line(run.err)}; log: {log_file()}"
+        f"forge: gitea admin user create failed: {last_line(run.err)}; log: {log_file()}"
     )
-
-
-def _last_text_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
-
-
-def _last_line(log: Path) -> str:
-    try:
-        return _last_text_line(log.read_text(errors="replace"))
-    except OSError:
-        return "no output"

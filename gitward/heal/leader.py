@@ -222,7 +222,8 @@ class LeaderElector:
         if seconds <= 0:
             return
         try:
-            await asyncio.wait_for(self._released.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):  # wait_for could swallow a cancel
+                await self._released.wait()
         except TimeoutError:
             return
 
@@ -289,23 +290,23 @@ class LeaderElector:
         return self._resource
 
     async def _ensure_namespace(self) -> None:
-        """Create the Lease's namespace if missing; someone else creating it first is fine."""
-        if self._namespace_checked:
-            return
-        ns = await self.kube.resource_for("v1", "Namespace")
-        if ns is None:
-            raise KubeError("Namespace: the API server serves no v1 Namespace")
-        name = self.config.namespace
-        try:
-            if await self.kube.get(ns, name=name) is None:
-                await self.kube.create(
-                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-                )
-        except Conflict:
-            pass  # created meanwhile (AlreadyExists is a 409)
-        except Forbidden:
-            pass  # not ours to check; the Lease write will tell if it is missing
-        self._namespace_checked = True
+        if not self._namespace_checked:
+            await ensure_namespace(self.kube, self.config.namespace)
+            self._namespace_checked = True
 
 
-__all__ = ["LeaderElector"]
+async def ensure_namespace(kube: Kube, name: str) -> None:
+    """Create the Leases' namespace if missing; someone else creating it first is fine."""
+    ns = await kube.resource_for("v1", "Namespace")
+    if ns is None:
+        raise KubeError("Namespace: the API server serves no v1 Namespace")
+    try:
+        if await kube.get(ns, name=name) is None:
+            await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    except Conflict:
+        pass  # created meanwhile (AlreadyExists is a 409)
+    except Forbidden:
+        pass  # not ours to check; the Lease write will tell if it is missing
+
+
+__all__ = ["LeaderElector", "ensure_namespace"]

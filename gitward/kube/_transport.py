@@ -53,8 +53,9 @@ class Transport:
         *,
         timeout: float,
         transport: httpx.AsyncBaseTransport | None = None,
+        user_agent: str = "gitward",
     ) -> None:
-        headers = {"Accept": "application/json", "User-Agent": "gitward"}
+        headers = {"Accept": "application/json", "User-Agent": user_agent}
         if config.token:
             headers["Authorization"] = f"Bearer {config.token}"
         self.server = config.server

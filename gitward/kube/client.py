@@ -47,10 +47,13 @@ class Kube:
         *,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        user_agent: str = "gitward",
     ) -> None:
-        """``transport`` replaces the network (``httpx.MockTransport`` in unit tests)."""
+        """``transport`` replaces the network (``httpx.MockTransport`` in unit tests);
+        ``user_agent`` tells this client apart in the API server's audit log."""
         self.config = config
-        self._wire = Transport(config, timeout=timeout, transport=transport)
+        self._opened_with = (timeout, transport, user_agent)
+        self._wire = Transport(config, timeout=timeout, transport=transport, user_agent=user_agent)
         self.stats = self._wire.stats
         self._mapper = RestMapper()
         self._discovered = False
@@ -60,8 +63,23 @@ class Kube:
         self._discovery_lock = asyncio.Lock()
 
     @classmethod
-    def connect(cls, config: KubeConfig | None = None, *, timeout: float = 30.0) -> Kube:
-        return cls(config or load_kubeconfig(), timeout=timeout)
+    def connect(
+        cls,
+        config: KubeConfig | None = None,
+        *,
+        timeout: float = 30.0,
+        user_agent: str = "gitward",
+    ) -> Kube:
+        return cls(config or load_kubeconfig(), timeout=timeout, user_agent=user_agent)
+
+    def separate(self) -> Kube:
+        """A client of the same server, as gitward itself, on connections of its own.
+
+        For requests that must not queue behind this client's bursts: a sync may
+        have hundreds of requests in flight, and a Lease renewal stuck behind
+        them for a lease term would cost the lease. Close it with :meth:`aclose`."""
+        timeout, transport, user_agent = self._opened_with
+        return Kube(self.config, timeout=timeout, transport=transport, user_agent=user_agent)
 
     async def __aenter__(self) -> Kube:
         return self

@@ -53,6 +53,7 @@ and OpenAPI-driven list types (list types are known by field name).
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import ssl
 from collections.abc import Callable, Iterable
@@ -146,6 +147,11 @@ class _Fault:
     crash_after: bool | None = None
 
 
+# Each fake server has an address of its own, as two real clusters would: what a
+# client learns of one (see gitward.record.store) must not hold for another.
+_SERVERS = itertools.count(1)
+
+
 @dataclass
 class FakeApiServer:
     """The API server's REST surface, in memory; pass it to ``httpx.MockTransport``."""
@@ -157,6 +163,7 @@ class FakeApiServer:
     unavailable: bool = False  # every request answers 503 while set
     _store: Store = field(default_factory=Store)
     _faults: list[_Fault] = field(default_factory=list)
+    address: str = field(default_factory=lambda: f"https://fake-apiserver-{next(_SERVERS)}.invalid")
 
     def __post_init__(self) -> None:
         for r in self.resources:
@@ -169,7 +176,7 @@ class FakeApiServer:
     def kube(self, *, timeout: float = 30.0) -> Kube:
         """The real client, talking to this server."""
         return Kube(
-            _FakeConfig(server="https://fake-apiserver.invalid"),
+            _FakeConfig(server=self.address),
             timeout=timeout,
             transport=httpx.MockTransport(self.handle),
         )

@@ -105,13 +105,16 @@ async def ensure_namespace(kube: Kube, namespace: str) -> None:
     assert ns is not None
     if await kube.get(ns, name=namespace) is None:
         await kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-    _ensured.add(namespace)
+    _ensured.add((kube.config.server, namespace))
 
 
-# Records namespaces seen to exist. A controller's cold start writes a thousand
-# new records; asking each time whether their namespace exists would double
-# that. A write that finds it gone after all makes it again.
-_ensured: set[str] = set()
+# Records namespaces seen to exist, as (API server, namespace). A controller's
+# cold start writes a thousand new records; asking each time whether their
+# namespace exists would double that. Keyed by server rather than by client: a
+# CLI sync opens a client of its own, and the next one in the process need not
+# ask again; two clusters in one process never share an answer. A write that
+# finds the namespace gone after all makes it again.
+_ensured: set[tuple[str, str]] = set()
 
 
 async def read(kube: Kube, name: str, *, kind: RecordKind) -> Any | None:
@@ -177,7 +180,7 @@ async def write(
         live = None if stored is None else {"binaryData": {KEY: encode(stored)}}
     if live is not None and (live.get("binaryData") or {}).get(KEY) == data:
         return
-    if live is None and namespace not in _ensured:
+    if live is None and (kube.config.server, namespace) not in _ensured:
         await ensure_namespace(kube, namespace)
     body: Body = {
         "apiVersion": "v1",
@@ -192,7 +195,7 @@ async def write(
         except NotFound:
             if live is not None:
                 raise
-            _ensured.discard(namespace)
+            _ensured.discard((kube.config.server, namespace))
             await ensure_namespace(kube, namespace)
             await kube.apply(body, field_manager=SHARED_FIELD_MANAGER)
     except Conflict as e:

@@ -17,40 +17,30 @@ CONTEXT = "gitward/preview"
 PURPOSE = "preview"
 
 
-def pending(count: int, target_url: str = "") -> CommitStatus:
+def _status(state: CommitState, description: str, target_url: str) -> CommitStatus:
     return CommitStatus(
-        context=CONTEXT,
-        state=CommitState.PENDING,
-        description=f"planning {count} app(s) against the cluster",
-        target_url=target_url,
+        context=CONTEXT, state=state, description=description, target_url=target_url
     )
+
+
+def pending(count: int, target_url: str = "") -> CommitStatus:
+    return _status(CommitState.PENDING, f"planning {count} app(s) against the cluster", target_url)
 
 
 def no_app_affected(target_url: str = "") -> CommitStatus:
-    return CommitStatus(
-        context=CONTEXT,
-        state=CommitState.SUCCESS,
-        description="no app affected",
-        target_url=target_url,
-    )
+    return _status(CommitState.SUCCESS, "no app affected", target_url)
 
 
 def outcome(previews: Sequence[AppPreview], target_url: str = "") -> CommitStatus:
     """success with the counts, or failure with the first error in one line."""
     failed = next((p for p in previews if p.failed), None)
     if failed is not None:
-        return CommitStatus(
-            context=CONTEXT,
-            state=CommitState.FAILURE,
-            description=short_description(failed.first_error),
-            target_url=target_url,
-        )
+        return _status(CommitState.FAILURE, short_description(failed.first_error), target_url)
     changing = sum(1 for p in previews if p.plan is not None and p.plan.changes)
-    return CommitStatus(
-        context=CONTEXT,
-        state=CommitState.SUCCESS,
-        description=f"{len(previews)} app(s) planned, {changing} would change",
-        target_url=target_url,
+    return _status(
+        CommitState.SUCCESS,
+        f"{len(previews)} app(s) planned, {changing} would change",
+        target_url,
     )
 
 

@@ -3,6 +3,10 @@
 A cluster already running from ``gitward dev up`` is reused and left running;
 one this session started is stopped at its end. Each test gets a namespace of
 its own, removed afterwards.
+
+A cluster the session starts keeps an audit log of writes (reads, watches and
+Lease renewals left out, to keep it small): the sharding tests read who wrote
+what from it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,18 @@ from gitward.objects import Body
 from tests.e2e.forgekit import Forge
 
 T = TypeVar("T")
+
+AUDIT_POLICY = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: None
+    verbs: [get, list, watch]
+  - level: None
+    resources: [{group: coordination.k8s.io}]
+  - level: Metadata
+"""
 
 
 def run(coro: Awaitable[T]) -> T:
@@ -103,8 +119,10 @@ class Cluster:
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Iterator[Cluster]:
-    result = devcluster.up()
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    policy = tmp_path_factory.mktemp("audit") / "policy.yaml"
+    policy.write_text(AUDIT_POLICY)
+    result = devcluster.up(audit_policy=policy)
     os.environ["KUBECONFIG"] = result.cluster.kubeconfig
     os.environ["GITWARD_REGISTRY"] = result.cluster.registry
     try:

@@ -96,6 +96,8 @@ def test_a_chart_that_fails_helm_lint(
     before = registry.contents()
     refused(gitward_ci(repo, env=env), 2, r"^chart: helm lint failed: \[ERROR\]")
     assert registry.contents() == before
+    # `gitward ci build` lints beside the build, and fails on the chart the same way.
+    refused(gitward_ci(repo, "build", env=env), 2, r"^chart: helm lint failed: \[ERROR\]")
 
 
 def test_a_chart_whose_image_the_config_cannot_set(

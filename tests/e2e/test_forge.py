@@ -9,6 +9,7 @@ import stat
 import subprocess
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ from gitward.dev.ports import free_port
 from gitward.forge import CommitState, CommitStatus, ForgeRefused
 from gitward.forge.gitea import GiteaForge
 from gitward.tools import find_tool
-from tests.e2e.forgekit import Forge, ForgeRepo, blob_digest
+from tests.e2e.forgekit import Forge, ForgeRepo, blob_digest, comments, statuses
 from tests.e2e.helpers import EXAMPLE_CHARTS, gitward, package_chart, run_git
 
 ENV_NAMES = (
@@ -68,6 +69,12 @@ def push_blob(forge: Forge, who: Identity, repository: str, data: bytes) -> int:
         return done.status_code
 
 
+def chart_index(forge: Forge, who: Identity | None) -> httpx.Response:
+    """The org's chart index, read as ``who`` (``None``: anonymously)."""
+    auth = None if who is None else (who.user, who.token)
+    return httpx.get(f"{forge.chart_repo}/index.yaml", auth=auth, timeout=30)
+
+
 def test_the_deploy_identity_cannot_upload_a_chart_and_the_build_identity_can(
     forge: Forge, tmp_path: Path
 ) -> None:
@@ -80,13 +87,9 @@ def test_the_deploy_identity_cannot_upload_a_chart_and_the_build_identity_can(
     pushed = upload_chart(forge, forge.builder, chart)
     assert pushed.status_code == 201, pushed.text
 
-    index = httpx.get(
-        f"{forge.chart_repo}/index.yaml",
-        auth=(forge.deployer.user, forge.deployer.token),
-        timeout=30,
-    )
+    index = chart_index(forge, forge.deployer)
     assert index.status_code == 200 and name in index.text
-    anonymous = httpx.get(f"{forge.chart_repo}/index.yaml", timeout=30)
+    anonymous = chart_index(forge, None)
     assert anonymous.status_code == 401 and name not in anonymous.text
 
 
@@ -172,39 +175,60 @@ def git_push(clone: Path, ref: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def assert_push_refused_as_protected(clone: Path, ref: str) -> None:
+    pushed = git_push(clone, ref)
+    assert pushed.returncode != 0
+    assert "protected" in pushed.stderr.lower(), pushed.stderr
+
+
 def commit_file(clone: Path, rel: str, text: str) -> None:
     (clone / rel).write_text(text)
     run_git(clone, "add", rel)
     run_git(clone, "commit", "-qm", f"change {rel}")
 
 
+def protected_clone(forge: Forge, who: Identity, into: Path) -> tuple[ForgeRepo, Path]:
+    """A new config repo with ``main`` protected, cloned as ``who``, one commit ahead."""
+    repo = forge.create_repo(protected=True, files={"gitward.yaml": "apps: {}\n"})
+    clone = forge.clone(repo, who, into)
+    commit_file(clone, "bump.txt", "1.2.3\n")
+    return repo, clone
+
+
+def open_pull_request(promoter: httpx.Client, repo: ForgeRepo, branch: str) -> dict[str, Any]:
+    opened = promoter.post(
+        f"/repos/{repo.path}/pulls",
+        json={"title": "web 1.2.3", "head": branch, "base": "main"},
+    )
+    assert opened.status_code == 201, opened.text
+    return dict(opened.json())
+
+
+def try_merge(api: httpx.Client, repo: ForgeRepo, number: int) -> httpx.Response:
+    return api.post(f"/repos/{repo.path}/pulls/{number}/merge", json={"Do": "merge"})
+
+
+def is_merged(api: httpx.Client, repo: ForgeRepo, number: int) -> bool:
+    return bool(api.get(f"/repos/{repo.path}/pulls/{number}").json()["merged"])
+
+
 def test_the_promoter_cannot_push_to_protected_main_nor_merge_and_the_reviewer_merges(
     forge: Forge, tmp_path: Path
 ) -> None:
-    repo = forge.create_repo(protected=True, files={"gitward.yaml": "apps: {}\n"})
-    clone = forge.clone(repo, forge.promoter, tmp_path / "clone")
-    commit_file(clone, "bump.txt", "1.2.3\n")
-
-    direct = git_push(clone, "HEAD:main")
-    assert direct.returncode != 0
-    assert "protected" in direct.stderr.lower(), direct.stderr
+    repo, clone = protected_clone(forge, forge.promoter, tmp_path / "clone")
+    assert_push_refused_as_protected(clone, "HEAD:main")
 
     branch = git_push(clone, "HEAD:refs/heads/promote/web-1.2.3")
     assert branch.returncode == 0, branch.stderr
 
     with forge.api(forge.promoter) as promoter:
-        opened = promoter.post(
-            f"/repos/{repo.path}/pulls",
-            json={"title": "web 1.2.3", "head": "promote/web-1.2.3", "base": "main"},
-        )
-        assert opened.status_code == 201, opened.text
-        number = opened.json()["number"]
-        merge = promoter.post(f"/repos/{repo.path}/pulls/{number}/merge", json={"Do": "merge"})
+        number = open_pull_request(promoter, repo, "promote/web-1.2.3")["number"]
+        merge = try_merge(promoter, repo, number)
         assert merge.status_code in (403, 405), merge.text
 
     with forge.api(forge.reviewer) as reviewer:
-        assert reviewer.get(f"/repos/{repo.path}/pulls/{number}").json()["merged"] is False
-        merged = reviewer.post(f"/repos/{repo.path}/pulls/{number}/merge", json={"Do": "merge"})
+        assert is_merged(reviewer, repo, number) is False
+        merged = try_merge(reviewer, repo, number)
         assert merged.status_code == 200, merged.text
         on_main = reviewer.get(f"/repos/{repo.path}/contents/bump.txt", params={"ref": "main"})
         assert on_main.status_code == 200
@@ -228,22 +252,23 @@ def test_the_deployer_reads_a_config_repo_but_cannot_push_and_cannot_see_a_code_
 
 def open_pull(forge: Forge, tmp_path: Path) -> tuple[ForgeRepo, int, str]:
     """A protected config repo with a pull request the promoter opened: repo, number, head."""
-    repo = forge.create_repo(protected=True, files={"gitward.yaml": "apps: {}\n"})
-    clone = forge.clone(repo, forge.promoter, tmp_path / "promoter")
-    commit_file(clone, "bump.txt", "1.2.3\n")
+    repo, clone = protected_clone(forge, forge.promoter, tmp_path / "promoter")
     assert git_push(clone, "HEAD:refs/heads/promote/web").returncode == 0
     with forge.api(forge.promoter) as promoter:
-        opened = promoter.post(
-            f"/repos/{repo.path}/pulls",
-            json={"title": "web 1.2.3", "head": "promote/web", "base": "main"},
-        )
-        assert opened.status_code == 201, opened.text
-    pull = opened.json()
+        pull = open_pull_request(promoter, repo, "promote/web")
     return repo, int(pull["number"]), str(pull["head"]["sha"])
 
 
-def status_body(state: str) -> dict[str, str]:
-    return {"state": state, "context": "gitward/deploy/web", "description": "probe"}
+def report(
+    api: httpx.Client, repo: ForgeRepo, number: int, head: str
+) -> tuple[httpx.Response, httpx.Response]:
+    """What gitward reports on a pull request: a commit status on its head, then a comment."""
+    status = api.post(
+        f"/repos/{repo.path}/statuses/{head}",
+        json={"state": "success", "context": "gitward/deploy/web", "description": "probe"},
+    )
+    comment = api.post(f"/repos/{repo.path}/issues/{number}/comments", json={"body": "preview"})
+    return status, comment
 
 
 def test_the_reporter_sets_a_commit_status_and_comments_on_a_pull_request(
@@ -251,11 +276,8 @@ def test_the_reporter_sets_a_commit_status_and_comments_on_a_pull_request(
 ) -> None:
     repo, number, head = open_pull(forge, tmp_path)
     with forge.api(forge.reporter) as reporter:
-        status = reporter.post(f"/repos/{repo.path}/statuses/{head}", json=status_body("success"))
+        status, comment = report(reporter, repo, number, head)
         assert status.status_code == 201, status.text
-        comment = reporter.post(
-            f"/repos/{repo.path}/issues/{number}/comments", json={"body": "preview"}
-        )
         assert comment.status_code == 201, comment.text
         # A later push edits the same comment.
         edited = reporter.patch(
@@ -265,11 +287,11 @@ def test_the_reporter_sets_a_commit_status_and_comments_on_a_pull_request(
         assert edited.status_code == 200, edited.text
     with forge.api(forge.reviewer) as reviewer:
         shown = reviewer.get(f"/repos/{repo.path}/commits/{head}/status").json()
-        (on_head,) = shown["statuses"]
-        assert (on_head["context"], on_head["status"]) == ("gitward/deploy/web", "success")
-        assert on_head["creator"]["login"] == forge.reporter.user
-        (said,) = reviewer.get(f"/repos/{repo.path}/issues/{number}/comments").json()
-        assert (said["user"]["login"], said["body"]) == (forge.reporter.user, "preview, again")
+    (on_head,) = shown["statuses"]
+    assert (on_head["context"], on_head["status"]) == ("gitward/deploy/web", "success")
+    assert on_head["creator"]["login"] == forge.reporter.user
+    (said,) = comments(forge, repo, number)
+    assert (said["user"]["login"], said["body"]) == (forge.reporter.user, "preview, again")
 
 
 def test_the_reporter_can_neither_push_a_branch_nor_merge_nor_reach_code_or_packages(
@@ -278,28 +300,20 @@ def test_the_reporter_can_neither_push_a_branch_nor_merge_nor_reach_code_or_pack
     repo, number, _ = open_pull(forge, tmp_path)
     clone = forge.clone(repo, forge.reporter, tmp_path / "reporter")
     commit_file(clone, "x.txt", "x\n")
-    direct = git_push(clone, "HEAD:main")
-    assert direct.returncode != 0
-    assert "protected" in direct.stderr.lower(), direct.stderr
+    assert_push_refused_as_protected(clone, "HEAD:main")
     # Gitea's code write, which a commit status needs, would let it push any
     # other branch; the protected repo's other branches are fenced too.
-    other = git_push(clone, "HEAD:refs/heads/reporter-was-here")
-    assert other.returncode != 0
-    assert "protected" in other.stderr.lower(), other.stderr
+    assert_push_refused_as_protected(clone, "HEAD:refs/heads/reporter-was-here")
 
     code = forge.create_repo(kind=RepoKind.CODE)
     chart = package_chart(EXAMPLE_CHARTS / "web", "0.1.0", tmp_path, name="probe-reporter")
     assert upload_chart(forge, forge.reporter, chart).status_code in (401, 403)
-    index = httpx.get(
-        f"{forge.chart_repo}/index.yaml",
-        auth=(forge.reporter.user, forge.reporter.token),
-        timeout=30,
-    )
+    index = chart_index(forge, forge.reporter)
     assert index.status_code in (401, 403), index.text
     with forge.api(forge.reporter) as reporter:
-        merge = reporter.post(f"/repos/{repo.path}/pulls/{number}/merge", json={"Do": "merge"})
+        merge = try_merge(reporter, repo, number)
         assert merge.status_code in (403, 405), merge.text
-        assert reporter.get(f"/repos/{repo.path}/pulls/{number}").json()["merged"] is False
+        assert is_merged(reporter, repo, number) is False
         assert reporter.get(f"/repos/{code.path}").status_code == 404
         branch = reporter.post(
             f"/repos/{repo.path}/branches",
@@ -326,11 +340,8 @@ def test_the_deployer_cannot_set_a_commit_status_nor_comment_and_gitward_names_t
 ) -> None:
     repo, number, head = open_pull(forge, tmp_path)
     with forge.api(forge.deployer) as deployer:
-        status = deployer.post(f"/repos/{repo.path}/statuses/{head}", json=status_body("success"))
+        status, comment = report(deployer, repo, number, head)
         assert status.status_code == 403, status.text
-        comment = deployer.post(
-            f"/repos/{repo.path}/issues/{number}/comments", json={"body": "preview"}
-        )
         assert comment.status_code == 403, comment.text
 
     async def as_gitward() -> str:
@@ -348,12 +359,8 @@ def test_the_deployer_cannot_set_a_commit_status_nor_comment_and_gitward_names_t
     message = asyncio.run(as_gitward())
     assert "write:repository scope and write access to the repository" in message, message
     assert forge.deployer.token not in message
-    with forge.api(forge.reviewer) as reviewer:
-        assert reviewer.get(f"/repos/{repo.path}/commits/{head}/status").json()["statuses"] in (
-            None,
-            [],
-        )
-        assert reviewer.get(f"/repos/{repo.path}/issues/{number}/comments").json() == []
+    assert statuses(forge, repo, head) == {}
+    assert comments(forge, repo, number) == []
 
 
 def test_dev_env_prints_every_forge_variable_from_a_state_file_only_its_owner_reads(

@@ -20,6 +20,7 @@ def record_one_of_each(registry: Registry) -> None:
     metrics.app_status.set("shop", sync="Synced", health="Healthy")
     metrics.app_last_successful_sync_timestamp_seconds.labels(app="shop").set(1.7e9)
     metrics.leader.set(1)
+    metrics.shard_holder.labels(shard="3", replica="gitward-1_42").set(1)
     metrics.notifications_sent_total.labels(provider="ops", event="sync-failed").inc()
     metrics.notifications_failed_total.labels(provider="ops", event="sync-failed").inc()
 
@@ -44,6 +45,7 @@ def test_controller_metrics_keep_every_name_label_and_type() -> None:
         "gitward_git_fetch_duration_seconds": "histogram",
         "gitward_watch_restarts_total": "counter",
         "gitward_leader": "gauge",
+        "gitward_shard_holder": "gauge",
         "gitward_commits_refused_total": "counter",
         "gitward_commit_refused": "gauge",
         "gitward_notifications_sent_total": "counter",
@@ -67,6 +69,7 @@ def test_controller_metrics_keep_every_name_label_and_type() -> None:
     assert labels["gitward_app_health_status"] == {"app", "status"}
     assert labels["gitward_app_last_successful_sync_timestamp_seconds"] == {"app"}
     assert labels["gitward_leader"] == set()
+    assert labels["gitward_shard_holder"] == {"shard", "replica"}
 
 
 def test_recorded_values_show_on_the_page() -> None:

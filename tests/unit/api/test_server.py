@@ -61,6 +61,9 @@ class FakeSource:
     def unavailable(self) -> str:
         return self.standby
 
+    def shards(self) -> dict[str, Any]:
+        return {"replica": "r0", "shards": 2, "served": [1], "holders": {"0": "r1", "1": "r0"}}
+
     def app_names(self) -> Collection[str]:
         if self.broken:
             raise RuntimeError("controller state is gone")
@@ -278,6 +281,18 @@ def test_a_standby_answers_every_app_route_with_503_naming_the_leader() -> None:
         assert (await client.get("/healthz")).status_code == 200
         assert (await client.get("/readyz")).status_code == 200
         assert (await client.get("/metrics")).status_code == 200
+
+    run(scenario, source)
+
+
+def test_every_replica_standbys_too_says_which_replica_holds_which_shard() -> None:
+    source = FakeSource(standby="standby: serves no shard yet")
+
+    async def scenario(client: httpx.AsyncClient, server: ApiServer) -> None:
+        response = await client.get("/api/v1/shards")
+        assert response.status_code == 200
+        assert response.json() == source.shards()
+        validate(response.json(), "/api/v1/shards", 200)
 
     run(scenario, source)
 
@@ -549,7 +564,7 @@ def test_openapi_describes_exactly_the_served_routes() -> None:
             if method != "HEAD"
         }
         assert described == served
-        assert len(served) == 9
+        assert len(served) == 10
 
     run(scenario, FakeSource())
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import shutil
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,10 +18,13 @@ from gitward.ci.config import ImageValues
 from gitward.ci.errors import CiInputError
 from gitward.ci.packaging import (
     ImageRef,
+    chart_key,
     lint_chart,
+    linted_before,
     package_chart,
     package_prepared,
     placeholder_image,
+    prepare_chart,
     prepared_chart,
 )
 from gitward.ci.versioning import CodeVersion
@@ -44,6 +49,13 @@ def unpack(tgz: bytes) -> dict[str, str]:
         return {
             m.name: (tar.extractfile(m) or io.BytesIO()).read().decode() for m in tar if m.isfile()
         }
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The lints these tests pass are remembered in their own cache, not the user's."""
+    monkeypatch.setattr(passed, "cache_root", lambda: tmp_path / "cache")
+    return tmp_path / "cache"
 
 
 @pytest.fixture
@@ -147,11 +159,7 @@ def test_a_chart_prepared_before_the_digest_is_known_is_packaged_with_the_real_o
     assert placeholder_image(IMAGE.repository, CODE) == stand_in
 
 
-def test_a_lint_that_passed_is_remembered_until_the_chart_changes(
-    chart: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(passed, "cache_root", lambda: tmp_path / "cache")
-
+def test_a_lint_that_passed_is_remembered_until_the_chart_changes(chart: Path) -> None:
     def lint() -> bool:
         with prepared_chart(
             chart_dir=chart, label="chart", code=CODE, image=IMAGE, values=ImageValues()
@@ -167,3 +175,63 @@ def test_a_lint_that_passed_is_remembered_until_the_chart_changes(
         lint()
     with pytest.raises(CiInputError, match="helm lint failed"):
         lint()  # a failure is never remembered
+
+
+def test_a_chart_that_passed_lint_is_prepared_again_from_the_linted_copy(chart: Path) -> None:
+    def prepare(tmp: Path, code: CodeVersion = CODE) -> tuple[str, dict[str, object], bool, bool]:
+        image = placeholder_image(IMAGE.repository, code)
+        key = chart_key(
+            chart_dir=chart, label="chart", code=code, image=image, values=ImageValues()
+        )
+        before = linted_before(key)
+        tmp.mkdir()
+        prepared = prepare_chart(
+            into=tmp, chart_dir=chart, label="chart", code=code, image=image, values=ImageValues()
+        )
+        assert lint_chart(prepared) is not prepared.linted
+        return tree_hash(prepared.directory), prepared.metadata, before, prepared.linted
+
+    first = prepare(chart.parent / "first")
+    again = prepare(chart.parent / "again")
+    assert first[2:] == (False, False)
+    assert again[2:] == (True, True)  # known before anything is prepared, and taken as linted
+    assert again[:2] == first[:2]  # the same files, the same metadata
+    # Another version of the same files is another chart: prepared and linted anew.
+    other = replace(CODE, version="1.2.4", commit="e" * 40)
+    assert prepare(chart.parent / "other", other)[2:] == (False, False)
+
+
+def test_a_damaged_linted_copy_is_prepared_and_linted_anew(chart: Path, cache: Path) -> None:
+    with prepared_chart(
+        chart_dir=chart, label="chart", code=CODE, image=IMAGE, values=ImageValues()
+    ) as prepared:
+        assert lint_chart(prepared) is True
+    (kept,) = (cache / "ci" / "passed").glob("*/*/metadata.json")
+    kept.unlink()
+    with prepared_chart(
+        chart_dir=chart, label="chart", code=CODE, image=IMAGE, values=ImageValues()
+    ) as again:
+        assert not again.linted
+        assert again.metadata["version"] == CODE.version
+        assert lint_chart(again) is True
+    with prepared_chart(
+        chart_dir=chart, label="chart", code=CODE, image=IMAGE, values=ImageValues()
+    ) as third:
+        assert third.linted  # the pass is kept whole again
+
+
+def test_only_the_newest_linted_copies_are_kept(
+    chart: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(passed, "KEPT_AT_MOST", 2)
+    for n in range(3):
+        code = replace(CODE, version=f"1.2.{n}")
+        with prepared_chart(
+            chart_dir=chart, label="chart", code=code, image=IMAGE, values=ImageValues()
+        ) as prepared:
+            assert lint_chart(prepared) is True
+    kept = [p.parent for p in (cache / "ci" / "passed").glob("*/*/metadata.json")]
+    assert sorted(json.loads((k / "metadata.json").read_text())["version"] for k in kept) == [
+        "1.2.1",
+        "1.2.2",
+    ]

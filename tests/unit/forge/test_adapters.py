@@ -35,12 +35,25 @@ URLS = {
 ALL = ("gitea", "github", "gitlab")
 
 
+def open_pull(f: Forge) -> Awaitable[Any]:
+    return f.open_pull(
+        head=HEAD, base="main", title="Promote xposer to 1.4.0 in prod", body="the body"
+    )
+
+
+def put_preview(f: Forge) -> Awaitable[Any]:
+    return put_comment(f, number=7, purpose="preview", body="new plan")
+
+
 def forge_for(kind: str, recording: str) -> tuple[Forge, Recorded]:
     transport = Recorded(exchanges(kind, recording))
-    forge = open_forge(
+    return answered_by(kind, transport), transport
+
+
+def answered_by(kind: str, transport: httpx.AsyncBaseTransport) -> Forge:
+    return open_forge(
         kind=kind, url=URLS[kind], repo="acme/config", token="s3cret", transport=transport
     )
-    return forge, transport
 
 
 def run(kind: str, recording: str, call: Callable[[Forge], Awaitable[Any]]) -> tuple[Any, Recorded]:
@@ -82,13 +95,7 @@ def test_no_open_pull_request_for_a_branch_is_none(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", ALL)
 def test_opens_a_pull_request(kind: str) -> None:
-    pull, transport = run(
-        kind,
-        "open_pull",
-        lambda f: f.open_pull(
-            head=HEAD, base="main", title="Promote xposer to 1.4.0 in prod", body="the body"
-        ),
-    )
+    pull, transport = run(kind, "open_pull", open_pull)
     assert pull.number == 7 and pull.body == "the body"
     sent = transport.requests[0]
     assert "s3cret" in str(sent.headers.get("authorization", sent.headers.get("private-token")))
@@ -123,30 +130,20 @@ def test_a_merged_pull_request_reads_as_merged_with_its_commit() -> None:
 
 @pytest.mark.parametrize("kind", ALL)
 def test_the_marked_comment_is_edited_not_duplicated(kind: str) -> None:
-    comment, transport = run(
-        kind, "comment_edit", lambda f: put_comment(f, number=7, purpose="preview", body="new plan")
-    )
+    comment, transport = run(kind, "comment_edit", put_preview)
     assert comment.id == 2 and comment.body.endswith("new plan")
     assert [r.method for r in transport.requests][-1] in ("PATCH", "PUT")
 
 
 @pytest.mark.parametrize("kind", ["gitea", "github"])
 def test_without_a_marked_comment_one_is_created(kind: str) -> None:
-    comment, transport = run(
-        kind,
-        "comment_create",
-        lambda f: put_comment(f, number=7, purpose="preview", body="new plan"),
-    )
+    comment, transport = run(kind, "comment_create", put_preview)
     assert comment.id == 3
     assert [r.method for r in transport.requests] == ["GET", "POST"]
 
 
 def test_a_comment_that_already_says_it_is_not_written_again() -> None:
-    comment, transport = run(
-        "github",
-        "comment_same",
-        lambda f: put_comment(f, number=7, purpose="preview", body="new plan"),
-    )
+    comment, transport = run("github", "comment_same", put_preview)
     assert comment.id == 2
     assert [r.method for r in transport.requests] == ["GET"]
 
@@ -173,21 +170,9 @@ def test_sets_and_reads_commit_statuses(kind: str) -> None:
 @pytest.mark.parametrize(
     ("kind", "call", "needs"),
     [
-        (
-            "github",
-            lambda f: f.open_pull(
-                head=HEAD, base="main", title="Promote xposer to 1.4.0 in prod", body="the body"
-            ),
-            "pull_requests=write",
-        ),
+        ("github", open_pull, "pull_requests=write"),
         ("gitea", lambda f: f.create_comment(number=7, body="hello"), "write:issue"),
-        (
-            "gitlab",
-            lambda f: f.open_pull(
-                head=HEAD, base="main", title="Promote xposer to 1.4.0 in prod", body="the body"
-            ),
-            "api scope",
-        ),
+        ("gitlab", open_pull, "api scope"),
     ],
 )
 def test_a_refusal_names_the_permission_the_token_lacks(
@@ -211,38 +196,21 @@ def test_an_unreachable_forge_is_exit_3_and_no_transport_error_leaks(kind: str) 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    forge = open_forge(
-        kind=kind,
-        url=URLS[kind],
-        repo="acme/config",
-        token="s3cret",
-        transport=httpx.MockTransport(refuse),
-    )
+    forge = answered_by(kind, httpx.MockTransport(refuse))
     with pytest.raises(ForgeUnreachable, match="unreachable: connection refused") as caught:
         asyncio.run(forge.find_pull(head=HEAD, base="main"))
     assert caught.value.exit_code == ExitCode.CLUSTER
 
 
 def test_a_forge_failing_on_its_side_is_unreachable() -> None:
-    forge = open_forge(
-        kind="gitea",
-        url=URLS["gitea"],
-        repo="acme/config",
-        token="t",
-        transport=httpx.MockTransport(lambda r: httpx.Response(502, text="Bad Gateway")),
-    )
+    bad_gateway = httpx.Response(502, text="Bad Gateway")
+    forge = answered_by("gitea", httpx.MockTransport(lambda r: bad_gateway))
     with pytest.raises(ForgeUnreachable, match="HTTP 502"):
         asyncio.run(forge.get_pull(1))
 
 
 def test_gitea_refusing_a_merge_with_405_names_the_merge_permission() -> None:
     answer = httpx.Response(405, json={"message": "User not allowed to merge PR", "url": ""})
-    forge = open_forge(
-        kind="gitea",
-        url=URLS["gitea"],
-        repo="acme/config",
-        token="t",
-        transport=httpx.MockTransport(lambda r: answer),
-    )
+    forge = answered_by("gitea", httpx.MockTransport(lambda r: answer))
     with pytest.raises(ForgeRefused, match=r"merge rights on the base branch .*HTTP 405"):
         asyncio.run(forge.merge_pull(number=7))

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from gitward.heal.controller import Controller, ControllerOptions
-from gitward.heal.runner import ControllerStatus
+from gitward.heal.statuses import ControllerStatus
 from gitward.heal.supervise import Supervisor
 from gitward.health import HealthStatus
 from tests.unit.fakecluster import server

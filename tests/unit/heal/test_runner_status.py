@@ -14,8 +14,8 @@ from gitward.api.protocols import SourceError
 from gitward.api.webhooks import WebhookEvent
 from gitward.config.apps import AppSpec, RepoConfig
 from gitward.heal.controller import Controller, ControllerOptions
-from gitward.heal.runner import RECONCILE_LOOP, ControllerStatus
 from gitward.heal.state import AppState
+from gitward.heal.statuses import RECONCILE_LOOP, ControllerStatus
 from gitward.heal.supervise import Supervisor
 from gitward.kube import Kube, KubeConfig
 from gitward.source import GitSource

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gitward.heal.runner import public_url
+from gitward.heal.statuses import public_url
 
 
 def test_a_repository_url_loses_its_credentials_and_keeps_the_rest() -> None:

@@ -144,20 +144,59 @@ def test_history_keeps_the_last_success_behind_a_run_of_failures() -> None:
     assert history.kept([RECORD, *failed], limit=3) == [RECORD, *failed[:2]]
 
 
-def test_records_namespace_is_made_once_and_again_when_it_is_gone() -> None:
-    async def save_twice(srv: FakeApiServer) -> None:
-        async with srv.kube() as kube:
-            await inventory.save(kube, INVENTORY)
-            await inventory.save(kube, dataclasses.replace(INVENTORY, app="other"))
+def namespace_calls(srv: FakeApiServer, verb: str) -> list[str]:
+    return [c.name for c in srv.calls if c.kind == "Namespace" and c.verb == verb]
 
+
+def record_writes(srv: FakeApiServer) -> list[str]:
+    """Each apply of a record, refused ones too."""
+    return [c.name for c in srv.calls if c.kind == "ConfigMap" and c.verb == "patch"]
+
+
+async def save_twice(srv: FakeApiServer, *, app: str = "shop") -> None:
+    async with srv.kube() as kube:
+        await inventory.save(kube, dataclasses.replace(INVENTORY, app=app))
+        await inventory.save(kube, dataclasses.replace(INVENTORY, app=f"{app}-2"))
+
+
+def test_records_namespace_is_checked_once_per_api_server() -> None:
+    srv = FakeApiServer(namespaces=("default",))
+    asyncio.run(save_twice(srv))
+    assert namespace_calls(srv, "get") == ["gitward-system"]
+    assert namespace_calls(srv, "patch") == ["gitward-system"]
+    # A new client of the same server (the next CLI sync in this process) knows it too.
+    asyncio.run(save_twice(srv, app="later"))
+    assert namespace_calls(srv, "get") == ["gitward-system"]
+    for name in ("shop", "shop-2", "later", "later-2"):
+        assert srv.stored("v1", "ConfigMap", f"gitward-inventory-{name}", "gitward-system")
+
+
+def test_two_clusters_in_one_process_each_get_their_records_namespace() -> None:
     first, second = FakeApiServer(namespaces=("default",)), FakeApiServer(namespaces=("default",))
     asyncio.run(save_twice(first))
-    namespace_reads = [c for c in first.calls if c.kind == "Namespace" and c.verb == "get"]
-    assert len(namespace_reads) <= 1  # none if an earlier test of this process made it
-    # Another cluster (or the namespace deleted meanwhile): the write makes it again.
     asyncio.run(save_twice(second))
-    assert [c.name for c in second.calls if c.kind == "Namespace" and c.verb == "patch"] == [
-        "gitward-system"
-    ]
-    for name in ("gitward-inventory-shop", "gitward-inventory-other"):
-        assert second.stored("v1", "ConfigMap", name, "gitward-system") is not None
+    for srv in (first, second):
+        # Checked before the first write, not learnt from a write refused for want of it.
+        assert namespace_calls(srv, "get") == ["gitward-system"]
+        assert namespace_calls(srv, "patch") == ["gitward-system"]
+        assert record_writes(srv) == ["gitward-inventory-shop", "gitward-inventory-shop-2"]
+        assert srv.stored("v1", "ConfigMap", "gitward-inventory-shop", "gitward-system")
+
+
+def test_records_namespace_deleted_meanwhile_is_made_again() -> None:
+    srv = FakeApiServer(namespaces=("default",))
+
+    async def go() -> None:
+        async with srv.kube() as kube:
+            await inventory.save(kube, INVENTORY)
+            ns = await kube.resource_for("v1", "Namespace")
+            assert ns is not None
+            await kube.delete(ns, name="gitward-system")
+            await inventory.save(kube, dataclasses.replace(INVENTORY, app="other"))
+
+    asyncio.run(go())
+    assert namespace_calls(srv, "patch") == ["gitward-system", "gitward-system"]
+    # The write into the deleted namespace was refused once, then made after it.
+    assert record_writes(srv) == ["gitward-inventory-shop", *["gitward-inventory-other"] * 2]
+    assert srv.stored("v1", "ConfigMap", "gitward-inventory-other", "gitward-system")
+    assert srv.stored("v1", "ConfigMap", "gitward-inventory-shop", "gitward-system") is None

@@ -77,6 +77,9 @@ class FakeUi:
     def unavailable(self) -> str:
         return ""
 
+    def shards(self) -> dict[str, Any]:
+        return {"replica": "r0", "shards": 2, "served": [1], "holders": {"0": "r1", "1": "r0"}}
+
     def app_names(self) -> Collection[str]:
         return list(self.apps)
 

@@ -57,6 +57,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/* The Lease the replicas compete for: one per release, so two installs never share it. */}}
+{{- define "gitward.replicas" -}}
+{{- max (int .Values.replicaCount) (int .Values.shards) }}
+{{- end }}
+
 {{- define "gitward.leaseName" -}}
 {{- include "gitward.fullname" . }}
 {{- end }}
@@ -115,6 +119,10 @@ could not start with or would not use as meant. Renders nothing; fails the
 install with a message naming the value.
 */}}
 {{- define "gitward.checkFeatures" -}}
+{{- $shards := .Values.shards }}
+{{- if or (not (or (kindIs "int64" $shards) (kindIs "int" $shards) (kindIs "float64" $shards))) (lt (float64 $shards) 1.0) (ne (float64 (int $shards)) (float64 $shards)) }}
+{{- fail (printf "shards: %v is not a whole number of shards, 1 or more (1: one active replica, the others standby)" $shards) }}
+{{- end }}
 {{- if and (eq .Values.ui.usersSecret (include "gitward.secretName" .)) (eq (include "gitward.recordsNamespace" .) .Release.Namespace) }}
 {{- fail (printf "ui.usersSecret: %s is the chart's credentials Secret, and every key of the users Secret is a user name; put the users' hashes in a Secret of their own" .Values.ui.usersSecret) }}
 {{- end }}

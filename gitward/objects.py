@@ -20,9 +20,11 @@ def group_of(api_version: str) -> str:
     return api_version.split("/", 1)[0] if "/" in api_version else ""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class ObjectRef:
-    """What names one object in a cluster. ``namespace`` is ``""`` when cluster-scoped."""
+    """What names one object in a cluster. ``namespace`` is ``""`` when cluster-scoped.
+
+    The controller holds one for every object it tracks: slots, not a dict each."""
 
     group: str
     kind: str

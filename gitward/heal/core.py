@@ -35,6 +35,7 @@ from gitward.record.snapshot import RecordSnapshot
 from gitward.source import GitSource
 from gitward.source.opening import source_of
 from gitward.source.revisions import Revision
+from gitward.status import SyncState
 
 
 class ControllerCore:
@@ -114,6 +115,7 @@ class ControllerCore:
             )
         self._next_full = 0.0  # monotonic time of the next full reconcile
         self._retire_pending = False  # apps left gitward.yaml and are not retired yet
+        self._published: dict[str, tuple[SyncState, str, bool]] = {}  # per app, in the gauges
 
     async def sync_now(self, name: str) -> None:
         """Sync app ``name`` at the revision last read from git, autoSync or not."""
@@ -198,6 +200,7 @@ class ControllerCore:
             health=health,
             notices=self.notices,
             health_of=self.health_of,
+            published=self._published,
         )
 
     # -- views -------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gitward.heal.keeping import shared_fields
 from gitward.heal.state import Tracked
 from gitward.objects import Body
 from gitward.plan.fieldsets import actor_of, dotted, gitward_fields, lost_paths
@@ -29,7 +30,7 @@ def fingerprint(t: Tracked, body: Body) -> None:
     t.uid = str((body.get("metadata") or {}).get("uid", ""))
     t.fields_hash = fields_hash(body, t.ignore, t.manager)
     t.values_hash = values_hash(body, t.ignore, t.manager)
-    t.fields = gitward_fields(body, t.manager)
+    t.fields = shared_fields(gitward_fields(body, t.manager))
 
 
 def judge(t: Tracked, kind: str, body: Body) -> Verdict | None:
@@ -51,7 +52,7 @@ def judge(t: Tracked, kind: str, body: Body) -> Verdict | None:
     current = gitward_fields(body, t.manager)
     same_fields = fields_hash(body, t.ignore, t.manager) == t.fields_hash
     if same_fields and values_hash(body, t.ignore, t.manager) == t.values_hash:
-        t.fields = current
+        t.fields = shared_fields(current)
         return None
     lost = lost_paths(t.fields, current) if t.fields else []
     if same_fields:

@@ -18,19 +18,21 @@ def publish_app_gauges(
     health: Mapping[str, str],
     notices: Notices,
     health_of: Callable[[str], Health | None],
+    published: dict[str, tuple[SyncState, str, bool]],
 ) -> None:
     """1 for each app's current sync status and health, 0 for the others, for alerts;
-    the notifiers hear of each app's health (they report changes only)."""
+    the notifiers hear of each app's health (they report changes only).
+
+    Called every few seconds: only the apps whose status or health changed
+    since what ``published`` remembers are published again, so a thousand
+    idle apps cost one comparison each."""
     for name, state in apps.items():
-        for sync in SyncState:
-            metrics.app_sync_status.labels(app=name, status=sync.value).set(
-                float(state.sync is sync)
-            )
         current = health.get(name, HealthStatus.UNKNOWN.value)
-        for status in HealthStatus:
-            metrics.app_health_status.labels(app=name, status=status.value).set(
-                float(status.value == current)
-            )
+        shown = (state.sync, current, name in health)
+        if published.get(name) == shown:
+            continue
+        published[name] = shown
+        metrics.app_status.set(name, sync=state.sync.value, health=current)
         if notices.active and name in health:
             status = HealthStatus(current)
             # The reason only for degraded apps: they are rare, and it costs a walk.

@@ -20,8 +20,9 @@ from gitward.config.tenancy import Tenancy
 from gitward.errors import GitwardError, RecordCorrupt
 from gitward.heal import backoff, events
 from gitward.heal.drift import fingerprint, judge
+from gitward.heal.keeping import kept_live
 from gitward.heal.logs import event
-from gitward.heal.state import AppState, Tracked, now, slim
+from gitward.heal.state import AppState, Tracked, now
 from gitward.heal.tracking import Tracker
 from gitward.kube import Kube
 from gitward.notify.notices import Notices
@@ -70,7 +71,7 @@ class Healer:
                 # Written by a sync in flight: tracked (with this body) when it ends.
                 self.tracker.parked[ref] = (kind, body)
             return
-        t.live = None if kind == "DELETED" else slim(body)
+        t.live = None if kind == "DELETED" else kept_live(body)
         self.tracker.changes += 1
         state = self.apps.get(t.app)
         if state is not None and (state.busy or (t.heal_task and not t.heal_task.done())):

@@ -9,10 +9,12 @@ the new fingerprints are known, so gitward never judges its own writes.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Collection
 
 from gitward.config.apps import AppSpec
-from gitward.heal.state import Tracked, slim
+from gitward.heal.keeping import kept_desired, kept_live
+from gitward.heal.state import Tracked
 from gitward.heal.watches import EventHandler, WatchHub
 from gitward.kube import Kube
 from gitward.objects import Body, ObjectRef
@@ -65,16 +67,19 @@ class Tracker:
                 continue
             entry = entries.get(o.ref)
             old = self.objects.get(o.ref)
-            live = old.live if old else (slim(o.live) if o.live is not None else None)
+            live = old.live if old else (kept_live(o.live) if o.live is not None else None)
             parked = self.parked.get(o.ref)
             if parked is not None:
                 # What a watch saw of it during the sync is newer than what the plan read.
-                live = None if parked[0] == "DELETED" else slim(parked[1])
+                live = None if parked[0] == "DELETED" else kept_live(parked[1])
             t = Tracked(
                 app=spec.name,
                 ref=o.ref,
-                api_version=o.api_version,
-                desired=o.desired,
+                api_version=sys.intern(o.api_version),
+                # The same body as before stays the same object: what was drawn of it is reused.
+                desired=old.desired
+                if old and old.desired == o.desired
+                else kept_desired(o.desired),
                 ignore=o.ignore,
                 manager=plan.field_manager,
                 uid=entry.uid if entry else "",

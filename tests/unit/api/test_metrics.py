@@ -17,8 +17,7 @@ def record_one_of_each(registry: Registry) -> None:
     metrics.git_fetch_duration_seconds.observe(0.04)
     metrics.watch_restarts_total.labels(resource="apps/v1/deployments").inc()
     metrics.ownership_conflicts_total.labels(app="shop").inc()
-    metrics.app_sync_status.labels(app="shop", status="Synced").set(1)
-    metrics.app_health_status.labels(app="shop", status="Healthy").set(1)
+    metrics.app_status.set("shop", sync="Synced", health="Healthy")
     metrics.app_last_successful_sync_timestamp_seconds.labels(app="shop").set(1.7e9)
     metrics.leader.set(1)
     metrics.shard_holder.labels(shard="3", replica="gitward-1_42").set(1)
@@ -81,6 +80,10 @@ def test_recorded_values_show_on_the_page() -> None:
     assert 'gitward_drift_detected_total{app="shop",kind="modified"} 1.0\n' in text
     assert 'gitward_reconcile_duration_seconds_bucket{app="shop",le="0.25"} 1.0\n' in text
     assert 'gitward_git_fetch_duration_seconds_bucket{le="0.05"} 1.0\n' in text
+    assert 'gitward_app_sync_status{app="shop",status="Synced"} 1.0\n' in text
+    assert 'gitward_app_sync_status{app="shop",status="OutOfSync"} 0.0\n' in text
+    assert 'gitward_app_health_status{app="shop",status="Healthy"} 1.0\n' in text
+    assert 'gitward_app_health_status{app="shop",status="Degraded"} 0.0\n' in text
     assert 'gitward_watch_restarts_total{resource="apps/v1/deployments"} 1.0\n' in text
     assert "gitward_leader 1.0\n" in text
     assert "_created" not in text, "no creation-time series beside every counter"

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
 from gitward.config.identity import records_namespace
@@ -191,5 +193,51 @@ def test_a_round_longer_than_the_full_reconcile_interval_does_not_start_the_next
             await controller.refresh()  # the first round: every app
             await controller.refresh()  # the same commit, right after it
             assert len(rounds) == 1
+
+    asyncio.run(main())
+
+
+def test_a_cold_start_longer_than_the_full_reconcile_interval_is_not_redone_at_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    names = [f"app-{i}" for i in range(3)]
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "cm.yaml").write_text(
+            yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
+        )
+    apps = [{"name": n, "path": n, "namespace": n, "autoSync": True} for n in names]
+    (tmp_path / "gitward.yaml").write_text(yaml.safe_dump({"apps": apps}))
+    srv = server(*names)
+
+    async def main() -> None:
+        async with srv.kube() as kube:
+            controller = Controller(
+                kube=kube,
+                source=OneCommit(tmp_path),
+                options=ControllerOptions(
+                    repo=REPO,
+                    poll_interval=3600,
+                    full_reconcile_interval=1.0,
+                    max_concurrent_syncs=1,
+                ),
+            )
+            sync = controller.reconcile_app
+
+            async def slow(*args: Any, **kwargs: Any) -> None:
+                await asyncio.sleep(0.6)  # three apps one after another: longer than 1.1 s
+                await sync(*args, **kwargs)
+
+            controller.reconcile_app = slow  # type: ignore[method-assign]
+            task = asyncio.create_task(controller.lead())
+            try:
+                with caplog.at_level(logging.INFO, logger="gitward.controller"):
+                    await until(controller.ready.is_set, what="the first reconcile")
+                    await asyncio.sleep(0.5)
+                assert "full-reconcile" not in caplog.text
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     asyncio.run(main())

@@ -12,16 +12,17 @@ import pytest
 
 from gitward.api.protocols import SourceError
 from gitward.api.webhooks import WebhookEvent
-from gitward.config.apps import RepoConfig
+from gitward.config.apps import AppSpec, RepoConfig
 from gitward.heal import statuses
 from gitward.heal.controller import Controller, ControllerOptions
-from gitward.heal.state import Tracked
+from gitward.heal.state import AppState, Tracked
 from gitward.heal.statuses import RECONCILE_LOOP, ControllerStatus
 from gitward.heal.supervise import Supervisor
 from gitward.health import Health, assess
 from gitward.kube import Kube, KubeConfig
 from gitward.objects import Body, ObjectRef
 from gitward.source import GitSource
+from gitward.status import SyncState
 
 T = TypeVar("T")
 
@@ -187,5 +188,36 @@ def test_health_is_assessed_again_only_for_the_objects_whose_body_changed(
         status.refresh_health()
         assert assessed == ["(gone)"]
         assert status._health == {"shop": "Missing"}
+
+    with_status(tmp_path, scenario)
+
+
+def test_app_gauges_follow_each_change_of_status_and_health(tmp_path: Path) -> None:
+    async def scenario(
+        status: ControllerStatus, leading: asyncio.Event, supervisor: Supervisor
+    ) -> None:
+        controller = status.controller
+        controller.apps["shop"] = AppState(spec=AppSpec(name="shop", path="shop", namespace="s"))
+        metrics = controller.metrics
+
+        def gauge(metric: str, value: str) -> float:
+            for family in metrics.app_status.collect():
+                for sample in family.samples:
+                    if family.name == f"gitward_{metric}" and sample.labels["status"] == value:
+                        return float(sample.value)
+            raise AssertionError(f"no {metric} {value}")
+
+        controller.apps["shop"].sync = SyncState.SYNCED
+        controller.publish_app_gauges({"shop": "Progressing"})
+        controller.publish_app_gauges({"shop": "Progressing"})  # nothing new
+        assert gauge("app_sync_status", "Synced") == 1.0
+        assert gauge("app_health_status", "Progressing") == 1.0
+        controller.publish_app_gauges({"shop": "Healthy"})
+        assert gauge("app_health_status", "Progressing") == 0.0
+        assert gauge("app_health_status", "Healthy") == 1.0
+        controller.apps["shop"].sync = SyncState.OUT_OF_SYNC
+        controller.publish_app_gauges({"shop": "Healthy"})
+        assert gauge("app_sync_status", "Synced") == 0.0
+        assert gauge("app_sync_status", "OutOfSync") == 1.0
 
     with_status(tmp_path, scenario)

@@ -19,7 +19,7 @@ instead when:
   whole (``Replace=true``: a create, whose decoding differs from an apply's);
 * an admission webhook or a ValidatingAdmissionPolicy may act on its kind, or
   its namespace has a ResourceQuota or a LimitRange (read only when there are
-  new objects at all, and at most every few seconds per API server; unreadable
+  new objects at all, and at most every few seconds per client; unreadable
   means "may");
 * the server publishes no schema for its kind.
 
@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,13 +70,16 @@ BUILT_IN_GROUPS = frozenset(
 _SERVER_ONLY_KINDS = frozenset({("", "Pod")})
 _ADMISSION = "admissionregistration.k8s.io"
 
-# How long a reading of the cluster's admission stays good for the next sync
-# to the same API server. A controller cold-starting a thousand apps would
+# How long a client's reading of the cluster's admission stays good for its
+# next sync. A controller cold-starting a thousand apps on one client would
 # otherwise send five LISTs per app; a reading a few seconds stale cannot
 # break all or nothing, because a create that admission refuses is undone
-# like any other (:mod:`gitward.apply.provisional`).
+# like any other (:mod:`gitward.apply.provisional`). Kept per client, so a
+# new client (each command, each test) reads afresh.
 ADMISSION_TTL = 5.0
-_admission_read: dict[str, tuple[float, Admission]] = {}
+_admission_read: weakref.WeakKeyDictionary[Kube, tuple[float, Admission]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
@@ -147,16 +151,16 @@ async def prechecks(kube: Kube, new: Sequence[Prepared]) -> Prechecks:
 
 
 async def recent_admission(kube: Kube, *, ttl: float = ADMISSION_TTL) -> Admission:
-    """:func:`read_admission`, or its reading from this API server under ``ttl``
-    seconds ago; a reading that found nothing readable is not kept."""
-    server = kube.config.server
+    """:func:`read_admission`, or this client's reading of under ``ttl`` seconds
+    ago; a reading that found nothing readable is not kept."""
+    client = kube.unimpersonated
     now = time.monotonic()
-    kept = _admission_read.get(server)
+    kept = _admission_read.get(client)
     if kept is not None and now - kept[0] < ttl:
         return kept[1]
     admission = await read_admission(kube)
     if not admission.everything:
-        _admission_read[server] = (now, admission)
+        _admission_read[client] = (now, admission)
     return admission
 
 

@@ -36,6 +36,18 @@ SETTINGS: Body = {
 }
 
 
+def apps_of_one_configmap(root: Path, names: list[str], **fields: Any) -> None:
+    """A config repository at ``root``: one app per name, each a ConfigMap ``c`` in
+    the namespace of its name, with ``fields`` (``autoSync`` …) set on every app."""
+    for name in names:
+        (root / name).mkdir()
+        (root / name / "cm.yaml").write_text(
+            yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
+        )
+    apps = [{"name": n, "path": n, "namespace": n, **fields} for n in names]
+    (root / "gitward.yaml").write_text(yaml.safe_dump({"apps": apps}))
+
+
 class OneCommit(GitSource):
     """A config repository that is one commit already on disk: no git, no fetch."""
 

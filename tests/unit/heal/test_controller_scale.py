@@ -18,25 +18,18 @@ from gitward.heal.supervise import Supervisor
 from gitward.health import HealthStatus
 from gitward.record import history as histories
 from tests.unit.fakecluster import server
-from tests.unit.heal.test_controller_drift import REPO, OneCommit, until
+from tests.unit.heal.test_controller_drift import REPO, OneCommit, apps_of_one_configmap, until
 
 
 def test_apps_synced_after_their_kind_is_watched_cluster_wide_are_seen_live(
     tmp_path: Path,
 ) -> None:
     names = [f"app-{i}" for i in range(12)]
-    apps = []
-    for name in names:
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "cm.yaml").write_text(
-            yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
-        )
-        # app-0 leaves drift alone, so a hand deletion stays for its health to show.
-        heal = name != "app-0"
-        apps.append(
-            {"name": name, "path": name, "namespace": name, "autoSync": True, "selfHeal": heal}
-        )
-    (tmp_path / "gitward.yaml").write_text(yaml.safe_dump({"apps": apps}))
+    apps_of_one_configmap(tmp_path, names, autoSync=True, selfHeal=True)
+    # app-0 leaves drift alone, so a hand deletion stays for its health to show.
+    config = yaml.safe_load((tmp_path / "gitward.yaml").read_text())
+    config["apps"][0]["selfHeal"] = False
+    (tmp_path / "gitward.yaml").write_text(yaml.safe_dump(config))
     srv = server(*names)
 
     async def main() -> None:
@@ -105,22 +98,7 @@ def test_a_cold_start_reads_no_record_and_no_namespace_app_by_app(
     tmp_path: Path,
 ) -> None:
     names = [f"app-{i}" for i in range(6)]
-    apps = []
-    for name in names:
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "cm.yaml").write_text(
-            yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
-        )
-        apps.append(
-            {
-                "name": name,
-                "path": name,
-                "namespace": name,
-                "createNamespace": True,
-                "autoSync": True,
-            }
-        )
-    (tmp_path / "gitward.yaml").write_text(yaml.safe_dump({"apps": apps}))
+    apps_of_one_configmap(tmp_path, names, createNamespace=True, autoSync=True)
     srv = server()
     records = records_namespace()
 
@@ -201,13 +179,7 @@ def test_a_cold_start_longer_than_the_full_reconcile_interval_is_not_redone_at_o
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     names = [f"app-{i}" for i in range(3)]
-    for name in names:
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "cm.yaml").write_text(
-            yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
-        )
-    apps = [{"name": n, "path": n, "namespace": n, "autoSync": True} for n in names]
-    (tmp_path / "gitward.yaml").write_text(yaml.safe_dump({"apps": apps}))
+    apps_of_one_configmap(tmp_path, names, autoSync=True)
     srv = server(*names)
 
     async def main() -> None:

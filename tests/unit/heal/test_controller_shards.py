@@ -12,7 +12,7 @@ from gitward.config.loader import load_repo_config
 from gitward.heal.controller import Controller, ControllerOptions
 from gitward.heal.shards import Assignment, group_keys, shard_of
 from tests.unit.fakecluster import server
-from tests.unit.heal.test_controller_drift import REPO, OneCommit, until
+from tests.unit.heal.test_controller_drift import REPO, OneCommit, apps_of_one_configmap, until
 
 SHARDS = 3
 
@@ -21,14 +21,7 @@ def test_a_controller_writes_only_the_apps_of_its_shards_and_takes_up_gained_one
     tmp_path: Path,
 ) -> None:
     names = [f"app-{i}" for i in range(9)]
-    apps = []
-    for name in names:
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "cm.yaml").write_text(
-            yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
-        )
-        apps.append({"name": name, "path": name, "namespace": name, "autoSync": True})
-    (tmp_path / "gitward.yaml").write_text(yaml.safe_dump({"apps": apps}))
+    apps_of_one_configmap(tmp_path, names, autoSync=True)
     config = load_repo_config(tmp_path).from_source(REPO)
     keys = group_keys(config.apps)
     shard = {n: shard_of(keys[n], SHARDS) for n in names}

@@ -29,11 +29,31 @@ def binary() -> str:
     return found
 
 
+def storage(root: Path, address: str) -> Path:
+    """The registry's data directory under ``root``, for a registry at ``address``.
+
+    What a registry holds names it by address (a chart's values name its image
+    by host and port), so data written while it listened elsewhere is dropped:
+    served at the new address, it would make the same commit's chart differ
+    from the one already published, which immutable versions refuse.
+    """
+    data = root / "registry"
+    marker = data / ".address"
+    try:
+        known = marker.read_text().strip()
+    except OSError:
+        known = ""
+    if known != address:
+        shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True, exist_ok=True)
+    marker.write_text(address + "\n")
+    return data
+
+
 def start(binary: str, root: Path, port: int) -> int:
     """The registry started on 127.0.0.1:``port``, its data under ``root``: its PID,
     once it answers."""
-    data = root / "registry"
-    data.mkdir(parents=True, exist_ok=True)
+    data = storage(root, f"127.0.0.1:{port}")
     config = root / "registry.yml"
     config.write_text(
         "version: 0.1\n"

@@ -186,3 +186,57 @@ class ChartCache:
             # Another render stored the same key first, or the cache is read-only:
             # either way this render already has its charts.
             shutil.rmtree(staging, ignore_errors=True)
+
+
+class ArchiveCache:
+    """One chart archive per repository, chart and version, whichever umbrella fetched it.
+
+    Default ``cache_root()/helm/archives``. Umbrellas of different apps rarely
+    share a whole lock (each names itself and records when it was made), but
+    they often share the charts in it: kept one by one, a chart version is
+    downloaded once for all of them. Like :class:`ChartCache`, a hit trusts
+    that a published chart version does not change.
+    """
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self._directory = directory
+
+    @property
+    def directory(self) -> Path:
+        return (
+            self._directory if self._directory is not None else cache_root() / "helm" / "archives"
+        )
+
+    def path_for(self, *, repository: str, name: str, version: str) -> Path:
+        key = Fingerprint()
+        key.field("format", "gitward-archive-v1")
+        key.field("repository", repository.rstrip("/"))
+        key.field("name", name)
+        key.field("version", version)
+        digest = key.hexdigest()
+        return self.directory / digest[:2] / f"{digest}.tgz"
+
+    def get(self, *, repository: str, name: str, version: str) -> Path | None:
+        path = self.path_for(repository=repository, name=name, version=version)
+        return path if path.is_file() else None
+
+    def put(self, archive: Path, *, repository: str, name: str, version: str) -> None:
+        """Keep a copy of ``archive``, renamed into place (a reader sees all of it or none).
+
+        A cache that cannot be written (read-only, full) is left alone: this
+        render has its charts already.
+        """
+        path = self.path_for(repository=repository, name=name, version=version)
+        if path.is_file():
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".archive-", suffix=".tmp", dir=path.parent)
+        except OSError:
+            return
+        os.close(fd)
+        try:
+            shutil.copyfile(archive, tmp)
+            os.replace(tmp, path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)

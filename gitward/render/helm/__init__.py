@@ -25,8 +25,12 @@ How a render goes, and why:
    Built ``.tgz`` archives are kept in a chart cache keyed by everything the
    build reads (the lock, ``Chart.yaml``, ``requirements.yaml``, ``charts/``
    and the ``file://`` trees): an unchanged lock is never downloaded twice.
-   Like a vendored ``charts/`` directory, this trusts that a published chart
-   version does not change; clear ``<cache>/helm/charts`` if one did.
+   Each remote archive is also kept on its own, by repository, name and
+   version, so other umbrellas that pin it copy it in without running helm
+   (when helm's lock digest holds; see ``lockdigest``). Like a vendored
+   ``charts/`` directory, this trusts that a published chart version does
+   not change; clear ``<cache>/helm/charts`` and ``<cache>/helm/archives``
+   if one did.
 4. ``helm template <release> <dir> --namespace <ns> --include-crds`` with,
    lowest precedence first: the chart's ``values.yaml`` (helm reads it),
    one generated ``{<alias or name>: <content of that file>}`` values file
@@ -68,7 +72,9 @@ One module per step: ``charts`` (the chart model, reading it, the lock
 check), ``paths`` (what the render reads from the checkout, and the scratch
 copy), ``binary`` (which helm, its environment, running it),
 ``dependencies`` (dependency build, cached in
-:class:`gitward.render.cache.ChartCache`), ``diagnostics`` (helm's error
+:class:`gitward.render.cache.ChartCache` and, chart by chart,
+:class:`gitward.render.cache.ArchiveCache`), ``lockdigest`` (helm's lock
+digest, recomputed), ``diagnostics`` (helm's error
 text to one line), ``output`` (template output to objects, and the charts
 built) and ``templating`` (one render, start to end).
 """

@@ -161,9 +161,8 @@ class ControllerStatus:
         return controlled_app_detail_view(
             self._controlled(name),
             objects=(
-                ObjectHealth(object=str(ref), health=assess(t.live))
-                for ref, t in self.controller.tracked.items()
-                if t.app == name
+                ObjectHealth(object=str(t.ref), health=assess(t.live))
+                for t in self.controller.tracked_of(name)
             ),
             drifts=self.controller.drift_records(name),
             git_error=self.controller.git_error,
@@ -261,7 +260,7 @@ class ControllerUi(ControllerStatus):
         return self.controller.revision
 
     def objects(self, name: str) -> Sequence[web.ObjectState]:
-        tracked = [t for t in self.controller.tracked.values() if t.app == name]
+        tracked = self.controller.tracked_of(name)
         return [
             web.ObjectState(
                 ref=t.ref,

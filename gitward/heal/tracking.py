@@ -114,8 +114,8 @@ class Tracker:
             self._by_app.pop(spec.name, None)
         if self.parked:
             ident = spec.id.tracking_id
-            dropped = [r for r, (_, b) in self.parked.items() if r not in mine and owner(b) == ident]
-            for ref in dropped:
+            out = [r for r, (_, b) in self.parked.items() if r not in mine and owner(b) == ident]
+            for ref in out:
                 del self.parked[ref]
 
     def keep_only(self, apps: Collection[str]) -> None:

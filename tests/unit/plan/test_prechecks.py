@@ -224,7 +224,7 @@ def test_openapi_documents_are_fetched_once_per_content_without_descriptions() -
     assert fetched == ["/openapi/v3", "/openapi/v3/api/v1?hash=A"]
 
 
-def test_a_second_process_reads_the_schemas_from_the_cache_directory(tmp_path: Path) -> None:
+def test_a_second_process_reads_the_schemas_from_the_cache_directory_once(tmp_path: Path) -> None:
     fetched: list[str] = []
     docs = {
         "/openapi/v3": {"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=B"}}},
@@ -238,9 +238,18 @@ def test_a_second_process_reads_the_schemas_from_the_cache_directory(tmp_path: P
     async def one_process() -> Any:
         return await OpenAPIDocuments(fetch, cache_dir=tmp_path).schemas("v1")
 
+    async def reading_twice() -> tuple[Any, Any]:
+        documents = OpenAPIDocuments(fetch, cache_dir=tmp_path)
+        found = await documents.schemas("v1")
+        # Read from disk once, then kept in memory: the file gone, nothing is fetched.
+        for cached in tmp_path.iterdir():
+            cached.unlink()
+        return found, await documents.schemas("v1")
+
     first = asyncio.run(one_process())
-    second = asyncio.run(one_process())
+    second, again = asyncio.run(reading_twice())
     assert first == second == {"x.Thing": {"type": "object"}}
+    assert again is second
     # The list of documents is read by each process; the document itself once.
     assert fetched == ["/openapi/v3", "/openapi/v3/api/v1?hash=B", "/openapi/v3"]
 

@@ -266,3 +266,31 @@ def test_without_a_home_the_schemas_are_kept_in_memory_only(
     assert default_cache_dir() is None
     monkeypatch.setenv("XDG_CACHE_HOME", "/var/cache/x")
     assert default_cache_dir() == Path("/var/cache/x/gitward/openapi")
+
+
+def test_syncs_share_the_schema_check_of_a_document_the_client_keeps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kept = {
+        "io.k8s.api.core.v1.ConfigMap": {
+            "type": "object",
+            "x-kubernetes-group-version-kind": [
+                {"group": "", "version": "v1", "kind": "ConfigMap"}
+            ],
+        }
+    }
+
+    async def openapi_schemas(self: Kube, api_version: str) -> Any:
+        return kept if api_version == "v1" else None
+
+    monkeypatch.setattr(Kube, "openapi_schemas", openapi_schemas)
+
+    async def go(kube: Kube) -> tuple[Any, Any]:
+        ps = await prepare_all(kube, obj("v1", "ConfigMap", namespace="shop"))
+        first, second = await prechecks(kube, ps), await prechecks(kube, ps)
+        return first.check_for(ps[0]), second.check_for(ps[0])
+
+    first, second = run(server(), go)
+    assert first is not None
+    # Built once from the document the client keeps, not once per sync.
+    assert second is first

@@ -209,6 +209,11 @@ class ControllerCore:
     def tracked(self) -> dict[ObjectRef, Tracked]:
         return self._tracker.objects
 
+    def apps_changed_since(self, changes: int) -> list[str]:
+        """The apps whose tracked objects or live bodies changed since
+        :attr:`live_changes` was ``changes``."""
+        return self._tracker.changed_since(changes)
+
     def tracked_of(self, app: str) -> list[Tracked]:
         """The tracked objects of ``app``: its own, without a walk of every app's."""
         return self._tracker.of_app(app)

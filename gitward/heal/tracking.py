@@ -42,6 +42,10 @@ class Tracker:
         # before the objects are tracked, and are parked, not dropped.
         self.syncing: dict[str, str] = {}  # tracking id to app name
         self.changes = 0  # grows with every change of what is tracked or its live bodies
+        # The apps whose tracked objects or live bodies changed, each with the value
+        # of :attr:`changes` at its last change, oldest first: whoever assesses
+        # health again walks only the apps changed since it last looked.
+        self._changed: dict[str, int] = {}
         self.hub: WatchHub | None = None
 
     def open(self, *, on_event: EventHandler, on_restart: Callable[[str], None]) -> None:
@@ -64,7 +68,7 @@ class Tracker:
 
     async def track(self, spec: AppSpec, plan: Plan, inv: Inventory | None) -> None:
         """Track what ``plan`` manages for ``spec`` (and nothing else of that app)."""
-        self.changes += 1
+        self.touch(spec.name)
         entries: dict[ObjectRef, InventoryEntry] = inv.by_ref() if inv else {}
         mine: dict[ObjectRef, Tracked] = {}
         assert self.hub is not None
@@ -112,6 +116,8 @@ class Tracker:
             self._by_app[spec.name] = mine
         else:
             self._by_app.pop(spec.name, None)
+        # Again, now that all is in place: a look during the awaits above saw half of it.
+        self.touch(spec.name)
         if self.parked:
             ident = spec.id.tracking_id
             out = [r for r, (_, b) in self.parked.items() if r not in mine and owner(b) == ident]
@@ -122,11 +128,27 @@ class Tracker:
         """Let go of the objects of every app not in ``apps``, cancelling their heals."""
         self.changes += 1
         for app in [a for a in self._by_app if a not in apps]:
+            self.touch(app)
             for ref, t in self._by_app.pop(app).items():
                 if self.objects.get(ref) is t:
                     del self.objects[ref]
                 if t.heal_task is not None:
                     t.heal_task.cancel()
+
+    def touch(self, app: str) -> None:
+        """Count a change of ``app``'s tracked objects or of their live bodies."""
+        self.changes += 1
+        self._changed.pop(app, None)
+        self._changed[app] = self.changes
+
+    def changed_since(self, changes: int) -> list[str]:
+        """The apps changed since :attr:`changes` was ``changes``, newest first."""
+        out: list[str] = []
+        for app, at in reversed(self._changed.items()):
+            if at <= changes:
+                break
+            out.append(app)
+        return out
 
     def of_app(self, app: str) -> list[Tracked]:
         """The tracked objects of ``app``."""

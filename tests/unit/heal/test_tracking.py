@@ -148,3 +148,18 @@ def test_an_object_taken_over_by_another_app_is_tracked_for_the_new_app_only() -
         assert tracker.objects[ref("a", "one")].app == "b"
 
     tracking(check)
+
+
+def test_the_apps_changed_since_a_count_are_those_tracked_or_let_go_of_since() -> None:
+    async def check(tracker: Tracker) -> None:
+        await tracker.track(spec("a"), plan("a", "one"), None)
+        await tracker.track(spec("b"), plan("b", "one"), None)
+        seen = tracker.changes
+        assert tracker.changed_since(seen) == []
+        await tracker.track(spec("a"), plan("a", "one", "two"), None)
+        assert tracker.changed_since(seen) == ["a"]
+        tracker.keep_only(["a"])
+        assert tracker.changed_since(seen) == ["b", "a"]
+        assert tracker.changed_since(-1) == ["b", "a"]
+
+    tracking(check)

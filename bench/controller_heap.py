@@ -101,6 +101,7 @@ def census(controller: Controller) -> list[tuple[str, int]]:
     parts.append(("tracked: the rest of each Tracked", sum(held(t, seen) for t in tracked)))
     parts.append(("tracked: the index by ref", held(controller.tracked, seen)))
     tracker = controller._tracker
+    parts.append(("tracked: the index by app", held(tracker._by_app, seen)))
     parts.append(("parked events", held(tracker.parked, seen)))
     parts.append(("app states (specs, drift logs)", held(controller.apps, seen)))
     parts.append(("Prometheus metrics (per-app series)", held(controller.metrics, seen)))

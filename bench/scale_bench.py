@@ -174,6 +174,7 @@ async def cold_start(
     apps: int,
     drift_every: float,
     log: Path,
+    healthy_wait: float,
 ) -> tuple[float, float, list[float], int]:
     """Seconds to all Synced and to all Synced+Healthy; drift samples taken meanwhile."""
     t0 = time.monotonic()
@@ -201,7 +202,7 @@ async def cold_start(
             if synced_at and all(a.get("health") == "Healthy" for a in listed):
                 healthy_at = time.monotonic() - t0
                 break
-            if synced_at and time.monotonic() - t0 > synced_at + 300:
+            if synced_at and time.monotonic() - t0 > synced_at + healthy_wait:
                 healthy_at = float("nan")  # never all Healthy
                 break
             # Drift only while the cold start is still under way.
@@ -245,6 +246,25 @@ def run_gitward(
         log=log,
         extra=args.controller_arg,
     )
+    spy = None
+    if args.profile:
+        # Sampled from outside, without pausing it: where the controller's own CPU goes.
+        spy = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(proc.pid),
+                "--nonblocking",
+                "--rate",
+                "50",
+                "--format",
+                "raw",
+                "-o",
+                str(args.profile.with_suffix(f".{apps}.txt")),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
     try:
         synced, healthy, drifts, missed = asyncio.run(
             cold_start(
@@ -254,8 +274,12 @@ def run_gitward(
                 apps,
                 args.drift_every,
                 log,
+                args.healthy_wait,
             )
         )
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
         peak = peak_rss_mib(proc.pid)
         cold_cpu = sum(psutil.Process(proc.pid).cpu_times()[:2])
         time.sleep(2.0)
@@ -357,6 +381,18 @@ def main() -> None:
         action="append",
         default=[],
         help="An extra argument for gitward controller (repeat for more).",
+    )
+    parser.add_argument(
+        "--healthy-wait",
+        type=float,
+        default=300.0,
+        help="Seconds to wait for all Healthy once all are Synced (0: do not wait).",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="Sample the controller with py-spy (installed apart) over the cold start, "
+        "into PROFILE.<apps>.txt (collapsed stacks).",
     )
     args = parser.parse_args()
     # Stopped early, still stop the control plane and the controller (finally blocks).

@@ -175,7 +175,7 @@ class ControllerCore:
 
     def health_of(self, app: str) -> Health | None:
         """The app's health from the bodies its watches delivered (None: nothing tracked)."""
-        healths = [assess(t.live) for t in self.tracked.values() if t.app == app]
+        healths = [assess(t.live) for t in self.tracked_of(app)]
         return aggregate(healths) if healths else None
 
     async def close(self) -> None:
@@ -208,6 +208,15 @@ class ControllerCore:
     @property
     def tracked(self) -> dict[ObjectRef, Tracked]:
         return self._tracker.objects
+
+    def apps_changed_since(self, changes: int) -> list[str]:
+        """The apps whose tracked objects or live bodies changed since
+        :attr:`live_changes` was ``changes``."""
+        return self._tracker.changed_since(changes)
+
+    def tracked_of(self, app: str) -> list[Tracked]:
+        """The tracked objects of ``app``: its own, without a walk of every app's."""
+        return self._tracker.of_app(app)
 
     @property
     def live_changes(self) -> int:

@@ -72,7 +72,7 @@ class Healer:
                 self.tracker.parked[ref] = (kind, body)
             return
         t.live = None if kind == "DELETED" else kept_live(body)
-        self.tracker.changes += 1
+        self.tracker.touch(t.app)
         state = self.apps.get(t.app)
         if state is not None and (state.busy or (t.heal_task and not t.heal_task.done())):
             self.tracker.parked[ref] = (kind, body)

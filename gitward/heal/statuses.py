@@ -77,7 +77,8 @@ class ControllerStatus:
         self._elector = elector
         self._health: dict[str, str] = {}
         self._health_at = -1  # the controller's live_changes when health was assessed
-        self._assessed: dict[ObjectRef, tuple[Body | None, Health]] = {}  # by the body assessed
+        # By app and object: the body assessed, and its health.
+        self._assessed: dict[str, dict[ObjectRef, tuple[Body | None, Health]]] = {}
         self._requested: set[asyncio.Task[None]] = set()
 
     def liveness(self) -> str:
@@ -161,9 +162,8 @@ class ControllerStatus:
         return controlled_app_detail_view(
             self._controlled(name),
             objects=(
-                ObjectHealth(object=str(ref), health=assess(t.live))
-                for ref, t in self.controller.tracked.items()
-                if t.app == name
+                ObjectHealth(object=str(t.ref), health=assess(t.live))
+                for t in self.controller.tracked_of(name)
             ),
             drifts=self.controller.drift_records(name),
             git_error=self.controller.git_error,
@@ -209,17 +209,23 @@ class ControllerStatus:
         large part of each second, drift handling with it."""
         changes = self.controller.live_changes
         if changes != self._health_at:
+            # Only the apps changed since the last look: walking every app's objects
+            # every two seconds grew with apps x objects through a cold start.
+            for app in self.controller.apps_changed_since(self._health_at):
+                kept = self._assessed.get(app, {})
+                assessed: dict[ObjectRef, tuple[Body | None, Health]] = {}
+                for t in self.controller.tracked_of(app):
+                    was = kept.get(t.ref)
+                    # A watch event replaces the body, never changes it in place.
+                    health = was[1] if was is not None and was[0] is t.live else assess(t.live)
+                    assessed[t.ref] = (t.live, health)
+                if assessed:
+                    self._assessed[app] = assessed
+                    self._health[app] = aggregate([h for _, h in assessed.values()]).status.value
+                else:
+                    self._assessed.pop(app, None)
+                    self._health.pop(app, None)
             self._health_at = changes
-            per_app: dict[str, list[Health]] = {}
-            assessed: dict[ObjectRef, tuple[Body | None, Health]] = {}
-            for ref, t in self.controller.tracked.items():
-                kept = self._assessed.get(ref)
-                # A watch event replaces the body, never changes it in place.
-                health = kept[1] if kept is not None and kept[0] is t.live else assess(t.live)
-                assessed[ref] = (t.live, health)
-                per_app.setdefault(t.app, []).append(health)
-            self._assessed = assessed
-            self._health = {app: aggregate(hs).status.value for app, hs in per_app.items()}
         self.controller.publish_app_gauges(self._health)
         holders = self.shards()["holders"]
         gauge = self.controller.metrics.shard_holder
@@ -261,7 +267,7 @@ class ControllerUi(ControllerStatus):
         return self.controller.revision
 
     def objects(self, name: str) -> Sequence[web.ObjectState]:
-        tracked = [t for t in self.controller.tracked.values() if t.app == name]
+        tracked = self.controller.tracked_of(name)
         return [
             web.ObjectState(
                 ref=t.ref,

@@ -26,16 +26,26 @@ Event = tuple[str, Body]  # (watch event type, object)
 
 
 class Tracker:
-    """The tracked objects by ref, and the parked event of each, if any."""
+    """The tracked objects by ref, and the parked event of each, if any.
+
+    What is tracked is also kept by app, so that tracking one app, letting go
+    of one or finding its parked events costs that app's own objects, not every
+    tracked object: a cold start of a thousand apps tracks each in turn. Only
+    this class changes :attr:`objects`; everyone else reads it."""
 
     def __init__(self, *, kube: Kube) -> None:
         self.kube = kube
         self.objects: dict[ObjectRef, Tracked] = {}
+        self._by_app: dict[str, dict[ObjectRef, Tracked]] = {}
         self.parked: dict[ObjectRef, Event] = {}
         # Tracking ids of the apps being synced: their new objects' events come
         # before the objects are tracked, and are parked, not dropped.
         self.syncing: dict[str, str] = {}  # tracking id to app name
         self.changes = 0  # grows with every change of what is tracked or its live bodies
+        # The apps whose tracked objects or live bodies changed, each with the value
+        # of :attr:`changes` at its last change, oldest first: whoever assesses
+        # health again walks only the apps changed since it last looked.
+        self._changed: dict[str, int] = {}
         self.hub: WatchHub | None = None
 
     def open(self, *, on_event: EventHandler, on_restart: Callable[[str], None]) -> None:
@@ -58,9 +68,9 @@ class Tracker:
 
     async def track(self, spec: AppSpec, plan: Plan, inv: Inventory | None) -> None:
         """Track what ``plan`` manages for ``spec`` (and nothing else of that app)."""
-        self.changes += 1
+        self.touch(spec.name)
         entries: dict[ObjectRef, InventoryEntry] = inv.by_ref() if inv else {}
-        keep: set[ObjectRef] = set()
+        mine: dict[ObjectRef, Tracked] = {}
         assert self.hub is not None
         for o in plan.managed():
             if o.desired is None:
@@ -89,28 +99,66 @@ class Tracker:
                 heal_task=old.heal_task if old else None,
                 live=live,
             )
+            if old is not None and old.app != spec.name:
+                # Another app's object until now (it moved between apps).
+                self._by_app.get(old.app, {}).pop(o.ref, None)
             self.objects[o.ref] = t
-            keep.add(o.ref)
+            mine[o.ref] = t
             res = await self.kube.resource_for(o.api_version, o.ref.kind)
             if res is not None:
                 self.hub.ensure(res, o.ref.namespace)
-        for ref in [r for r, t in self.objects.items() if t.app == spec.name and r not in keep]:
-            del self.objects[ref]
-        ident = spec.id.tracking_id
-        for ref in [r for r, (_, b) in self.parked.items() if r not in keep and owner(b) == ident]:
-            del self.parked[ref]
+        before = self._by_app.get(spec.name, {})
+        for ref in before.keys() - mine.keys():
+            # Only if no other app took it over meanwhile.
+            if (gone := self.objects.get(ref)) is not None and gone.app == spec.name:
+                del self.objects[ref]
+        if mine:
+            self._by_app[spec.name] = mine
+        else:
+            self._by_app.pop(spec.name, None)
+        # Again, now that all is in place: a look during the awaits above saw half of it.
+        self.touch(spec.name)
+        if self.parked:
+            ident = spec.id.tracking_id
+            out = [r for r, (_, b) in self.parked.items() if r not in mine and owner(b) == ident]
+            for ref in out:
+                del self.parked[ref]
 
     def keep_only(self, apps: Collection[str]) -> None:
         """Let go of the objects of every app not in ``apps``, cancelling their heals."""
         self.changes += 1
-        for ref in [r for r, t in self.objects.items() if t.app not in apps]:
-            task = self.objects.pop(ref).heal_task
-            if task is not None:
-                task.cancel()
+        for app in [a for a in self._by_app if a not in apps]:
+            self.touch(app)
+            for ref, t in self._by_app.pop(app).items():
+                if self.objects.get(ref) is t:
+                    del self.objects[ref]
+                if t.heal_task is not None:
+                    t.heal_task.cancel()
+
+    def touch(self, app: str) -> None:
+        """Count a change of ``app``'s tracked objects or of their live bodies."""
+        self.changes += 1
+        self._changed.pop(app, None)
+        self._changed[app] = self.changes
+
+    def changed_since(self, changes: int) -> list[str]:
+        """The apps changed since :attr:`changes` was ``changes``, newest first."""
+        out: list[str] = []
+        for app, at in reversed(self._changed.items()):
+            if at <= changes:
+                break
+            out.append(app)
+        return out
+
+    def of_app(self, app: str) -> list[Tracked]:
+        """The tracked objects of ``app``."""
+        return list(self._by_app.get(app, {}).values())
 
     def parked_refs(self, app: str) -> list[ObjectRef]:
         """The tracked objects of ``app`` that have an event parked."""
-        return [r for r, t in self.objects.items() if t.app == app and r in self.parked]
+        if not self.parked:
+            return []
+        return [r for r in self._by_app.get(app, {}) if r in self.parked]
 
 
 __all__ = ["Event", "Tracker"]

@@ -9,6 +9,7 @@ answers 410 Gone for a version older than the last compaction.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 from collections.abc import AsyncIterator
 
@@ -91,7 +92,10 @@ def watch(store: Store, res: Resource, namespace: str, params: dict[str, str]) -
         deadline = loop.time() + timeout
         seen = after
         while loop.time() < deadline:
-            for e in [e for e in store.events if e.rv > seen]:
+            # Events are kept in version order: start after the last one seen, rather
+            # than walk every event every 5 ms (a bench's history holds 100,000).
+            start = bisect.bisect_right(store.events, seen, key=lambda e: e.rv)
+            for e in store.events[start:]:
                 seen = e.rv
                 if wanted(e):
                     yield watch_line(e.type, e.object)

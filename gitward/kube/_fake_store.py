@@ -49,6 +49,9 @@ class Store:
     events: list[Event] = field(default_factory=list)
     compacted: int = 0  # watches from before this version get 410 Gone
     rv: int = 1
+    # The same objects by (group, plural, namespace): a LIST reads its own
+    # collection, not all of a bench's 50,000 objects.
+    collections: dict[tuple[str, str, str], dict[Key, Body]] = field(default_factory=dict)
 
     def has_namespace(self, name: str) -> bool:
         return ("", "namespaces", "", name) in self.objects
@@ -62,13 +65,16 @@ class Store:
 
     def select(self, res: Resource, namespace: str, selector: str) -> list[Body]:
         """The objects of ``res`` in ``namespace`` (every one, if empty) matching ``selector``."""
-        return [
-            o
-            for (g, p, ns, _), o in sorted(self.objects.items())
-            if (g, p) == (res.group, res.plural)
-            and (not namespace or ns == namespace)
-            and selected(o, selector)
-        ]
+        if namespace:
+            found = list(self.collections.get((res.group, res.plural, namespace), {}).items())
+        else:
+            found = [
+                item
+                for (g, p, _), objects in self.collections.items()
+                if (g, p) == (res.group, res.plural)
+                for item in objects.items()
+            ]
+        return [o for _, o in sorted(found, key=lambda item: item[0]) if selected(o, selector)]
 
     def put(
         self, res: Resource, obj: Body, *, previous: Body | None = None, event: bool = True
@@ -83,6 +89,7 @@ class Store:
             self._serve_crd(obj)
         key = (res.group, res.plural, meta.get("namespace", ""), meta["name"])
         self.objects[key] = obj
+        self.collections.setdefault(key[:3], {})[key] = obj
         if event:
             kind = "ADDED" if previous is None else "MODIFIED"
             self.events.append(Event(self.rv, kind, res, copy.deepcopy(obj)))
@@ -90,6 +97,7 @@ class Store:
 
     def drop(self, key: Key) -> None:
         obj = self.objects.pop(key)
+        self.collections.get(key[:3], {}).pop(key, None)
         res = self.resources.get((key[0], key[1]))
         self.rv += 1
         obj["metadata"]["resourceVersion"] = str(self.rv)

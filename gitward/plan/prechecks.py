@@ -42,7 +42,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,8 +146,24 @@ async def prechecks(kube: Kube, new: Sequence[Prepared]) -> Prechecks:
         return Prechecks()
     usable = {p.manifest.api_version for p in new if not admission.may_refuse(p)}
     return Prechecks(
-        {v: SchemaCheck(doc) for v, doc in zip(versions, docs, strict=True) if doc and v in usable}
+        {v: _check_of(doc) for v, doc in zip(versions, docs, strict=True) if doc and v in usable}
     )
+
+
+# The check of each schemas document the client keeps (by identity, the document
+# held with it): built once, not for every sync of a thousand apps.
+_checks: dict[int, tuple[Mapping[str, Any], SchemaCheck]] = {}
+
+
+def _check_of(schemas: Mapping[str, Any]) -> SchemaCheck:
+    kept = _checks.get(id(schemas))
+    if kept is not None and kept[0] is schemas:
+        return kept[1]
+    if len(_checks) >= 32:
+        _checks.clear()
+    check = SchemaCheck(schemas)
+    _checks[id(schemas)] = (schemas, check)
+    return check
 
 
 async def recent_admission(kube: Kube, *, ttl: float = ADMISSION_TTL) -> Admission:

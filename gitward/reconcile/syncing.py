@@ -9,6 +9,7 @@ makes duplicates impossible.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -224,9 +225,7 @@ async def sync_app(
         revision=revision.sha,
         entries=tuple(entries),
     )
-    await inventory.save(kube, new_inv, stored=old_stored)
     result = replace(result, changes=changes, inventory=new_inv)
-
     if failed:
         result = replace(
             result,
@@ -234,23 +233,35 @@ async def sync_app(
             reason=failure_reason(app.name, changes.failed),
             exit_code=ExitCode.CLUSTER,
         )
-    elif options.wait:
-        try:
-            health = await wait_healthy(
-                kube=as_app or kube,
-                refs=[(o.ref, o.api_version) for o in plan.to_apply()],
-                timeout=options.timeout,
-                on_progress=on_wait_progress,
-            )
-            result = replace(result, health=health)
-        except HealthTimeout as e:
-            result = replace(
-                result,
-                health=e.health,
-                outcome=SyncOutcome.TIMED_OUT if e.timed_out else SyncOutcome.DEGRADED,
-                reason=f"app {app.name}: {e}",
-                exit_code=ExitCode.HEALTH,
-            )
+    if failed or not options.wait:
+        # Nothing is left to learn before the record, so the inventory and the
+        # history go out together: a round trip less per sync. Crash safety needs
+        # no order between the two: every object this sync may have made is listed
+        # already (in the pending inventory, or in the one the plan read), so
+        # whichever of them lands, or neither, nothing the sync made is lost track of.
+        _, result = await asyncio.gather(
+            inventory.save(kube, new_inv, stored=old_stored),
+            record_once(kube, app, result, charts, started_at, started, last, options),
+        )
+        return replace(result, duration_seconds=time.monotonic() - started)
+
+    await inventory.save(kube, new_inv, stored=old_stored)
+    try:
+        health = await wait_healthy(
+            kube=as_app or kube,
+            refs=[(o.ref, o.api_version) for o in plan.to_apply()],
+            timeout=options.timeout,
+            on_progress=on_wait_progress,
+        )
+        result = replace(result, health=health)
+    except HealthTimeout as e:
+        result = replace(
+            result,
+            health=e.health,
+            outcome=SyncOutcome.TIMED_OUT if e.timed_out else SyncOutcome.DEGRADED,
+            reason=f"app {app.name}: {e}",
+            exit_code=ExitCode.HEALTH,
+        )
     result = await record_once(kube, app, result, charts, started_at, started, last, options)
     return replace(result, duration_seconds=time.monotonic() - started)
 

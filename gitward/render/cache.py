@@ -133,10 +133,11 @@ class RenderCache:
         )
         fd, tmp = tempfile.mkstemp(prefix=f".{key[:12]}-", suffix=".tmp", dir=path.parent)
         try:
+            # No fsync: an entry a crash cut short does not parse or names another
+            # key, and is a miss; syncing each of a thousand apps' renders to disk
+            # cost a cold start more than rendering them again would.
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

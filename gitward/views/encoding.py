@@ -14,6 +14,7 @@ own stored format, owned by :mod:`gitward.record`; it is never shown as is.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any
@@ -27,6 +28,7 @@ API_VERSION = "gitward.io/v1"
 INTERNAL: Mapping[str, bool] = {"public": False}
 
 
+@functools.lru_cache(maxsize=1024)
 def camel_case(name: str) -> str:
     """``last_synced_at`` -> ``lastSyncedAt``; a name without underscores is left alone."""
     head, *rest = name.split("_")
@@ -37,11 +39,7 @@ def encode(value: Any) -> Any:
     """``value`` as JSON-ready data: dataclasses become camelCase objects (without their
     internal fields), enums their values, tuples and sets lists, mappings objects."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            camel_case(f.name): encode(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if f.metadata.get("public", True)
-        }
+        return {key: encode(getattr(value, name)) for key, name in _public_fields(type(value))}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Mapping):
@@ -50,6 +48,17 @@ def encode(value: Any) -> Any:
         items = sorted(value) if isinstance(value, (set, frozenset)) else value
         return [encode(v) for v in items]
     return value
+
+
+@functools.cache
+def _public_fields(cls: type) -> tuple[tuple[str, str], ...]:
+    """(public key, attribute) of each public field: the API lists a thousand apps
+    twice a second while a UI is open, so a class's fields are read once."""
+    return tuple(
+        (camel_case(f.name), f.name)
+        for f in dataclasses.fields(cls)
+        if f.metadata.get("public", True)
+    )
 
 
 def document(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:

@@ -42,9 +42,9 @@ def record_write(kind: str) -> Callable[[Call], bool]:
     return lambda c: c.verb == "patch" and not c.dry_run and c.name == f"gitward-{kind}-shop"
 
 
-def object_write(name: str) -> Callable[[Call], bool]:
+def object_write(name: str, namespace: str = "shop") -> Callable[[Call], bool]:
     return lambda c: (
-        c.verb == "patch" and not c.dry_run and c.namespace == "shop" and c.name == name
+        c.verb == "patch" and not c.dry_run and c.namespace == namespace and c.name == name
     )
 
 
@@ -87,6 +87,8 @@ CRASH_POINTS: dict[str, Callable[[], tuple[Callable[[Call], bool], bool]]] = {
     "right after creating the new object": lambda: (object_write("extra"), True),
     "before the final inventory write": lambda: (nth(2, record_write("inventory")), False),
     "before the history write": lambda: (nth(1, record_write("history")), False),
+    # The final inventory and the history are written at once, in either order.
+    "after the history write": lambda: (nth(1, record_write("history")), True),
 }
 # Whether "extra" exists when the sync dies there: proof the crash hit where it says.
 CREATED_BEFORE_CRASH = {
@@ -94,6 +96,7 @@ CREATED_BEFORE_CRASH = {
     "right after creating the new object": True,
     "before the final inventory write": True,
     "before the history write": True,
+    "after the history write": True,
 }
 
 
@@ -128,3 +131,40 @@ def test_a_killed_sync_leaves_the_new_object_in_the_pending_inventory() -> None:
     # Listed before it was written, so prune can find it; no uid yet, since none was known.
     assert {e.name: bool(e.uid) for e in inventory.entries} == {"settings": True, "extra": False}
     assert srv.stored("v1", "ConfigMap", "extra", "shop") is not None
+
+
+# A first install's object of a namespace the next sync reads nothing in: found by
+# its tracking annotation only if a plan still lists there, so only an inventory leads to it.
+ELSEWHERE = {**EXTRA, "metadata": {**EXTRA["metadata"], "namespace": "default"}}
+
+
+@pytest.mark.parametrize("point", list(CRASH_POINTS))
+def test_a_first_install_killed_anywhere_leaves_nothing_the_next_sync_cannot_prune(
+    point: str,
+) -> None:
+    srv = server()
+    crash, after = CRASH_POINTS[point]()
+    if point == "right after creating the new object":
+        crash = object_write("extra", "default")
+
+    async def go(kube: Kube) -> tuple[set[tuple[str, str]], Inventory | None]:
+        srv.crash(crash, after=after)
+        with pytest.raises(SimulatedCrash):
+            await sync(kube, SETTINGS, ELSEWHERE, sha="v1")
+        made = srv.stored("v1", "ConfigMap", "extra", "default") is not None
+        assert made is CREATED_BEFORE_CRASH[point]
+        # Git dropped "extra" meanwhile: only an inventory can lead the next sync to it.
+        await sync(kube, SETTINGS, sha="v2")
+        res = await kube.resource_for("v1", "ConfigMap")
+        assert res is not None
+        left = {
+            (i["metadata"]["namespace"], i["metadata"]["name"])
+            for ns in ("shop", "default")
+            for i in (await kube.list(res, namespace=ns))[0]
+        }
+        return left, await inventories.load(kube, APP.id.key)
+
+    left, inventory = run(srv, go)
+    assert left == {("shop", "settings")}
+    assert inventory is not None
+    assert {e.name for e in inventory.entries} == {"settings"}

@@ -172,10 +172,12 @@ def test_health_is_assessed_again_only_for_the_objects_whose_body_changed(
         for name in ("a", "b", "c"):
             body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}
             ref = ObjectRef.of({**body, "metadata": {"name": name, "namespace": "shop"}})
-            tracker.objects[ref] = Tracked(
+            tracked = Tracked(
                 app="shop", ref=ref, api_version="v1", desired=body, ignore=(), live=body
             )
-        tracker.changes += 1
+            tracker.objects[ref] = tracked
+            tracker._by_app.setdefault("shop", {})[ref] = tracked
+        tracker.touch("shop")
         status.refresh_health()
         assert sorted(assessed) == ["a", "b", "c"]
         assert status._health == {"shop": "Healthy"}
@@ -184,10 +186,25 @@ def test_health_is_assessed_again_only_for_the_objects_whose_body_changed(
         status.refresh_health()  # nothing changed: nothing walked
         gone = next(t for t in tracker.objects.values() if t.ref.name == "b")
         gone.live = None  # what a DELETED event leaves
-        tracker.changes += 1
+        tracker.touch("shop")
         status.refresh_health()
         assert assessed == ["(gone)"]
         assert status._health == {"shop": "Missing"}
+
+        # Another app's change walks that app's objects only; an app let go of has none.
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d"}}
+        ref = ObjectRef.of({**body, "metadata": {"name": "d", "namespace": "shop"}})
+        other = Tracked(app="other", ref=ref, api_version="v1", desired=body, ignore=(), live=body)
+        tracker.objects[ref] = other
+        tracker._by_app["other"] = {ref: other}
+        tracker.touch("other")
+        assessed.clear()
+        status.refresh_health()
+        assert assessed == ["d"]
+        assert status._health == {"shop": "Missing", "other": "Healthy"}
+        tracker.keep_only(["other"])
+        status.refresh_health()
+        assert status._health == {"other": "Healthy"}
 
     with_status(tmp_path, scenario)
 

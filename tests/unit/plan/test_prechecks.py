@@ -224,7 +224,7 @@ def test_openapi_documents_are_fetched_once_per_content_without_descriptions() -
     assert fetched == ["/openapi/v3", "/openapi/v3/api/v1?hash=A"]
 
 
-def test_a_second_process_reads_the_schemas_from_the_cache_directory(tmp_path: Path) -> None:
+def test_a_second_process_reads_the_schemas_from_the_cache_directory_once(tmp_path: Path) -> None:
     fetched: list[str] = []
     docs = {
         "/openapi/v3": {"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=B"}}},
@@ -238,9 +238,18 @@ def test_a_second_process_reads_the_schemas_from_the_cache_directory(tmp_path: P
     async def one_process() -> Any:
         return await OpenAPIDocuments(fetch, cache_dir=tmp_path).schemas("v1")
 
+    async def reading_twice() -> tuple[Any, Any]:
+        documents = OpenAPIDocuments(fetch, cache_dir=tmp_path)
+        found = await documents.schemas("v1")
+        # Read from disk once, then kept in memory: the file gone, nothing is fetched.
+        for cached in tmp_path.iterdir():
+            cached.unlink()
+        return found, await documents.schemas("v1")
+
     first = asyncio.run(one_process())
-    second = asyncio.run(one_process())
+    second, again = asyncio.run(reading_twice())
     assert first == second == {"x.Thing": {"type": "object"}}
+    assert again is second
     # The list of documents is read by each process; the document itself once.
     assert fetched == ["/openapi/v3", "/openapi/v3/api/v1?hash=B", "/openapi/v3"]
 
@@ -257,3 +266,31 @@ def test_without_a_home_the_schemas_are_kept_in_memory_only(
     assert default_cache_dir() is None
     monkeypatch.setenv("XDG_CACHE_HOME", "/var/cache/x")
     assert default_cache_dir() == Path("/var/cache/x/gitward/openapi")
+
+
+def test_syncs_share_the_schema_check_of_a_document_the_client_keeps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kept = {
+        "io.k8s.api.core.v1.ConfigMap": {
+            "type": "object",
+            "x-kubernetes-group-version-kind": [
+                {"group": "", "version": "v1", "kind": "ConfigMap"}
+            ],
+        }
+    }
+
+    async def openapi_schemas(self: Kube, api_version: str) -> Any:
+        return kept if api_version == "v1" else None
+
+    monkeypatch.setattr(Kube, "openapi_schemas", openapi_schemas)
+
+    async def go(kube: Kube) -> tuple[Any, Any]:
+        ps = await prepare_all(kube, obj("v1", "ConfigMap", namespace="shop"))
+        first, second = await prechecks(kube, ps), await prechecks(kube, ps)
+        return first.check_for(ps[0]), second.check_for(ps[0])
+
+    first, second = run(server(), go)
+    assert first is not None
+    # Built once from the document the client keeps, not once per sync.
+    assert second is first

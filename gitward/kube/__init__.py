@@ -1,8 +1,8 @@
 """The only package that talks to the Kubernetes API server.
 
 Everything above it passes plain object bodies in and gets bodies, typed
-results or :class:`~gitward.kube.errors.KubeError` subclasses out; httpx
-exceptions never leak past this package.
+results or :class:`~gitward.kube.errors.KubeError` subclasses out; no HTTP
+library's exceptions leak past this package.
 """
 
 from gitward.kube._transport import RequestStats

@@ -79,3 +79,31 @@ def test_aggregated_discovery_maps_the_same_kinds_as_per_group_discovery_in_two_
     fast, slow = cluster.call(go)
     assert fast == slow
     assert ("apps", "v1", "Deployment", "deployments", True) in fast
+
+
+def test_a_watch_carries_an_object_larger_than_a_line_buffer(
+    cluster: Cluster, namespace: str
+) -> None:
+    from gitward.kube import Kube
+
+    # 200 KiB in one watch event: well past the 64 KiB an HTTP library's
+    # line reader accepts by default.
+    payload = "x" * 200_000
+
+    async def go(kube: Kube) -> tuple[str, int]:
+        res = await kube.resource_for("v1", "ConfigMap")
+        assert res is not None
+        await kube.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "big", "namespace": namespace},
+                "data": {"blob": payload},
+            }
+        )
+        async for event in kube.watch(res, namespace=namespace, timeout_seconds=5):
+            if event.object["metadata"]["name"] == "big":
+                return event.type, len(event.object["data"]["blob"])
+        raise AssertionError("the watch ended without the ConfigMap")
+
+    assert cluster.call(go) == ("ADDED", len(payload))

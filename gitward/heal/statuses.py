@@ -80,6 +80,9 @@ class ControllerStatus:
         # By app and object: the body assessed, and its health.
         self._assessed: dict[str, dict[ObjectRef, tuple[Body | None, Health]]] = {}
         self._requested: set[asyncio.Task[None]] = set()
+        # By app: its last summary and that summary's view. A UI or a script that
+        # polls the list re-encodes only the apps that changed since.
+        self._views: dict[str, tuple[ControlledApp, dict[str, Any]]] = {}
 
     def liveness(self) -> str:
         down = {**self._supervisor.down, **self.controller.down}
@@ -154,7 +157,17 @@ class ControllerStatus:
         )
 
     def app_summary(self, name: str) -> dict[str, Any]:
-        return controlled_app_view(self._controlled(name))
+        """The app's view; the same dict while the app is unchanged, so not for mutation."""
+        app = self._controlled(name)
+        known = self._views.get(name)
+        if known is not None and known[0] == app:
+            return known[1]
+        view = controlled_app_view(app)
+        self._views[name] = (app, view)
+        if len(self._views) > 2 * len(self.controller.apps) + 16:
+            # Apps removed from git leave; keep only the ones still controlled.
+            self._views = {n: v for n, v in self._views.items() if n in self.controller.apps}
+        return view
 
     def app_detail(self, name: str) -> dict[str, Any] | None:
         if name not in self.controller.apps:

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ from gitward.render.results import Rendered
 from gitward.tools import cache_root
 
 FORMAT = 1
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 
 
 class Fingerprint:
@@ -125,22 +128,29 @@ class RenderCache:
     def put(self, key: str, rendered: Rendered) -> None:
         """Store ``rendered`` under ``key``, atomically."""
         path = self.path_for(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         payload = json.dumps(
             {"format": FORMAT, "key": key, "rendered": rendered.to_json()},
-            sort_keys=True,
             separators=(",", ":"),
-        )
-        fd, tmp = tempfile.mkstemp(prefix=f".{key[:12]}-", suffix=".tmp", dir=path.parent)
+        ).encode()
+        # One name per process and thread: no other writer uses it, so it needs
+        # neither mkstemp's random names nor its retries (a cold start of a
+        # thousand apps spent more on them than on writing the entries).
+        tmp = path.with_name(f".{key[:12]}-{os.getpid()}-{threading.get_ident()}.tmp")
         try:
+            try:
+                fd = os.open(tmp, _NEW_FILE, 0o600)
+            except FileNotFoundError:
+                # Its directory is made on first use, and again if someone cleared the cache.
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(tmp, _NEW_FILE, 0o600)
             # No fsync: an entry a crash cut short does not parse or names another
             # key, and is a miss; syncing each of a thousand apps' renders to disk
             # cost a cold start more than rendering them again would.
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            with os.fdopen(fd, "wb") as handle:
                 handle.write(payload)
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,23 @@ def test_release_and_namespace_are_part_of_the_key(root: Path, shop: Path) -> No
     rendered = render_app(app=other, root=root, cache=cache)
 
     assert {m.body["metadata"]["name"] for m in rendered.manifests} == {"other-web"}
+
+
+def test_a_cache_cleared_while_running_is_filled_again(
+    root: Path, shop: Path, isolated_cache: Path, helm_calls: HelmCalls
+) -> None:
+    cache = RenderCache()
+    render_app(app=APP, root=root, cache=cache)
+    shutil.rmtree(isolated_cache / "render")
+    write_yaml(shop / "web.yaml", {"greeting": "second"})
+    render_app(app=APP, root=root, cache=cache)
+    helm_calls.forbid()
+
+    again = render_app(app=APP, root=root, cache=cache)
+
+    assert _greeting(again.manifests) == "second"
+    assert len(list((isolated_cache / "render").rglob("*.json"))) == 1
+    assert not list((isolated_cache / "render").rglob("*.tmp"))
 
 
 def test_an_unreadable_entry_is_a_miss(

@@ -173,3 +173,29 @@ def test_a_file_just_over_ten_mib_is_refused_and_one_at_ten_mib_is_read(root: Pa
         repofiles.read_text(root / "app" / "over.yaml", root=root, subject="o", error=RenderError)
 
     assert len(text) == 10 * 1024 * 1024
+
+
+def test_real_resolves_as_realpath_does_for_every_kind_of_path(root: Path, outside: Path) -> None:
+    import os
+
+    app = root / "app"
+    (app / "a.yaml").write_text("a: 1\n")
+    (app / "to-a").symlink_to("a.yaml")
+    (app / "to-to-a").symlink_to("to-a")
+    (app / "sub").symlink_to(outside)
+    (app / "dangling").symlink_to("nowhere")
+    (app / "loop").symlink_to("loop")
+    os.mkfifo(app / "fifo")  # opened without being read: no reader is waited for
+    paths = [
+        app / "a.yaml",
+        app / "to-to-a",
+        app / "sub" / "secret.yaml",
+        app / "sub" / ".." / "repo",
+        app / "missing" / "x.yaml",
+        app / "dangling",
+        app / "loop",
+        app / "fifo",
+        Path("relative") / "x",
+    ]
+    for path in paths:
+        assert repofiles.real(path) == Path(os.path.realpath(path)), path

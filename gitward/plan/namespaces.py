@@ -110,8 +110,11 @@ def namespaces_to_create(app: AppSpec, prepared: Sequence[Rendered]) -> set[str]
     return wanted
 
 
-def create_namespace(name: str) -> PlannedObject:
-    """A namespace gitward creates because it is missing; never in the inventory."""
+def create_namespace(name: str, *, diff: bool = True) -> PlannedObject:
+    """A namespace gitward creates because it is missing; never in the inventory.
+
+    ``diff=False`` leaves its diff text out, as for every object of a plan made without diffs.
+    """
     body: Body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
     m = Manifest(body=body, source=CREATE_NAMESPACE_SOURCE)
     return PlannedObject(
@@ -121,7 +124,7 @@ def create_namespace(name: str) -> PlannedObject:
         source=m.source,
         sort_key=sort_key(m),
         desired=body,
-        diff=unified(None, body, label=str(m.ref)),
+        diff=unified(None, body, label=str(m.ref)) if diff else "",
     )
 
 

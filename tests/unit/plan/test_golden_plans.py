@@ -107,3 +107,22 @@ def test_plan_matches_the_golden_fixture(case: str) -> None:
     assert [str(e) for e in plan.errors] == expected.get("errors", [])
     assert plan.rebuilt == expected.get("rebuilt", 0)
     assert wrote == 0, "planning wrote to the cluster"
+
+
+def test_a_plan_without_diffs_makes_no_diff_text_not_even_for_a_namespace_it_creates() -> None:
+    app = replace(APP, namespace="fresh", create_namespace=True)
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "fresh"}}
+    desired = [Manifest(body=body, source="c.yaml")]
+
+    async def go(kube: Kube) -> list[Plan]:
+        return [
+            await build_plan(kube=kube, app=app, manifests=desired, inventory=None, diffs=d)
+            for d in (True, False)
+        ]
+
+    with_diffs, without = run(server(), go)
+    assert sorted(str(o.ref) for o in with_diffs.objects if o.diff) == [
+        "ConfigMap/fresh/c",
+        "Namespace/fresh",
+    ]
+    assert [o.diff for o in without.objects] == ["", ""]

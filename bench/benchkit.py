@@ -6,6 +6,7 @@
 * :func:`start_controller`: ``gitward controller`` on a config repository,
   listening on a free loopback port, logging to a file;
 * :class:`Audit`: requests counted by user agent from the audit log;
+* :func:`etcd_fsyncs`: etcd's WAL fsyncs so far (a serial client waits on each);
 * :func:`app_objects`, :func:`make_repo`: the controller benchmarks' workload.
 """
 
@@ -45,6 +46,7 @@ class ControlPlane:
     work: Path  # the benchmark's temporary directory
     kubeconfig: str
     audit_log: Path | None  # with ``audited``
+    etcd: str = ""  # etcd's client URL, for :func:`etcd_fsyncs`
 
 
 @contextmanager
@@ -66,9 +68,57 @@ def control_plane(name: str, *, audited: bool = False) -> Iterator[ControlPlane]
                 work=work,
                 kubeconfig=up.cluster.kubeconfig,
                 audit_log=devcluster.audit_log() if audited else None,
+                etcd=_etcd_url(work / "state" / "dev.json"),
             )
         finally:
             devcluster.down()
+
+
+def _etcd_url(state: Path) -> str:
+    try:
+        return f"http://127.0.0.1:{json.loads(state.read_text())['ports']['etcd']}"
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
+@dataclass(frozen=True)
+class Fsyncs:
+    """etcd's WAL fsyncs: how many, and their total seconds (from its /metrics)."""
+
+    count: int = 0
+    seconds: float = 0.0
+
+    def __sub__(self, other: Fsyncs) -> Fsyncs:
+        return Fsyncs(self.count - other.count, self.seconds - other.seconds)
+
+    @property
+    def mean_ms(self) -> float:
+        return self.seconds / self.count * 1000 if self.count else float("nan")
+
+
+def etcd_fsyncs(url: str) -> Fsyncs:
+    """The WAL fsyncs etcd at ``url`` has made; zero when it cannot be asked.
+
+    Every write commits through one; a client that writes one object after
+    another (kubectl) waits on each, while concurrent writes share them. So
+    the disk's fsync time of the moment sets the floor's pace, and the count
+    shows how far a run's writes were batched.
+    """
+    import urllib.request
+
+    if not url:
+        return Fsyncs()
+    try:
+        with urllib.request.urlopen(f"{url}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+    except OSError:
+        return Fsyncs()
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name.startswith("etcd_disk_wal_fsync_duration_seconds_"):
+            found[name.rsplit("_", 1)[1]] = float(value)
+    return Fsyncs(int(found.get("count", 0)), found.get("sum", 0.0))
 
 
 def start_controller(

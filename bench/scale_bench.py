@@ -46,6 +46,7 @@ from benchkit import (
     Audit,
     app_objects,
     control_plane,
+    etcd_fsyncs,
     idle,
     make_repo,
     percentile,
@@ -72,6 +73,9 @@ class Floor:
     by_verb: dict[str, int]
     #: The API server's own time per verb, median and p95 (ms).
     server_ms: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: etcd's WAL fsyncs during the apply, and their mean time (ms).
+    fsyncs: int = 0
+    fsync_ms: float = float("nan")
 
 
 @dataclass
@@ -90,6 +94,9 @@ class Gitward:
     cold_cpu_seconds: float = 0.0
     by_request: dict[str, int] = field(default_factory=dict)
     server_ms: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: etcd's WAL fsyncs from the controller's start to all Synced, and their mean time (ms).
+    fsyncs: int = 0
+    fsync_ms: float = float("nan")
 
 
 def all_objects(apps: int, objects: int, prefix: str) -> list[dict[str, Any]]:
@@ -105,13 +112,17 @@ def all_objects(apps: int, objects: int, prefix: str) -> list[dict[str, Any]]:
     return docs
 
 
-def run_floor(work: Path, env: dict[str, str], audit: Audit, apps: int, objects: int) -> Floor:
+def run_floor(
+    work: Path, env: dict[str, str], audit: Audit, apps: int, objects: int, etcd: str
+) -> Floor:
     kubectl = str(find_tool("kubectl"))
     target = work / "floor" / "all.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump_all(all_objects(apps, objects, "floor-")))
     cmd = [kubectl, "apply", "--server-side", "--field-manager=bench", "-f", str(target)]
+    before = etcd_fsyncs(etcd)
     step = measure(cmd, env=env, audit=audit, agent="kubectl")
+    fsyncs = etcd_fsyncs(etcd) - before
     # Let the floor's Deployments settle, so their Pods are not made during gitward's turn.
     subprocess.run(
         [kubectl, "wait", "--for=condition=Available", "deployment", "--all", "-A", "--timeout=2m"],
@@ -120,7 +131,14 @@ def run_floor(work: Path, env: dict[str, str], audit: Audit, apps: int, objects:
         capture_output=True,
     )
     return Floor(
-        step.seconds, step.requests, step.writes, step.peak_rss_mib, step.by_verb, audit.latency
+        step.seconds,
+        step.requests,
+        step.writes,
+        step.peak_rss_mib,
+        step.by_verb,
+        audit.latency,
+        fsyncs=fsyncs.count,
+        fsync_ms=round(fsyncs.mean_ms, 2),
     )
 
 
@@ -234,12 +252,14 @@ def run_gitward(
     apps: int,
     objects: int,
     args: argparse.Namespace,
+    etcd: str,
 ) -> Gitward:
     repo = work / "config"
     make_repo(repo, apps, objects)
     log = work / "controller.log"
     time.sleep(1.0)
     audit.mark()
+    fsyncs_before = etcd_fsyncs(etcd)
     proc, url = start_controller(
         f"file://{repo}",
         env={**env, "GITWARD_CACHE": str(work / "cache")},
@@ -277,6 +297,7 @@ def run_gitward(
                 args.healthy_wait,
             )
         )
+        fsyncs = etcd_fsyncs(etcd) - fsyncs_before
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
@@ -303,6 +324,8 @@ def run_gitward(
         cold_cpu_seconds=round(cold_cpu, 2),
         by_request=detail,
         server_ms=server_ms,
+        fsyncs=fsyncs.count,
+        fsync_ms=round(fsyncs.mean_ms, 2),
     )
 
 
@@ -313,9 +336,9 @@ def one_size(apps: int, args: argparse.Namespace) -> dict[str, Any]:
         env = {**os.environ, "KUBECONFIG": plane.kubeconfig}
         audit = Audit(plane.audit_log)
         print(f"{apps} apps: the floor (kubectl apply --server-side) ...", file=sys.stderr)
-        floor = run_floor(plane.work, env, audit, apps, args.objects)
+        floor = run_floor(plane.work, env, audit, apps, args.objects, plane.etcd)
         print(f"{apps} apps: gitward controller cold start ...", file=sys.stderr)
-        gw = run_gitward(plane.work, env, audit, apps, args.objects, args)
+        gw = run_gitward(plane.work, env, audit, apps, args.objects, args, plane.etcd)
     return {"apps": apps, "floor": asdict(floor), "gitward": asdict(gw)}
 
 
@@ -367,6 +390,18 @@ def report(results: list[dict[str, Any]], objects: int, extra: list[str]) -> str
                 f"{v} {p50:.0f} / {p95:.0f}" for v, (p50, p95) in sorted(times.items())
             )
             lines.append(f"- {r['apps']} apps, {who}: {shown or 'not measured'}")
+    lines += [
+        "",
+        "etcd's WAL fsyncs, count and mean time (a serial client waits on each; "
+        "concurrent writes share them):",
+        "",
+    ]
+    for r in results:
+        f, g = r["floor"], r["gitward"]
+        lines.append(
+            f"- {r['apps']} apps: floor {f.get('fsyncs', 0)} at {f.get('fsync_ms', 'nan')} ms, "
+            f"gitward {g.get('fsyncs', 0)} at {g.get('fsync_ms', 'nan')} ms"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -76,10 +76,23 @@ class _AiohttpStream:
         self._response = response
 
     async def read(self) -> bytes:
-        return await self._response.read()
+        import aiohttp
 
-    def lines(self) -> AsyncIterator[bytes]:
-        return split_lines(self._response.content.iter_any())
+        try:
+            return await self._response.read()
+        except (aiohttp.ClientError, TimeoutError) as e:
+            raise WireDown(_reason(e)) from e
+
+    async def lines(self) -> AsyncIterator[bytes]:
+        import aiohttp
+
+        # Only what reading the stream raises is a broken wire: an error of the
+        # caller's, raised while it handles a line, is never caught here.
+        try:
+            async for line in split_lines(self._response.content.iter_any()):
+                yield line
+        except (aiohttp.ClientError, TimeoutError) as e:
+            raise WireDown(_reason(e)) from e
 
 
 class AiohttpWire:
@@ -128,12 +141,16 @@ class AiohttpWire:
 
         if self._watches is None:
             self._watches = self._session(limit=0, read_timeout=None)
+        limits = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=timeout)
         try:
-            limits = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=timeout)
-            async with self._watches.get(url, headers=headers, timeout=limits) as resp:
-                yield _AiohttpStream(resp)
+            response = await self._watches.get(url, headers=headers, timeout=limits)
         except (aiohttp.ClientError, TimeoutError) as e:
             raise WireDown(_reason(e)) from e
+        try:
+            yield _AiohttpStream(response)
+        finally:
+            # Back to the pool when read to its end; closed when left half read.
+            response.release()
 
     async def aclose(self) -> None:
         for session in (self._requests, self._watches):

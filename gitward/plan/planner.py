@@ -120,8 +120,7 @@ async def build_plan(
         kube, {app.namespace, *wanted_ns, *(p.ref.namespace for p in prepared)}, known_namespaces
     )
     extra: list[PlannedObject] = [
-        create_namespace(name, diff=diffs)
-        for name in sorted(wanted_ns - namespaces - declared_ns)
+        create_namespace(name, diff=diffs) for name in sorted(wanted_ns - namespaces - declared_ns)
     ]
     if app.namespace and app.namespace not in namespaces | declared_ns | wanted_ns:
         errors.append(

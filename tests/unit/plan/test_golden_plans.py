@@ -111,7 +111,11 @@ def test_plan_matches_the_golden_fixture(case: str) -> None:
 
 def test_a_plan_without_diffs_makes_no_diff_text_not_even_for_a_namespace_it_creates() -> None:
     app = replace(APP, namespace="fresh", create_namespace=True)
-    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "fresh"}}
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "namespace": "fresh"},
+    }
     desired = [Manifest(body=body, source="c.yaml")]
 
     async def go(kube: Kube) -> list[Plan]:

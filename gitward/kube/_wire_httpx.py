@@ -1,6 +1,6 @@
 """The wire over an ``httpx`` transport that answers in-process: the fake API server.
 
-Unit tests and :class:`~gitward.kube.fake.FakeKube` hand one in; a real API
+Unit tests hand one in through :meth:`~gitward.kube.fake.FakeApiServer.kube`; a real API
 server is spoken to by :class:`~gitward.kube._wire.AiohttpWire`.
 """
 

@@ -149,10 +149,20 @@ class AiohttpWire:
         try:
             yield _AiohttpStream(response)
         finally:
-            # Back to the pool when read to its end; closed when left half read.
+            if not response.content.at_eof():
+                # Left half read, the connection can serve nothing else. It is
+                # dropped at once: TLS's closing handshake waits for the server
+                # to read again, which a watch's server may not do before this
+                # process ends, and the socket would outlive its event loop.
+                connection = response.connection
+                if connection is not None and connection.transport is not None:
+                    connection.transport.abort()
             response.release()
 
     async def aclose(self) -> None:
+        if self._watches is not None and self._watches.connector is not None:
+            # Open watches are dropped, not closed with TLS's handshake (see stream).
+            await self._watches.connector.close(abort_ssl=True)
         for session in (self._requests, self._watches):
             if session is not None:
                 await session.close()

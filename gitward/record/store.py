@@ -57,8 +57,8 @@ def record_namespace() -> str:
 
 def encode(doc: Any) -> str:
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
-    # gzip framing (wbits 31) with a small window state: a record is a few KiB,
-    # and setting up zlib's default state cost three times compressing it.
+    # gzip framing (wbits 31) with a small internal state (memLevel 4): a record
+    # is a few KiB, and setting up zlib's default state cost three times as much.
     packer = zlib.compressobj(6, zlib.DEFLATED, 31, 4)
     return base64.b64encode(packer.compress(raw) + packer.flush()).decode()
 

@@ -16,6 +16,7 @@ All state lives in a per-user directory (``$GITWARD_STATE``, else
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +34,9 @@ from gitward.tools import find_tool, pinned_build, pins
 
 CLUSTER_NAME = "gitward"
 NODES = 3
+#: Pods each fake node takes. kwok's default of 110 (a kubelet's) would leave
+#: most of a benchmark's thousand Deployments Pending on three nodes.
+PODS_PER_NODE = 5000
 _COMPONENT_TOOLS = (
     "kubectl",
     "etcd",
@@ -204,6 +208,34 @@ def up(
     return UpResult(cluster=cluster, already_running=False, forge=started)
 
 
+def _component_patches(*, audit: bool) -> str:
+    """Extra flags of the control plane's components, as kwokctl's ``componentsPatches``
+    (not ``--extra-args``: kwokctl v0.7.0 mis-indexes a second one of a component and
+    panics)."""
+    # The controller-manager's and scheduler's own client limits (20 and 50
+    # requests/s) would make a thousand Deployments take minutes to become
+    # Available whoever applied them: fake nodes run pods at once, so those
+    # limits would be the only pace left. Real clusters size them to their load;
+    # this one is sized for its benchmarks.
+    unthrottled = {"kube-api-qps": "1000", "kube-api-burst": "2000"}
+    flags: dict[str, dict[str, str]] = {
+        # Room for thousands of Services (the default /24 holds 254): benchmarks need it.
+        "kube-apiserver": {"service-cluster-ip-range": "10.0.0.0/16"},
+        "kube-controller-manager": dict(unthrottled),
+        "kube-scheduler": dict(unthrottled),
+    }
+    if audit:
+        # The log is rotated at 100 MB unless told otherwise, and a reader that
+        # counts from an offset would then find nothing past it: 5,000 apps
+        # write more than that.
+        flags["kube-apiserver"]["audit-log-maxsize"] = "100000"
+    return "componentsPatches:\n" + "".join(
+        f"- name: {component}\n  extraArgs:\n"
+        + "".join(f"  - key: {k}\n    value: {json.dumps(v)}\n" for k, v in args.items())
+        for component, args in flags.items()
+    )
+
+
 def _start_control_plane(
     bins: dict[str, Path], root: Path, ports: Ports, audit_policy: Path | None
 ) -> None:
@@ -221,7 +253,7 @@ def _start_control_plane(
         f"  etcdPeerPort: {ports.etcd_peer}\n"
         f"  kubeControllerManagerPort: {ports.controller_manager}\n"
         f"  kubeSchedulerPort: {ports.scheduler}\n"
-        f"  kwokControllerPort: {ports.kwok}\n"
+        f"  kwokControllerPort: {ports.kwok}\n" + _component_patches(audit=audit_policy is not None)
     )
     args = [
         "--config",
@@ -242,9 +274,6 @@ def _start_control_plane(
         str(bins["kube-scheduler"]),
         "--kwok-controller-binary",
         str(bins["kwok"]),
-        # Room for thousands of Services (the default /24 holds 254): benchmarks need it.
-        "--extra-args",
-        "kube-apiserver=service-cluster-ip-range=10.0.0.0/16",
     ]
     if audit_policy is not None:
         args += ["--kube-audit-policy", str(audit_policy)]
@@ -261,7 +290,17 @@ def _start_control_plane(
     _wait_ready(root / "kubeconfig", timeout=120)
     run = _run_kwokctl(
         bins["kwokctl"],
-        ["scale", "node", "--replicas", str(NODES)],
+        [
+            "scale",
+            "node",
+            "--replicas",
+            str(NODES),
+            "--param",
+            f".allocatable.pods = {PODS_PER_NODE}",
+            # A /16 per node (kwok's /24 holds 254 Pods), apart from the Services' range.
+            "--param",
+            '.podCIDR = "10.64.0.0/16"',
+        ],
         what="dev up: kwokctl scale node",
         timeout=120,
     )

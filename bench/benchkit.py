@@ -121,6 +121,30 @@ def etcd_fsyncs(url: str) -> Fsyncs:
     return Fsyncs(int(found.get("count", 0)), found.get("sum", 0.0))
 
 
+def component_cpu(work: Path) -> dict[str, float]:
+    """CPU seconds (user + system) each control-plane component of the benchmark's
+    plane in ``work`` has used so far, by program name: where a run's cores went
+    besides the client under test."""
+    import psutil
+
+    # Started through links in the plane's own state directory (their targets are
+    # the shared tool cache), so the command line tells this plane's apart.
+    bin_dir = str(work / "state")
+    out: dict[str, float] = {}
+    for proc in psutil.process_iter(["cmdline", "cpu_times"]):
+        argv = proc.info.get("cmdline") or [""]
+        times = proc.info.get("cpu_times")
+        if not argv or not argv[0].startswith(bin_dir) or times is None:
+            continue
+        name = Path(argv[0]).name
+        out[name] = out.get(name, 0.0) + times.user + times.system
+    return out
+
+
+def cpu_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: round(after[k] - before.get(k, 0.0), 1) for k in sorted(after)}
+
+
 def start_controller(
     repo: str, *, env: dict[str, str], log: Path, extra: Sequence[str] = ()
 ) -> tuple[subprocess.Popen[bytes], str]:
@@ -188,6 +212,9 @@ class Audit:
         verbs: Counter[str] = Counter()
         self.detail = Counter()
         took: dict[str, list[float]] = {}
+        if self.path.stat().st_size < self.offset:
+            # Counting from the mark would find nothing and report zero requests.
+            raise RuntimeError(f"{self.path}: the audit log was rotated since its mark")
         with self.path.open() as f:
             f.seek(self.offset)
             for line in f:

@@ -94,9 +94,15 @@ class WatchHub:
         while True:
             try:
                 if not version:
-                    items, version = await self._kube.list(resource, namespace=namespace)
-                    for item in items:
-                        await self._on_event("ADDED", item)
+                    # Page by page: a cluster-wide list holds every object of the
+                    # kind, most of them not gitward's, and only what the handler
+                    # keeps of each should stay in memory.
+                    listed = ""
+                    async for page, at in self._kube.pages(resource, namespace=namespace):
+                        for item in page:
+                            await self._on_event("ADDED", item)
+                        listed = at
+                    version = listed
                     self._synced[key].set()
                     if wide:
                         self._refused.discard(resource)

@@ -261,16 +261,18 @@ class Kube:
             return None
         return out
 
-    async def list(
+    async def pages(
         self,
         resource: Resource,
         *,
         namespace: str = "",
         label_selector: str = "",
-    ) -> tuple[list[Body], str]:
-        """All objects of ``resource`` and the list's resourceVersion."""
+    ) -> AsyncIterator[tuple[list[Body], str]]:
+        """The objects of ``resource`` a page at a time, each with the list's
+        resourceVersion (the same on every page of one list). A caller that is done
+        with each page before the next holds one page, not the whole list: a
+        cluster-wide list of a busy kind can be tens of megabytes."""
         params = {"labelSelector": label_selector} if label_selector else {}
-        items: list[Body] = []
         cont = ""
         while True:
             p = dict(params, limit="500")
@@ -283,13 +285,32 @@ class Kube:
                 params=p,
                 subject=f"{resource.kind} list",
             )
-            for item in doc.get("items", []):
+            items: list[Body] = doc.get("items") or []
+            for item in items:
                 item.setdefault("apiVersion", resource.api_version)
                 item.setdefault("kind", resource.kind)
-                items.append(item)
-            cont = doc.get("metadata", {}).get("continue", "")
+            meta = doc.get("metadata") or {}
+            yield items, str(meta.get("resourceVersion", ""))
+            cont = meta.get("continue", "")
             if not cont:
-                return items, str(doc.get("metadata", {}).get("resourceVersion", ""))
+                return
+
+    async def list(
+        self,
+        resource: Resource,
+        *,
+        namespace: str = "",
+        label_selector: str = "",
+    ) -> tuple[list[Body], str]:
+        """All objects of ``resource`` and the list's resourceVersion."""
+        items: list[Body] = []
+        version = ""
+        async for page, at in self.pages(
+            resource, namespace=namespace, label_selector=label_selector
+        ):
+            items.extend(page)
+            version = at
+        return items, version
 
     async def apply(
         self,

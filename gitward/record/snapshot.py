@@ -47,11 +47,14 @@ class RecordSnapshot:
 
 
 async def snapshot(kube: Kube) -> RecordSnapshot:
-    """The records namespace as it is now (one LIST, paginated)."""
+    """The records namespace as it is now (one LIST, paginated; each page slimmed
+    before the next is read)."""
     cm = await kube.resource_for("v1", "ConfigMap")
     assert cm is not None
-    items, _ = await kube.list(cm, namespace=record_namespace())
-    return RecordSnapshot({str(b["metadata"]["name"]): _slim(b) for b in items})
+    bodies: dict[str, Body] = {}
+    async for page, _ in kube.pages(cm, namespace=record_namespace()):
+        bodies.update((str(b["metadata"]["name"]), _slim(b)) for b in page)
+    return RecordSnapshot(bodies)
 
 
 def _slim(body: Body) -> Body:

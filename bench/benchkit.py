@@ -197,11 +197,13 @@ class Audit:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.offset = 0
+        self.inode = 0
         self.detail: Counter[str] = Counter()
         self.latency: dict[str, tuple[float, float]] = {}
 
     def mark(self) -> None:
         self.offset = self.path.stat().st_size if self.path.exists() else 0
+        self.inode = self.path.stat().st_ino if self.path.exists() else 0
 
     def count(
         self, agent_prefix: str, *, watches: bool = False, leave_out_user: str = ""
@@ -212,8 +214,9 @@ class Audit:
         verbs: Counter[str] = Counter()
         self.detail = Counter()
         took: dict[str, list[float]] = {}
-        if self.path.stat().st_size < self.offset:
-            # Counting from the mark would find nothing and report zero requests.
+        now = self.path.stat()
+        if now.st_size < self.offset or (self.inode and now.st_ino != self.inode):
+            # Counting from the mark in a new file would miss requests, or all of them.
             raise RuntimeError(f"{self.path}: the audit log was rotated since its mark")
         with self.path.open() as f:
             f.seek(self.offset)

@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Any
 
 import httpx
 import pytest
 
-from gitward.kube import Forbidden, Kube, KubeConfig
+from gitward.kube import Forbidden, Kube
 from gitward.kube.errors import from_status
+from tests.unit.kube.configmaps_only import discovery, run
 
 SA = "system:serviceaccount:shop:deployer"
 GROUPS = ("system:serviceaccounts", "system:serviceaccounts:shop")
-DISCOVERY = {
-    "kind": "APIGroupDiscoveryList",
-    "items": [
-        {
-            "metadata": {"name": ""},
-            "versions": [
-                {
-                    "version": "v1",
-                    "resources": [
-                        {
-                            "resource": "configmaps",
-                            "responseKind": {"kind": "ConfigMap"},
-                            "scope": "Namespaced",
-                            "verbs": ["get", "list", "patch"],
-                        }
-                    ],
-                }
-            ],
-        }
-    ],
-}
 
 
 class FakeServer:
@@ -47,13 +25,9 @@ class FakeServer:
         user = request.headers.get_list("Impersonate-User")
         groups = request.headers.get_list("Impersonate-Group")
         self.seen.append((request.method, request.url.path, user, groups))
-        if request.url.path in ("/api", "/apis"):
-            return httpx.Response(
-                200,
-                json=DISCOVERY
-                if request.url.path == "/api"
-                else {"kind": "APIGroupDiscoveryList", "items": []},
-            )
+        answer = discovery(request, verbs=["get", "list", "patch"])
+        if answer is not None:
+            return answer
         if request.method == "GET":
             return httpx.Response(200, json={"metadata": {"name": "a", "namespace": "shop"}})
         message = (
@@ -64,17 +38,6 @@ class FakeServer:
             403,
             json={"kind": "Status", "reason": "Forbidden", "code": 403, "message": message},
         )
-
-
-def run(server: FakeServer, go: Any) -> Any:
-    async def main() -> Any:
-        kube = Kube(KubeConfig(server="https://fake"), transport=httpx.MockTransport(server))
-        try:
-            return await go(kube)
-        finally:
-            await kube.aclose()
-
-    return asyncio.run(main())
 
 
 def test_an_impersonating_client_sends_the_user_and_every_group_on_each_request() -> None:

@@ -2,34 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 import httpx
 
-from gitward.kube import Kube, KubeConfig
-
-DISCOVERY = {
-    "kind": "APIGroupDiscoveryList",
-    "items": [
-        {
-            "metadata": {"name": ""},
-            "versions": [
-                {
-                    "version": "v1",
-                    "resources": [
-                        {
-                            "resource": "configmaps",
-                            "responseKind": {"kind": "ConfigMap"},
-                            "scope": "Namespaced",
-                            "verbs": ["list", "watch"],
-                        }
-                    ],
-                }
-            ],
-        }
-    ],
-}
+from gitward.kube import Kube
+from tests.unit.kube.configmaps_only import discovery, run
 
 
 class PagingServer:
@@ -40,13 +16,9 @@ class PagingServer:
         self.asked: list[dict[str, str]] = []  # the query of every list request
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path in ("/api", "/apis"):
-            body: Any = (
-                DISCOVERY
-                if request.url.path == "/api"
-                else {"kind": "APIGroupDiscoveryList", "items": []}
-            )
-            return httpx.Response(200, json=body)
+        answer = discovery(request, verbs=["list", "watch"])
+        if answer is not None:
+            return answer
         query = dict(request.url.params)
         self.asked.append(query)
         start = int(query.get("continue") or 0)
@@ -56,17 +28,6 @@ class PagingServer:
             meta["continue"] = str(end)
         items = [{"metadata": {"name": n, "namespace": "a"}} for n in self.names[start:end]]
         return httpx.Response(200, json={"kind": "ConfigMapList", "metadata": meta, "items": items})
-
-
-def run(server: PagingServer, go: Any) -> Any:
-    async def main() -> Any:
-        kube = Kube(KubeConfig(server="https://fake"), transport=httpx.MockTransport(server))
-        try:
-            return await go(kube)
-        finally:
-            await kube.aclose()
-
-    return asyncio.run(main())
 
 
 def test_each_page_is_handed_over_before_the_next_is_asked_for() -> None:

@@ -202,8 +202,8 @@ class Audit:
         self.latency: dict[str, tuple[float, float]] = {}
 
     def mark(self) -> None:
-        self.offset = self.path.stat().st_size if self.path.exists() else 0
-        self.inode = self.path.stat().st_ino if self.path.exists() else 0
+        now = self.path.stat() if self.path.exists() else None
+        self.offset, self.inode = (now.st_size, now.st_ino) if now else (0, 0)
 
     def count(
         self, agent_prefix: str, *, watches: bool = False, leave_out_user: str = ""

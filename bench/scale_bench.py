@@ -459,7 +459,7 @@ def report(results: list[dict[str, Any]], objects: int, extra: list[str]) -> str
     lines += [
         "",
         "The control plane's CPU seconds, by component, over the floor's apply and over "
-        "gitward's cold start (the client's own beside them; 2 cores in all):",
+        f"gitward's cold start (the client's own beside them; {os.cpu_count()} cores in all):",
         "",
     ]
     for r in results:

@@ -107,3 +107,43 @@ def test_a_watch_carries_an_object_larger_than_a_line_buffer(
         raise AssertionError("the watch ended without the ConfigMap")
 
     assert cluster.call(go) == ("ADDED", len(payload))
+
+
+def test_a_list_of_more_than_a_page_comes_in_pages_of_one_version(
+    cluster: Cluster, namespace: str
+) -> None:
+    import asyncio
+
+    from gitward.kube import Kube
+
+    names = {f"cm-{i}" for i in range(520)}
+
+    async def go(kube: Kube) -> tuple[list[int], set[str], set[str]]:
+        res = await kube.resource_for("v1", "ConfigMap")
+        assert res is not None
+        limit = asyncio.Semaphore(16)
+
+        async def make(name: str) -> None:
+            async with limit:
+                await kube.apply(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": {"name": name, "namespace": namespace},
+                    }
+                )
+
+        await asyncio.gather(*(make(n) for n in names))
+        sizes: list[int] = []
+        versions: set[str] = set()
+        seen: set[str] = set()
+        async for page, version in kube.pages(res, namespace=namespace):
+            sizes.append(len(page))
+            versions.add(version)
+            seen.update(str(o["metadata"]["name"]) for o in page)
+        return sizes, versions, seen
+
+    sizes, versions, seen = cluster.call(go)
+    assert len(sizes) == 2 and max(sizes) == 500, sizes
+    assert len(versions) == 1 and "" not in versions
+    assert names <= seen

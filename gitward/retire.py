@@ -27,8 +27,7 @@ from gitward.kube import Kube, KubeError
 from gitward.objects import Body, Manifest, ObjectRef
 from gitward.plan.inventory import Inventory, InventoryEntry, managed_fields
 from gitward.plan.order import sort_key
-from gitward.record import history, store
-from gitward.record import inventory as inventories
+from gitward.record import apprecords
 
 PRUNE_ANNOTATION = "gitward.io/prune"
 
@@ -58,7 +57,7 @@ async def retired(kube: Kube, *, source: str, keys: set[str]) -> list[Inventory]
     """The inventories of ``source`` whose app key is not in ``keys`` any more."""
     return [
         inv
-        for inv in await inventories.load_all(kube)
+        for inv in await apprecords.load_all_inventories(kube)
         if inv.source == source and inv.app not in keys
     ]
 
@@ -77,8 +76,7 @@ async def retire(kube: Kube, inventory: Inventory) -> Retired:
     else:
         done = await _prune_all(kube, inventory)
     if done.ok:
-        await store.delete(kube, inventories.configmap_name(inventory.app))
-        await store.delete(kube, history.configmap_name(inventory.app))
+        await apprecords.forget(kube, inventory.app)
     return done
 
 

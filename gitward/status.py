@@ -18,7 +18,7 @@ from gitward.kube import Kube
 from gitward.objects import Manifest, ObjectRef
 from gitward.plan.model import Action, Plan
 from gitward.reconcile import PlanInvalid, SyncOptions, live_health, plan_app
-from gitward.record import history
+from gitward.record import apprecords
 from gitward.record.history import SyncOutcome, SyncRecord
 from gitward.source.revisions import Revision
 
@@ -103,7 +103,7 @@ async def app_status(
         for ref, _, message in failing
     )
     objects.sort(key=lambda o: o.object)
-    records = await history.load(kube, app.id.key)
+    records = (await apprecords.load(kube, app.id.key)).history
     state = (
         SyncState.UNKNOWN
         if plan.errors

@@ -55,9 +55,9 @@ class KubeClusterView:
         return plan
 
     async def history(self, app: AppSpec) -> list[SyncRecord]:
-        from gitward.record import history
+        from gitward.record import apprecords
 
-        return await history.load(self.kube, app.id.key)
+        return list((await apprecords.load(self.kube, app.id.key)).history)
 
     async def status(
         self, app: AppSpec, manifests: tuple[Manifest, ...], revision: Revision

@@ -111,12 +111,13 @@ def status(
 def history(app: str, fmt: str) -> None:
     """The last syncs of APP, newest first, as recorded in the cluster."""
     from gitward.cli.workspace import connect
-    from gitward.record import history as hist
+    from gitward.record import apprecords
+    from gitward.record.history import SyncRecord
     from gitward.views import history_view
 
-    async def go() -> list[hist.SyncRecord]:
+    async def go() -> tuple[SyncRecord, ...]:
         async with connect() as kube:
-            return await hist.load(kube, app)
+            return (await apprecords.load(kube, app)).history
 
     records = run(go())
     if fmt != "table":

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from gitward.heal.namespaces import NamespaceWatch
 from gitward.kube import Kube, KubeError
 from gitward.plan.namespaces import known_namespaces
-from gitward.record import history, inventory
+from gitward.record import apprecords
 from gitward.record.snapshot import RecordSnapshot, snapshot
 
 
@@ -60,7 +60,7 @@ class BatchReads:
     def writing(self, key: str) -> None:
         """A sync outside any batch is about to write the records of app ``key``."""
         for records in self._snapshots:
-            records.forget(inventory.configmap_name(key), history.configmap_name(key))
+            records.forget(*apprecords.names(key))
 
     async def _records(self) -> RecordSnapshot | None:
         """``None`` when the records cannot be listed: each sync then reads its own,

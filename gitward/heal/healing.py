@@ -29,7 +29,7 @@ from gitward.notify.notices import Notices
 from gitward.objects import Body, ObjectRef
 from gitward.plan.inventory import fields_hash, values_hash
 from gitward.plan.ownership import tracking_id
-from gitward.record import inventory as inventories
+from gitward.record import apprecords
 from gitward.record.drifts import DriftKind, DriftOutcome, DriftRecord
 from gitward.record.history import SyncOutcome
 from gitward.status import SyncState
@@ -253,13 +253,14 @@ class Healer:
         """Keep the inventory's fingerprint current, so prune still recognises the object."""
         state = self.apps[t.app]
         try:
-            inv = await inventories.load(self.kube, state.spec.id.key)
+            stored = await apprecords.load(self.kube, state.spec.id.key)
         except RecordCorrupt as e:
             # The object is back as git says; the app fails until its record is mended,
             # and every poll retries it.
             state.sync, state.message = SyncState.UNKNOWN, str(e)
             state.last_sync_result = SyncOutcome.FAILED
             return
+        inv = stored.inventory
         if inv is None:
             return
         entries = tuple(
@@ -268,7 +269,8 @@ class Healer:
             else e
             for e in inv.entries
         )
-        await inventories.save(self.kube, replace(inv, entries=entries))
+        records = replace(stored, inventory=replace(inv, entries=entries))
+        await apprecords.save(self.kube, records, stored=stored)
 
 
 def _settle(state: AppState, record: DriftRecord, outcome: DriftOutcome, message: str = "") -> None:

@@ -27,7 +27,7 @@ from gitward.kube import Kube, KubeError
 from gitward.promote.errors import PromoteInputError, PromoteRemoteError
 from gitward.promote.gitwork import Clone
 from gitward.promote.rollback import Rollback, RollbackRequest, rollback
-from gitward.record import history as histories
+from gitward.record import apprecords
 from gitward.record.history import SyncRecord
 from gitward.source.credentials import GitCredentials
 from gitward.source.urls import parse_url
@@ -96,7 +96,7 @@ class ControllerRollbacks:
         if reason := self.refusal():
             raise PromoteInputError(f"app {spec.name}: {reason}")
         try:
-            records = await histories.load(self._kube, spec.id.key)
+            records = list((await apprecords.load(self._kube, spec.id.key)).history)
         except KubeError as e:
             raise PromoteRemoteError(f"app {spec.name}: history unavailable: {e}") from e
         request = RollbackRequest(app=spec.name, to=to, base=self._settings.base)

@@ -42,7 +42,7 @@ from gitward.kube import Kube, KubeError
 from gitward.objects import Body, ObjectRef
 from gitward.promote.errors import PromoteInputError
 from gitward.promote.rollback import Rollback
-from gitward.record import history as histories
+from gitward.record import apprecords
 from gitward.source.revisions import Revision
 from gitward.views import (
     ControlledApp,
@@ -187,7 +187,7 @@ class ControllerStatus:
 
     async def history(self, name: str) -> Sequence[dict[str, Any]]:
         try:
-            records = await histories.load(self.controller.kube, name)
+            records = (await apprecords.load(self.controller.kube, name)).history
         except RecordCorrupt as e:
             raise SourceError(str(e), status=500) from e
         except KubeError as e:

@@ -106,22 +106,39 @@ def discovery(
 
 
 def selected(obj: Body, selector: str) -> bool:
+    """Whether ``obj``'s labels match ``selector``: equality and set-based terms."""
     labels = (obj.get("metadata") or {}).get("labels") or {}
-    for term in filter(None, (t.strip() for t in selector.split(","))):
-        if "!=" in term:
-            k, v = term.split("!=", 1)
-            if labels.get(k.strip()) == v.strip():
-                return False
-        elif "=" in term:
-            k, v = term.split("=", 1)
-            if labels.get(k.strip().rstrip("=")) != v.strip():
-                return False
-        elif term.startswith("!"):
-            if term[1:] in labels:
-                return False
-        elif term not in labels:
-            return False
-    return True
+    return all(_matches(labels, term) for term in _terms(selector))
+
+
+def _terms(selector: str) -> list[str]:
+    """The selector's terms: split at commas outside a set's parentheses."""
+    terms, depth, start = [], 0, 0
+    for i, ch in enumerate(selector):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            terms.append(selector[start:i])
+            start = i + 1
+    terms.append(selector[start:])
+    return [t.strip() for t in terms if t.strip()]
+
+
+def _matches(labels: dict[str, str], term: str) -> bool:
+    words = term.split(None, 1)
+    if len(words) == 2 and words[1].split("(", 1)[0].strip() in ("in", "notin"):
+        op, values = words[1].split("(", 1)
+        members = {v.strip() for v in values.rstrip(")").split(",")}
+        inside = labels.get(words[0]) in members
+        return inside if op.strip() == "in" else not inside
+    if "!=" in term:
+        k, v = term.split("!=", 1)
+        return labels.get(k.strip()) != v.strip()
+    if "=" in term:
+        k, v = term.split("=", 1)
+        return labels.get(k.strip().rstrip("=")) == v.strip()
+    if term.startswith("!"):
+        return term[1:] not in labels
+    return term in labels
 
 
 def watch_line(kind: str, obj: Body) -> bytes:

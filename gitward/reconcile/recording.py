@@ -12,7 +12,7 @@ from gitward.errors import GitwardError
 from gitward.kube import Kube
 from gitward.plan.model import Plan
 from gitward.reconcile.results import SyncOptions, SyncResult, exit_code_of
-from gitward.record import history, inventory
+from gitward.record import apprecords, history
 from gitward.record.history import ObjectAction, SyncOutcome, SyncRecord
 from gitward.record.snapshot import RecordSnapshot
 from gitward.source.revisions import Revision
@@ -34,10 +34,10 @@ async def record_unrendered(
     Returns whether a record was written.
     """
     started, started_at = time.monotonic(), datetime.now(UTC).isoformat(timespec="seconds")
-    inv = await inventory.load(kube, app.id.key, snapshot=records)
+    stored = await apprecords.load(kube, app.id.key, snapshot=records)
+    inv = stored.inventory
     if inv is not None and inv.source and inv.source != app.id.source and not options.adopt:
         return False
-    last = await history.load(kube, app.id.key, snapshot=records)
     reason = str(error)
     result = SyncResult(
         app=app.name,
@@ -47,28 +47,30 @@ async def record_unrendered(
         reason=reason if reason.startswith(f"app {app.name}") else f"app {app.name}: {reason}",
         exit_code=exit_code_of(error),
     )
-    done = await record_once(kube, app, result, (), started_at, started, last, options)
+    done, kept = recorded(app, result, (), started_at, started, stored.history, options)
+    if done.recorded:
+        await apprecords.save(kube, replace(stored, history=kept), stored=stored)
     return done.recorded
 
 
-async def record_once(
-    kube: Kube,
+def recorded(
     app: AppSpec,
     result: SyncResult,
     charts: tuple[str, ...],
     started_at: str,
     started: float,
-    last: list[history.SyncRecord],
+    last: tuple[SyncRecord, ...],
     options: SyncOptions,
-) -> SyncResult:
-    """Append ``result`` to the history, unless it wrote nothing and ended as the
-    newest record already says (a no-op, or the same failure polled again)."""
+) -> tuple[SyncResult, tuple[SyncRecord, ...]]:
+    """``result`` as recorded, and the history with it: ``last`` itself when the sync
+    wrote nothing and ended as the newest record already says (a no-op, or the same
+    failure polled again)."""
     record = _record(app, result, charts, started_at, time.monotonic() - started)
     wrote = result.changes is not None and result.changes.wrote
     if not wrote and last and last[0].repeats(record):
-        return replace(result, recorded_at=last[0].started_at)
-    await history.append(kube, record, limit=options.history_limit, previous=last)
-    return replace(result, recorded=True, recorded_at=started_at)
+        return replace(result, recorded_at=last[0].started_at), last
+    kept = history.kept([record, *last], limit=options.history_limit)
+    return replace(result, recorded=True, recorded_at=started_at), tuple(kept)
 
 
 def _record(

@@ -9,7 +9,6 @@ makes duplicates impossible.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -27,7 +26,7 @@ from gitward.objects import Body, Manifest, ObjectRef
 from gitward.plan.inventory import Inventory, InventoryEntry, fields_hash, values_hash
 from gitward.plan.model import Action, Plan
 from gitward.plan.planner import build_plan
-from gitward.reconcile.recording import record_once
+from gitward.reconcile.recording import recorded
 from gitward.reconcile.results import (
     PlanInvalid,
     RecordsOwnedElsewhere,
@@ -35,10 +34,10 @@ from gitward.reconcile.results import (
     SyncResult,
     failure_reason,
 )
-from gitward.record import history, inventory
+from gitward.record import apprecords
+from gitward.record.apprecords import AppRecords
 from gitward.record.history import SyncOutcome, SyncRecord
 from gitward.record.snapshot import RecordSnapshot
-from gitward.record.store import Unread
 from gitward.source.revisions import Revision
 
 
@@ -57,17 +56,40 @@ async def plan_app(
     the app's ServiceAccount, see :mod:`gitward.tenancy`); records always use ``kube``.
     ``known_namespaces``: see :func:`~gitward.plan.planner.build_plan`; ``records``:
     the records namespace listed for many syncs (:mod:`gitward.record.snapshot`)."""
+    stored = await apprecords.load(kube, app.id.key, snapshot=records)
+    plan = await _plan(
+        kube=as_app or kube,
+        app=app,
+        manifests=manifests,
+        stored=stored,
+        options=options,
+        diffs=diffs,
+        known_namespaces=known_namespaces,
+    )
+    return plan, stored.inventory
+
+
+async def _plan(
+    *,
+    kube: Kube,
+    app: AppSpec,
+    manifests: tuple[Manifest, ...],
+    stored: AppRecords,
+    options: SyncOptions,
+    diffs: bool,
+    known_namespaces: Mapping[str, bool] | None,
+) -> Plan:
     ident = app.id
-    inv = await inventory.load(kube, ident.key, snapshot=records)
+    inv = stored.inventory
     if inv is not None and inv.source and inv.source != ident.source and not options.adopt:
         raise RecordsOwnedElsewhere(
-            f"app {ident.key}: its records (ConfigMap {inventory.where(ident.key)}) belong to "
+            f"app {ident.key}: its records (ConfigMap {stored.location}) belong to "
             f"source {inv.source}; this sync is from {ident.source or '(unknown source)'}. "
             "Nothing was applied. To hand the app over to this source, sync with --adopt; "
             "to keep both, rename one app or give one repository an environment"
         )
-    plan = await build_plan(
-        kube=as_app or kube,
+    return await build_plan(
+        kube=kube,
         app=app,
         manifests=manifests,
         inventory=inv,
@@ -79,7 +101,6 @@ async def plan_app(
         allow_crd_prune=options.allow_crd_prune,
         known_namespaces=known_namespaces,
     )
-    return plan, inv
 
 
 async def sync_app(
@@ -99,22 +120,21 @@ async def sync_app(
     the app's ServiceAccount); inventory and history are always kept through ``kube``."""
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    plan, old_inv = await plan_app(
-        kube=kube,
+    # Both halves of the record decode before the first write: a corrupt one fails
+    # the sync (and its dry run) here, with nothing applied, rather than after the apply.
+    stored = await apprecords.load(kube, app.id.key, snapshot=records)
+    old_inv, last = stored.inventory, stored.history
+    plan = await _plan(
+        kube=as_app or kube,
         app=app,
         manifests=manifests,
+        stored=stored,
         options=options,
         diffs=options.dry_run,
-        as_app=as_app,
         known_namespaces=known_namespaces,
-        records=records,
     )
-    result = SyncResult(app=app.name, revision=revision, plan=plan, inventory=old_inv)
-    # Both records must decode before the first write: a corrupt one fails the
-    # sync (and its dry run) here, with nothing applied, rather than after the apply.
-    last = await history.load(kube, app.id.key, snapshot=records)
     plan = replace(plan, installed=_installed(plan, last))
-    result = replace(result, plan=plan)
+    result = SyncResult(app=app.name, revision=revision, plan=plan, inventory=old_inv)
     if plan.errors:
         result = replace(
             result,
@@ -126,9 +146,8 @@ async def sync_app(
         if not options.dry_run:
             # Nothing was applied: an empty change set, and a dry run's ``None`` stays its own.
             result = replace(result, changes=ChangeSet(()))
-            result = await record_once(
-                kube, app, result, charts, started_at, started, last, options
-            )
+            result, kept = recorded(app, result, charts, started_at, started, last, options)
+            await apprecords.save(kube, replace(stored, history=kept), stored=stored)
         return replace(result, duration_seconds=time.monotonic() - started)
 
     desired = plan.managed()
@@ -146,11 +165,7 @@ async def sync_app(
                 *(InventoryEntry.of(o.ref, o.api_version) for o in new_refs),
             ),
         )
-        # Read a moment ago by the plan: no need to read it again.
-        await inventory.save(kube, pending, stored=old_inv)
-        old_stored: Inventory | Unread | None = pending
-    else:
-        old_stored = old_inv
+        stored = await apprecords.save(kube, replace(stored, inventory=pending), stored=stored)
 
     first = await create_first(
         kube=as_app or kube,
@@ -161,10 +176,6 @@ async def sync_app(
     )
     if isinstance(first, Refused) and first.undone:
         # As if a dry-run had refused them: nothing is left of this sync but its record.
-        if old_inv is None:
-            await inventory.forget(kube, ident.key)
-        else:
-            await inventory.save(kube, old_inv, stored=old_stored)
         plan = replace(plan, errors=first.errors)
         result = replace(
             result,
@@ -174,7 +185,9 @@ async def sync_app(
             reason=str(PlanInvalid(app.name, first.errors)),
             exit_code=ExitCode.INPUT,
         )
-        result = await record_once(kube, app, result, charts, started_at, started, last, options)
+        result, kept = recorded(app, result, charts, started_at, started, last, options)
+        undone = replace(stored, inventory=old_inv, history=kept)
+        await apprecords.save(kube, undone, stored=stored)
         return replace(result, duration_seconds=time.monotonic() - started)
     if isinstance(first, Refused):
         changes = ChangeSet(
@@ -216,8 +229,8 @@ async def sync_app(
         )
     if failed:
         # Keep what was not pruned yet: the next sync must still be able to prune it.
-        kept = {e.ref for e in entries}
-        entries.extend(e for ref, e in old_entries.items() if ref not in kept)
+        kept_refs = {e.ref for e in entries}
+        entries.extend(e for ref, e in old_entries.items() if ref not in kept_refs)
     new_inv = Inventory(
         app=ident.key,
         source=ident.source,
@@ -234,18 +247,15 @@ async def sync_app(
             exit_code=ExitCode.CLUSTER,
         )
     if failed or not options.wait:
-        # Nothing is left to learn before the record, so the inventory and the
-        # history go out together: a round trip less per sync. Crash safety needs
-        # no order between the two: every object this sync may have made is listed
-        # already (in the pending inventory, or in the one the plan read), so
-        # whichever of them lands, or neither, nothing the sync made is lost track of.
-        _, result = await asyncio.gather(
-            inventory.save(kube, new_inv, stored=old_stored),
-            record_once(kube, app, result, charts, started_at, started, last, options),
-        )
+        # Nothing is left to learn before the record: the inventory and the
+        # history go out in one write.
+        result, kept = recorded(app, result, charts, started_at, started, last, options)
+        await apprecords.save(kube, replace(stored, inventory=new_inv, history=kept), stored=stored)
         return replace(result, duration_seconds=time.monotonic() - started)
 
-    await inventory.save(kube, new_inv, stored=old_stored)
+    # Saved before the wait, which may take minutes: the inventory is the truth
+    # about what exists, and drift judgement reads it meanwhile.
+    stored = await apprecords.save(kube, replace(stored, inventory=new_inv), stored=stored)
     try:
         health = await wait_healthy(
             kube=as_app or kube,
@@ -262,11 +272,12 @@ async def sync_app(
             reason=f"app {app.name}: {e}",
             exit_code=ExitCode.HEALTH,
         )
-    result = await record_once(kube, app, result, charts, started_at, started, last, options)
+    result, kept = recorded(app, result, charts, started_at, started, last, options)
+    await apprecords.save(kube, replace(stored, history=kept), stored=stored)
     return replace(result, duration_seconds=time.monotonic() - started)
 
 
-def _installed(plan: Plan, last: list[SyncRecord]) -> bool:
+def _installed(plan: Plan, last: tuple[SyncRecord, ...]) -> bool:
     """Whether install hooks are behind this app: it has synced successfully.
 
     A failed first sync leaves the app uninstalled, so its retry still runs

@@ -22,7 +22,7 @@ from gitward.config.verify import Verification, VerifyMode
 from gitward.errors import ConfigError, RecordCorrupt
 from gitward.kube import Kube
 from gitward.reconcile.keys import with_trusted_keys
-from gitward.record import history
+from gitward.record import apprecords
 from gitward.record.history import SyncOutcome
 from gitward.source.commits import Commits
 from gitward.source.verifying import Verified, verify_revision
@@ -39,7 +39,7 @@ async def last_deployed(kube: Kube, apps: Iterable[AppSpec]) -> tuple[str, ...]:
     found: list[str] = []
     for app in apps:
         try:
-            records = await history.load(kube, app.id.key)
+            records = (await apprecords.load(kube, app.id.key)).history
         except RecordCorrupt:
             continue
         for record in records:

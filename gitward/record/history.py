@@ -19,9 +19,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from gitward.kube import Kube
 from gitward.record import store
-from gitward.record.snapshot import RecordSnapshot
 
 DEFAULT_LIMIT = 10
 
@@ -146,14 +144,8 @@ KIND = store.RecordKind(
 
 
 def configmap_name(app: str) -> str:
+    """Where an earlier gitward kept the app's history (see :mod:`gitward.record.apprecords`)."""
     return f"gitward-history-{app}"
-
-
-async def load(kube: Kube, app: str, *, snapshot: RecordSnapshot | None = None) -> list[SyncRecord]:
-    """Newest first. Raises ``RecordCorrupt`` if the history does not decode.
-    ``snapshot``: see :func:`gitward.record.store.read`."""
-    doc = await store.read(kube, configmap_name(app), kind=KIND, snapshot=snapshot)
-    return [SyncRecord.from_doc(r) for r in (doc or {}).get("records", [])]
 
 
 def kept(records: list[SyncRecord], *, limit: int) -> list[SyncRecord]:
@@ -164,25 +156,3 @@ def kept(records: list[SyncRecord], *, limit: int) -> list[SyncRecord]:
     if succeeded is not None and all(r is not succeeded for r in out):
         out.append(succeeded)
     return out
-
-
-async def append(
-    kube: Kube,
-    record: SyncRecord,
-    *,
-    limit: int = DEFAULT_LIMIT,
-    previous: list[SyncRecord] | None = None,
-) -> None:
-    """Add ``record`` as the newest; ``previous`` spares a read when the caller has it."""
-    if previous is None:
-        previous = await load(kube, record.app)
-    records = kept([record, *previous], limit=limit)
-    await store.write(
-        kube,
-        configmap_name(record.app),
-        {"records": [r.to_doc() for r in records]},
-        labels={"gitward.io/app": record.app, "gitward.io/record": "history"},
-        # What was read a moment ago: the write need not read it again. A new
-        # record always changes the document, so no comparison is lost.
-        stored={"records": [r.to_doc() for r in previous]} if previous else None,
-    )

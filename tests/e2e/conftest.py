@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import json
 import os
 import time
 import uuid
@@ -26,6 +27,7 @@ from gitward.dev import cluster as devcluster
 from gitward.dev import forge as devforge
 from gitward.kube import Kube, load_kubeconfig
 from gitward.objects import Body
+from gitward.record import apprecords
 from tests.e2e.forgekit import Forge
 
 T = TypeVar("T")
@@ -92,18 +94,24 @@ class Cluster:
         return self.call(go)
 
     def records(self, key: str) -> builtins.list[str]:
-        """Which records (``inventory``, ``history``) the cluster holds for app ``key``."""
+        """Which halves of app ``key``'s record (``inventory``, ``history``) the cluster holds."""
+        held = self.call(lambda kube: apprecords.load(kube, key))
         return [
-            kind
-            for kind in ("inventory", "history")
-            if self.get("v1", "ConfigMap", f"gitward-{kind}-{key}", "gitward-system")
+            half
+            for half, there in (("inventory", held.inventory), ("history", held.history))
+            if there
         ]
 
+    def inventory(self, key: str) -> str:
+        """App ``key``'s inventory as JSON; ``absent`` when it has none."""
+        held = self.call(lambda kube: apprecords.load(kube, key)).inventory
+        return "absent" if held is None else json.dumps(held.to_doc(), sort_keys=True)
+
     def forget_apps(self, *apps: str) -> None:
-        """Delete the inventory and history gitward keeps for ``apps``."""
+        """Delete the records gitward keeps for ``apps``."""
         for app in apps:
-            for record in ("inventory", "history"):
-                self.delete("v1", "ConfigMap", f"gitward-{record}-{app}", "gitward-system")
+            for name in apprecords.names(app):
+                self.delete("v1", "ConfigMap", name, "gitward-system")
 
     def wait_for(
         self, check: Callable[[], T], *, timeout: float = 60.0, what: str = "condition"

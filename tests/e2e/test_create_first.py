@@ -77,7 +77,7 @@ def test_a_first_install_the_server_refuses_leaves_the_cluster_as_it_was(
     # What a dry-run of every object says, word for word.
     assert dry.stderr.strip().splitlines() == lines
     assert snapshot(cluster, namespace) == before
-    assert cluster.get("v1", "ConfigMap", f"gitward-inventory-{app_name}", "gitward-system") is None
+    assert cluster.records(app_name) == ["history"]
     history = json.loads(gitward("history", app_name, "-o", "json").stdout)
     assert [(h["result"], h["exitCode"]) for h in history] == [("failed", 2)]
     assert history[0]["message"] == lines[0].removeprefix("error: ")
@@ -115,9 +115,6 @@ def test_an_undone_first_install_removes_the_namespace_it_created_and_sends_no_d
         assert stats.get("patch-dry-run", 0) == 0, stats
         assert stats.get("patch", 0) >= 7, stats  # the creates happened, and were undone
         assert cluster.get("v1", "Namespace", fresh) is None
-        assert (
-            cluster.get("v1", "ConfigMap", f"gitward-inventory-{app_name}", "gitward-system")
-            is None
-        )
+        assert cluster.records(app_name) == ["history"]
     finally:
         cluster.delete("v1", "Namespace", fresh)

@@ -9,6 +9,7 @@ nesting, duplicate keys) must fail fast and name the file.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from functools import partial
@@ -17,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gitward.record import history
+from gitward.record import apprecords
 from gitward.record.history import SyncOutcome, SyncRecord
 from tests.e2e.conftest import Cluster
 from tests.e2e.helpers import ConfigRepo, gitward, one_app
@@ -62,7 +63,7 @@ class World:
         path.symlink_to(target)
 
     def state(self) -> dict[str, str]:
-        """Every ConfigMap of the namespace and the app's inventory, by resourceVersion.
+        """Every ConfigMap of the namespace by resourceVersion, and the app's inventory.
 
         The history is left out: a refused sync is recorded there, as a failure.
         """
@@ -73,12 +74,12 @@ class World:
             # schedule: it may land while a test that starts right away runs.
             if o["metadata"]["name"] != "kube-root-ca.crt"
         }
-        cm = self.cluster.get("v1", "ConfigMap", f"gitward-inventory-{self.app}", "gitward-system")
-        out["inventory"] = "" if cm is None else cm["metadata"]["resourceVersion"]
+        inv = self.cluster.call(lambda kube: apprecords.load(kube, self.app)).inventory
+        out["inventory"] = "" if inv is None else json.dumps(inv.to_doc(), sort_keys=True)
         return out
 
     def newest_record(self) -> SyncRecord | None:
-        records = self.cluster.call(lambda kube: history.load(kube, self.app))
+        records = self.cluster.call(lambda kube: apprecords.load(kube, self.app)).history
         return records[0] if records else None
 
     def sync_is_refused(self, expected: str, *, leaked: tuple[str, ...] = ()) -> str:

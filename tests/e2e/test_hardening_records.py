@@ -24,17 +24,17 @@ from tests.e2e.test_controller import colour, eventually, kubectl, start_control
 RECORDS = "gitward-system"
 
 
-def record_name(kind: str, app: str) -> str:
-    return f"gitward-{kind}-{app}"
+def record_name(app: str) -> str:
+    return f"gitward-app-{app}"
 
 
-def put_record(cluster: Cluster, kind: str, app: str, binary_data: dict[str, str]) -> None:
+def put_record(cluster: Cluster, app: str, binary_data: dict[str, str]) -> None:
     """Overwrite the record by hand, as an operator's mistake or a bad restore would."""
     cluster.apply(
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": {"name": record_name(kind, app), "namespace": RECORDS},
+            "metadata": {"name": record_name(app), "namespace": RECORDS},
             "binaryData": binary_data,
         },
         field_manager="hand",
@@ -99,14 +99,14 @@ def test_a_corrupt_inventory_fails_its_app_alone_and_the_app_recovers_once_resto
             lambda: all(running.app(a)["sync"] == "Synced" for a in (app_name, other)),
             what="both apps synced",
         )
-        put_record(cluster, "inventory", app_name, not_gzip())
+        put_record(cluster, app_name, not_gzip())
         repo.write("a/settings.yaml", SETTINGS.format("green"))
         repo.commit("green")
 
-        inventory = record_name("inventory", app_name)
+        record = record_name(app_name)
         app = eventually(
             lambda: (
-                running.app(app_name)["message"].startswith(f"ConfigMap/{RECORDS}/{inventory}")
+                running.app(app_name)["message"].startswith(f"ConfigMap/{RECORDS}/{record}")
                 and running.app(app_name)
             ),
             what="the app shows its corrupt record",
@@ -124,7 +124,7 @@ def test_a_corrupt_inventory_fails_its_app_alone_and_the_app_recovers_once_resto
 
         # As the message says: delete it, and the next sync rebuilds it from the
         # tracking annotations (a record restored by hand is another writer's).
-        cluster.delete("v1", "ConfigMap", inventory, RECORDS)
+        cluster.delete("v1", "ConfigMap", record, RECORDS)
         eventually(lambda: colour(cluster, namespace) == "green", what="recovered and synced")
         app = eventually(
             lambda: running.app(app_name)["sync"] == "Synced" and running.app(app_name),
@@ -133,12 +133,11 @@ def test_a_corrupt_inventory_fails_its_app_alone_and_the_app_recovers_once_resto
         assert app["message"] == "" and app["lastSyncResult"] == "succeeded"
 
         # A corrupt history is a 500 naming the ConfigMap, not a bare "internal error".
-        history = record_name("history", app_name)
-        put_record(cluster, "history", app_name, wrong_shape({"records": [{"app": 1}]}))
+        put_record(cluster, app_name, wrong_shape({"app": app_name, "history": [{"app": 1}]}))
         answer = httpx.get(f"{running.url}/api/v1/apps/{app_name}/history", timeout=5)
         assert answer.status_code == 500
-        assert answer.json()["error"].startswith(f"ConfigMap/{RECORDS}/{history}: not a valid")
-        cluster.delete("v1", "ConfigMap", history, RECORDS)
+        assert answer.json()["error"].startswith(f"ConfigMap/{RECORDS}/{record}: not a valid")
+        cluster.delete("v1", "ConfigMap", record, RECORDS)
         answer = httpx.get(f"{running.url}/api/v1/apps/{app_name}/history", timeout=5)
         assert (answer.status_code, answer.json()) == (200, {"history": []})
 
@@ -167,13 +166,13 @@ def synced(
 def test_a_corrupt_history_makes_history_and_status_exit_2_with_one_line(
     cluster: Cluster, synced: ConfigRepo, app_name: str
 ) -> None:
-    history = record_name("history", app_name)
-    put_record(cluster, "history", app_name, wrong_shape({"records": [{"app": app_name}]}))
-    line = one_line_error(gitward("history", app_name), history)
+    record = record_name(app_name)
+    put_record(cluster, app_name, wrong_shape({"app": app_name, "history": [{"app": app_name}]}))
+    line = one_line_error(gitward("history", app_name), record)
     assert "'revision' is a required property" in line
-    one_line_error(gitward("status", app_name, "--repo", str(synced.path)), history)
+    one_line_error(gitward("status", app_name, "--repo", str(synced.path)), record)
 
-    cluster.delete("v1", "ConfigMap", history, RECORDS)
+    cluster.delete("v1", "ConfigMap", record, RECORDS)
     again = gitward("history", app_name)
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip() == f"{app_name}: no sync recorded"
@@ -183,8 +182,7 @@ def resource_versions(cluster: Cluster, namespace: str, app: str) -> dict[str, s
     objects = {
         "settings": cluster.get("v1", "ConfigMap", "settings", namespace),
         "web": cluster.get("apps/v1", "Deployment", "web", namespace),
-        "inventory": cluster.get("v1", "ConfigMap", record_name("inventory", app), RECORDS),
-        "history": cluster.get("v1", "ConfigMap", record_name("history", app), RECORDS),
+        "record": cluster.get("v1", "ConfigMap", record_name(app), RECORDS),
     }
     return {
         name: (body or {}).get("metadata", {}).get("resourceVersion", "absent")
@@ -193,31 +191,32 @@ def resource_versions(cluster: Cluster, namespace: str, app: str) -> dict[str, s
 
 
 @pytest.mark.parametrize(
-    ("kind", "garbage"),
+    "garbage",
     [
-        ("inventory", not_gzip),
-        ("inventory", lambda: wrong_shape({"app": "x", "entries": [{"kind": "ConfigMap"}]})),
-        ("history", lambda: wrong_shape([1, 2, 3])),
-        ("history", not_gzip),
+        not_gzip,
+        lambda: wrong_shape(
+            {"app": "x", "history": [], "inventory": {"app": "x", "entries": [{"kind": "Pod"}]}}
+        ),
+        lambda: wrong_shape({"app": "x", "history": [1, 2, 3]}),
+        lambda: wrong_shape([1, 2, 3]),
     ],
-    ids=["inventory-not-gzip", "inventory-wrong-shape", "history-wrong-shape", "history-not-gzip"],
+    ids=["not-gzip", "inventory-wrong-shape", "history-wrong-shape", "not-a-record"],
 )
 def test_sync_with_a_corrupt_record_exits_2_and_changes_nothing(
     cluster: Cluster,
     synced: ConfigRepo,
     namespace: str,
     app_name: str,
-    kind: str,
     garbage: Callable[[], dict[str, str]],
 ) -> None:
     synced.write("app/settings.yaml", SETTINGS.format("green"))
     synced.write("app/extra.yaml", SETTINGS.format("new").replace("settings", "extra"))
     synced.commit("green, and one object more")
-    put_record(cluster, kind, app_name, garbage())
+    put_record(cluster, app_name, garbage())
     before = resource_versions(cluster, namespace, app_name)
 
     line = one_line_error(
-        gitward("sync", app_name, "--repo", str(synced.path)), record_name(kind, app_name)
+        gitward("sync", app_name, "--repo", str(synced.path)), record_name(app_name)
     )
     assert "delete configmap" in line
 

@@ -14,8 +14,7 @@ import httpx
 import pytest
 
 from gitward.config.identity import TRACKING_ANNOTATION
-from gitward.record import inventory as inventories
-from gitward.record import store
+from gitward.record import apprecords, store
 from tests.e2e import helpers
 from tests.e2e.conftest import Cluster
 from tests.e2e.helpers import ConfigRepo, gitward, one_app
@@ -67,9 +66,7 @@ def test_same_app_name_from_a_second_repo_is_refused_and_touches_nothing(
 
     assert gitward("sync", app_name, "--repo", a.url, "--revision", "main").returncode == 0
     before = identity(cluster, "ConfigMap", "cm-a", namespace)
-    records_before = identity(
-        cluster, "ConfigMap", f"gitward-inventory-{app_name}", "gitward-system"
-    )
+    records_before = identity(cluster, "ConfigMap", f"gitward-app-{app_name}", "gitward-system")
 
     refused = gitward("sync", app_name, "--repo", b.url, "--revision", "main")
 
@@ -80,7 +77,7 @@ def test_same_app_name_from_a_second_repo_is_refused_and_touches_nothing(
     assert identity(cluster, "ConfigMap", "cm-a", namespace) == before
     assert cluster.get("v1", "ConfigMap", "cm-b", second_namespace) is None
     assert (
-        identity(cluster, "ConfigMap", f"gitward-inventory-{app_name}", "gitward-system")
+        identity(cluster, "ConfigMap", f"gitward-app-{app_name}", "gitward-system")
         == records_before
     )
 
@@ -138,7 +135,7 @@ def test_an_app_cannot_render_gitwards_own_records(
     victim.write("app/cm.yaml", cm("kept"))
     victim.commit("victim")
     assert gitward("sync", "--repo", victim.url, "--revision", "main").returncode == 0
-    record = f"gitward-inventory-{app_name}-v"
+    record = f"gitward-app-{app_name}-v"
     before = identity(cluster, "ConfigMap", record, "gitward-system")
 
     attacker = ConfigRepo(tmp_path / "attacker")
@@ -187,7 +184,7 @@ def test_a_deleted_inventory_is_rebuilt_from_tracking_annotations(
     )
     keep = identity(cluster, "ConfigMap", "keep-0", namespace)
 
-    cluster.delete("v1", "ConfigMap", f"gitward-inventory-{app_name}", "gitward-system")
+    cluster.delete("v1", "ConfigMap", f"gitward-app-{app_name}", "gitward-system")
     repo.remove("app/gone.yaml")
     repo.commit("ten fewer")
 
@@ -318,9 +315,11 @@ def test_records_of_the_previous_format_are_picked_up_with_no_orphan_and_no_dupl
         managers = {e["manager"] for e in live["metadata"]["managedFields"]}
         assert managers == {f"gitward/{app_name}"}, managers
         assert TRACKING_ANNOTATION in live["metadata"]["annotations"]
-    inventory = cluster.call(lambda kube: inventories.load(kube, app_name))
+    inventory = cluster.call(lambda kube: apprecords.load(kube, app_name)).inventory
     assert inventory is not None and inventory.source == f"file://{repo.path}"
     assert sorted(e.name for e in inventory.entries) == ["old-0", "old-1"]
+    # It moved into the app's one record, and the earlier kind is gone.
+    assert cluster.get("v1", "ConfigMap", f"gitward-inventory-{app_name}", "gitward-system") is None
     assert gitward("diff", app_name, "--repo", repo.url, "--revision", "main").returncode == 0
 
 

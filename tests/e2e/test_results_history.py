@@ -72,7 +72,7 @@ def history(app: str) -> list[dict[str, Any]]:
 
 
 def history_version(cluster: Cluster, app: str) -> str:
-    cm = cluster.get("v1", "ConfigMap", f"gitward-history-{app}", "gitward-system")
+    cm = cluster.get("v1", "ConfigMap", f"gitward-app-{app}", "gitward-system")
     assert cm is not None
     return str(cm["metadata"]["resourceVersion"])
 

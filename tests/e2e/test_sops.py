@@ -66,10 +66,9 @@ def assert_nowhere(plaintext: str, *, outputs: list[str], dirs: list[Path], clus
                 path = Path(dirpath, name)
                 if path.is_file() and not path.is_symlink():
                     assert plaintext.encode() not in path.read_bytes(), path
-    for record in ("inventory", "history"):
-        found = cluster.get("v1", "ConfigMap", f"gitward-{record}-{app}", "gitward-system")
-        assert found is not None
-        assert plaintext not in json.dumps(found)
+    found = cluster.get("v1", "ConfigMap", f"gitward-app-{app}", "gitward-system")
+    assert found is not None
+    assert plaintext not in json.dumps(found)
     assert list(Path("/dev/shm").glob("gitward-plain-*")) == []
 
 

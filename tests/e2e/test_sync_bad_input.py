@@ -107,9 +107,8 @@ def snapshot(cluster: Cluster, namespace: str, app: str) -> dict[str, str]:
     ):
         for o in cluster.list(api, kind, ns):
             out[f"{kind}/{o['metadata']['name']}"] = o["metadata"]["resourceVersion"]
-    cm = cluster.get("v1", "ConfigMap", f"gitward-inventory-{app}", "gitward-system")
-    assert cm is not None
-    out["inventory"] = cm["metadata"]["resourceVersion"]
+    out["inventory"] = cluster.inventory(app)
+    assert out["inventory"] != "absent"
     return out
 
 

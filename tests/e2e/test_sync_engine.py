@@ -80,9 +80,7 @@ def test_second_sync_of_an_unchanged_revision_makes_no_write_requests(
         what="web ready",
     )
     before = resource_versions(cluster, namespace)
-    inventory_before = cluster.get(
-        "v1", "ConfigMap", f"gitward-inventory-{app_name}", "gitward-system"
-    )
+    inventory_before = cluster.get("v1", "ConfigMap", f"gitward-app-{app_name}", "gitward-system")
 
     second, stats = sync_in_process(cluster, repo, app_name)
 
@@ -92,9 +90,7 @@ def test_second_sync_of_an_unchanged_revision_makes_no_write_requests(
     assert writes == {}, f"a no-op sync wrote: {stats}"
     assert stats.get("patch-dry-run", 0) == 0, "unchanged objects were proven by the inventory"
     assert resource_versions(cluster, namespace) == before
-    inventory_after = cluster.get(
-        "v1", "ConfigMap", f"gitward-inventory-{app_name}", "gitward-system"
-    )
+    inventory_after = cluster.get("v1", "ConfigMap", f"gitward-app-{app_name}", "gitward-system")
     assert inventory_before and inventory_after
     assert (
         inventory_after["metadata"]["resourceVersion"]

@@ -139,8 +139,7 @@ def snapshot(
     if role is not None:
         live = cluster.get(RBAC, "ClusterRole", role)
         out[f"ClusterRole/{role}"] = live["metadata"]["resourceVersion"] if live else "absent"
-    cm = cluster.get("v1", "ConfigMap", f"gitward-inventory-{app}", "gitward-system")
-    out["inventory"] = cm["metadata"]["resourceVersion"] if cm else "absent"
+    out["inventory"] = cluster.inventory(app)
     return out
 
 

@@ -146,7 +146,7 @@ def test_a_commit_that_is_not_signed_by_a_trusted_key_applies_nothing(
     genuine = commit(repo.path, "signed", signer=ssh_keys["alice"])
     flags = ("--verify", "head", "--trusted-keys", str(trusted))
     assert sync(app_name, repo, *flags)[0] == 0
-    history_before = cluster.get("v1", "ConfigMap", f"gitward-history-{app_name}", "gitward-system")
+    history_before = cluster.get("v1", "ConfigMap", f"gitward-app-{app_name}", "gitward-system")
     set_colour(repo, "evil")
     signer: Signer | None = None
     if case == "untrusted-ssh":
@@ -179,7 +179,7 @@ def test_a_commit_that_is_not_signed_by_a_trusted_key_applies_nothing(
     else:
         assert "bad signature" in lines[0]
     assert colour(cluster, namespace) == "blue"
-    after = cluster.get("v1", "ConfigMap", f"gitward-history-{app_name}", "gitward-system")
+    after = cluster.get("v1", "ConfigMap", f"gitward-app-{app_name}", "gitward-system")
     assert history_before is not None and after is not None
     assert after["metadata"]["resourceVersion"] == history_before["metadata"]["resourceVersion"]
 

@@ -6,8 +6,7 @@ from gitward.kube import Kube
 from gitward.objects import Body
 from gitward.plan.inventory import Inventory
 from gitward.reconcile import SyncOptions, SyncResult, sync_app
-from gitward.record import history
-from gitward.record import inventory as inventories
+from gitward.record import apprecords
 from gitward.source.revisions import Revision
 from tests.unit.fakecluster import APP, configmap, manifests, run, server, writes
 
@@ -58,8 +57,8 @@ def test_a_sync_records_its_revision_and_the_uid_of_every_object() -> None:
 
     async def go(kube: Kube) -> tuple[Inventory | None, list[str]]:
         await sync(kube, SETTINGS, EXTRA, sha="v1")
-        inv = await inventories.load(kube, APP.id.key)
-        records = await history.load(kube, APP.id.key)
+        inv = (await apprecords.load(kube, APP.id.key)).inventory
+        records = (await apprecords.load(kube, APP.id.key)).history
         return inv, [r.revision for r in records]
 
     inv, revisions = run(srv, go)
@@ -79,7 +78,7 @@ def test_a_failed_sync_keeps_what_it_could_not_prune_in_the_inventory() -> None:
         srv.refuse(lambda c: c.verb == "delete", status=500, message="etcd is sad")
         failed = await sync(kube, SETTINGS, sha="v2")
         assert not failed.succeeded
-        return await inventories.load(kube, APP.id.key)
+        return (await apprecords.load(kube, APP.id.key)).inventory
 
     inv = run(srv, go)
     assert inv is not None

@@ -16,7 +16,7 @@ from gitward.kube.fake import Call, FakeApiServer, SimulatedCrash
 from gitward.objects import Body
 from gitward.plan.inventory import Inventory
 from gitward.reconcile import SyncResult, sync_app
-from gitward.record import inventory as inventories
+from gitward.record import apprecords
 from gitward.source.revisions import Revision
 from tests.unit.fakecluster import APP, configmap, manifests, run, server
 
@@ -75,7 +75,7 @@ def crash_then_sync(
         assert res is not None
         items, _ = await kube.list(res, namespace="shop")
         uids = {i["metadata"]["name"]: i["metadata"]["uid"] for i in items}
-        return set(uids), await inventories.load(kube, APP.id.key), uids
+        return set(uids), (await apprecords.load(kube, APP.id.key)).inventory, uids
 
     return run(srv, go)
 
@@ -83,20 +83,18 @@ def crash_then_sync(
 # Where the second sync dies (requests counted from its start), and whether the
 # request itself was carried out first. Factories: the counters are per test.
 CRASH_POINTS: dict[str, Callable[[], tuple[Callable[[Call], bool], bool]]] = {
-    "during the pending inventory write": lambda: (nth(1, record_write("inventory")), False),
+    "during the pending inventory write": lambda: (nth(1, record_write("app")), False),
     "right after creating the new object": lambda: (object_write("extra"), True),
-    "before the final inventory write": lambda: (nth(2, record_write("inventory")), False),
-    "before the history write": lambda: (nth(1, record_write("history")), False),
-    # The final inventory and the history are written at once, in either order.
-    "after the history write": lambda: (nth(1, record_write("history")), True),
+    # The final inventory and the history go out in one write.
+    "before the final record write": lambda: (nth(2, record_write("app")), False),
+    "after the final record write": lambda: (nth(2, record_write("app")), True),
 }
 # Whether "extra" exists when the sync dies there: proof the crash hit where it says.
 CREATED_BEFORE_CRASH = {
     "during the pending inventory write": False,
     "right after creating the new object": True,
-    "before the final inventory write": True,
-    "before the history write": True,
-    "after the history write": True,
+    "before the final record write": True,
+    "after the final record write": True,
 }
 
 
@@ -124,7 +122,7 @@ def test_a_killed_sync_leaves_the_new_object_in_the_pending_inventory() -> None:
         srv.crash(object_write("extra"), after=True)
         with pytest.raises(SimulatedCrash):
             await sync(kube, SETTINGS, EXTRA, sha="v2")
-        return await inventories.load(kube, APP.id.key)
+        return (await apprecords.load(kube, APP.id.key)).inventory
 
     inventory = run(srv, go)
     assert inventory is not None
@@ -162,7 +160,7 @@ def test_a_first_install_killed_anywhere_leaves_nothing_the_next_sync_cannot_pru
             for ns in ("shop", "default")
             for i in (await kube.list(res, namespace=ns))[0]
         }
-        return left, await inventories.load(kube, APP.id.key)
+        return left, (await apprecords.load(kube, APP.id.key)).inventory
 
     left, inventory = run(srv, go)
     assert left == {("shop", "settings")}

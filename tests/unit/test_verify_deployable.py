@@ -14,7 +14,8 @@ import pytest
 from gitward.config.verify import Verification, VerifyMode, load_trusted_keys
 from gitward.kube import Kube
 from gitward.reconcile.verifying import verify_deployable
-from gitward.record import history
+from gitward.record import apprecords
+from gitward.record.apprecords import AppRecords
 from gitward.record.history import SyncOutcome, SyncRecord
 from gitward.source import GitSource
 from gitward.source.verifying import CommitRefused, Verified
@@ -76,7 +77,8 @@ def check(
 
     async def go(kube: Kube) -> Verified | None:
         if last is not None:
-            await history.append(kube, deployed(last))
+            records = AppRecords(app=APP.id.key, history=(deployed(last),))
+            await apprecords.save(kube, records, stored=AppRecords(app=APP.id.key))
         return await verify_deployable(
             kube,
             commits=source.commits(),

@@ -104,8 +104,8 @@ def test_an_app_gone_from_gitward_yaml_takes_its_deploy_status_records_along(
     tmp_path: Path,
 ) -> None:
     from gitward.plan.inventory import Inventory
-    from gitward.record import inventory as inventories
-    from gitward.record import store
+    from gitward.record import apprecords, store
+    from gitward.record.apprecords import AppRecords
     from gitward.review.deploys import KIND as DEPLOYS
     from gitward.review.deploys import DeployStatus, configmap_name, report
     from gitward.source.opening import source_of
@@ -115,7 +115,10 @@ def test_an_app_gone_from_gitward_yaml_takes_its_deploy_status_records_along(
 
     async def seed() -> None:
         async with srv.kube() as kube:
-            await inventories.save(kube, Inventory(app="gone", entries=(), source=source_of(REPO)))
+            gone = Inventory(app="gone", entries=(), source=source_of(REPO))
+            await apprecords.save(
+                kube, AppRecords(app="gone", inventory=gone), stored=AppRecords(app="gone")
+            )
             status = DeployStatus(
                 app="gone", key="gone", revision="b" * 40, state=CommitState.SUCCESS
             )

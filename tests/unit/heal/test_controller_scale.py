@@ -16,7 +16,7 @@ from gitward.heal.controller import Controller, ControllerOptions
 from gitward.heal.statuses import ControllerStatus
 from gitward.heal.supervise import Supervisor
 from gitward.health import HealthStatus
-from gitward.record import history as histories
+from gitward.record import apprecords
 from tests.unit.fakecluster import server
 from tests.unit.heal.test_controller_drift import REPO, OneCommit, apps_of_one_configmap, until
 
@@ -128,16 +128,17 @@ def test_a_cold_start_reads_no_record_and_no_namespace_app_by_app(
                 assert sorted(
                     c.name for c in srv.calls if c.kind == "Namespace" and c.verb == "patch"
                 ) == sorted(names)
-                # Each app wrote its inventory (before and after applying) and its history.
-                assert len([c for c in calls if c.verb == "patch"]) == 3 * len(names)
+                # Each app wrote its record twice: its pending inventory before applying,
+                # then what it applied and how it went.
+                assert len([c for c in calls if c.verb == "patch"]) == 2 * len(names)
                 for name in names:
-                    history = await histories.load(kube, name)
+                    history = (await apprecords.load(kube, name)).history
                     assert [r.result.value for r in history] == ["succeeded"]
                 # A sync outside a batch reads the records the batch's syncs wrote.
                 srv.calls.clear()
                 await controller.sync_now("app-0")
                 reads = [c.name for c in srv.calls if c.namespace == records and c.verb == "get"]
-                assert sorted(reads) == ["gitward-history-app-0", "gitward-inventory-app-0"]
+                assert reads == ["gitward-app-app-0"]
             finally:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 
 from gitward.errors import GitwardError, RecordCorrupt
+from gitward.kube import Kube
 from gitward.kube.fake import FakeApiServer
 from gitward.plan.inventory import Inventory, InventoryEntry
-from gitward.record import history, inventory, store
+from gitward.record import apprecords, history, inventory, store
+from gitward.record.apprecords import AppRecords
 from gitward.record.history import ObjectAction, SyncOutcome, SyncRecord
 
 INVENTORY = Inventory(
@@ -153,10 +155,16 @@ def record_writes(srv: FakeApiServer) -> list[str]:
     return [c.name for c in srv.calls if c.kind == "ConfigMap" and c.verb == "patch"]
 
 
+async def save_new(kube: Kube, inv: Inventory) -> None:
+    """Save the first record of app ``inv.app``: its inventory."""
+    first = AppRecords(app=inv.app, inventory=inv)
+    await apprecords.save(kube, first, stored=AppRecords(app=inv.app))
+
+
 async def save_twice(srv: FakeApiServer, *, app: str = "shop") -> None:
     async with srv.kube() as kube:
-        await inventory.save(kube, dataclasses.replace(INVENTORY, app=app))
-        await inventory.save(kube, dataclasses.replace(INVENTORY, app=f"{app}-2"))
+        await save_new(kube, dataclasses.replace(INVENTORY, app=app))
+        await save_new(kube, dataclasses.replace(INVENTORY, app=f"{app}-2"))
 
 
 def test_records_namespace_is_checked_once_per_api_server() -> None:
@@ -168,7 +176,7 @@ def test_records_namespace_is_checked_once_per_api_server() -> None:
     asyncio.run(save_twice(srv, app="later"))
     assert namespace_calls(srv, "get") == ["gitward-system"]
     for name in ("shop", "shop-2", "later", "later-2"):
-        assert srv.stored("v1", "ConfigMap", f"gitward-inventory-{name}", "gitward-system")
+        assert srv.stored("v1", "ConfigMap", f"gitward-app-{name}", "gitward-system")
 
 
 def test_two_clusters_in_one_process_each_get_their_records_namespace() -> None:
@@ -179,8 +187,8 @@ def test_two_clusters_in_one_process_each_get_their_records_namespace() -> None:
         # Checked before the first write, not learnt from a write refused for want of it.
         assert namespace_calls(srv, "get") == ["gitward-system"]
         assert namespace_calls(srv, "patch") == ["gitward-system"]
-        assert record_writes(srv) == ["gitward-inventory-shop", "gitward-inventory-shop-2"]
-        assert srv.stored("v1", "ConfigMap", "gitward-inventory-shop", "gitward-system")
+        assert record_writes(srv) == ["gitward-app-shop", "gitward-app-shop-2"]
+        assert srv.stored("v1", "ConfigMap", "gitward-app-shop", "gitward-system")
 
 
 def test_records_namespace_deleted_meanwhile_is_made_again() -> None:
@@ -188,15 +196,15 @@ def test_records_namespace_deleted_meanwhile_is_made_again() -> None:
 
     async def go() -> None:
         async with srv.kube() as kube:
-            await inventory.save(kube, INVENTORY)
+            await save_new(kube, INVENTORY)
             ns = await kube.resource_for("v1", "Namespace")
             assert ns is not None
             await kube.delete(ns, name="gitward-system")
-            await inventory.save(kube, dataclasses.replace(INVENTORY, app="other"))
+            await save_new(kube, dataclasses.replace(INVENTORY, app="other"))
 
     asyncio.run(go())
     assert namespace_calls(srv, "patch") == ["gitward-system", "gitward-system"]
     # The write into the deleted namespace was refused once, then made after it.
-    assert record_writes(srv) == ["gitward-inventory-shop", *["gitward-inventory-other"] * 2]
-    assert srv.stored("v1", "ConfigMap", "gitward-inventory-other", "gitward-system")
-    assert srv.stored("v1", "ConfigMap", "gitward-inventory-shop", "gitward-system") is None
+    assert record_writes(srv) == ["gitward-app-shop", *["gitward-app-other"] * 2]
+    assert srv.stored("v1", "ConfigMap", "gitward-app-other", "gitward-system")
+    assert srv.stored("v1", "ConfigMap", "gitward-app-shop", "gitward-system") is None

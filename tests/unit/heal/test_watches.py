@@ -82,3 +82,48 @@ def test_a_kind_in_few_namespaces_keeps_its_namespaced_watches() -> None:
                 await hub.close()
 
     asyncio.run(main())
+
+
+def test_a_first_list_of_many_pages_is_handed_over_a_page_at_a_time_and_misses_no_change() -> None:
+    srv = server("a")
+    names = [f"cm-{i:04d}" for i in range(1_101)]
+    seen: list[tuple[str, str]] = []
+    lists_when_seen: list[int] = []
+
+    def lists() -> int:
+        return sum(c.verb == "list" and c.kind == "ConfigMap" for c in srv.calls)
+
+    async def on_event(kind: str, body: Body) -> None:
+        seen.append((kind, body["metadata"]["name"]))
+        lists_when_seen.append(lists())
+
+    async def main() -> None:
+        async with srv.kube() as kube:
+            for name in names:
+                await kube.apply(
+                    {**config_map("a", "v0"), "metadata": {"name": name, "namespace": "a"}}
+                )
+            res = await kube.resource_for("v1", "ConfigMap")
+            assert res is not None
+            hub = WatchHub(kube=kube, on_event=on_event, cluster_wide_after=3)
+            try:
+                synced = hub.ensure(res, "a")
+                async with asyncio.timeout(5):
+                    await synced.wait()
+                changed = {
+                    **config_map("a", "v1"),
+                    "metadata": {"name": names[0], "namespace": "a"},
+                }
+                await kube.apply(changed)
+                await until(lambda: ("MODIFIED", names[0]) in seen)
+            finally:
+                await hub.close()
+
+    asyncio.run(main())
+    # Three pages of at most 500, each handed over before the next was asked for.
+    assert lists() == 3
+    assert lists_when_seen[:500] == [1] * 500
+    assert lists_when_seen[500:1000] == [2] * 500
+    # Every object once, and the change made after the list, not a replay of it.
+    assert sorted(n for k, n in seen if k == "ADDED") == names
+    assert [e for e in seen if e[0] != "ADDED"] == [("MODIFIED", names[0])]

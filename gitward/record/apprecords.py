@@ -97,10 +97,6 @@ def configmap_name(key: str) -> str:
     return f"gitward-app-{key}"
 
 
-def where(key: str) -> str:
-    return f"{store.record_namespace()}/{configmap_name(key)}"
-
-
 def legacy_names(key: str) -> tuple[str, str]:
     return inventory.configmap_name(key), history.configmap_name(key)
 

@@ -253,8 +253,9 @@ async def sync_app(
         await apprecords.save(kube, replace(stored, inventory=new_inv, history=kept), stored=stored)
         return replace(result, duration_seconds=time.monotonic() - started)
 
-    # Saved before the wait, which may take minutes: the inventory is the truth
-    # about what exists, and drift judgement reads it meanwhile.
+    # Saved before the wait, which may take minutes: a sync killed while waiting
+    # leaves what it applied recorded with its uids and fingerprints, not only
+    # the pending inventory's names.
     stored = await apprecords.save(kube, replace(stored, inventory=new_inv), stored=stored)
     try:
         health = await wait_healthy(

@@ -97,6 +97,9 @@ class WatchHub:
                     # Page by page: a cluster-wide list holds every object of the
                     # kind, most of them not gitward's, and only what the handler
                     # keeps of each should stay in memory.
+                    # The version is kept only once every page is handled: a list cut
+                    # short is listed again, not resumed by a watch that would miss
+                    # the pages it never read.
                     listed = ""
                     async for page, at in self._kube.pages(resource, namespace=namespace):
                         for item in page:

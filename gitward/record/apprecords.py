@@ -177,7 +177,8 @@ async def load_all_inventories(kube: Kube) -> list[Inventory]:
         with contextlib.suppress(RecordCorrupt):
             if label == LABEL:
                 doc = store.decode_record(body, kind=KIND)
-                merged[str(doc["app"])] = AppRecords.from_doc(doc, origin=Origin.MERGED).inventory
+                held = doc.get("inventory")
+                merged[str(doc["app"])] = Inventory.from_doc(held) if held is not None else None
             else:
                 inv = Inventory.from_doc(store.decode_record(body, kind=inventory.KIND))
                 legacy[inv.app] = inv
